@@ -1,0 +1,91 @@
+// The type-erased, reference-counted state shared by a task, its promises and its keeper.
+// Internal: only pk::Promise<T> and PromiseKeeper::submit() use it directly.
+#pragma once
+
+#include <pk/enums.h>
+#include <pk/promisekeeper_export.h>
+
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qstring.h>
+
+#include <atomic>
+#include <exception>
+
+namespace pk {
+class PromiseBase;
+class TaskEvent;
+class TaskInfo;
+namespace detail {
+class KeeperShared;
+
+/*!
+    One task's shared state. Every field but the atomics is written by whoever owns the
+    current state transition, under the keeper's mutex, before the new state is published with
+    a release store; readers that acquire the state may read all fields of the states reached.
+
+    Subclasses (header templates) add the result storage and the callable; this class and the
+    keeper do all the logic.
+*/
+class PROMISEKEEPER_EXPORT TaskCore
+{
+public:
+    TaskCore() noexcept;
+    TaskCore(const TaskCore &) = delete;
+    TaskCore &operator=(const TaskCore &) = delete;
+    virtual ~TaskCore();
+
+    void ref() noexcept { m_ref.fetch_add(1, std::memory_order_relaxed); }
+    void deref() noexcept
+    {
+        if (m_ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            delete this;
+    }
+
+    TaskState state() const noexcept { return m_state.load(std::memory_order_acquire); }
+
+    // Runs the callable on the calling thread and records the outcome (value or exception),
+    // then destroys the callable and its arguments. Never throws.
+    void run() noexcept;
+
+    // Blocks until the state is final or the deadline passes; returns whether it is final.
+    // On a manual-mode keeper's own thread it runs pending tasks instead of blocking.
+    bool waitUntilFinal(QDeadlineTimer deadline) noexcept;
+
+    // Used by the result accessors once the state is final.
+    std::exception_ptr error() const noexcept { return m_error; }
+    bool markTaken() noexcept { return !m_taken.exchange(true, std::memory_order_acq_rel); }
+
+protected:
+    // Calls the callable and stores its value; may throw (the exception becomes the failure).
+    virtual void invoke() = 0;
+    // Destroys the callable and the arguments it holds, so a finished task keeps only its result.
+    virtual void dropCallable() noexcept = 0;
+
+private:
+    friend class KeeperShared;
+    friend class pk::PromiseBase;
+    friend class pk::TaskEvent;
+
+    // Fills \a info with what is known once the task reached \a upTo: fields of later states
+    // may still be written by another thread and are not read.
+    void fillInfo(TaskInfo &info, TaskState upTo) const;
+    // Wakes threads blocked in waitUntilFinal(); called after the final state is published.
+    void wakeWaiters() noexcept;
+
+    std::atomic<int> m_ref { 1 };
+    std::atomic<TaskState> m_state { TaskState::Queued };
+    std::atomic<bool> m_taken { false };
+    std::atomic<int> m_waiters { 0 };
+    int m_priority = 0;
+    int m_worker = -1;
+    quint64 m_id = 0;
+    QString m_title;
+    qint64 m_queuedNs = 0;
+    qint64 m_startedNs = 0;
+    qint64 m_finishedNs = 0;
+    std::exception_ptr m_error;
+    KeeperShared *m_keeper = nullptr; // holds a reference for the task's whole life
+};
+
+} // namespace detail
+} // namespace pk

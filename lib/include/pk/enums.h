@@ -1,0 +1,38 @@
+// The enumerations of namespace pk, registered with Qt's meta-object system.
+#pragma once
+
+#include <pk/promisekeeper_export.h>
+
+#include <QtCore/qobjectdefs.h>
+
+namespace pk {
+Q_NAMESPACE_EXPORT(PROMISEKEEPER_EXPORT)
+
+/*!
+    Where a task is in its life. The order matters: a task only ever moves to a larger value,
+    and the last three are final.
+*/
+enum class TaskState : quint8 {
+    Waiting, //!< waits for input promises (composition); holds no worker thread
+    Queued, //!< in the keeper's queue, waiting for a worker
+    Running, //!< a worker has started it
+    Succeeded, //!< returned normally; result() gives the value
+    Failed, //!< threw, or could not be started; exception() says why
+    Cancelled, //!< cancelled before it ran; result() throws pk::CancelledError
+};
+Q_ENUM_NS(TaskState)
+
+//! \return whether \a state is one of the final states Succeeded, Failed and Cancelled.
+constexpr bool isFinal(TaskState state) noexcept
+{
+    return state >= TaskState::Succeeded;
+}
+
+//! What PromiseKeeper::shutdown() does with tasks that have not started yet.
+enum class ShutdownMode : quint8 {
+    Drain, //!< run everything already submitted, then stop
+    CancelPending, //!< cancel what has not started, wait for what runs
+};
+Q_ENUM_NS(ShutdownMode)
+
+} // namespace pk

@@ -1,0 +1,60 @@
+// The exception types PromiseKeeper itself throws or stores in failed promises.
+#pragma once
+
+#include <pk/promisekeeper_export.h>
+
+#include <QtCore/qstring.h>
+
+#include <stdexcept>
+
+namespace pk {
+
+/*!
+    Base of every error PromiseKeeper raises itself. Exceptions thrown by tasks keep their own
+    types; these are only the library's. Reentrant and immutable.
+*/
+class PROMISEKEEPER_EXPORT Error : public std::runtime_error
+{
+public:
+    explicit Error(const QString &message);
+    ~Error() override;
+    //! The message as a QString (what() is its UTF-8 form).
+    QString message() const;
+};
+
+//! result() of a promise whose task was cancelled before it ran.
+class PROMISEKEEPER_EXPORT CancelledError : public Error
+{
+public:
+    explicit CancelledError(const QString &message = QStringLiteral("the task was cancelled"));
+    ~CancelledError() override;
+};
+
+//! result(timeout) when the task has not finished in time. The task itself goes on.
+class PROMISEKEEPER_EXPORT TimeoutError : public Error
+{
+public:
+    explicit TimeoutError(const QString &message = QStringLiteral("timed out waiting for the task"));
+    ~TimeoutError() override;
+};
+
+//! The failure of a task submitted to a keeper that is shut down.
+class PROMISEKEEPER_EXPORT ShutdownError : public Error
+{
+public:
+    explicit ShutdownError(const QString &message = QStringLiteral("the keeper is shut down"));
+    ~ShutdownError() override;
+};
+
+/*!
+    A task that cannot be run or a promise that cannot be read: an empty callable, a
+    default-constructed promise, a result already taken with takeResult().
+*/
+class PROMISEKEEPER_EXPORT InvalidTaskError : public Error
+{
+public:
+    explicit InvalidTaskError(const QString &message);
+    ~InvalidTaskError() override;
+};
+
+} // namespace pk

@@ -1,0 +1,75 @@
+// The keeper's event stream: every state change of every task, delivered in batches.
+#pragma once
+
+#include <pk/enums.h>
+#include <pk/promisekeeper_export.h>
+#include <pk/taskinfo.h>
+
+#include <QtCore/qlist.h>
+
+namespace pk {
+namespace detail {
+class KeeperShared;
+class TaskCore;
+} // namespace detail
+
+/*!
+    One state change of one task, as recorded when it happened. A light view: it is only valid
+    inside the EventListener call that passes it; copy what you need with info().
+*/
+class PROMISEKEEPER_EXPORT TaskEvent
+{
+public:
+    quint64 taskId() const noexcept;
+    //! The state entered.
+    TaskState state() const noexcept { return m_state; }
+    //! When it was entered, on TaskInfo's monotonic clock.
+    qint64 timeNsecs() const noexcept { return m_timeNs; }
+    //! The worker that made the change (see TaskInfo::workerIndex()); -1 if none.
+    int workerIndex() const noexcept { return m_worker; }
+    QString title() const;
+    int priority() const noexcept;
+    //! The task as it was just after this change (later changes are not reflected).
+    TaskInfo info() const;
+
+private:
+    friend class detail::KeeperShared;
+    friend class PromiseKeeper;
+    friend class PromiseKeeperPrivate;
+    detail::TaskCore *m_core = nullptr; // holds a reference while the event is buffered
+    qint64 m_timeNs = 0;
+    TaskState m_state = TaskState::Queued;
+    qint16 m_worker = -1;
+};
+
+/*!
+    A consumer of a keeper's event stream: the monitor, its socket server and the trace writer
+    read the stream this way, and the keeper's own signals are emitted from it.
+
+    Register with PromiseKeeper::addEventListener(). All calls come on the keeper's thread, in
+    batches, in the order the changes happened (per task, always in its state order). A listener
+    must not block; it may call any keeper function except add/removeEventListener().
+*/
+class PROMISEKEEPER_EXPORT EventListener
+{
+public:
+    virtual ~EventListener();
+
+    /*!
+        Called once, at registration: the tasks live at that instant (waiting, queued, running)
+        and the most recent finished ones (PromiseKeeper::historySize(), oldest first). Every
+        event after them is delivered through taskEvents().
+    */
+    virtual void snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished);
+
+    //! A batch of \a count events starting at \a events.
+    virtual void taskEvents(const TaskEvent *events, qsizetype count) = 0;
+
+    /*!
+        Events were dropped because the keeper's thread did not take them in time (its event
+        loop did not run while the buffer filled up). Counts are never dropped; only detail is.
+    */
+    virtual void eventsDropped(quint64 count);
+};
+
+} // namespace pk

@@ -1,0 +1,173 @@
+// pk::PromiseKeeper: runs callables on a thread pool and hands back typed promises.
+#pragma once
+
+#include <pk/detail/callablecore.h>
+#include <pk/enums.h>
+#include <pk/promise.h>
+#include <pk/promisekeeper_export.h>
+#include <pk/taskcounts.h>
+#include <pk/taskinfo.h>
+#include <pk/taskoptions.h>
+
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qlist.h>
+#include <QtCore/qobject.h>
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+
+namespace pk {
+
+class EventListener;
+class PromiseKeeperPrivate;
+
+/*!
+    Runs submitted callables on its own QThreadPool and returns a pk::Promise for each at once.
+
+    Tasks start in priority order, and in submission order among equal priorities. With the
+    default of one thread they run one after another, as submitted. With threadCount() == 0 the
+    keeper is in manual mode: nothing runs until processPending() runs the pending tasks on the
+    calling thread, which makes tests deterministic.
+
+    Every state change is recorded off the worker threads and delivered to the keeper's thread
+    (the thread it lives in) in batches; the task signals below are emitted there, one per
+    change, in the order each task's states changed. GUI code connects to them directly.
+
+    Thread safety: submit(), the counts, tasks(), cancelAll(), waitForAll(), shutdown(),
+    processPending() and the threadCount property are thread-safe. add/removeEventListener()
+    must be called on the keeper's thread. Destroy the keeper on its own thread: destruction
+    cancels what is queued and waits for what runs.
+*/
+class PROMISEKEEPER_EXPORT PromiseKeeper : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(int threadCount READ threadCount WRITE setThreadCount NOTIFY threadCountChanged)
+    Q_PROPERTY(bool running READ isRunning NOTIFY countsChanged)
+    Q_PROPERTY(bool shutDown READ isShutdown)
+    Q_PROPERTY(int historySize READ historySize WRITE setHistorySize)
+
+public:
+    explicit PromiseKeeper(int threadCount = 1, QObject *parent = nullptr);
+    ~PromiseKeeper() override;
+
+    int threadCount() const;
+    //! Sets the number of worker threads; 0 switches to manual mode. Negative values warn and
+    //! count as 0. Lowering it lets running tasks finish; raising it starts pending ones.
+    void setThreadCount(int count);
+
+    /*!
+        Submits \a fn to be called with \a args (decay-copied into the task, as std::thread does;
+        use std::ref to pass a reference) and returns its promise at once. Never blocks, never
+        throws for a bad task: an empty callable gives a promise already Failed with
+        pk::InvalidTaskError, and a shut-down keeper one Failed with pk::ShutdownError.
+        Member functions work too: submit(&Class::method, object, args...).
+    */
+    template<typename F, typename... Args,
+             std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskOptions>, int> = 0>
+    auto submit(F &&fn, Args &&...args)
+    {
+        return submit(TaskOptions(), std::forward<F>(fn), std::forward<Args>(args)...);
+    }
+
+    template<typename F, typename... Args>
+    auto submit(const TaskOptions &options, F &&fn, Args &&...args)
+    {
+        static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                      "pk::PromiseKeeper::submit: the callable cannot be called with these "
+                      "arguments (they are copied into the task: use std::ref for references)");
+        using R = detail::InvokeResult<F, Args...>;
+        using Core = detail::CallableCore<R, std::decay_t<F>, std::decay_t<Args>...>;
+        const bool empty = detail::isEmptyCallable(fn);
+        auto *core = new Core(std::forward<F>(fn), std::forward<Args>(args)...);
+        Promise<R> promise(core);
+        enqueue(core, options, empty);
+        return promise;
+    }
+
+    /*!
+        Runs pending tasks on the calling thread, in start order, until none is left (tasks that
+        become pending meanwhile run too), and returns how many ran. This is how manual mode
+        (threadCount() == 0) makes progress; on the keeper's own thread the signals for them are
+        emitted before it returns.
+    */
+    int processPending();
+
+    //! Whether anything is waiting, queued or running.
+    bool isRunning() const;
+    bool isIdle() const { return !isRunning(); }
+
+    //! Blocks until nothing is waiting, queued or running; returns whether that happened in time.
+    //! In manual mode on the keeper's thread it runs the pending tasks instead of blocking.
+    bool waitForAll(int msecs = -1);
+    bool waitForAll(QDeadlineTimer deadline);
+    template<typename Rep, typename Period>
+    bool waitForAll(std::chrono::duration<Rep, Period> timeout)
+    {
+        return waitForAll(QDeadlineTimer(timeout));
+    }
+
+    TaskCounts counts() const;
+    qint64 queuedCount() const { return counts().queued; }
+    qint64 runningCount() const { return counts().running; }
+    qint64 succeededCount() const { return counts().succeeded; }
+    qint64 failedCount() const { return counts().failed; }
+    qint64 cancelledCount() const { return counts().cancelled; }
+
+    //! The tasks waiting, queued or running now: running first, then the queue in start order.
+    QList<TaskInfo> tasks() const;
+
+    //! Cancels every task not started yet; returns how many. Running tasks go on.
+    int cancelAll();
+
+    /*!
+        Stops accepting tasks (later submits fail with pk::ShutdownError), then either runs what
+        was submitted (Drain) or cancels what has not started (CancelPending), and waits for the
+        rest until the deadline. Returns whether everything finished in time. Idempotent.
+    */
+    bool shutdown(ShutdownMode mode = ShutdownMode::Drain, int msecs = -1);
+    bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);
+    bool isShutdown() const;
+
+    //! How many finished tasks the event stream remembers for late listeners (default 256).
+    int historySize() const;
+    void setHistorySize(int size);
+
+    //! Adds a consumer of the event stream (see EventListener); keeper's thread only.
+    //! The keeper does not own it; remove it before deleting it.
+    void addEventListener(EventListener *listener);
+    void removeEventListener(EventListener *listener);
+
+    /*!
+        The keeper registered under \a id, created (with one thread, in the application's main
+        thread) on first use: the same id gives the same keeper, another id another one. The
+        library owns these keepers and deletes them when the QCoreApplication is destroyed (or at
+        exit). Thread-safe.
+    */
+    static PromiseKeeper *named(const QString &id);
+
+Q_SIGNALS:
+    void taskQueued(const pk::TaskInfo &info);
+    void taskStarted(const pk::TaskInfo &info);
+    void taskSucceeded(const pk::TaskInfo &info);
+    void taskFailed(const pk::TaskInfo &info);
+    void taskCancelled(const pk::TaskInfo &info);
+    //! After taskSucceeded, taskFailed or taskCancelled.
+    void taskFinished(const pk::TaskInfo &info);
+    //! Once per batch in which the counts changed.
+    void countsChanged();
+    //! When the last live task finished and nothing is waiting, queued or running.
+    void idle();
+    void threadCountChanged(int threadCount);
+
+protected:
+    bool event(QEvent *event) override;
+
+private:
+    void enqueue(detail::TaskCore *core, const TaskOptions &options, bool emptyCallable);
+
+    friend class PromiseKeeperPrivate;
+    std::unique_ptr<PromiseKeeperPrivate> d;
+};
+
+} // namespace pk

@@ -1,0 +1,34 @@
+// A consistent snapshot of how many tasks a keeper has in each state.
+#pragma once
+
+#include <QtCore/qglobal.h>
+
+namespace pk {
+
+/*!
+    Counts of a keeper's tasks, all taken at one instant. The live counts (waiting, queued,
+    running) are current; the final ones are totals since the keeper was created. Reentrant.
+*/
+struct TaskCounts
+{
+    qint64 waiting = 0;
+    qint64 queued = 0;
+    qint64 running = 0;
+    qint64 succeeded = 0;
+    qint64 failed = 0;
+    qint64 cancelled = 0;
+
+    //! Tasks that are not finished yet.
+    qint64 live() const noexcept { return waiting + queued + running; }
+    //! Tasks that reached a final state.
+    qint64 finished() const noexcept { return succeeded + failed + cancelled; }
+
+    friend bool operator==(const TaskCounts &a, const TaskCounts &b) noexcept
+    {
+        return a.waiting == b.waiting && a.queued == b.queued && a.running == b.running
+            && a.succeeded == b.succeeded && a.failed == b.failed && a.cancelled == b.cancelled;
+    }
+    friend bool operator!=(const TaskCounts &a, const TaskCounts &b) noexcept { return !(a == b); }
+};
+
+} // namespace pk

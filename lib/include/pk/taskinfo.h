@@ -1,0 +1,108 @@
+// pk::TaskInfo: everything known about one task at one moment, as a value.
+#pragma once
+
+#include <pk/enums.h>
+#include <pk/promisekeeper_export.h>
+
+#include <QtCore/qdatetime.h>
+#include <QtCore/qmetatype.h>
+#include <QtCore/qstring.h>
+
+namespace pk {
+
+/*!
+    A snapshot of one task: what the keeper's signals carry, what tasks() and Promise::info()
+    return, and what the monitor shows. A plain value type, cheap to copy; reentrant.
+
+    Timestamps are kept as nanoseconds on a monotonic clock shared by the whole process (so that
+    waits and run times are exact and traces line up), and converted to wall-clock QDateTime on
+    request. A timestamp that has not happened yet is 0 (Nsecs) or a null QDateTime.
+*/
+class PROMISEKEEPER_EXPORT TaskInfo
+{
+    Q_GADGET
+    Q_PROPERTY(quint64 id READ id WRITE setId)
+    Q_PROPERTY(QString title READ title WRITE setTitle)
+    Q_PROPERTY(pk::TaskState state READ state WRITE setState)
+    Q_PROPERTY(int priority READ priority WRITE setPriority)
+    Q_PROPERTY(QDateTime queuedAt READ queuedAt)
+    Q_PROPERTY(QDateTime startedAt READ startedAt)
+    Q_PROPERTY(QDateTime finishedAt READ finishedAt)
+    Q_PROPERTY(int workerIndex READ workerIndex WRITE setWorkerIndex)
+    Q_PROPERTY(QString errorString READ errorString WRITE setErrorString)
+
+public:
+    TaskInfo() = default;
+
+    //! False for a default-constructed TaskInfo; task ids start at 1.
+    bool isValid() const noexcept { return m_id != 0; }
+
+    //! Unique in the process, across all keepers; increases with submission order.
+    quint64 id() const noexcept { return m_id; }
+    void setId(quint64 id) noexcept { m_id = id; }
+
+    QString title() const { return m_title; }
+    void setTitle(const QString &title) { m_title = title; }
+
+    TaskState state() const noexcept { return m_state; }
+    void setState(TaskState state) noexcept { m_state = state; }
+
+    int priority() const noexcept { return m_priority; }
+    void setPriority(int priority) noexcept { m_priority = priority; }
+
+    //! When the task entered the queue (for a task failed at submission: when it was submitted).
+    QDateTime queuedAt() const;
+    //! When a worker started it; null if it never ran.
+    QDateTime startedAt() const;
+    //! When it reached a final state; null while it is live.
+    QDateTime finishedAt() const;
+
+    //! Monotonic nanoseconds (see pk::TaskInfo::monotonicNowNsecs()); 0 when not reached.
+    qint64 queuedAtNsecs() const noexcept { return m_queuedNs; }
+    qint64 startedAtNsecs() const noexcept { return m_startedNs; }
+    qint64 finishedAtNsecs() const noexcept { return m_finishedNs; }
+    void setQueuedAtNsecs(qint64 ns) noexcept { m_queuedNs = ns; }
+    void setStartedAtNsecs(qint64 ns) noexcept { m_startedNs = ns; }
+    void setFinishedAtNsecs(qint64 ns) noexcept { m_finishedNs = ns; }
+
+    //! Time spent queued (until start, or until cancelled); -1 while still queued.
+    qint64 waitNsecs() const noexcept;
+    //! Time spent running; -1 if it has not run to the end.
+    qint64 runNsecs() const noexcept;
+
+    /*!
+        Index of the worker that ran (or runs) the task: 0 to threadCount() - 1, 0 for tasks run
+        by processPending() in manual mode, -1 for a task that never started or that
+        processPending() ran on a keeper that has threads.
+    */
+    int workerIndex() const noexcept { return m_worker; }
+    void setWorkerIndex(int index) noexcept { m_worker = index; }
+
+    //! The exception's what() for a failed task ("unknown exception" if it was not a
+    //! std::exception); empty otherwise.
+    QString errorString() const { return m_error; }
+    void setErrorString(const QString &error) { m_error = error; }
+
+    //! Nanoseconds on the monotonic clock all TaskInfo timestamps use.
+    static qint64 monotonicNowNsecs() noexcept;
+    //! The wall-clock time of a monotonic timestamp; null for 0.
+    static QDateTime toDateTime(qint64 monotonicNsecs);
+
+    friend PROMISEKEEPER_EXPORT bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept;
+    friend bool operator!=(const TaskInfo &a, const TaskInfo &b) noexcept { return !(a == b); }
+
+private:
+    quint64 m_id = 0;
+    QString m_title;
+    qint64 m_queuedNs = 0;
+    qint64 m_startedNs = 0;
+    qint64 m_finishedNs = 0;
+    QString m_error;
+    int m_priority = 0;
+    int m_worker = -1;
+    TaskState m_state = TaskState::Queued;
+};
+
+} // namespace pk
+
+Q_DECLARE_METATYPE(pk::TaskInfo)

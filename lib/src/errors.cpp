@@ -1,0 +1,24 @@
+#include <pk/errors.h>
+
+namespace pk {
+
+Error::Error(const QString &message) : std::runtime_error(message.toStdString()) { }
+Error::~Error() = default;
+QString Error::message() const
+{
+    return QString::fromUtf8(what());
+}
+
+CancelledError::CancelledError(const QString &message) : Error(message) { }
+CancelledError::~CancelledError() = default;
+
+TimeoutError::TimeoutError(const QString &message) : Error(message) { }
+TimeoutError::~TimeoutError() = default;
+
+ShutdownError::ShutdownError(const QString &message) : Error(message) { }
+ShutdownError::~ShutdownError() = default;
+
+InvalidTaskError::InvalidTaskError(const QString &message) : Error(message) { }
+InvalidTaskError::~InvalidTaskError() = default;
+
+} // namespace pk

@@ -1,0 +1,472 @@
+#include "keepershared_p.h"
+
+#include <pk/detail/taskcore.h>
+#include <pk/errors.h>
+#include <pk/logging.h>
+#include <pk/promisekeeper.h>
+
+#include <QtCore/qcoreapplication.h>
+#include <QtCore/qthread.h>
+#include <QtCore/qthreadpool.h>
+
+#include "clock_p.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace pk::detail {
+
+namespace {
+// An idle worker gives its pool thread back after this long without work.
+constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
+
+quint64 nextTaskId() noexcept
+{
+    static std::atomic<quint64> last { 0 };
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+} // namespace
+
+int flushEventType()
+{
+    static const int type = QEvent::registerEventType();
+    return type;
+}
+
+KeeperShared::KeeperShared(PromiseKeeper *q, QThreadPool *pool, int threadCount)
+    : m_q(q)
+    , m_pool(pool)
+    , m_threadCount(threadCount)
+{
+}
+
+KeeperShared::~KeeperShared()
+{
+    for (const TaskEvent &e : m_events)
+        e.m_core->deref();
+}
+
+void KeeperShared::deref() noexcept
+{
+    if (m_ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete this;
+}
+
+void KeeperShared::release(std::vector<TaskCore *> &tasks) noexcept
+{
+    for (TaskCore *t : tasks)
+        t->deref();
+    tasks.clear();
+}
+
+// After a task became final: wake its waiters and drop the reference its runner held.
+// Outside the mutex, since dropping may run the destructor of the task's value.
+void KeeperShared::afterFinal(TaskCore *task) noexcept
+{
+    task->wakeWaiters();
+    task->deref();
+}
+
+void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, int worker)
+{
+    if (m_events.size() >= kEventBufferCap) {
+        ++m_dropped;
+        return;
+    }
+    task->ref();
+    TaskEvent &e = m_events.emplace_back();
+    e.m_core = task;
+    e.m_timeNs = now;
+    e.m_state = state;
+    e.m_worker = qint16(worker);
+    // One posted event per batch, not per task: the keeper's thread takes everything buffered
+    // when it gets to it.
+    if (!m_flushPosted && m_q) {
+        m_flushPosted = true;
+        QCoreApplication::postEvent(m_q, new QEvent(QEvent::Type(flushEventType())));
+    }
+}
+
+void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable)
+{
+    task->m_id = nextTaskId();
+    task->m_title = options.title;
+    task->m_priority = options.priority;
+    task->m_keeper = this;
+    ref();
+    const qint64 now = monotonicNs();
+    task->m_queuedNs = now;
+
+    std::unique_lock lock(m_mutex);
+    if (emptyCallable || m_shutdown) {
+        const bool shut = !emptyCallable;
+        task->m_error = shut ? std::make_exception_ptr(ShutdownError())
+                             : std::make_exception_ptr(InvalidTaskError(
+                                     QStringLiteral("the callable is empty (a null function)")));
+        task->m_finishedNs = now;
+        ++m_counts.failed;
+        task->m_state.store(TaskState::Failed, std::memory_order_release);
+        record_locked(task, TaskState::Failed, now, -1);
+        lock.unlock();
+        if (shut)
+            qCWarning(lcPromiseKeeper, "submit() after shutdown(): task %llu (\"%s\") failed with "
+                                       "pk::ShutdownError",
+                      task->m_id, qUtf8Printable(task->m_title));
+        else
+            qCWarning(lcPromiseKeeper, "submit() with an empty callable: task %llu (\"%s\") failed "
+                                       "with pk::InvalidTaskError",
+                      task->m_id, qUtf8Printable(task->m_title));
+        return;
+    }
+
+    task->ref(); // the queue's reference
+    m_queue[options.priority].push_back(task);
+    ++m_counts.queued;
+    record_locked(task, TaskState::Queued, now, -1);
+    if (m_threadCount > 0) {
+        if (m_idleWorkers > 0) {
+            --m_idleWorkers;
+            ++m_wakeTokens;
+            lock.unlock();
+            m_workAvailable.notify_one();
+        } else if (m_activeWorkers < m_threadCount) {
+            startWorker_locked();
+        }
+    }
+}
+
+void KeeperShared::startWorker_locked()
+{
+    if (!m_pool)
+        return;
+    ++m_activeWorkers;
+    ref();
+    // Under the mutex, so that detach() cannot take the pool away meanwhile.
+    m_pool->start([this] {
+        workerLoop();
+        deref();
+    });
+}
+
+int KeeperShared::claimWorkerIndex_locked()
+{
+    auto it = std::find(m_workerSlots.begin(), m_workerSlots.end(), false);
+    if (it == m_workerSlots.end())
+        it = m_workerSlots.insert(it, false);
+    *it = true;
+    return int(it - m_workerSlots.begin());
+}
+
+TaskCore *KeeperShared::pop_locked(std::vector<TaskCore *> &cancelled)
+{
+    while (!m_queue.empty()) {
+        auto bucket = m_queue.begin();
+        auto &fifo = bucket->second;
+        TaskCore *task = fifo.front();
+        fifo.pop_front();
+        if (fifo.empty())
+            m_queue.erase(bucket);
+        if (task->m_state.load(std::memory_order_relaxed) == TaskState::Queued)
+            return task;
+        cancelled.push_back(task); // a tombstone: release its queue reference later
+    }
+    return nullptr;
+}
+
+void KeeperShared::start_locked(TaskCore *task, int worker)
+{
+    const qint64 now = monotonicNs();
+    task->m_startedNs = now;
+    task->m_worker = worker;
+    --m_counts.queued;
+    ++m_counts.running;
+    m_running.push_back(task);
+    task->m_state.store(TaskState::Running, std::memory_order_release);
+    record_locked(task, TaskState::Running, now, worker);
+}
+
+void KeeperShared::finish_locked(TaskCore *task, int worker)
+{
+    const qint64 now = monotonicNs();
+    const TaskState state = task->m_error ? TaskState::Failed : TaskState::Succeeded;
+    task->m_finishedNs = now;
+    --m_counts.running;
+    ++(state == TaskState::Failed ? m_counts.failed : m_counts.succeeded);
+    auto it = std::find(m_running.begin(), m_running.end(), task);
+    *it = m_running.back();
+    m_running.pop_back();
+    task->m_state.store(state, std::memory_order_release);
+    record_locked(task, state, now, worker);
+    if (m_allDoneWaiters > 0 && m_counts.live() == 0)
+        m_allDone.notify_all();
+}
+
+void KeeperShared::workerLoop()
+{
+    std::vector<TaskCore *> cancelled;
+    std::unique_lock lock(m_mutex);
+    const int index = claimWorkerIndex_locked();
+    TaskCore *done = nullptr;
+    for (;;) {
+        // Finishing one task and taking the next share one lock: a task costs the worker a
+        // single acquisition of the mutex.
+        if (done)
+            finish_locked(done, index);
+        TaskCore *next = m_activeWorkers > m_threadCount ? nullptr : pop_locked(cancelled);
+        if (next)
+            start_locked(next, index);
+        if (done || !cancelled.empty()) {
+            lock.unlock();
+            if (done)
+                afterFinal(done);
+            done = nullptr;
+            release(cancelled);
+            if (!next) {
+                lock.lock();
+                continue; // look again: more may have come meanwhile
+            }
+        }
+        if (next) {
+            if (lock.owns_lock())
+                lock.unlock();
+            next->run();
+            done = next;
+            lock.lock();
+            continue;
+        }
+        if (m_stopping || m_activeWorkers > m_threadCount)
+            break;
+        ++m_idleWorkers;
+        const bool woken = m_workAvailable.wait_for(
+                lock, kWorkerIdleExpiry, [this] { return m_wakeTokens > 0 || m_stopping; });
+        if (m_wakeTokens > 0) {
+            --m_wakeTokens; // enqueue() already took this worker off the idle count
+            continue;
+        }
+        --m_idleWorkers;
+        if (!woken)
+            break; // idle too long: give the pool thread back
+    }
+    m_workerSlots[std::size_t(index)] = false;
+    --m_activeWorkers;
+}
+
+bool KeeperShared::runOnePending()
+{
+    std::vector<TaskCore *> cancelled;
+    std::unique_lock lock(m_mutex);
+    TaskCore *task = pop_locked(cancelled);
+    const int worker = callerWorkerIndex_locked();
+    if (task)
+        start_locked(task, worker);
+    lock.unlock();
+    release(cancelled);
+    if (!task)
+        return false;
+    task->run();
+    lock.lock();
+    finish_locked(task, worker);
+    lock.unlock();
+    afterFinal(task);
+    return true;
+}
+
+int KeeperShared::processPending()
+{
+    int ran = 0;
+    while (runOnePending())
+        ++ran;
+    return ran;
+}
+
+bool KeeperShared::waitsMustHelp() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_threadCount == 0 && m_q && m_q->thread() == QThread::currentThread();
+}
+
+void KeeperShared::cancel_locked(TaskCore *task, qint64 now)
+{
+    task->m_finishedNs = now;
+    --(task->state() == TaskState::Waiting ? m_counts.waiting : m_counts.queued);
+    ++m_counts.cancelled;
+    task->m_state.store(TaskState::Cancelled, std::memory_order_release);
+    record_locked(task, TaskState::Cancelled, now, -1);
+}
+
+bool KeeperShared::cancel(TaskCore *task)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        const TaskState state = task->state();
+        if (state != TaskState::Queued && state != TaskState::Waiting)
+            return false;
+        cancel_locked(task, monotonicNs());
+        if (m_allDoneWaiters > 0 && m_counts.live() == 0)
+            m_allDone.notify_all();
+    }
+    // The queue entry stays as a tombstone holding its reference; the callable and its
+    // arguments can go now. Nothing else touches them once the task is final.
+    task->dropCallable();
+    task->wakeWaiters();
+    return true;
+}
+
+void KeeperShared::cancelQueued_locked(std::vector<TaskCore *> &entries,
+                                       std::vector<TaskCore *> &cancelled)
+{
+    const qint64 now = monotonicNs();
+    for (auto &bucket : m_queue) {
+        for (TaskCore *task : bucket.second) {
+            if (task->state() == TaskState::Queued) {
+                cancel_locked(task, now);
+                cancelled.push_back(task);
+            }
+            entries.push_back(task);
+        }
+    }
+    m_queue.clear();
+    if (m_allDoneWaiters > 0 && m_counts.live() == 0)
+        m_allDone.notify_all();
+}
+
+int KeeperShared::cancelAll()
+{
+    std::vector<TaskCore *> entries;
+    std::vector<TaskCore *> cancelled;
+    {
+        std::lock_guard lock(m_mutex);
+        cancelQueued_locked(entries, cancelled);
+    }
+    for (TaskCore *task : cancelled) {
+        task->dropCallable();
+        task->wakeWaiters();
+    }
+    release(entries); // the queue's references, tombstones of earlier cancels included
+    return int(cancelled.size());
+}
+
+bool KeeperShared::waitForAll(QDeadlineTimer deadline)
+{
+    if (waitsMustHelp())
+        processPending();
+    std::unique_lock lock(m_mutex);
+    const auto done = [this] { return m_counts.live() == 0; };
+    ++m_allDoneWaiters;
+    bool finished;
+    if (deadline.isForever()) {
+        m_allDone.wait(lock, done);
+        finished = true;
+    } else {
+        finished = m_allDone.wait_until(lock, deadline.deadline<std::chrono::steady_clock>(), done);
+    }
+    --m_allDoneWaiters;
+    return finished;
+}
+
+bool KeeperShared::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
+{
+    std::vector<TaskCore *> entries;
+    std::vector<TaskCore *> cancelled;
+    {
+        std::lock_guard lock(m_mutex);
+        m_shutdown = true;
+        m_stopping = true; // workers drain the queue, then leave
+        if (mode == ShutdownMode::CancelPending)
+            cancelQueued_locked(entries, cancelled);
+    }
+    m_workAvailable.notify_all();
+    for (TaskCore *task : cancelled) {
+        task->dropCallable();
+        task->wakeWaiters();
+    }
+    release(entries);
+    return waitForAll(deadline);
+}
+
+bool KeeperShared::isShutdown() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_shutdown;
+}
+
+int KeeperShared::threadCount() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_threadCount;
+}
+
+bool KeeperShared::setThreadCount(int count)
+{
+    std::unique_lock lock(m_mutex);
+    if (count == m_threadCount)
+        return false;
+    m_threadCount = count;
+    if (m_pool)
+        m_pool->setMaxThreadCount(std::max(count, 1));
+    // More threads: start workers for what is queued. Fewer: the extra ones leave after their
+    // current task (workerLoop() checks the count).
+    while (m_activeWorkers < m_threadCount && qint64(m_activeWorkers) < m_counts.queued
+           && !m_stopping && m_pool)
+        startWorker_locked();
+    lock.unlock();
+    m_workAvailable.notify_all();
+    return true;
+}
+
+TaskCounts KeeperShared::counts() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_counts;
+}
+
+QList<TaskInfo> KeeperShared::tasks_locked() const
+{
+    QList<TaskInfo> list;
+    list.reserve(qsizetype(m_counts.live()));
+    const auto add = [&list](const TaskCore *task) {
+        TaskInfo &info = list.emplace_back();
+        task->fillInfo(info, task->state());
+    };
+    std::vector<const TaskCore *> running(m_running.begin(), m_running.end());
+    std::sort(running.begin(), running.end(),
+              [](const TaskCore *a, const TaskCore *b) { return a->m_startedNs < b->m_startedNs; });
+    for (const TaskCore *task : running)
+        add(task);
+    for (const auto &bucket : m_queue) {
+        for (const TaskCore *task : bucket.second) {
+            if (task->state() == TaskState::Queued)
+                add(task);
+        }
+    }
+    return list;
+}
+
+QList<TaskInfo> KeeperShared::tasks() const
+{
+    std::lock_guard lock(m_mutex);
+    return tasks_locked();
+}
+
+void KeeperShared::takeBatch(Batch &batch, QList<TaskInfo> *live)
+{
+    std::lock_guard lock(m_mutex);
+    batch.events.swap(m_events);
+    m_flushPosted = false;
+    batch.counts = m_counts;
+    batch.idle = m_counts.live() == 0;
+    batch.dropped = std::exchange(m_dropped, 0);
+    if (live)
+        *live = tasks_locked();
+}
+
+void KeeperShared::detach()
+{
+    std::lock_guard lock(m_mutex);
+    m_q = nullptr;
+    m_pool = nullptr;
+    m_shutdown = true;
+    m_stopping = true;
+}
+
+} // namespace pk::detail

@@ -1,0 +1,138 @@
+// The keeper's queue, workers, counts and event buffer: everything that must outlive the
+// PromiseKeeper QObject for as long as a promise of one of its tasks exists.
+#pragma once
+
+#include <pk/enums.h>
+#include <pk/eventstream.h>
+#include <pk/taskcounts.h>
+#include <pk/taskinfo.h>
+#include <pk/taskoptions.h>
+
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qlist.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QThreadPool;
+QT_END_NAMESPACE
+
+namespace pk {
+class PromiseKeeper;
+namespace detail {
+class TaskCore;
+
+/*!
+    Reference-counted; the PromiseKeeper holds one reference, each task one for its whole life,
+    each worker loop one while it runs. All state is guarded by \c mutex; functions named
+    \c ..._locked expect it held. Every state change of a task happens under the mutex, so the
+    counts, the queue and the event buffer always agree.
+
+    Task references: the queue owns one reference per entry, handed to whoever pops it (worker
+    or processPending()), who drops it after the task is final and its waiters are woken. Each
+    buffered event owns one reference, dropped once the keeper's thread delivered it.
+*/
+class KeeperShared
+{
+public:
+    KeeperShared(PromiseKeeper *q, QThreadPool *pool, int threadCount);
+
+    void ref() noexcept { m_ref.fetch_add(1, std::memory_order_relaxed); }
+    void deref() noexcept;
+
+    // Submission: gives the task its id, title and priority and queues it, or fails it at once
+    // (empty callable, shut down).
+    void enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable);
+
+    int processPending();
+    // Runs one pending task on this thread; false if none was pending.
+    bool runOnePending();
+    // Whether waits on this thread must run pending tasks themselves (manual mode, keeper's
+    // thread) instead of blocking forever.
+    bool waitsMustHelp() const;
+
+    bool cancel(TaskCore *task);
+    int cancelAll();
+    bool waitForAll(QDeadlineTimer deadline);
+    bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);
+    bool isShutdown() const;
+
+    int threadCount() const;
+    bool setThreadCount(int count);
+
+    TaskCounts counts() const;
+    QList<TaskInfo> tasks() const;
+
+    struct Batch
+    {
+        std::vector<TaskEvent> events;
+        TaskCounts counts;
+        quint64 dropped = 0;
+        bool idle = false;
+    };
+    // Takes the buffered events (the caller now owns their references) with the counts as of
+    // the last of them; with \a live, also a snapshot of the live tasks at that same instant.
+    void takeBatch(Batch &batch, QList<TaskInfo> *live = nullptr);
+    // The QObject is going away: nothing is posted to it any more and no worker is started.
+    void detach();
+
+private:
+    ~KeeperShared();
+    void workerLoop();
+    void startWorker_locked();
+    TaskCore *pop_locked(std::vector<TaskCore *> &cancelled);
+    void start_locked(TaskCore *task, int worker);
+    void finish_locked(TaskCore *task, int worker);
+    void cancel_locked(TaskCore *task, qint64 now);
+    // Cancels everything queued; \a entries gets every queue entry (with its reference),
+    // \a cancelled the tasks cancelled now.
+    void cancelQueued_locked(std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled);
+    void record_locked(TaskCore *task, TaskState state, qint64 now, int worker);
+    QList<TaskInfo> tasks_locked() const;
+    int claimWorkerIndex_locked();
+    int callerWorkerIndex_locked() const { return m_threadCount == 0 ? 0 : -1; }
+    static void release(std::vector<TaskCore *> &tasks) noexcept;
+    static void afterFinal(TaskCore *task) noexcept;
+
+    std::atomic<int> m_ref { 1 };
+    mutable std::mutex m_mutex;
+    std::condition_variable m_workAvailable; // idle workers wait here
+    std::condition_variable m_allDone; // waitForAll() waits here
+
+    // Highest priority first; FIFO inside one priority. Cancelled entries stay behind as
+    // tombstones (O(1) cancel) and are skipped and released by pop_locked().
+    std::map<int, std::deque<TaskCore *>, std::greater<int>> m_queue;
+    std::vector<TaskCore *> m_running;
+    TaskCounts m_counts;
+
+    PromiseKeeper *m_q;
+    QThreadPool *m_pool;
+    int m_threadCount;
+    int m_activeWorkers = 0;
+    int m_idleWorkers = 0;
+    int m_wakeTokens = 0; // idle workers claimed by enqueue() and not yet awake
+    int m_allDoneWaiters = 0;
+    std::vector<bool> m_workerSlots;
+    bool m_shutdown = false;
+    bool m_stopping = false; // workers leave once the queue is empty
+
+    std::vector<TaskEvent> m_events;
+    bool m_flushPosted = false;
+    quint64 m_dropped = 0;
+};
+
+//! The event type PromiseKeeper::event() handles: "events are buffered, take them".
+int flushEventType();
+
+//! Largest number of buffered events; past it, detail is dropped and counted (counts never are).
+constexpr std::size_t kEventBufferCap = std::size_t(1) << 21;
+
+} // namespace detail
+} // namespace pk

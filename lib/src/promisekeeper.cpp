@@ -1,0 +1,337 @@
+#include <pk/logging.h>
+#include <pk/promisekeeper.h>
+
+#include <QtCore/qcoreapplication.h>
+#include <QtCore/qmetaobject.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qscopeguard.h>
+#include <QtCore/qthreadpool.h>
+
+#include "promisekeeper_p.h"
+
+#include <algorithm>
+
+namespace pk {
+
+namespace {
+int checkedThreadCount(int count)
+{
+    if (count >= 0)
+        return count;
+    qCWarning(lcPromiseKeeper, "PromiseKeeper: thread count %d is negative; using 0 (manual mode)",
+              count);
+    return 0;
+}
+} // namespace
+
+void PromiseKeeperPrivate::releaseEvents(const std::vector<TaskEvent> &events) noexcept
+{
+    for (const TaskEvent &e : events)
+        e.m_core->deref();
+}
+
+PromiseKeeperPrivate::PromiseKeeperPrivate(PromiseKeeper *keeper, int threadCount)
+    : q(keeper)
+    , pool(new QThreadPool(keeper))
+    , shared(new detail::KeeperShared(keeper, pool, threadCount))
+{
+    pool->setObjectName(QStringLiteral("PromiseKeeper pool"));
+    pool->setMaxThreadCount(std::max(threadCount, 1));
+}
+
+PromiseKeeperPrivate::~PromiseKeeperPrivate()
+{
+    for (const TaskEvent &e : recent)
+        e.m_core->deref();
+    shared->deref();
+}
+
+void PromiseKeeperPrivate::deliver()
+{
+    if (delivering) {
+        deliverAgain = true;
+        return;
+    }
+    QPointer<PromiseKeeper> alive(q);
+    delivering = true;
+    do {
+        deliverAgain = false;
+        detail::KeeperShared::Batch batch;
+        shared->takeBatch(batch);
+        // A slot may delete the keeper: references are dropped whatever happens.
+        auto release = qScopeGuard([&batch] { PromiseKeeperPrivate::releaseEvents(batch.events); });
+        if (batch.dropped > 0) {
+            qCWarning(lcPromiseKeeper,
+                      "PromiseKeeper: %llu task events were dropped because the keeper's thread "
+                      "did not process events; counts are exact, signals for those are missing",
+                      batch.dropped);
+            for (EventListener *l : std::as_const(listeners))
+                l->eventsDropped(batch.dropped);
+        }
+        if (!batch.events.empty()) {
+            for (EventListener *l : std::as_const(listeners))
+                l->taskEvents(batch.events.data(), qsizetype(batch.events.size()));
+            emitSignals(batch.events);
+            if (!alive)
+                return;
+            remember(batch.events);
+        }
+        if (batch.counts != lastCounts) {
+            lastCounts = batch.counts;
+            Q_EMIT q->countsChanged();
+            if (!alive)
+                return;
+        }
+        const bool anyFinal = std::any_of(batch.events.begin(), batch.events.end(),
+                                          [](const TaskEvent &e) { return isFinal(e.state()); });
+        if (batch.idle && anyFinal) {
+            Q_EMIT q->idle();
+            if (!alive)
+                return;
+        }
+    } while (deliverAgain);
+    delivering = false;
+}
+
+void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
+{
+    // Only build a TaskInfo for signals somebody listens to: a flood of tasks with nothing
+    // connected costs no more than the event buffer.
+    const auto connected = [this](auto signal) {
+        return q->isSignalConnected(QMetaMethod::fromSignal(signal));
+    };
+    const bool queued = connected(&PromiseKeeper::taskQueued);
+    const bool started = connected(&PromiseKeeper::taskStarted);
+    const bool succeeded = connected(&PromiseKeeper::taskSucceeded);
+    const bool failed = connected(&PromiseKeeper::taskFailed);
+    const bool cancelled = connected(&PromiseKeeper::taskCancelled);
+    const bool finished = connected(&PromiseKeeper::taskFinished);
+    if (!(queued || started || succeeded || failed || cancelled || finished))
+        return;
+
+    QPointer<PromiseKeeper> alive(q);
+    for (const TaskEvent &e : events) {
+        const TaskState state = e.state();
+        bool wanted = false;
+        switch (state) {
+        case TaskState::Waiting:
+            break;
+        case TaskState::Queued:
+            wanted = queued;
+            break;
+        case TaskState::Running:
+            wanted = started;
+            break;
+        case TaskState::Succeeded:
+            wanted = succeeded || finished;
+            break;
+        case TaskState::Failed:
+            wanted = failed || finished;
+            break;
+        case TaskState::Cancelled:
+            wanted = cancelled || finished;
+            break;
+        }
+        if (!wanted)
+            continue;
+        const TaskInfo info = e.info();
+        switch (state) {
+        case TaskState::Waiting:
+            break;
+        case TaskState::Queued:
+            Q_EMIT q->taskQueued(info);
+            break;
+        case TaskState::Running:
+            Q_EMIT q->taskStarted(info);
+            break;
+        case TaskState::Succeeded:
+            if (succeeded)
+                Q_EMIT q->taskSucceeded(info);
+            break;
+        case TaskState::Failed:
+            if (failed)
+                Q_EMIT q->taskFailed(info);
+            break;
+        case TaskState::Cancelled:
+            if (cancelled)
+                Q_EMIT q->taskCancelled(info);
+            break;
+        }
+        if (!alive)
+            return;
+        if (isFinal(state) && finished) {
+            Q_EMIT q->taskFinished(info);
+            if (!alive)
+                return;
+        }
+    }
+}
+
+void PromiseKeeperPrivate::remember(const std::vector<TaskEvent> &events)
+{
+    if (historySize <= 0)
+        return;
+    for (const TaskEvent &e : events) {
+        if (!isFinal(e.state()))
+            continue;
+        e.m_core->ref();
+        recent.push_back(e);
+        if (recent.size() > std::size_t(historySize)) {
+            recent.front().m_core->deref();
+            recent.pop_front();
+        }
+    }
+}
+
+QList<TaskInfo> PromiseKeeperPrivate::history() const
+{
+    QList<TaskInfo> list;
+    list.reserve(qsizetype(recent.size()));
+    for (const TaskEvent &e : recent)
+        list.append(e.info());
+    return list;
+}
+
+PromiseKeeper::PromiseKeeper(int threadCount, QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<PromiseKeeperPrivate>(this, checkedThreadCount(threadCount)))
+{
+    qRegisterMetaType<pk::TaskInfo>();
+}
+
+PromiseKeeper::~PromiseKeeper()
+{
+    // Queued tasks end Cancelled (their waiters wake); running ones are waited for.
+    d->shared->shutdown(ShutdownMode::CancelPending, QDeadlineTimer(QDeadlineTimer::Forever));
+    d->shared->detach();
+    d->pool->waitForDone();
+    // Events not delivered yet are dropped with their references: no signal comes from a
+    // keeper being destroyed.
+    detail::KeeperShared::Batch batch;
+    d->shared->takeBatch(batch);
+    PromiseKeeperPrivate::releaseEvents(batch.events);
+}
+
+int PromiseKeeper::threadCount() const
+{
+    return d->shared->threadCount();
+}
+
+void PromiseKeeper::setThreadCount(int count)
+{
+    count = checkedThreadCount(count);
+    if (d->shared->setThreadCount(count))
+        Q_EMIT threadCountChanged(count);
+}
+
+void PromiseKeeper::enqueue(detail::TaskCore *core, const TaskOptions &options, bool emptyCallable)
+{
+    d->shared->enqueue(core, options, emptyCallable);
+}
+
+int PromiseKeeper::processPending()
+{
+    const int ran = d->shared->processPending();
+    if (thread() == QThread::currentThread())
+        d->deliver();
+    return ran;
+}
+
+bool PromiseKeeper::isRunning() const
+{
+    return d->shared->counts().live() > 0;
+}
+
+bool PromiseKeeper::waitForAll(int msecs)
+{
+    return waitForAll(QDeadlineTimer(msecs));
+}
+
+bool PromiseKeeper::waitForAll(QDeadlineTimer deadline)
+{
+    return d->shared->waitForAll(deadline);
+}
+
+TaskCounts PromiseKeeper::counts() const
+{
+    return d->shared->counts();
+}
+
+QList<TaskInfo> PromiseKeeper::tasks() const
+{
+    return d->shared->tasks();
+}
+
+int PromiseKeeper::cancelAll()
+{
+    return d->shared->cancelAll();
+}
+
+bool PromiseKeeper::shutdown(ShutdownMode mode, int msecs)
+{
+    return shutdown(mode, QDeadlineTimer(msecs));
+}
+
+bool PromiseKeeper::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
+{
+    return d->shared->shutdown(mode, deadline);
+}
+
+bool PromiseKeeper::isShutdown() const
+{
+    return d->shared->isShutdown();
+}
+
+int PromiseKeeper::historySize() const
+{
+    return d->historySize;
+}
+
+void PromiseKeeper::setHistorySize(int size)
+{
+    d->historySize = std::max(size, 0);
+    while (d->recent.size() > std::size_t(d->historySize)) {
+        d->recent.front().m_core->deref();
+        d->recent.pop_front();
+    }
+}
+
+void PromiseKeeper::addEventListener(EventListener *listener)
+{
+    if (!listener || d->listeners.contains(listener))
+        return;
+    if (thread() != QThread::currentThread()) {
+        qCWarning(lcPromiseKeeper, "PromiseKeeper::addEventListener: call it on the keeper's thread");
+        return;
+    }
+    // Hand what is buffered to the current listeners, and snapshot the live tasks at the same
+    // instant, so that the new listener sees every later change exactly once.
+    detail::KeeperShared::Batch batch;
+    QList<TaskInfo> live;
+    d->shared->takeBatch(batch, &live);
+    auto release = qScopeGuard([&batch] { PromiseKeeperPrivate::releaseEvents(batch.events); });
+    if (!batch.events.empty()) {
+        for (EventListener *l : std::as_const(d->listeners))
+            l->taskEvents(batch.events.data(), qsizetype(batch.events.size()));
+        d->emitSignals(batch.events);
+        d->remember(batch.events);
+    }
+    d->listeners.append(listener);
+    listener->snapshot(live, d->history());
+}
+
+void PromiseKeeper::removeEventListener(EventListener *listener)
+{
+    d->listeners.removeAll(listener);
+}
+
+bool PromiseKeeper::event(QEvent *event)
+{
+    if (event->type() == detail::flushEventType()) {
+        d->deliver();
+        return true;
+    }
+    return QObject::event(event);
+}
+
+} // namespace pk

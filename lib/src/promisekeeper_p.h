@@ -1,0 +1,49 @@
+// PromiseKeeper's private part: the QObject side, which lives on the keeper's thread.
+#pragma once
+
+#include <pk/eventstream.h>
+#include <pk/promisekeeper.h>
+
+#include <QtCore/qlist.h>
+
+#include <deque>
+
+#include "keepershared_p.h"
+
+QT_BEGIN_NAMESPACE
+class QThreadPool;
+QT_END_NAMESPACE
+
+namespace pk {
+
+/*!
+    Keeper-thread state: the event listeners and the recent history. The keeper's signals are
+    emitted by deliver(), which reads the same batches the listeners get.
+*/
+class PromiseKeeperPrivate
+{
+public:
+    PromiseKeeperPrivate(PromiseKeeper *q, int threadCount);
+    ~PromiseKeeperPrivate();
+
+    // Takes what the workers buffered and hands it to listeners and signals. Re-entrant calls
+    // (a slot that spins the event loop) are folded into the outer one, keeping the order.
+    void deliver();
+    void emitSignals(const std::vector<TaskEvent> &events);
+    void remember(const std::vector<TaskEvent> &events);
+    QList<TaskInfo> history() const;
+    // Drops the task references a taken batch holds.
+    static void releaseEvents(const std::vector<TaskEvent> &events) noexcept;
+
+    PromiseKeeper *const q;
+    QThreadPool *const pool;
+    detail::KeeperShared *const shared;
+    QList<EventListener *> listeners;
+    std::deque<TaskEvent> recent; // finished tasks' last events, holding references
+    int historySize = 256;
+    TaskCounts lastCounts;
+    bool delivering = false;
+    bool deliverAgain = false;
+};
+
+} // namespace pk

@@ -1,0 +1,57 @@
+#include <pk/taskinfo.h>
+
+#include "clock_p.h"
+
+namespace pk {
+
+QDateTime TaskInfo::queuedAt() const
+{
+    return toDateTime(m_queuedNs);
+}
+
+QDateTime TaskInfo::startedAt() const
+{
+    return toDateTime(m_startedNs);
+}
+
+QDateTime TaskInfo::finishedAt() const
+{
+    return toDateTime(m_finishedNs);
+}
+
+qint64 TaskInfo::waitNsecs() const noexcept
+{
+    if (m_queuedNs == 0)
+        return -1;
+    if (m_startedNs != 0)
+        return m_startedNs - m_queuedNs;
+    return m_finishedNs != 0 ? m_finishedNs - m_queuedNs : -1;
+}
+
+qint64 TaskInfo::runNsecs() const noexcept
+{
+    return (m_startedNs != 0 && m_finishedNs != 0) ? m_finishedNs - m_startedNs : -1;
+}
+
+qint64 TaskInfo::monotonicNowNsecs() noexcept
+{
+    return detail::monotonicNs();
+}
+
+QDateTime TaskInfo::toDateTime(qint64 monotonicNsecs)
+{
+    if (monotonicNsecs == 0)
+        return {};
+    return QDateTime::fromMSecsSinceEpoch((monotonicNsecs + detail::wallOffsetNs()) / 1000000,
+                                          Qt::UTC);
+}
+
+bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept
+{
+    return a.m_id == b.m_id && a.m_state == b.m_state && a.m_title == b.m_title
+        && a.m_priority == b.m_priority && a.m_queuedNs == b.m_queuedNs
+        && a.m_startedNs == b.m_startedNs && a.m_finishedNs == b.m_finishedNs
+        && a.m_worker == b.m_worker && a.m_error == b.m_error;
+}
+
+} // namespace pk
