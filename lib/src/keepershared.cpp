@@ -19,6 +19,7 @@ namespace pk::detail {
 namespace {
 // An idle worker gives its pool thread back after this long without work.
 constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
+constexpr std::size_t kKeptPriorityBuckets = 8;
 
 quint64 nextTaskId() noexcept
 {
@@ -80,9 +81,9 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     e.m_state = state;
     e.m_worker = qint16(worker);
     // One posted event per batch, not per task: the keeper's thread takes everything buffered
-    // when it gets to it.
-    if (!m_flushPosted && m_q) {
-        m_flushPosted = true;
+    // when it gets to it, and while events keep coming it comes back on a timer by itself.
+    if (!m_collectorScheduled && m_q) {
+        m_collectorScheduled = true;
         QCoreApplication::postEvent(m_q, new QEvent(QEvent::Type(flushEventType())));
     }
 }
@@ -159,13 +160,16 @@ int KeeperShared::claimWorkerIndex_locked()
 
 TaskCore *KeeperShared::pop_locked(std::vector<TaskCore *> &cancelled)
 {
-    while (!m_queue.empty()) {
-        auto bucket = m_queue.begin();
+    for (auto bucket = m_queue.begin(); bucket != m_queue.end();) {
         auto &fifo = bucket->second;
+        if (fifo.empty()) {
+            // Empty buckets stay (a queue that drains and refills would otherwise allocate a
+            // node per task), unless many priorities were used.
+            bucket = m_queue.size() > kKeptPriorityBuckets ? m_queue.erase(bucket) : ++bucket;
+            continue;
+        }
         TaskCore *task = fifo.front();
         fifo.pop_front();
-        if (fifo.empty())
-            m_queue.erase(bucket);
         if (task->m_state.load(std::memory_order_relaxed) == TaskState::Queued)
             return task;
         cancelled.push_back(task); // a tombstone: release its queue reference later
@@ -173,9 +177,8 @@ TaskCore *KeeperShared::pop_locked(std::vector<TaskCore *> &cancelled)
     return nullptr;
 }
 
-void KeeperShared::start_locked(TaskCore *task, int worker)
+void KeeperShared::start_locked(TaskCore *task, int worker, qint64 now)
 {
-    const qint64 now = monotonicNs();
     task->m_startedNs = now;
     task->m_worker = worker;
     --m_counts.queued;
@@ -185,9 +188,8 @@ void KeeperShared::start_locked(TaskCore *task, int worker)
     record_locked(task, TaskState::Running, now, worker);
 }
 
-void KeeperShared::finish_locked(TaskCore *task, int worker)
+void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
 {
-    const qint64 now = monotonicNs();
     const TaskState state = task->m_error ? TaskState::Failed : TaskState::Succeeded;
     task->m_finishedNs = now;
     --m_counts.running;
@@ -210,11 +212,12 @@ void KeeperShared::workerLoop()
     for (;;) {
         // Finishing one task and taking the next share one lock: a task costs the worker a
         // single acquisition of the mutex.
+        const qint64 now = monotonicNs(); // one reading for both changes: a task ends, the next starts
         if (done)
-            finish_locked(done, index);
+            finish_locked(done, index, now);
         TaskCore *next = m_activeWorkers > m_threadCount ? nullptr : pop_locked(cancelled);
         if (next)
-            start_locked(next, index);
+            start_locked(next, index, now);
         if (done || !cancelled.empty()) {
             lock.unlock();
             if (done)
@@ -258,14 +261,14 @@ bool KeeperShared::runOnePending()
     TaskCore *task = pop_locked(cancelled);
     const int worker = callerWorkerIndex_locked();
     if (task)
-        start_locked(task, worker);
+        start_locked(task, worker, monotonicNs());
     lock.unlock();
     release(cancelled);
     if (!task)
         return false;
     task->run();
     lock.lock();
-    finish_locked(task, worker);
+    finish_locked(task, worker, monotonicNs());
     lock.unlock();
     afterFinal(task);
     return true;
@@ -448,11 +451,20 @@ QList<TaskInfo> KeeperShared::tasks() const
     return tasks_locked();
 }
 
+bool KeeperShared::collectBatch(Batch &batch)
+{
+    takeBatch(batch);
+    std::lock_guard lock(m_mutex);
+    // Busy: the keeper's thread will come back on its timer, so workers need not post again.
+    // Quiet: the next event posts.
+    m_collectorScheduled = !batch.events.empty() || !m_events.empty();
+    return m_collectorScheduled;
+}
+
 void KeeperShared::takeBatch(Batch &batch, QList<TaskInfo> *live)
 {
     std::lock_guard lock(m_mutex);
     batch.events.swap(m_events);
-    m_flushPosted = false;
     batch.counts = m_counts;
     batch.idle = m_counts.live() == 0;
     batch.dropped = std::exchange(m_dropped, 0);

@@ -80,6 +80,9 @@ public:
     // Takes the buffered events (the caller now owns their references) with the counts as of
     // the last of them; with \a live, also a snapshot of the live tasks at that same instant.
     void takeBatch(Batch &batch, QList<TaskInfo> *live = nullptr);
+    // takeBatch() for the keeper's regular delivery; returns whether the keeper's thread must
+    // come back (events were flowing), in which case workers do not post again meanwhile.
+    bool collectBatch(Batch &batch);
     // The QObject is going away: nothing is posted to it any more and no worker is started.
     void detach();
 
@@ -88,8 +91,8 @@ private:
     void workerLoop();
     void startWorker_locked();
     TaskCore *pop_locked(std::vector<TaskCore *> &cancelled);
-    void start_locked(TaskCore *task, int worker);
-    void finish_locked(TaskCore *task, int worker);
+    void start_locked(TaskCore *task, int worker, qint64 now);
+    void finish_locked(TaskCore *task, int worker, qint64 now);
     void cancel_locked(TaskCore *task, qint64 now);
     // Cancels everything queued; \a entries gets every queue entry (with its reference),
     // \a cancelled the tasks cancelled now.
@@ -124,7 +127,7 @@ private:
     bool m_stopping = false; // workers leave once the queue is empty
 
     std::vector<TaskEvent> m_events;
-    bool m_flushPosted = false;
+    bool m_collectorScheduled = false; // a flush event is posted or the keeper's timer runs
     quint64 m_dropped = 0;
 };
 

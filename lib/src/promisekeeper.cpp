@@ -6,6 +6,7 @@
 #include <QtCore/qpointer.h>
 #include <QtCore/qscopeguard.h>
 #include <QtCore/qthreadpool.h>
+#include <QtCore/qcoreevent.h>
 
 #include "promisekeeper_p.h"
 
@@ -57,7 +58,12 @@ void PromiseKeeperPrivate::deliver()
     do {
         deliverAgain = false;
         detail::KeeperShared::Batch batch;
-        shared->takeBatch(batch);
+        if (shared->collectBatch(batch)) {
+            if (!collectTimer.isActive())
+                collectTimer.start(kCollectIntervalMs, q);
+        } else {
+            collectTimer.stop();
+        }
         // A slot may delete the keeper: references are dropped whatever happens.
         auto release = qScopeGuard([&batch] { PromiseKeeperPrivate::releaseEvents(batch.events); });
         if (batch.dropped > 0) {
@@ -327,7 +333,9 @@ void PromiseKeeper::removeEventListener(EventListener *listener)
 
 bool PromiseKeeper::event(QEvent *event)
 {
-    if (event->type() == detail::flushEventType()) {
+    if (event->type() == detail::flushEventType()
+        || (event->type() == QEvent::Timer
+            && static_cast<QTimerEvent *>(event)->timerId() == d->collectTimer.timerId())) {
         d->deliver();
         return true;
     }

@@ -4,6 +4,7 @@
 #include <pk/eventstream.h>
 #include <pk/promisekeeper.h>
 
+#include <QtCore/qbasictimer.h>
 #include <QtCore/qlist.h>
 
 #include <deque>
@@ -15,6 +16,8 @@ class QThreadPool;
 QT_END_NAMESPACE
 
 namespace pk {
+
+constexpr int kCollectIntervalMs = 4;
 
 /*!
     Keeper-thread state: the event listeners and the recent history. The keeper's signals are
@@ -40,6 +43,9 @@ public:
     detail::KeeperShared *const shared;
     QList<EventListener *> listeners;
     std::deque<TaskEvent> recent; // finished tasks' last events, holding references
+    // While events flow, the keeper takes them at this interval instead of on one posted event
+    // per batch: a flood costs the GUI thread a bounded number of wake-ups per second.
+    QBasicTimer collectTimer;
     int historySize = 256;
     TaskCounts lastCounts;
     bool delivering = false;
