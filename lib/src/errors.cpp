@@ -21,4 +21,12 @@ ShutdownError::~ShutdownError() = default;
 InvalidTaskError::InvalidTaskError(const QString &message) : Error(message) { }
 InvalidTaskError::~InvalidTaskError() = default;
 
+DependencyError::DependencyError(const QString &message, quint64 inputId, const QString &reason)
+    : Error(message)
+    , m_inputId(inputId)
+    , m_reason(reason)
+{
+}
+DependencyError::~DependencyError() = default;
+
 } // namespace pk

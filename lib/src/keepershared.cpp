@@ -21,11 +21,6 @@ namespace {
 constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
 constexpr std::size_t kKeptPriorityBuckets = 8;
 
-quint64 nextTaskId() noexcept
-{
-    static std::atomic<quint64> last { 0 };
-    return last.fetch_add(1, std::memory_order_relaxed) + 1;
-}
 } // namespace
 
 int flushEventType()
@@ -64,7 +59,7 @@ void KeeperShared::release(std::vector<TaskCore *> &tasks) noexcept
 // Outside the mutex, since dropping may run the destructor of the task's value.
 void KeeperShared::afterFinal(TaskCore *task) noexcept
 {
-    task->wakeWaiters();
+    task->completed();
     task->deref();
 }
 
@@ -74,6 +69,8 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
         ++m_dropped;
         return;
     }
+    if (isFinal(state) && m_allDoneWaiters > 0 && m_counts.live() == 0)
+        m_allDone.notify_all();
     task->ref();
     TaskEvent &e = m_events.emplace_back();
     e.m_core = task;
@@ -88,42 +85,38 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     }
 }
 
-void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable)
+void KeeperShared::adopt(TaskCore *task, const TaskOptions &options, TaskState state)
 {
     task->m_id = nextTaskId();
     task->m_title = options.title;
     task->m_priority = options.priority;
     task->m_keeper = this;
     ref();
+    task->m_queuedNs = monotonicNs();
+    task->m_state.store(state, std::memory_order_relaxed);
+}
+
+void KeeperShared::fail_locked(TaskCore *task, std::exception_ptr error, TaskState from)
+{
     const qint64 now = monotonicNs();
-    task->m_queuedNs = now;
-
-    std::unique_lock lock(m_mutex);
-    if (emptyCallable || m_shutdown) {
-        const bool shut = !emptyCallable;
-        task->m_error = shut ? std::make_exception_ptr(ShutdownError())
-                             : std::make_exception_ptr(InvalidTaskError(
-                                     QStringLiteral("the callable is empty (a null function)")));
-        task->m_finishedNs = now;
-        ++m_counts.failed;
-        task->m_state.store(TaskState::Failed, std::memory_order_release);
-        record_locked(task, TaskState::Failed, now, -1);
-        lock.unlock();
-        if (shut)
-            qCWarning(lcPromiseKeeper, "submit() after shutdown(): task %llu (\"%s\") failed with "
-                                       "pk::ShutdownError",
-                      task->m_id, qUtf8Printable(task->m_title));
-        else
-            qCWarning(lcPromiseKeeper, "submit() with an empty callable: task %llu (\"%s\") failed "
-                                       "with pk::InvalidTaskError",
-                      task->m_id, qUtf8Printable(task->m_title));
-        return;
+    task->m_error = std::move(error);
+    task->m_finishedNs = now;
+    if (from == TaskState::Waiting) {
+        --m_counts.waiting;
+        m_waiting.erase(task);
     }
+    ++m_counts.failed;
+    task->m_state.store(TaskState::Failed, std::memory_order_release);
+    record_locked(task, TaskState::Failed, now, -1);
+}
 
+void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task)
+{
     task->ref(); // the queue's reference
-    m_queue[options.priority].push_back(task);
+    m_queue[task->m_priority].push_back(task);
     ++m_counts.queued;
-    record_locked(task, TaskState::Queued, now, -1);
+    task->m_state.store(TaskState::Queued, std::memory_order_release);
+    record_locked(task, TaskState::Queued, monotonicNs(), -1);
     if (m_threadCount > 0) {
         if (m_idleWorkers > 0) {
             --m_idleWorkers;
@@ -134,6 +127,215 @@ void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool empt
             startWorker_locked();
         }
     }
+}
+
+bool KeeperShared::rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock, TaskCore *task,
+                                             bool emptyCallable)
+{
+    if (!emptyCallable && !m_shutdown)
+        return false;
+    fail_locked(task,
+                emptyCallable ? std::make_exception_ptr(InvalidTaskError(
+                        QStringLiteral("the callable is empty (a null function)")))
+                              : std::make_exception_ptr(ShutdownError()),
+                task->state());
+    lock.unlock();
+    if (emptyCallable)
+        qCWarning(lcPromiseKeeper, "submit() with an empty callable: task %llu (\"%s\") failed "
+                                   "with pk::InvalidTaskError",
+                  task->m_id, qUtf8Printable(task->m_title));
+    else
+        qCWarning(lcPromiseKeeper, "submit() after shutdown(): task %llu (\"%s\") failed with "
+                                   "pk::ShutdownError",
+                  task->m_id, qUtf8Printable(task->m_title));
+    task->dropCallable();
+    task->completed();
+    return true;
+}
+
+void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable)
+{
+    adopt(task, options, TaskState::Queued);
+    std::unique_lock lock(m_mutex);
+    if (!rejectAtSubmission_locked(lock, task, emptyCallable))
+        queue_locked(lock, task);
+}
+
+namespace {
+// Attached to each input of a waiting task: counts successes, fails the task on the first
+// failure or cancellation.
+class DependencyLink final : public Continuation
+{
+public:
+    DependencyLink(TaskCore *task, InputFailure mode) : m_task(task), m_mode(mode) { task->ref(); }
+    ~DependencyLink() override { m_task->deref(); }
+    void run(TaskCore *input) noexcept override
+    {
+        if (input->state() == TaskState::Succeeded)
+            KeeperShared::inputSucceeded(m_task);
+        else
+            KeeperShared::inputFailed(m_task, input, m_mode);
+    }
+
+private:
+    TaskCore *m_task;
+    InputFailure m_mode;
+};
+} // namespace
+
+void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
+                                   const std::vector<TaskCore *> &inputs, InputFailure mode,
+                                   bool emptyCallable, bool onContext)
+{
+    adopt(task, options, TaskState::Waiting);
+    task->m_onContext = onContext;
+    // One extra count until every link is attached, so that inputs finishing meanwhile cannot
+    // release the task early.
+    task->m_pendingInputs.store(int(inputs.size()) + 1, std::memory_order_relaxed);
+    {
+        std::unique_lock lock(m_mutex);
+        ++m_counts.waiting;
+        m_waiting.insert(task);
+        record_locked(task, TaskState::Waiting, task->m_queuedNs, -1);
+        if (rejectAtSubmission_locked(lock, task, emptyCallable))
+            return;
+    }
+    for (TaskCore *input : inputs) {
+        if (input)
+            input->addContinuation(new DependencyLink(task, mode));
+        else
+            inputFailed(task, nullptr, mode);
+    }
+    inputSucceeded(task);
+}
+
+void KeeperShared::inputSucceeded(TaskCore *task)
+{
+    if (task->m_pendingInputs.fetch_sub(1, std::memory_order_acq_rel) != 1)
+        return;
+    if (task->m_onContext)
+        return; // a context continuation is posted by its own link, not queued
+    KeeperShared *self = task->m_keeper;
+    std::unique_lock lock(self->m_mutex);
+    if (task->state() != TaskState::Waiting)
+        return; // cancelled or failed meanwhile
+    if (self->m_shutdown) {
+        self->fail_locked(task, std::make_exception_ptr(ShutdownError()), TaskState::Waiting);
+        lock.unlock();
+        task->dropCallable();
+        task->completed();
+        return;
+    }
+    --self->m_counts.waiting;
+    self->m_waiting.erase(task);
+    self->queue_locked(lock, task);
+}
+
+std::exception_ptr KeeperShared::dependencyError(const TaskCore *input)
+{
+    const QString name = input ? QStringLiteral("input task %1%2")
+                                         .arg(input->m_id)
+                                         .arg(input->m_title.isEmpty()
+                                                      ? QString()
+                                                      : QStringLiteral(" (\"%1\")").arg(input->m_title))
+                               : QStringLiteral("an invalid (default-constructed) input promise");
+    // Made inside a handler of the input's own failure, so that std::nested_exception
+    // captures it: rethrow_nested() and cause() give the original exception back. The message
+    // carries the root reason only, so that it does not grow along a chain.
+    try {
+        if (!input)
+            throw InvalidTaskError(QStringLiteral("invalid promise"));
+        if (input->state() == TaskState::Failed)
+            std::rethrow_exception(input->m_error);
+        throw CancelledError();
+    } catch (const DependencyError &e) {
+        // Nest the root cause, not the input's DependencyError: a chain of nested exceptions
+        // as long as the chain of tasks would be destroyed recursively.
+        const QString message = QStringLiteral("%1 failed: %2").arg(name, e.reason());
+        if (!e.cause())
+            return std::make_exception_ptr(DependencyError(message, input->m_id, e.reason()));
+        try {
+            std::rethrow_exception(e.cause());
+        } catch (...) {
+            return std::make_exception_ptr(DependencyError(message, input->m_id, e.reason()));
+        }
+    } catch (const CancelledError &e) {
+        const bool cancelled = input && input->state() == TaskState::Cancelled;
+        const QString reason = cancelled ? QStringLiteral("cancelled") : e.message();
+        return std::make_exception_ptr(DependencyError(
+                cancelled ? QStringLiteral("%1 was cancelled").arg(name)
+                          : QStringLiteral("%1 failed: %2").arg(name, reason),
+                input ? input->m_id : 0, reason));
+    } catch (const std::exception &e) {
+        const QString reason = QString::fromUtf8(e.what());
+        return std::make_exception_ptr(DependencyError(
+                QStringLiteral("%1 failed: %2").arg(name, reason), input ? input->m_id : 0, reason));
+    } catch (...) {
+        const QString reason = QStringLiteral("unknown exception");
+        return std::make_exception_ptr(DependencyError(
+                QStringLiteral("%1 failed: %2").arg(name, reason), input ? input->m_id : 0, reason));
+    }
+}
+
+void KeeperShared::inputFailed(TaskCore *task, TaskCore *input, InputFailure mode)
+{
+    std::exception_ptr error;
+    TaskState state = TaskState::Failed;
+    if (mode == InputFailure::Wrap || !input) {
+        error = dependencyError(input);
+    } else if (input->state() == TaskState::Cancelled) {
+        state = TaskState::Cancelled;
+    } else {
+        error = input->m_error; // then(): the original exception, unchanged
+    }
+    task->m_keeper->settleWaiting(task, state, std::move(error));
+}
+
+bool KeeperShared::settleWaiting(TaskCore *task, TaskState state, std::exception_ptr error)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (task->state() != TaskState::Waiting)
+            return false; // the first failure wins; a cancel may have come first
+        if (state == TaskState::Cancelled) {
+            cancel_locked(task, monotonicNs());
+        } else if (state == TaskState::Failed) {
+            fail_locked(task, std::move(error), TaskState::Waiting);
+        } else {
+            const qint64 now = monotonicNs();
+            task->m_finishedNs = now;
+            --m_counts.waiting;
+            m_waiting.erase(task);
+            ++m_counts.succeeded;
+            task->m_state.store(TaskState::Succeeded, std::memory_order_release);
+            record_locked(task, TaskState::Succeeded, now, -1);
+        }
+    }
+    task->dropCallable();
+    task->completed();
+    return true;
+}
+
+bool KeeperShared::startOutside(TaskCore *task)
+{
+    std::lock_guard lock(m_mutex);
+    if (task->state() != TaskState::Waiting)
+        return false;
+    const qint64 now = monotonicNs();
+    --m_counts.waiting;
+    m_waiting.erase(task);
+    ++m_counts.queued; // start_locked() moves it from queued to running
+    start_locked(task, -1, now);
+    return true;
+}
+
+void KeeperShared::finishOutside(TaskCore *task)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        finish_locked(task, -1, monotonicNs());
+    }
+    task->completed();
 }
 
 void KeeperShared::startWorker_locked()
@@ -199,8 +401,6 @@ void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
     m_running.pop_back();
     task->m_state.store(state, std::memory_order_release);
     record_locked(task, state, now, worker);
-    if (m_allDoneWaiters > 0 && m_counts.live() == 0)
-        m_allDone.notify_all();
 }
 
 void KeeperShared::workerLoop()
@@ -291,7 +491,12 @@ bool KeeperShared::waitsMustHelp() const
 void KeeperShared::cancel_locked(TaskCore *task, qint64 now)
 {
     task->m_finishedNs = now;
-    --(task->state() == TaskState::Waiting ? m_counts.waiting : m_counts.queued);
+    if (task->state() == TaskState::Waiting) {
+        --m_counts.waiting;
+        m_waiting.erase(task);
+    } else {
+        --m_counts.queued;
+    }
     ++m_counts.cancelled;
     task->m_state.store(TaskState::Cancelled, std::memory_order_release);
     record_locked(task, TaskState::Cancelled, now, -1);
@@ -305,13 +510,11 @@ bool KeeperShared::cancel(TaskCore *task)
         if (state != TaskState::Queued && state != TaskState::Waiting)
             return false;
         cancel_locked(task, monotonicNs());
-        if (m_allDoneWaiters > 0 && m_counts.live() == 0)
-            m_allDone.notify_all();
     }
-    // The queue entry stays as a tombstone holding its reference; the callable and its
+    // A queue entry stays as a tombstone holding its reference; the callable and its
     // arguments can go now. Nothing else touches them once the task is final.
     task->dropCallable();
-    task->wakeWaiters();
+    task->completed();
     return true;
 }
 
@@ -329,8 +532,14 @@ void KeeperShared::cancelQueued_locked(std::vector<TaskCore *> &entries,
         }
     }
     m_queue.clear();
-    if (m_allDoneWaiters > 0 && m_counts.live() == 0)
-        m_allDone.notify_all();
+    // Waiting tasks too: their inputs may never finish, and nothing must stay pending.
+    const std::vector<TaskCore *> waiting(m_waiting.begin(), m_waiting.end());
+    for (TaskCore *task : waiting) {
+        task->ref(); // released with the entries, like a queue reference
+        cancel_locked(task, now);
+        cancelled.push_back(task);
+        entries.push_back(task);
+    }
 }
 
 int KeeperShared::cancelAll()
@@ -343,7 +552,7 @@ int KeeperShared::cancelAll()
     }
     for (TaskCore *task : cancelled) {
         task->dropCallable();
-        task->wakeWaiters();
+        task->completed();
     }
     release(entries); // the queue's references, tombstones of earlier cancels included
     return int(cancelled.size());
@@ -381,7 +590,7 @@ bool KeeperShared::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
     m_workAvailable.notify_all();
     for (TaskCore *task : cancelled) {
         task->dropCallable();
-        task->wakeWaiters();
+        task->completed();
     }
     release(entries);
     return waitForAll(deadline);
@@ -442,6 +651,11 @@ QList<TaskInfo> KeeperShared::tasks_locked() const
                 add(task);
         }
     }
+    std::vector<const TaskCore *> waiting(m_waiting.begin(), m_waiting.end());
+    std::sort(waiting.begin(), waiting.end(),
+              [](const TaskCore *a, const TaskCore *b) { return a->m_id < b->m_id; });
+    for (const TaskCore *task : waiting)
+        add(task);
     return list;
 }
 

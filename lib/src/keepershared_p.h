@@ -2,6 +2,7 @@
 // PromiseKeeper QObject for as long as a promise of one of its tasks exists.
 #pragma once
 
+#include <pk/detail/taskcore.h>
 #include <pk/enums.h>
 #include <pk/eventstream.h>
 #include <pk/taskcounts.h>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 QT_BEGIN_NAMESPACE
@@ -50,6 +52,20 @@ public:
     // Submission: gives the task its id, title and priority and queues it, or fails it at once
     // (empty callable, shut down).
     void enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable);
+    // Submission of a task that waits for \a inputs (null entries are invalid promises): it is
+    // Waiting until all succeeded, then queued, or, for a context continuation, posted by its
+    // own link. A failed or cancelled input settles it according to \a mode.
+    void submitDependent(TaskCore *task, const TaskOptions &options,
+                         const std::vector<TaskCore *> &inputs, InputFailure mode,
+                         bool emptyCallable, bool onContext = false);
+    static void inputSucceeded(TaskCore *task);
+    static void inputFailed(TaskCore *task, TaskCore *input, InputFailure mode);
+    // Waiting → final without running (failed or cancelled input, pass-through of a
+    // continuation). False if the task was no longer waiting.
+    bool settleWaiting(TaskCore *task, TaskState state, std::exception_ptr error = {});
+    // A context continuation starts and ends on its context's thread, outside the queue.
+    bool startOutside(TaskCore *task);
+    void finishOutside(TaskCore *task);
 
     int processPending();
     // Runs one pending task on this thread; false if none was pending.
@@ -91,6 +107,12 @@ private:
     void workerLoop();
     void startWorker_locked();
     TaskCore *pop_locked(std::vector<TaskCore *> &cancelled);
+    void adopt(TaskCore *task, const TaskOptions &options, TaskState state);
+    void fail_locked(TaskCore *task, std::exception_ptr error, TaskState from);
+    void queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task);
+    bool rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock, TaskCore *task,
+                                   bool emptyCallable);
+    static std::exception_ptr dependencyError(const TaskCore *input);
     void start_locked(TaskCore *task, int worker, qint64 now);
     void finish_locked(TaskCore *task, int worker, qint64 now);
     void cancel_locked(TaskCore *task, qint64 now);
@@ -113,6 +135,7 @@ private:
     // tombstones (O(1) cancel) and are skipped and released by pop_locked().
     std::map<int, std::deque<TaskCore *>, std::greater<int>> m_queue;
     std::vector<TaskCore *> m_running;
+    std::unordered_set<TaskCore *> m_waiting; // no references: their input links hold them
     TaskCounts m_counts;
 
     PromiseKeeper *m_q;

@@ -91,7 +91,15 @@ TaskInfo PromiseBase::info() const
 
 bool PromiseBase::cancel()
 {
-    return d && d->m_keeper && d->m_keeper->cancel(d);
+    if (!d)
+        return false;
+    if (d->isDetached()) {
+        if (isFinal(d->state()) || !d->claimSettlement())
+            return false;
+        d->publishSettlement(TaskState::Cancelled);
+        return true;
+    }
+    return d->m_keeper && d->m_keeper->cancel(d);
 }
 
 void PromiseBase::waitForValue(QDeadlineTimer deadline) const

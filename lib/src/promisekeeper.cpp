@@ -235,6 +235,13 @@ void PromiseKeeper::enqueue(detail::TaskCore *core, const TaskOptions &options, 
     d->shared->enqueue(core, options, emptyCallable);
 }
 
+void PromiseKeeper::enqueueDependent(detail::TaskCore *core, const TaskOptions &options,
+                                     const std::vector<detail::TaskCore *> &inputs,
+                                     bool emptyCallable)
+{
+    d->shared->submitDependent(core, options, inputs, detail::InputFailure::Wrap, emptyCallable);
+}
+
 int PromiseKeeper::processPending()
 {
     const int ran = d->shared->processPending();

@@ -1,10 +1,48 @@
 #include <pk/detail/taskcore.h>
 #include <pk/taskinfo.h>
 
+#include "clock_p.h"
 #include "keepershared_p.h"
 #include "waitstripes_p.h"
 
+#include <deque>
+
 namespace pk::detail {
+
+namespace {
+// Tasks whose continuations are due on this thread. While one completion is being processed,
+// completions it causes (a dependent failing, a combinator settling) are queued here instead
+// of recursing: the stack stays flat whatever the length of a chain.
+struct CompletionQueue
+{
+    bool draining = false;
+    std::deque<TaskCore *> due; // each holds a reference
+};
+thread_local CompletionQueue t_completions;
+
+void drainCompletions(TaskCore *first) noexcept
+{
+    CompletionQueue &q = t_completions;
+    q.due.push_back(first);
+    if (q.draining)
+        return;
+    q.draining = true;
+    while (!q.due.empty()) {
+        TaskCore *task = q.due.front();
+        q.due.pop_front();
+        task->runContinuationsAndDeref();
+    }
+    q.draining = false;
+}
+} // namespace
+
+quint64 nextTaskId() noexcept
+{
+    static std::atomic<quint64> last { 0 };
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+Continuation::~Continuation() = default;
 
 TaskCore::TaskCore() noexcept = default;
 
@@ -23,6 +61,78 @@ void TaskCore::run() noexcept
         m_error = std::current_exception();
     }
     dropCallable();
+}
+
+void TaskCore::completed() noexcept
+{
+    // Pairs with the fences in waitUntilFinal() and addContinuation(): either this thread sees
+    // their registration, or they see the final state.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    wakeWaiters();
+    if (m_continuations.load(std::memory_order_relaxed) == nullptr)
+        return;
+    ref();
+    drainCompletions(this);
+}
+
+void TaskCore::addContinuation(Continuation *continuation) noexcept
+{
+    {
+        std::lock_guard lock(waitStripeFor(this).mutex);
+        continuation->m_next = m_continuations.load(std::memory_order_relaxed);
+        m_continuations.store(continuation, std::memory_order_relaxed);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (isFinal(state())) {
+        ref();
+        drainCompletions(this);
+    }
+}
+
+void TaskCore::runContinuationsAndDeref() noexcept
+{
+    Continuation *list;
+    {
+        // Whoever takes the list runs it: the finishing thread or a late attacher, never both.
+        std::lock_guard lock(waitStripeFor(this).mutex);
+        list = m_continuations.exchange(nullptr, std::memory_order_relaxed);
+    }
+    Continuation *ordered = nullptr; // the list is newest first; run in attachment order
+    while (list) {
+        Continuation *next = list->m_next;
+        list->m_next = ordered;
+        ordered = list;
+        list = next;
+    }
+    while (ordered) {
+        Continuation *next = ordered->m_next;
+        ordered->run(this);
+        delete ordered;
+        ordered = next;
+    }
+    deref();
+}
+
+void TaskCore::publishSettlement(TaskState state, std::exception_ptr error) noexcept
+{
+    if (error)
+        m_error = std::move(error);
+    m_finishedNs = monotonicNs();
+    m_state.store(state, std::memory_order_release);
+    completed();
+}
+
+void TaskCore::initDetached(const QString &title, KeeperShared *runner) noexcept
+{
+    m_id = nextTaskId();
+    m_title = title;
+    m_detached = true;
+    m_state.store(TaskState::Waiting, std::memory_order_relaxed);
+    m_queuedNs = monotonicNs();
+    if (runner) {
+        runner->ref();
+        m_keeper = runner;
+    }
 }
 
 void TaskCore::wakeWaiters() noexcept
@@ -47,7 +157,7 @@ bool TaskCore::waitUntilFinal(QDeadlineTimer deadline) noexcept
             return true;
     }
     WaitStripe &stripe = waitStripeFor(this);
-    m_waiters.fetch_add(1); // sequentially consistent with the state store and wakeWaiters()
+    m_waiters.fetch_add(1); // a full barrier: pairs with the fence in completed()
     std::unique_lock lock(stripe.mutex);
     const auto finalState = [this] { return isFinal(state()); };
     bool finished;

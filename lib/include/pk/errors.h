@@ -5,6 +5,7 @@
 
 #include <QtCore/qstring.h>
 
+#include <exception>
 #include <stdexcept>
 
 namespace pk {
@@ -55,6 +56,31 @@ class PROMISEKEEPER_EXPORT InvalidTaskError : public Error
 public:
     explicit InvalidTaskError(const QString &message);
     ~InvalidTaskError() override;
+};
+
+/*!
+    The failure of a task that waited for promises passed as its arguments, when one of them
+    failed or was cancelled: the task never ran. The message names the input; the input's own
+    exception is nested (std::rethrow_if_nested(), rethrow_nested()) and available as cause()
+    (a pk::CancelledError for a cancelled input). Along a chain of such tasks, cause() is the
+    exception of the task at the head of the chain that really failed.
+*/
+class PROMISEKEEPER_EXPORT DependencyError : public Error, public std::nested_exception
+{
+public:
+    //! Captures the exception being handled as the cause: construct it inside a catch block.
+    //! \a reason is the root failure's message, kept apart so that a chain does not repeat it.
+    DependencyError(const QString &message, quint64 inputId, const QString &reason);
+    ~DependencyError() override;
+    //! The id of the input that failed; 0 for an invalid input promise.
+    quint64 inputId() const noexcept { return m_inputId; }
+    std::exception_ptr cause() const noexcept { return nested_ptr(); }
+    //! The message of the failure at the head of the chain ("cancelled" for a cancellation).
+    QString reason() const { return m_reason; }
+
+private:
+    quint64 m_inputId;
+    QString m_reason;
 };
 
 } // namespace pk

@@ -69,6 +69,9 @@ public:
     */
     bool cancel();
 
+    //! Internal: the shared state, for PromiseKeeper's templates.
+    detail::TaskCore *taskCore() const noexcept { return d; }
+
     friend bool operator==(const PromiseBase &a, const PromiseBase &b) noexcept { return a.d == b.d; }
     friend bool operator!=(const PromiseBase &a, const PromiseBase &b) noexcept { return a.d != b.d; }
 

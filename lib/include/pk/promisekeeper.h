@@ -73,15 +73,20 @@ public:
     template<typename F, typename... Args>
     auto submit(const TaskOptions &options, F &&fn, Args &&...args)
     {
-        static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+        using Plan = detail::CallPlan<std::decay_t<F>, std::decay_t<Args>...>;
+        static_assert(Plan::valid,
                       "pk::PromiseKeeper::submit: the callable cannot be called with these "
-                      "arguments (they are copied into the task: use std::ref for references)");
-        using R = detail::InvokeResult<F, Args...>;
-        using Core = detail::CallableCore<R, std::decay_t<F>, std::decay_t<Args>...>;
+                      "arguments (they are copied into the task: use std::ref for references; "
+                      "pk::Promise arguments are passed either all as values or all as promises)");
+        using R = typename Plan::Result;
+        using Core = detail::CallableCore<R, Plan::unwrap, std::decay_t<F>, std::decay_t<Args>...>;
         const bool empty = detail::isEmptyCallable(fn);
         auto *core = new Core(std::forward<F>(fn), std::forward<Args>(args)...);
         Promise<R> promise(core);
-        enqueue(core, options, empty);
+        if constexpr (Plan::unwrap)
+            enqueueDependent(core, options, core->inputs(), empty);
+        else
+            enqueue(core, options, empty);
         return promise;
     }
 
@@ -165,6 +170,8 @@ protected:
 
 private:
     void enqueue(detail::TaskCore *core, const TaskOptions &options, bool emptyCallable);
+    void enqueueDependent(detail::TaskCore *core, const TaskOptions &options,
+                          const std::vector<detail::TaskCore *> &inputs, bool emptyCallable);
 
     friend class PromiseKeeperPrivate;
     std::unique_ptr<PromiseKeeperPrivate> d;

@@ -8,6 +8,12 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
+
+namespace pk {
+template<typename T>
+class Promise;
+}
 
 namespace pk::detail {
 
@@ -24,8 +30,87 @@ class ValueCore<void> : public TaskCore
 {
 };
 
-//! A task that calls Fn with a tuple of decayed arguments, like std::thread does.
-template<typename R, typename Fn, typename... Args>
+template<typename T>
+struct PromiseArg : std::false_type
+{
+};
+template<typename T>
+struct PromiseArg<Promise<T>> : std::true_type
+{
+};
+
+//! The value of a finished, succeeded promise (valid while the promise lives).
+template<typename U>
+const U &valueOf(const Promise<U> &promise)
+{
+    return *static_cast<ValueCore<U> *>(promise.taskCore())->value;
+}
+
+// How one stored argument is passed when promise arguments are unwrapped: a Promise<U> gives
+// its value by const reference, a Promise<void> is only waited for and passes nothing, any
+// other argument is moved in.
+template<typename A>
+struct UnwrapArg
+{
+    using type = std::tuple<A &&>;
+    static type get(A &a) { return type(std::move(a)); }
+};
+template<typename U>
+struct UnwrapArg<Promise<U>>
+{
+    using type = std::tuple<const U &>;
+    static type get(Promise<U> &p) { return type(valueOf(p)); }
+};
+template<>
+struct UnwrapArg<Promise<void>>
+{
+    using type = std::tuple<>;
+    static type get(Promise<void> &) { return {}; }
+};
+
+template<bool Check, typename Fn, typename Tuple>
+struct ApplyInvocable : std::false_type
+{
+    using Result = void;
+};
+template<bool Invocable, typename Fn, typename... T>
+struct ResultIf
+{
+    using type = void;
+};
+template<typename Fn, typename... T>
+struct ResultIf<true, Fn, T...>
+{
+    using type = std::decay_t<std::invoke_result_t<Fn, T...>>;
+};
+template<typename Fn, typename... T>
+struct ApplyInvocable<true, Fn, std::tuple<T...>> : std::is_invocable<Fn, T...>
+{
+    using Result = typename ResultIf<std::is_invocable_v<Fn, T...>, Fn, T...>::type;
+};
+
+/*!
+    How submit() calls \a Fn with stored (decayed) \a Args. If any argument is a pk::Promise and
+    the callable accepts the promises' values, the task waits for them and gets the values
+    (unwrap). Otherwise the arguments are passed as they are; a callable that takes a
+    Promise<U> parameter gets the promise itself, without waiting. Generic callables are tried
+    with the values first.
+*/
+template<typename Fn, typename... Args>
+struct CallPlan
+{
+    static constexpr bool hasPromises = (PromiseArg<Args>::value || ...);
+    using Unwrapped = decltype(std::tuple_cat(std::declval<typename UnwrapArg<Args>::type>()...));
+    using UnwrapCheck = ApplyInvocable<hasPromises, Fn, Unwrapped>;
+    static constexpr bool unwrap = UnwrapCheck::value;
+    using AsIsCheck = ApplyInvocable<!unwrap, Fn, std::tuple<Args &&...>>;
+    static constexpr bool valid = unwrap || AsIsCheck::value;
+    using Result = std::conditional_t<unwrap, typename UnwrapCheck::Result, typename AsIsCheck::Result>;
+};
+
+//! A task that calls Fn with a tuple of decayed arguments, like std::thread does; with
+//! \a Unwrap, promise arguments are replaced by their values (see CallPlan).
+template<typename R, bool Unwrap, typename Fn, typename... Args>
 class CallableCore final : public ValueCore<R>
 {
 public:
@@ -35,6 +120,14 @@ public:
     {
     }
 
+    //! The tasks behind the promise arguments (null for an invalid promise).
+    std::vector<TaskCore *> inputs() const
+    {
+        std::vector<TaskCore *> list;
+        std::apply([&list](const auto &...a) { (addInput(list, a), ...); }, m_call->args);
+        return list;
+    }
+
 protected:
     void invoke() override
     {
@@ -42,14 +135,32 @@ protected:
         auto callFn = [&call](auto &&...args) -> decltype(auto) {
             return std::invoke(std::move(call.fn), std::forward<decltype(args)>(args)...);
         };
-        if constexpr (std::is_void_v<R>)
+        if constexpr (Unwrap) {
+            auto passed = std::apply(
+                    [](auto &...a) {
+                        return std::tuple_cat(UnwrapArg<std::decay_t<decltype(a)>>::get(a)...);
+                    },
+                    call.args);
+            if constexpr (std::is_void_v<R>)
+                std::apply(callFn, std::move(passed));
+            else
+                this->value.emplace(std::apply(callFn, std::move(passed)));
+        } else if constexpr (std::is_void_v<R>) {
             std::apply(callFn, std::move(call.args));
-        else
+        } else {
             this->value.emplace(std::apply(callFn, std::move(call.args)));
+        }
     }
     void dropCallable() noexcept override { m_call.reset(); }
 
 private:
+    template<typename A>
+    static void addInput(std::vector<TaskCore *> &list, const A &a)
+    {
+        if constexpr (PromiseArg<A>::value)
+            list.push_back(a.taskCore());
+    }
+
     struct Call
     {
         template<typename F, typename... A>
@@ -79,7 +190,5 @@ bool isEmptyCallable(const std::function<R(Sig...)> &f) noexcept
     return !f;
 }
 
-template<typename F, typename... Args>
-using InvokeResult = std::decay_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>;
 
 } // namespace pk::detail

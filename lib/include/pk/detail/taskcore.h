@@ -17,6 +17,33 @@ class TaskEvent;
 class TaskInfo;
 namespace detail {
 class KeeperShared;
+class TaskCore;
+
+//! How a waiting task ends when an input fails or is cancelled.
+enum class InputFailure : quint8 {
+    Wrap, //!< Failed with pk::DependencyError naming the input (chaining by argument)
+    Propagate, //!< the input's own exception, or Cancelled (then() and continuations)
+};
+
+/*!
+    Something to do once a task is final: release a dependent task, post a continuation to a
+    context, collect a result for a combinator. Owned by the task it is attached to.
+*/
+class PROMISEKEEPER_EXPORT Continuation
+{
+public:
+    Continuation() noexcept = default;
+    Continuation(const Continuation &) = delete;
+    Continuation &operator=(const Continuation &) = delete;
+    virtual ~Continuation();
+    // Called once, after \a task became final, outside every lock: on the thread that made it
+    // final, or in addContinuation() if it was final already. Deleted right after.
+    virtual void run(TaskCore *task) noexcept = 0;
+
+private:
+    friend class TaskCore;
+    Continuation *m_next = nullptr;
+};
 
 /*!
     One task's shared state. Every field but the atomics is written by whoever owns the
@@ -51,6 +78,26 @@ public:
     // On a manual-mode keeper's own thread it runs pending tasks instead of blocking.
     bool waitUntilFinal(QDeadlineTimer deadline) noexcept;
 
+    // Attaches \a continuation (taking ownership); it runs once the task is final, at once if it
+    // is final already. Continuations run in the order they were attached.
+    void addContinuation(Continuation *continuation) noexcept;
+
+    // The task just became final: wakes waiters and runs continuations. Chains of tasks that
+    // become final because their input did are handled in a loop, not by recursion, so a
+    // failure at the head of a 100,000-link chain does not overflow the stack.
+    void completed() noexcept;
+
+    // For tasks that no keeper accounts for (combinators): one caller wins the right to settle
+    // (claimSettlement()), writes the value or error, then publishes the final state.
+    bool claimSettlement() noexcept { return !m_settling.exchange(true, std::memory_order_acq_rel); }
+    void publishSettlement(TaskState state, std::exception_ptr error = {}) noexcept;
+    // Gives a task that no keeper accounts for its id and title; \a runner (may be null) is the
+    // keeper that then() continuations of it will run on.
+    void initDetached(const QString &title, KeeperShared *runner) noexcept;
+    bool isDetached() const noexcept { return m_detached; }
+    // Runs and deletes the attached continuations, then drops the reference completed() took.
+    void runContinuationsAndDeref() noexcept;
+
     // Used by the result accessors once the state is final.
     std::exception_ptr error() const noexcept { return m_error; }
     bool markTaken() noexcept { return !m_taken.exchange(true, std::memory_order_acq_rel); }
@@ -72,10 +119,16 @@ private:
     // Wakes threads blocked in waitUntilFinal(); called after the final state is published.
     void wakeWaiters() noexcept;
 
+
     std::atomic<int> m_ref { 1 };
     std::atomic<TaskState> m_state { TaskState::Queued };
     std::atomic<bool> m_taken { false };
     std::atomic<int> m_waiters { 0 };
+    std::atomic<bool> m_settling { false };
+    std::atomic<int> m_pendingInputs { 0 }; // inputs not yet succeeded (tasks that wait)
+    std::atomic<Continuation *> m_continuations { nullptr }; // newest first
+    bool m_detached = false; // settled by claimSettlement(), not by a keeper
+    bool m_onContext = false; // a continuation run on a context object's thread
     int m_priority = 0;
     int m_worker = -1;
     quint64 m_id = 0;
@@ -86,6 +139,9 @@ private:
     std::exception_ptr m_error;
     KeeperShared *m_keeper = nullptr; // holds a reference for the task's whole life
 };
+
+//! Task ids: unique in the process, increasing.
+PROMISEKEEPER_EXPORT quint64 nextTaskId() noexcept;
 
 } // namespace detail
 } // namespace pk
