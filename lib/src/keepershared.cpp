@@ -197,7 +197,9 @@ void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
         ++m_counts.waiting;
         m_waiting.insert(task);
         record_locked(task, TaskState::Waiting, task->m_queuedNs, -1);
-        if (rejectAtSubmission_locked(lock, task, emptyCallable))
+        // A context continuation needs nothing from the keeper but its accounting: it is
+        // accepted after shutdown too.
+        if (!onContext && rejectAtSubmission_locked(lock, task, emptyCallable))
             return;
     }
     for (TaskCore *input : inputs) {
@@ -392,10 +394,14 @@ void KeeperShared::start_locked(TaskCore *task, int worker, qint64 now)
 
 void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
 {
-    const TaskState state = task->m_error ? TaskState::Failed : TaskState::Succeeded;
+    const TaskState state = task->m_cancelAfterRun ? TaskState::Cancelled
+            : task->m_error                         ? TaskState::Failed
+                                                    : TaskState::Succeeded;
     task->m_finishedNs = now;
     --m_counts.running;
-    ++(state == TaskState::Failed ? m_counts.failed : m_counts.succeeded);
+    ++(state == TaskState::Failed          ? m_counts.failed
+               : state == TaskState::Cancelled ? m_counts.cancelled
+                                               : m_counts.succeeded);
     auto it = std::find(m_running.begin(), m_running.end(), task);
     *it = m_running.back();
     m_running.pop_back();

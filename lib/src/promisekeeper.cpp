@@ -112,7 +112,8 @@ void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
     const bool failed = connected(&PromiseKeeper::taskFailed);
     const bool cancelled = connected(&PromiseKeeper::taskCancelled);
     const bool finished = connected(&PromiseKeeper::taskFinished);
-    if (!(queued || started || succeeded || failed || cancelled || finished))
+    const bool callbackFailed = connected(&PromiseKeeper::callbackFailed);
+    if (!(queued || started || succeeded || failed || cancelled || finished || callbackFailed))
         return;
 
     QPointer<PromiseKeeper> alive(q);
@@ -132,7 +133,7 @@ void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
             wanted = succeeded || finished;
             break;
         case TaskState::Failed:
-            wanted = failed || finished;
+            wanted = failed || finished || callbackFailed;
             break;
         case TaskState::Cancelled:
             wanted = cancelled || finished;
@@ -157,6 +158,10 @@ void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
         case TaskState::Failed:
             if (failed)
                 Q_EMIT q->taskFailed(info);
+            // A continuation that ran on its context and threw (not one whose input failed).
+            if (callbackFailed && alive && e.m_core->m_onContext && info.startedAtNsecs() != 0
+                && !e.m_core->m_errorPropagated)
+                Q_EMIT q->callbackFailed(info, info.errorString());
             break;
         case TaskState::Cancelled:
             if (cancelled)

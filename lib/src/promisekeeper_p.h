@@ -28,6 +28,7 @@ class PromiseKeeperPrivate
 public:
     PromiseKeeperPrivate(PromiseKeeper *q, int threadCount);
     ~PromiseKeeperPrivate();
+    static PromiseKeeperPrivate *get(PromiseKeeper *keeper) { return keeper->d.get(); }
 
     // Takes what the workers buffered and hands it to listeners and signals. Re-entrant calls
     // (a slot that spins the event loop) are folded into the outer one, keeping the order.

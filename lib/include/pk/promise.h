@@ -2,11 +2,13 @@
 #pragma once
 
 #include <pk/detail/callablecore.h>
+#include <pk/detail/continuations.h>
 #include <pk/errors.h>
 #include <pk/promisekeeper_export.h>
 #include <pk/taskinfo.h>
 
 #include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qfuture.h>
 
 #include <chrono>
 #include <exception>
@@ -86,16 +88,159 @@ protected:
     detail::TaskCore *d = nullptr;
 };
 
+namespace detail {
+//! Wraps a freshly made core (owning its one reference) in its typed promise.
+template<typename T>
+Promise<T> adoptPromise(ValueCore<T> *core) noexcept;
+
+// The result type of a handler given a Promise<T>'s value, or nothing if it takes none.
+template<typename F, typename T, typename = void>
+struct ValueHandler
+{
+    static constexpr bool takesValue = false;
+    static constexpr bool valid = std::is_invocable_v<F &>;
+    using Result = typename ResultIf<valid, F &>::type;
+};
+template<typename F, typename T>
+struct ValueHandler<F, T, std::enable_if_t<!std::is_void_v<T> && std::is_invocable_v<F &, const T &>>>
+{
+    static constexpr bool takesValue = true;
+    static constexpr bool valid = true;
+    using Result = std::decay_t<std::invoke_result_t<F &, const T &>>;
+};
+
+/*!
+    The continuations every Promise<T> has. A continuation waits for this promise without
+    holding a thread; what it returns is a new promise.
+*/
+template<typename T>
+class PromiseOps : public PromiseBase
+{
+public:
+    /*!
+        Runs \a fn on this promise's keeper's pool once it succeeded, with its value (or
+        nothing, for Promise<void>, or the promise itself if \a fn takes a Promise<T>). If this
+        promise fails or is cancelled, the returned one fails with the same exception or is
+        cancelled, and \a fn never runs.
+    */
+    template<typename F>
+    auto then(F &&fn) const
+    {
+        using Plan = CallPlan<std::decay_t<F>, Promise<T>>;
+        static_assert(Plan::valid, "pk::Promise::then: the callable must take the promise's "
+                                   "value (nothing for Promise<void>) or the promise itself");
+        using R = typename Plan::Result;
+        auto *core = new CallableCore<R, Plan::unwrap, std::decay_t<F>, Promise<T>>(
+                std::forward<F>(fn), self());
+        Promise<R> next = adoptPromise<R>(core);
+        submitThen(this->d, core, QStringLiteral("then"));
+        return next;
+    }
+
+    /*!
+        Runs \a fn on \a context's thread (through its event loop, never inside this call) once
+        this promise succeeded. If \a context is destroyed first, \a fn is never called and the
+        returned promise ends Cancelled. An exception from \a fn fails the returned promise and
+        makes the keeper emit callbackFailed(); it never reaches the event loop.
+    */
+    template<typename F>
+    auto then(QObject *context, F &&fn) const
+    {
+        using H = ValueHandler<std::decay_t<F>, T>;
+        static_assert(H::valid, "pk::Promise::then: the callable must take the promise's value "
+                                "(or nothing)");
+        return onContext<typename H::Result, ContextMode::Then>(context, std::forward<F>(fn),
+                                                                QStringLiteral("then"));
+    }
+
+    /*!
+        Runs \a fn on \a context's thread if this promise failed: \a fn takes the
+        std::exception_ptr (or nothing) and returns a replacement value. A success passes on.
+    */
+    template<typename F>
+    Promise<T> onFailed(QObject *context, F &&fn) const
+    {
+        using Fn = std::decay_t<F>;
+        static_assert(std::is_invocable_v<Fn &, std::exception_ptr> || std::is_invocable_v<Fn &>,
+                      "pk::Promise::onFailed: the callable takes std::exception_ptr or nothing");
+        requirePassThrough();
+        return onContext<T, ContextMode::OnFailed>(context, std::forward<F>(fn),
+                                                  QStringLiteral("onFailed"));
+    }
+
+    //! Runs \a fn (no arguments, returns a replacement value) on \a context's thread if this
+    //! promise was cancelled. Success and failure pass on.
+    template<typename F>
+    Promise<T> onCancelled(QObject *context, F &&fn) const
+    {
+        requirePassThrough();
+        return onContext<T, ContextMode::OnCancelled>(context, std::forward<F>(fn),
+                                                     QStringLiteral("onCancelled"));
+    }
+
+    //! Runs \a fn (no arguments) on \a context's thread whatever the outcome; the outcome then
+    //! passes on (an exception from \a fn replaces it).
+    template<typename F>
+    Promise<T> finally(QObject *context, F &&fn) const
+    {
+        requirePassThrough();
+        return onContext<T, ContextMode::Finally>(context, std::forward<F>(fn),
+                                                 QStringLiteral("finally"));
+    }
+
+    //! A QFuture that finishes with this promise, for QFutureWatcher, QtFuture::whenAll and
+    //! code written for QFuture. The promise's exception is reported to the future as is.
+    QFuture<T> future() const
+    {
+        QFutureInterface<T> fi;
+        fi.reportStarted();
+        QFuture<T> f = fi.future();
+        if (this->d) {
+            this->d->addContinuation(new FutureLink<T>(fi));
+        } else {
+            fi.reportException(this->exception());
+            fi.reportFinished();
+        }
+        return f;
+    }
+
+protected:
+    PromiseOps() noexcept = default;
+    explicit PromiseOps(TaskCore *adopted) noexcept : PromiseBase(adopted) { }
+
+private:
+    const Promise<T> &self() const { return static_cast<const Promise<T> &>(*this); }
+    static void requirePassThrough()
+    {
+        static_assert(std::is_void_v<T> || std::is_copy_constructible_v<T>,
+                      "pk::Promise: onFailed/onCancelled/finally pass the value on and need a "
+                      "copyable type");
+    }
+    template<typename R, ContextMode Mode, typename F>
+    Promise<R> onContext(QObject *context, F &&fn, const QString &title) const
+    {
+        auto *core = new ContextCore<R, std::decay_t<F>, T, Mode>(std::forward<F>(fn), self());
+        Promise<R> next = adoptPromise<R>(core);
+        attachOnContext(this->d, core, context, Mode, title);
+        return next;
+    }
+};
+
+} // namespace detail
+
 /*!
     The typed handle returned by PromiseKeeper::submit(). See PromiseBase for state and waiting.
 
     result() blocks until the task is final and returns its value, or rethrows the exception the
     task threw with its own type, or throws pk::CancelledError. It returns a copy for copyable
     types and a const reference (valid while any copy of the promise lives) for move-only types;
-    takeResult() moves the value out, once. Thread-safe.
+    takeResult() moves the value out, once (do not mix it with result() on other threads).
+
+    Continuations (then(), onFailed(), onCancelled(), finally()) each return a new promise, so
+    chains read top to bottom; a promise takes any number of them. Thread-safe.
 */
 template<typename T>
-class Promise : public PromiseBase
+class Promise : public detail::PromiseOps<T>
 {
     static_assert(!std::is_reference_v<T>, "pk::Promise<T> holds values; T cannot be a reference");
 
@@ -118,29 +263,30 @@ public:
     //! Waits, then moves the value out. A second call throws pk::InvalidTaskError.
     T takeResult()
     {
-        waitToTake();
+        this->waitToTake();
         return std::move(*core()->value);
     }
 
 private:
-    template<typename>
-    friend class Promise;
-    friend class PromiseKeeper;
-    explicit Promise(detail::ValueCore<T> *adopted) noexcept : PromiseBase(adopted) { }
+    friend Promise detail::adoptPromise<T>(detail::ValueCore<T> *) noexcept;
+    explicit Promise(detail::ValueCore<T> *adopted) noexcept : detail::PromiseOps<T>(adopted) { }
 
     ResultType resultBefore(QDeadlineTimer deadline) const
     {
-        waitForValue(deadline);
+        this->waitForValue(deadline);
         if (!core()->value) // moved out by takeResult()
             throw InvalidTaskError(QStringLiteral("the result was already taken"));
         return *core()->value;
     }
-    detail::ValueCore<T> *core() const noexcept { return static_cast<detail::ValueCore<T> *>(d); }
+    detail::ValueCore<T> *core() const noexcept
+    {
+        return static_cast<detail::ValueCore<T> *>(this->d);
+    }
 };
 
 //! A promise of a task that returns nothing: result() only waits and rethrows.
 template<>
-class Promise<void> : public PromiseBase
+class Promise<void> : public detail::PromiseOps<void>
 {
 public:
     using ValueType = void;
@@ -159,8 +305,18 @@ public:
     void takeResult() { waitToTake(); }
 
 private:
-    friend class PromiseKeeper;
-    explicit Promise(detail::ValueCore<void> *adopted) noexcept : PromiseBase(adopted) { }
+    friend Promise detail::adoptPromise<void>(detail::ValueCore<void> *) noexcept;
+    explicit Promise(detail::ValueCore<void> *adopted) noexcept : PromiseOps<void>(adopted) { }
 };
+
+namespace detail {
+
+template<typename T>
+Promise<T> adoptPromise(ValueCore<T> *core) noexcept
+{
+    return Promise<T>(core);
+}
+
+} // namespace detail
 
 } // namespace pk

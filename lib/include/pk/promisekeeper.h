@@ -82,7 +82,7 @@ public:
         using Core = detail::CallableCore<R, Plan::unwrap, std::decay_t<F>, std::decay_t<Args>...>;
         const bool empty = detail::isEmptyCallable(fn);
         auto *core = new Core(std::forward<F>(fn), std::forward<Args>(args)...);
-        Promise<R> promise(core);
+        Promise<R> promise = detail::adoptPromise<R>(core);
         if constexpr (Plan::unwrap)
             enqueueDependent(core, options, core->inputs(), empty);
         else
@@ -159,6 +159,12 @@ Q_SIGNALS:
     void taskCancelled(const pk::TaskInfo &info);
     //! After taskSucceeded, taskFailed or taskCancelled.
     void taskFinished(const pk::TaskInfo &info);
+    /*!
+        A continuation run on a context object's thread (Promise::then(context, ...),
+        onFailed(), onCancelled(), finally()) threw: its promise failed with \a error. The
+        exception never reaches the event loop.
+    */
+    void callbackFailed(const pk::TaskInfo &info, const QString &error);
     //! Once per batch in which the counts changed.
     void countsChanged();
     //! When the last live task finished and nothing is waiting, queued or running.

@@ -13,6 +13,7 @@
 
 namespace pk {
 class PromiseBase;
+class PromiseKeeperPrivate;
 class TaskEvent;
 class TaskInfo;
 namespace detail {
@@ -95,6 +96,8 @@ public:
     // keeper that then() continuations of it will run on.
     void initDetached(const QString &title, KeeperShared *runner) noexcept;
     bool isDetached() const noexcept { return m_detached; }
+    KeeperShared *keeper() const noexcept { return m_keeper; }
+    int priority() const noexcept { return m_priority; }
     // Runs and deletes the attached continuations, then drops the reference completed() took.
     void runContinuationsAndDeref() noexcept;
 
@@ -107,11 +110,24 @@ protected:
     virtual void invoke() = 0;
     // Destroys the callable and the arguments it holds, so a finished task keeps only its result.
     virtual void dropCallable() noexcept = 0;
+    // Fails the task with its input's exception without it counting as the task's own failure
+    // (finally() handing a failure on).
+    void propagateError(std::exception_ptr error) noexcept
+    {
+        m_error = std::move(error);
+        m_errorPropagated = true;
+    }
+    // Continuations that hand their input's value on without running (onFailed() of a task
+    // that succeeded, say) copy it here.
+    virtual void passThrough() { }
 
 private:
     friend class KeeperShared;
     friend class pk::PromiseBase;
     friend class pk::TaskEvent;
+    friend class ContextLink;
+    friend class pk::PromiseKeeperPrivate;
+    friend class ContextJob;
 
     // Fills \a info with what is known once the task reached \a upTo: fields of later states
     // may still be written by another thread and are not read.
@@ -129,6 +145,8 @@ private:
     std::atomic<Continuation *> m_continuations { nullptr }; // newest first
     bool m_detached = false; // settled by claimSettlement(), not by a keeper
     bool m_onContext = false; // a continuation run on a context object's thread
+    bool m_errorPropagated = false; // m_error is an input's, handed on
+    bool m_cancelAfterRun = false; // finally() of a cancelled task: ends Cancelled once run
     int m_priority = 0;
     int m_worker = -1;
     quint64 m_id = 0;
