@@ -247,6 +247,11 @@ void PromiseKeeper::enqueueDependent(detail::TaskCore *core, const TaskOptions &
     d->shared->submitDependent(core, options, inputs, detail::InputFailure::Wrap, emptyCallable);
 }
 
+detail::KeeperShared *PromiseKeeper::sharedState() const
+{
+    return d->shared;
+}
+
 int PromiseKeeper::processPending()
 {
     const int ran = d->shared->processPending();

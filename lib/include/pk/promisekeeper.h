@@ -2,7 +2,9 @@
 #pragma once
 
 #include <pk/detail/callablecore.h>
+#include <pk/detail/mapstate.h>
 #include <pk/enums.h>
+#include <pk/mapoptions.h>
 #include <pk/promise.h>
 #include <pk/promisekeeper_export.h>
 #include <pk/taskcounts.h>
@@ -91,6 +93,29 @@ public:
     }
 
     /*!
+        Calls \a fn on every item of \a items (any container with begin() and end(); the items
+        are copied) as tasks of this keeper, and returns a promise of the results in input
+        order: a QList<R>, or void if \a fn returns nothing. If an item fails, the promise fails
+        with the exception of the earliest failing item in input order, and items not started
+        yet are cancelled. \a fn is called on several threads at once, through a const
+        reference. MapOptions::maxInFlight bounds how many items are queued or running at once.
+    */
+    template<typename F, typename Container>
+    auto map(F &&fn, const Container &items, const MapOptions &options = MapOptions())
+    {
+        using Item = std::decay_t<decltype(*std::begin(items))>;
+        using Fn = std::decay_t<F>;
+        static_assert(std::is_invocable_v<const Fn &, const Item &>,
+                      "pk::PromiseKeeper::map: the callable must take an item (by value or const "
+                      "reference) and be callable as const");
+        using R = std::decay_t<std::invoke_result_t<const Fn &, const Item &>>;
+        auto state = std::make_shared<detail::MapState<Fn, Item, R>>(
+                sharedState(), Fn(std::forward<F>(fn)),
+                std::vector<Item>(std::begin(items), std::end(items)), options);
+        return state->start();
+    }
+
+    /*!
         Runs pending tasks on the calling thread, in start order, until none is left (tasks that
         become pending meanwhile run too), and returns how many ran. This is how manual mode
         (threadCount() == 0) makes progress; on the keeper's own thread the signals for them are
@@ -176,6 +201,7 @@ protected:
 
 private:
     void enqueue(detail::TaskCore *core, const TaskOptions &options, bool emptyCallable);
+    detail::KeeperShared *sharedState() const;
     void enqueueDependent(detail::TaskCore *core, const TaskOptions &options,
                           const std::vector<detail::TaskCore *> &inputs, bool emptyCallable);
 

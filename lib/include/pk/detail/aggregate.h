@@ -1,0 +1,79 @@
+// Building blocks of the combinators: promises that no keeper runs, settled by their inputs.
+#pragma once
+
+#include <pk/detail/callablecore.h>
+#include <pk/errors.h>
+
+#include <QtCore/qlist.h>
+#include <QtCore/qstring.h>
+
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace pk::detail {
+
+//! QList<T>, or void for T = void: what a combinator over Promise<T>s gives.
+template<typename T>
+using ListOf = std::conditional_t<std::is_void_v<T>, void,
+                                  QList<std::conditional_t<std::is_void_v<T>, int, T>>>;
+
+//! A promise's state with nothing to run: a combinator settles it (claimSettlement()).
+template<typename R>
+class AggregateCore final : public ValueCore<R>
+{
+protected:
+    void invoke() override { }
+    void dropCallable() noexcept override { }
+};
+
+//! Calls F with the task once it is final (with null at once for an invalid promise).
+template<typename F>
+class FunctionLink final : public Continuation
+{
+public:
+    explicit FunctionLink(F &&f) : m_f(std::move(f)) { }
+    void run(TaskCore *task) noexcept override { m_f(task); }
+
+private:
+    F m_f;
+};
+
+template<typename F>
+void whenFinal(TaskCore *task, F &&f)
+{
+    if (!task) {
+        f(nullptr);
+        return;
+    }
+    task->addContinuation(new FunctionLink<std::decay_t<F>>(std::forward<F>(f)));
+}
+
+//! Gives a combinator's promise its id and title; continuations of it run on \a firstInput's
+//! keeper (or the default one).
+PROMISEKEEPER_EXPORT void initAggregate(TaskCore *core, const QString &title, TaskCore *firstInput);
+
+//! Settles \a core with the value \a make() returns (a throw fails it instead); no-op if it was
+//! settled already.
+template<typename R, typename Make>
+void settleWith(ValueCore<R> *core, Make &&make) noexcept
+{
+    if (!core->claimSettlement())
+        return;
+    std::exception_ptr error;
+    try {
+        if constexpr (std::is_void_v<R>)
+            make();
+        else
+            core->value.emplace(make());
+    } catch (...) {
+        error = std::current_exception();
+    }
+    core->publishSettlement(error ? TaskState::Failed : TaskState::Succeeded, error);
+}
+
+//! Settles \a core as \a input ended: with its exception, cancelled, or (null input) failed
+//! with pk::InvalidTaskError.
+PROMISEKEEPER_EXPORT void settleLike(TaskCore *core, TaskCore *input) noexcept;
+
+} // namespace pk::detail

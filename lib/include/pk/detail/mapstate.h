@@ -1,0 +1,156 @@
+// The state behind PromiseKeeper::map(): items submitted with bounded concurrency, results
+// gathered in input order.
+#pragma once
+
+#include <pk/detail/aggregate.h>
+#include <pk/mapoptions.h>
+#include <pk/promise.h>
+
+#include <QtCore/qlist.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace pk::detail {
+
+//! Queues \a task on \a keeper, as PromiseKeeper::submit() does.
+PROMISEKEEPER_EXPORT void enqueueOn(KeeperShared *keeper, TaskCore *task,
+                                    const TaskOptions &options);
+PROMISEKEEPER_EXPORT void refKeeper(KeeperShared *keeper) noexcept;
+PROMISEKEEPER_EXPORT void derefKeeper(KeeperShared *keeper) noexcept;
+
+template<typename Fn, typename Item, typename R>
+class MapState : public std::enable_shared_from_this<MapState<Fn, Item, R>>
+{
+public:
+    using Result = ListOf<R>;
+
+    MapState(KeeperShared *keeper, Fn fn, std::vector<Item> items, const MapOptions &options)
+        : m_keeper(keeper)
+        , m_fn(std::move(fn))
+        , m_items(std::move(items))
+        , m_options(options)
+        , m_results(m_items.size())
+        , m_finished(m_items.size(), false)
+    {
+        refKeeper(keeper);
+        auto *core = new AggregateCore<Result>();
+        m_result = adoptPromise<Result>(core);
+    }
+    ~MapState() { derefKeeper(m_keeper); }
+
+    Promise<Result> start()
+    {
+        m_result.taskCore()->initDetached(m_options.item.title.isEmpty()
+                                                  ? QStringLiteral("map")
+                                                  : QStringLiteral("map: %1").arg(m_options.item.title),
+                                          m_keeper);
+        if (m_items.empty()) {
+            settleWith(resultCore(), [] { return collect({}); });
+            return m_result;
+        }
+        const std::size_t first = m_options.maxInFlight > 0
+                ? std::min(m_items.size(), std::size_t(m_options.maxInFlight))
+                : m_items.size();
+        m_next = first;
+        for (std::size_t i = 0; i < first; ++i)
+            launch(i);
+        return m_result;
+    }
+
+private:
+    ValueCore<Result> *resultCore() const
+    {
+        return static_cast<ValueCore<Result> *>(m_result.taskCore());
+    }
+
+    // Submits item \a i; called without m_mutex held, since a task that fails at once
+    // (shutdown) reports back on this thread.
+    void launch(std::size_t i)
+    {
+        auto self = this->shared_from_this();
+        // m_fn is called from several workers at once, as const.
+        auto call = [self, i]() -> R { return std::invoke(std::as_const(self->m_fn), self->m_items[i]); };
+        auto *core = new CallableCore<R, false, decltype(call)>(std::move(call));
+        Promise<R> promise = adoptPromise<R>(core);
+        {
+            std::lock_guard lock(m_mutex);
+            m_results[i] = promise;
+        }
+        whenFinal(core, [self, i](TaskCore *task) { self->finished(i, task); });
+        TaskOptions options = m_options.item;
+        options.title = QStringLiteral("%1 [%2]").arg(
+                options.title.isEmpty() ? QStringLiteral("map") : options.title).arg(i);
+        enqueueOn(m_keeper, core, options);
+    }
+
+    void finished(std::size_t i, TaskCore *task)
+    {
+        std::vector<std::size_t> toLaunch;
+        std::vector<Promise<R>> toCancel;
+        TaskCore *failedItem = nullptr;
+        bool allSucceeded = false;
+        {
+            std::lock_guard lock(m_mutex);
+            m_finished[i] = true;
+            ++m_done;
+            if (task->state() != TaskState::Succeeded)
+                m_firstBad = std::min(m_firstBad, i);
+            while (m_prefixDone < m_items.size() && m_finished[m_prefixDone])
+                ++m_prefixDone;
+            const bool over = isFinal(m_result.state());
+            if (m_firstBad < m_items.size() && m_prefixDone >= m_firstBad) {
+                // Everything before the earliest failure is done: that failure is the answer.
+                failedItem = m_results[m_firstBad].taskCore();
+            } else if (m_done == m_items.size()) {
+                allSucceeded = true;
+            } else if (!over && m_firstBad >= m_items.size() && m_next < m_items.size()) {
+                toLaunch.push_back(m_next++);
+            }
+            if (failedItem || over) {
+                m_next = m_items.size(); // launch nothing more
+                for (const Promise<R> &p : m_results) {
+                    if (p.isValid() && !p.isReady())
+                        toCancel.push_back(p);
+                }
+            }
+        }
+        if (failedItem)
+            settleLike(resultCore(), failedItem);
+        else if (allSucceeded)
+            settleWith(resultCore(), [this] { return collect(m_results); });
+        for (Promise<R> &p : toCancel)
+            p.cancel();
+        for (std::size_t next : toLaunch)
+            launch(next);
+    }
+
+    static Result collect(std::vector<Promise<R>> results)
+    {
+        if constexpr (!std::is_void_v<R>) {
+            Result values;
+            values.reserve(qsizetype(results.size()));
+            // Nobody else holds the items' promises: their values can be moved out.
+            for (Promise<R> &p : results)
+                values.append(std::move(*static_cast<ValueCore<R> *>(p.taskCore())->value));
+            return values;
+        }
+    }
+
+    KeeperShared *m_keeper;
+    Fn m_fn;
+    std::vector<Item> m_items;
+    MapOptions m_options;
+    Promise<Result> m_result;
+    std::mutex m_mutex;
+    std::vector<Promise<R>> m_results;
+    std::vector<bool> m_finished;
+    std::size_t m_next = 0;
+    std::size_t m_done = 0;
+    std::size_t m_prefixDone = 0;
+    std::size_t m_firstBad = std::size_t(-1); // the earliest item that did not succeed
+};
+
+} // namespace pk::detail
