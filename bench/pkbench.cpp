@@ -97,6 +97,39 @@ qint64 concurrentRound(const Config &c)
     return timer.nsecsElapsed();
 }
 
+// A chain of continuations, each adding one to its input's value: built while the head may
+// already run, timed until the last link's value is read.
+qint64 keeperChainRound(int links, int threads)
+{
+    pk::PromiseKeeper keeper(threads);
+    QElapsedTimer timer;
+    timer.start();
+    pk::Promise<int> p = keeper.submit([] { return 0; });
+    for (int i = 0; i < links; ++i)
+        p = p.then([](int x) { return x + 1; });
+    const int last = p.result();
+    const qint64 ns = timer.nsecsElapsed();
+    if (last != links)
+        std::fprintf(stderr, "pk-bench: chain gave %d, not %d\n", last, links);
+    return ns;
+}
+
+qint64 futureChainRound(int links, int threads)
+{
+    QThreadPool pool;
+    pool.setMaxThreadCount(threads);
+    QElapsedTimer timer;
+    timer.start();
+    QFuture<int> f = QtConcurrent::run(&pool, [] { return 0; });
+    for (int i = 0; i < links; ++i)
+        f = f.then(&pool, [](int x) { return x + 1; });
+    const int last = f.result();
+    const qint64 ns = timer.nsecsElapsed();
+    if (last != links)
+        std::fprintf(stderr, "pk-bench: QFuture chain gave %d, not %d\n", last, links);
+    return ns;
+}
+
 std::size_t heapInUse()
 {
     return mallinfo2().uordblks;
@@ -179,6 +212,16 @@ int main(int argc, char **argv)
     std::printf("| QtConcurrent::run (QFuture kept) | %.0f | 1.00 |\n", concurrent);
     std::printf("| PromiseKeeper::submit (promise kept, taskFinished slot) | %.0f | %.2f |\n",
                 keeper, keeper / concurrent);
+
+    const int links = std::min(c.tasks, 100000);
+    const Config chainConfig { links, c.threads, c.rounds };
+    const double keeperChain = measure(chainConfig, [&] { return keeperChainRound(links, c.threads); });
+    const double futureChain = measure(chainConfig, [&] { return futureChainRound(links, c.threads); });
+    std::printf("\n| %d-link continuation chain | ns/link | vs QFuture::then |\n|---|---:|---:|\n",
+                links);
+    std::printf("| QFuture::then(&pool, ...) | %.0f | 1.00 |\n", futureChain);
+    std::printf("| pk::Promise::then(...) | %.0f | %.2f |\n", keeperChain,
+                keeperChain / futureChain);
 
     const int retained = std::min(c.tasks, 200000);
     QThreadPool pool;
