@@ -90,6 +90,8 @@ private:
     ~KeeperShared();
     void workerLoop();
     void startWorker_locked();
+    // Work is queued: claims an idle worker (true: notify m_workAvailable) or starts one.
+    bool wakeWorker_locked();
     TaskCore *pop_locked(std::vector<TaskCore *> &cancelled);
     void start_locked(TaskCore *task, int worker, qint64 now);
     void finish_locked(TaskCore *task, int worker, qint64 now);
