@@ -152,15 +152,9 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
     ++m_counts.queued;
     task->m_state.store(TaskState::Queued, std::memory_order_release);
     record_locked(task, TaskState::Queued, monotonicNs(), -1);
-    if (m_threadCount > 0) {
-        if (m_idleWorkers > 0) {
-            --m_idleWorkers;
-            ++m_wakeTokens;
-            lock.unlock();
-            m_workAvailable.notify_one();
-        } else if (m_activeWorkers < m_threadCount) {
-            startWorker_locked();
-        }
+    if (wakeWorker_locked()) {
+        lock.unlock();
+        m_workAvailable.notify_one();
     }
 }
 
@@ -376,6 +370,20 @@ void KeeperShared::finishOutside(TaskCore *task)
     task->completed();
 }
 
+bool KeeperShared::wakeWorker_locked()
+{
+    if (m_threadCount == 0 || m_counts.queued == 0)
+        return false;
+    if (m_idleWorkers > 0) {
+        --m_idleWorkers;
+        ++m_wakeTokens;
+        return true; // the caller notifies, preferably after unlocking
+    }
+    if (m_activeWorkers < m_threadCount)
+        startWorker_locked();
+    return false;
+}
+
 void KeeperShared::startWorker_locked()
 {
     if (!m_pool)
@@ -496,6 +504,10 @@ void KeeperShared::workerLoop()
     }
     m_workerSlots[std::size_t(index)] = false;
     --m_activeWorkers;
+    // Leaving with work queued (the count was lowered, and a wake meant for a worker came to
+    // this one): hand the wake on, so the task does not wait for the next submit.
+    if (wakeWorker_locked())
+        m_workAvailable.notify_one();
 }
 
 bool KeeperShared::runOnePending()
@@ -660,10 +672,14 @@ bool KeeperShared::setThreadCount(int count)
     m_threadCount = count;
     if (m_pool)
         m_pool->setMaxThreadCount(std::max(count, 1));
-    // More threads: start workers for what is queued. Fewer: the extra ones leave after their
-    // current task (workerLoop() checks the count).
-    while (m_activeWorkers < m_threadCount && qint64(m_activeWorkers) < m_counts.queued
-           && !m_stopping && m_pool)
+    // Idle workers look again: at the queue if there are more threads now, at the count if
+    // there are fewer (the extra ones leave; busy ones leave after their task).
+    m_wakeTokens += m_idleWorkers;
+    m_idleWorkers = 0;
+    // New workers for what is queued, whatever the busy ones are doing; extra ones go idle.
+    for (qint64 started = 0; m_activeWorkers < m_threadCount && started < m_counts.queued
+         && !m_stopping && m_pool;
+         ++started)
         startWorker_locked();
     lock.unlock();
     m_workAvailable.notify_all();

@@ -108,6 +108,8 @@ private:
     void startWorker_locked();
     // Unlocks, watches for new work a little while, relocks; true if some was queued.
     bool spinForWork(std::unique_lock<std::mutex> &lock);
+    // Work is queued: claims an idle worker (true: notify m_workAvailable) or starts one.
+    bool wakeWorker_locked();
     TaskCore *pop_locked(std::vector<TaskCore *> &cancelled);
     void adopt(TaskCore *task, const TaskOptions &options, TaskState state);
     void fail_locked(TaskCore *task, std::exception_ptr error, TaskState from);
