@@ -451,13 +451,7 @@ void tst_EventStream::addEventListenerKeepsIdleSignal()
     QCOMPARE(finishedSpy.count(), 1);
     QCoreApplication::processEvents(); // ... and the pending flush finds an empty buffer.
     QVERIFY(countsSpy.count() >= 1);
-    // Library bug (promisekeeper.cpp, addEventListener()): the batch it takes is only given to
-    // the listeners and to emitSignals(); the idle() signal (and eventsDropped()/the dropped
-    // warning) that deliver() derives from a batch is never produced for it, so idle() is lost.
-    QEXPECT_FAIL("",
-        "addEventListener() swallows idle() of the batch it takes "
-        "(promisekeeper.cpp addEventListener does not do deliver()'s idle step)",
-        Continue);
+    // The batch that addEventListener() takes is delivered in full, idle() included.
     QCOMPARE(idleSpy.count(), 1);
     keeper.removeEventListener(&listener);
 }
@@ -496,13 +490,8 @@ void tst_EventStream::addEventListenerFromSlotKeepsSignalOrder()
         if (e.first == b.id())
             statesOfB.append(e.second);
     }
-    // Library bug (promisekeeper.cpp, addEventListener()): called while deliver() is emitting a
-    // batch, it takes the newer events and emits them at once, before the rest of the batch
-    // being emitted: b's Running and Succeeded come before its Queued.
-    QEXPECT_FAIL("",
-        "addEventListener() during signal delivery emits newer events before the "
-        "rest of the current batch (promisekeeper.cpp addEventListener)",
-        Continue);
+    // Called while a batch is being emitted, addEventListener() waits for its end: the
+    // newer events come after the rest of the batch.
     QCOMPARE(statesOfB,
         (QList<TaskState> { TaskState::Queued, TaskState::Running, TaskState::Succeeded }));
     QCOMPARE(late.snapshots, 1);

@@ -1,6 +1,8 @@
 #include <pk/detail/aggregate.h>
 #include <pk/detail/mapstate.h>
 
+#include <pk/logging.h>
+
 #include "keepershared_p.h"
 
 namespace pk::detail {
@@ -27,7 +29,18 @@ void settleLike(TaskCore *core, TaskCore *input) noexcept
 
 void enqueueOn(KeeperShared *keeper, TaskCore *task, const TaskOptions &options)
 {
-    keeper->enqueue(task, options, false);
+    keeper->enqueue(task, options, false, "map()");
+}
+
+bool rejectMapAfterShutdown(KeeperShared *keeper, TaskCore *result)
+{
+    if (!keeper->isShutdown())
+        return false;
+    qCWarning(lcPromiseKeeper, "map() after shutdown(): \"%s\" failed with pk::ShutdownError",
+              qUtf8Printable(result->title()));
+    result->claimSettlement();
+    result->publishSettlement(TaskState::Failed, std::make_exception_ptr(ShutdownError()));
+    return true;
 }
 
 void refKeeper(KeeperShared *keeper) noexcept

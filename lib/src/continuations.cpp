@@ -141,7 +141,8 @@ void submitThen(TaskCore *input, TaskCore *task, const QString &title)
     TaskOptions options;
     options.title = title;
     options.priority = input->priority();
-    runnerFor(input)->submitDependent(task, options, { input }, InputFailure::Propagate, false);
+    runnerFor(input)->submitDependent(task, options, { input }, InputFailure::Propagate, false,
+                                      false, "then()");
 }
 
 void attachOnContext(TaskCore *input, TaskCore *task, QObject *context, ContextMode mode,

@@ -159,7 +159,7 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
 }
 
 bool KeeperShared::rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock, TaskCore *task,
-                                             bool emptyCallable)
+                                             bool emptyCallable, const char *caller)
 {
     if (!emptyCallable && !m_shutdown)
         return false;
@@ -170,24 +170,25 @@ bool KeeperShared::rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock,
                 task->state());
     lock.unlock();
     if (emptyCallable)
-        qCWarning(lcPromiseKeeper, "submit() with an empty callable: task %llu (\"%s\") failed "
-                                   "with pk::InvalidTaskError",
-                  task->m_id, qUtf8Printable(task->m_title));
+        qCWarning(lcPromiseKeeper, "%s with an empty callable: task %llu (\"%s\") failed with "
+                                   "pk::InvalidTaskError",
+                  caller, task->m_id, qUtf8Printable(task->m_title));
     else
-        qCWarning(lcPromiseKeeper, "submit() after shutdown(): task %llu (\"%s\") failed with "
+        qCWarning(lcPromiseKeeper, "%s after shutdown(): task %llu (\"%s\") failed with "
                                    "pk::ShutdownError",
-                  task->m_id, qUtf8Printable(task->m_title));
+                  caller, task->m_id, qUtf8Printable(task->m_title));
     task->dropCallable();
     task->completed();
     return true;
 }
 
-void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable)
+void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable,
+                           const char *caller)
 {
     adopt(task, options, TaskState::Queued);
     std::unique_lock lock(m_mutex, std::defer_lock);
     lockBriefly(lock);
-    if (!rejectAtSubmission_locked(lock, task, emptyCallable))
+    if (!rejectAtSubmission_locked(lock, task, emptyCallable, caller))
         queue_locked(lock, task);
 }
 
@@ -215,7 +216,7 @@ private:
 
 void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
                                    const std::vector<TaskCore *> &inputs, InputFailure mode,
-                                   bool emptyCallable, bool onContext)
+                                   bool emptyCallable, bool onContext, const char *caller)
 {
     adopt(task, options, TaskState::Waiting);
     task->m_onContext = onContext;
@@ -229,7 +230,7 @@ void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
         record_locked(task, TaskState::Waiting, task->m_queuedNs, -1);
         // A context continuation needs nothing from the keeper but its accounting: it is
         // accepted after shutdown too.
-        if (!onContext && rejectAtSubmission_locked(lock, task, emptyCallable))
+        if (!onContext && rejectAtSubmission_locked(lock, task, emptyCallable, caller))
             return;
     }
     for (TaskCore *input : inputs) {
@@ -725,13 +726,13 @@ QList<TaskInfo> KeeperShared::tasks() const
     return tasks_locked();
 }
 
-bool KeeperShared::collectBatch(Batch &batch)
+bool KeeperShared::collectBatch(Batch &batch, bool canComeBack, QList<TaskInfo> *live)
 {
-    takeBatch(batch);
+    takeBatch(batch, live);
     std::lock_guard lock(m_mutex);
     // Busy: the keeper's thread will come back on its timer, so workers need not post again.
     // Quiet: the next event posts.
-    m_collectorScheduled = !batch.events.empty() || !m_events.empty();
+    m_collectorScheduled = canComeBack && (!batch.events.empty() || !m_events.empty());
     return m_collectorScheduled;
 }
 

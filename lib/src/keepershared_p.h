@@ -51,13 +51,16 @@ public:
 
     // Submission: gives the task its id, title and priority and queues it, or fails it at once
     // (empty callable, shut down).
-    void enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable);
+    // \a caller names the API in warnings ("submit()", "map()", "then()").
+    void enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable,
+                 const char *caller = "submit()");
     // Submission of a task that waits for \a inputs (null entries are invalid promises): it is
     // Waiting until all succeeded, then queued, or, for a context continuation, posted by its
     // own link. A failed or cancelled input settles it according to \a mode.
     void submitDependent(TaskCore *task, const TaskOptions &options,
                          const std::vector<TaskCore *> &inputs, InputFailure mode,
-                         bool emptyCallable, bool onContext = false);
+                         bool emptyCallable, bool onContext = false,
+                         const char *caller = "submit()");
     static void inputSucceeded(TaskCore *task);
     static void inputFailed(TaskCore *task, TaskCore *input, InputFailure mode);
     // Waiting → final without running (failed or cancelled input, pass-through of a
@@ -98,7 +101,8 @@ public:
     void takeBatch(Batch &batch, QList<TaskInfo> *live = nullptr);
     // takeBatch() for the keeper's regular delivery; returns whether the keeper's thread must
     // come back (events were flowing), in which case workers do not post again meanwhile.
-    bool collectBatch(Batch &batch);
+    // \a canComeBack: the keeper's thread has an event loop to run its timer.
+    bool collectBatch(Batch &batch, bool canComeBack, QList<TaskInfo> *live = nullptr);
     // The QObject is going away: nothing is posted to it any more and no worker is started.
     void detach();
 
@@ -115,7 +119,7 @@ private:
     void fail_locked(TaskCore *task, std::exception_ptr error, TaskState from);
     void queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task);
     bool rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock, TaskCore *task,
-                                   bool emptyCallable);
+                                   bool emptyCallable, const char *caller);
     static std::exception_ptr dependencyError(const TaskCore *input);
     void start_locked(TaskCore *task, int worker, qint64 now);
     void finish_locked(TaskCore *task, int worker, qint64 now);

@@ -89,7 +89,7 @@ TaskInfo PromiseBase::info() const
     return info;
 }
 
-bool PromiseBase::cancel()
+bool PromiseBase::cancel() const
 {
     if (!d)
         return false;

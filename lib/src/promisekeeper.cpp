@@ -1,6 +1,7 @@
 #include <pk/logging.h>
 #include <pk/promisekeeper.h>
 
+#include <QtCore/qabstracteventdispatcher.h>
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qpointer.h>
@@ -58,45 +59,67 @@ void PromiseKeeperPrivate::deliver()
     do {
         deliverAgain = false;
         detail::KeeperShared::Batch batch;
-        if (shared->collectBatch(batch)) {
+        QList<TaskInfo> live;
+        const bool joining = !joiningListeners.isEmpty();
+        // The timer needs an event loop; without one (a keeper in a plain std::thread driven
+        // by processPending()) every batch is taken on demand.
+        const bool canComeBack = q->thread()->eventDispatcher() != nullptr;
+        if (shared->collectBatch(batch, canComeBack, joining ? &live : nullptr)) {
             if (!collectTimer.isActive())
                 collectTimer.start(kCollectIntervalMs, q);
-        } else {
+        } else if (collectTimer.isActive()) {
             collectTimer.stop();
         }
         // A slot may delete the keeper: references are dropped whatever happens.
         auto release = qScopeGuard([&batch] { PromiseKeeperPrivate::releaseEvents(batch.events); });
-        if (batch.dropped > 0) {
-            qCWarning(lcPromiseKeeper,
-                      "PromiseKeeper: %llu task events were dropped because the keeper's thread "
-                      "did not process events; counts are exact, signals for those are missing",
-                      batch.dropped);
-            for (EventListener *l : std::as_const(listeners))
-                l->eventsDropped(batch.dropped);
-        }
-        if (!batch.events.empty()) {
-            for (EventListener *l : std::as_const(listeners))
-                l->taskEvents(batch.events.data(), qsizetype(batch.events.size()));
-            emitSignals(batch.events);
-            if (!alive)
-                return;
-            remember(batch.events);
-        }
-        if (batch.counts != lastCounts) {
-            lastCounts = batch.counts;
-            Q_EMIT q->countsChanged();
-            if (!alive)
-                return;
-        }
-        const bool anyFinal = std::any_of(batch.events.begin(), batch.events.end(),
-                                          [](const TaskEvent &e) { return isFinal(e.state()); });
-        if (batch.idle && anyFinal) {
-            Q_EMIT q->idle();
-            if (!alive)
-                return;
+        if (!dispatch(batch))
+            return;
+        // New listeners join at a batch boundary, with the live tasks as of its end: each
+        // later change reaches them exactly once, in order.
+        if (joining) {
+            const QList<TaskInfo> recentlyFinished = history();
+            for (EventListener *l : std::exchange(joiningListeners, {})) {
+                listeners.append(l);
+                l->snapshot(live, recentlyFinished);
+            }
         }
     } while (deliverAgain);
     delivering = false;
+}
+
+bool PromiseKeeperPrivate::dispatch(const detail::KeeperShared::Batch &batch)
+{
+    QPointer<PromiseKeeper> alive(q);
+    if (batch.dropped > 0) {
+        qCWarning(lcPromiseKeeper,
+                  "PromiseKeeper: %llu task events were dropped because the keeper's thread "
+                  "did not process events; counts are exact, signals for those are missing",
+                  batch.dropped);
+        for (EventListener *l : std::as_const(listeners))
+            l->eventsDropped(batch.dropped);
+    }
+    if (!batch.events.empty()) {
+        for (EventListener *l : std::as_const(listeners))
+            l->taskEvents(batch.events.data(), qsizetype(batch.events.size()));
+        emitSignals(batch.events);
+        if (!alive)
+            return false;
+        remember(batch.events);
+    }
+    if (batch.counts != lastCounts) {
+        lastCounts = batch.counts;
+        Q_EMIT q->countsChanged();
+        if (!alive)
+            return false;
+    }
+    const bool anyFinal = std::any_of(batch.events.begin(), batch.events.end(),
+                                      [](const TaskEvent &e) { return isFinal(e.state()); });
+    if (batch.idle && anyFinal) {
+        Q_EMIT q->idle();
+        if (!alive)
+            return false;
+    }
+    return true;
 }
 
 void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
@@ -321,31 +344,22 @@ void PromiseKeeper::setHistorySize(int size)
 
 void PromiseKeeper::addEventListener(EventListener *listener)
 {
-    if (!listener || d->listeners.contains(listener))
+    if (!listener || d->listeners.contains(listener) || d->joiningListeners.contains(listener))
         return;
     if (thread() != QThread::currentThread()) {
         qCWarning(lcPromiseKeeper, "PromiseKeeper::addEventListener: call it on the keeper's thread");
         return;
     }
-    // Hand what is buffered to the current listeners, and snapshot the live tasks at the same
-    // instant, so that the new listener sees every later change exactly once.
-    detail::KeeperShared::Batch batch;
-    QList<TaskInfo> live;
-    d->shared->takeBatch(batch, &live);
-    auto release = qScopeGuard([&batch] { PromiseKeeperPrivate::releaseEvents(batch.events); });
-    if (!batch.events.empty()) {
-        for (EventListener *l : std::as_const(d->listeners))
-            l->taskEvents(batch.events.data(), qsizetype(batch.events.size()));
-        d->emitSignals(batch.events);
-        d->remember(batch.events);
-    }
-    d->listeners.append(listener);
-    listener->snapshot(live, d->history());
+    // Joins at the next batch boundary: now, or, when called from a slot during a delivery,
+    // once the current batch is through.
+    d->joiningListeners.append(listener);
+    d->deliver();
 }
 
 void PromiseKeeper::removeEventListener(EventListener *listener)
 {
     d->listeners.removeAll(listener);
+    d->joiningListeners.removeAll(listener);
 }
 
 bool PromiseKeeper::event(QEvent *event)

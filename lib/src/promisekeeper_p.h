@@ -33,6 +33,8 @@ public:
     // Takes what the workers buffered and hands it to listeners and signals. Re-entrant calls
     // (a slot that spins the event loop) are folded into the outer one, keeping the order.
     void deliver();
+    // Hands one batch to the listeners and the signals; false if a slot destroyed the keeper.
+    bool dispatch(const detail::KeeperShared::Batch &batch);
     void emitSignals(const std::vector<TaskEvent> &events);
     void remember(const std::vector<TaskEvent> &events);
     QList<TaskInfo> history() const;
@@ -43,6 +45,7 @@ public:
     QThreadPool *const pool;
     detail::KeeperShared *const shared;
     QList<EventListener *> listeners;
+    QList<EventListener *> joiningListeners; // added, waiting for a batch boundary
     std::deque<TaskEvent> recent; // finished tasks' last events, holding references
     // While events flow, the keeper takes them at this interval instead of on one posted event
     // per batch: a flood costs the GUI thread a bounded number of wake-ups per second.

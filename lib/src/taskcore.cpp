@@ -157,7 +157,8 @@ bool TaskCore::waitUntilFinal(QDeadlineTimer deadline) noexcept
             return true;
     }
     WaitStripe &stripe = waitStripeFor(this);
-    m_waiters.fetch_add(1); // a full barrier: pairs with the fence in completed()
+    m_waiters.fetch_add(1);
+    std::atomic_thread_fence(std::memory_order_seq_cst); // pairs with the fence in completed()
     std::unique_lock lock(stripe.mutex);
     const auto finalState = [this] { return isFinal(state()); };
     bool finished;

@@ -12,7 +12,7 @@ struct MapOptions
     //! from filling the queue: the next item is submitted as one finishes.
     int maxInFlight = 0;
     //! Title and priority of each item's task (the title gets " [index]" appended).
-    TaskOptions item;
+    TaskOptions item {};
 };
 
 } // namespace pk

@@ -69,7 +69,7 @@ public:
         Cancelled, its waiters wake, and the task never runs. Returns false if it is already
         running or final: a running task is never interrupted.
     */
-    bool cancel();
+    bool cancel() const;
 
     //! Internal: the shared state, for PromiseKeeper's templates.
     detail::TaskCore *taskCore() const noexcept { return d; }
@@ -274,7 +274,7 @@ private:
     ResultType resultBefore(QDeadlineTimer deadline) const
     {
         this->waitForValue(deadline);
-        if (!core()->value) // moved out by takeResult()
+        if (core()->isTaken())
             throw InvalidTaskError(QStringLiteral("the result was already taken"));
         return *core()->value;
     }

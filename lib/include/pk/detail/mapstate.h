@@ -19,6 +19,8 @@ namespace pk::detail {
 PROMISEKEEPER_EXPORT void enqueueOn(KeeperShared *keeper, TaskCore *task,
                                     const TaskOptions &options);
 PROMISEKEEPER_EXPORT void refKeeper(KeeperShared *keeper) noexcept;
+//! Fails \a result at once, with one warning, if \a keeper is shut down.
+PROMISEKEEPER_EXPORT bool rejectMapAfterShutdown(KeeperShared *keeper, TaskCore *result);
 PROMISEKEEPER_EXPORT void derefKeeper(KeeperShared *keeper) noexcept;
 
 template<typename Fn, typename Item, typename R>
@@ -47,6 +49,8 @@ public:
                                                   ? QStringLiteral("map")
                                                   : QStringLiteral("map: %1").arg(m_options.item.title),
                                           m_keeper);
+        if (rejectMapAfterShutdown(m_keeper, m_result.taskCore()))
+            return m_result;
         if (m_items.empty()) {
             settleWith(resultCore(), [] { return collect({}); });
             return m_result;

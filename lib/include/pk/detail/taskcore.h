@@ -98,12 +98,14 @@ public:
     bool isDetached() const noexcept { return m_detached; }
     KeeperShared *keeper() const noexcept { return m_keeper; }
     int priority() const noexcept { return m_priority; }
+    const QString &title() const noexcept { return m_title; }
     // Runs and deletes the attached continuations, then drops the reference completed() took.
     void runContinuationsAndDeref() noexcept;
 
     // Used by the result accessors once the state is final.
     std::exception_ptr error() const noexcept { return m_error; }
     bool markTaken() noexcept { return !m_taken.exchange(true, std::memory_order_acq_rel); }
+    bool isTaken() const noexcept { return m_taken.load(std::memory_order_acquire); }
 
 protected:
     // Calls the callable and stores its value; may throw (the exception becomes the failure).
