@@ -7,6 +7,8 @@
 // with "chaining: all checks passed" (exit 0) or the failed checks (exit 1).
 //
 // Usage: chaining [--fast]   (--fast, or PK_EXAMPLE_FAST=1, sleeps 0-10 ms instead of 0-1 s)
+#include "examplecheck.h"
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QEventLoop>
 #include <QtCore/QFuture>
@@ -22,41 +24,14 @@
 #include <mutex>
 #include <stdexcept>
 
+using namespace example;
+
 namespace {
 
-int failures = 0;
 // Set in main() before the first submit(), which publishes it to the worker threads.
 int maxSleepMs = 1000;
 // How many times reportTotal() ran: the failed chain must not add to it.
 std::atomic<int> reportCalls { 0 };
-
-// Workers print too: one line at a time.
-void print(const QString &line)
-{
-    static std::mutex mutex;
-    std::lock_guard lock(mutex);
-    std::cout << qPrintable(line) << '\n' << std::flush;
-}
-
-// Prints "expression -> value", and a FAIL line when the value is not the expected one.
-void show(const char *expression, const QString &value, const QString &expected)
-{
-    print(QStringLiteral("%1\n    -> %2").arg(QString::fromUtf8(expression), value));
-    if (value != expected) {
-        print(QStringLiteral("FAIL: expected %1").arg(expected));
-        ++failures;
-    }
-}
-
-QString boolText(bool b)
-{
-    return b ? QStringLiteral("true") : QStringLiteral("false");
-}
-
-QString stateText(pk::TaskState state)
-{
-    return QString::fromLatin1(QMetaEnum::fromType<pk::TaskState>().valueToKey(int(state)));
-}
 
 qsizetype pageSize(const QString &host)
 {
@@ -100,8 +75,7 @@ pk::TaskOptions titled(const QString &host)
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
-    if (app.arguments().contains(QStringLiteral("--fast"))
-        || qEnvironmentVariableIntValue("PK_EXAMPLE_FAST") == 1)
+    if (fastMode(app))
         maxSleepMs = 10;
     QThread *const mainThread = QThread::currentThread();
 
@@ -235,11 +209,6 @@ int main(int argc, char *argv[])
     show("keeper.shutdown()", boolText(keeper.shutdown()), QStringLiteral("true"));
     show("keeper.isShutdown()", boolText(keeper.isShutdown()), QStringLiteral("true"));
 
-    std::cout << '\n';
-    if (failures > 0) {
-        std::cout << "chaining: " << failures << " checks failed\n";
-        return 1;
-    }
-    std::cout << "chaining: all checks passed\n";
-    return 0;
+    print(QString());
+    return finish("chaining");
 }

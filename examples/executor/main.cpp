@@ -8,6 +8,8 @@
 // the shutdown makes the library print a warning on stderr: that is expected.
 //
 // Usage: executor [--fast]   (--fast, or PK_EXAMPLE_FAST=1, sleeps 0-10 ms instead of 0-500 ms)
+#include "examplecheck.h"
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QEventLoop>
@@ -26,41 +28,15 @@
 #include <mutex>
 #include <stdexcept>
 
+using namespace example;
+
 namespace {
 
-int failures = 0;
 // Set in main() before the first submit(), which publishes it to the worker threads.
 int maxSleepMs = 500;
 // How many slowSquare() calls run at once now, and the most seen since the last reset.
 std::atomic<int> running { 0 };
 std::atomic<int> maxRunning { 0 };
-
-void print(const QString &line)
-{
-    static std::mutex mutex;
-    std::lock_guard lock(mutex);
-    std::cout << qPrintable(line) << '\n' << std::flush;
-}
-
-// Prints "expression -> value", and a FAIL line when the value is not the expected one.
-void show(const char *expression, const QString &value, const QString &expected)
-{
-    print(QStringLiteral("%1\n    -> %2").arg(QString::fromUtf8(expression), value));
-    if (value != expected) {
-        print(QStringLiteral("FAIL: expected %1").arg(expected));
-        ++failures;
-    }
-}
-
-QString boolText(bool b)
-{
-    return b ? QStringLiteral("true") : QStringLiteral("false");
-}
-
-QString stateText(pk::TaskState state)
-{
-    return QString::fromLatin1(QMetaEnum::fromType<pk::TaskState>().valueToKey(int(state)));
-}
 
 QString listText(const QList<int> &values)
 {
@@ -98,8 +74,7 @@ int checkedSquare(int x)
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
-    if (app.arguments().contains(QStringLiteral("--fast"))
-        || qEnvironmentVariableIntValue("PK_EXAMPLE_FAST") == 1)
+    if (fastMode(app))
         maxSleepMs = 10;
 
     pk::PromiseKeeper keeper(4); // four worker threads
@@ -236,11 +211,6 @@ int main(int argc, char *argv[])
     show("late.result() throws", caught,
         QStringLiteral("pk::ShutdownError: the keeper is shut down"));
 
-    std::cout << '\n';
-    if (failures > 0) {
-        std::cout << "executor: " << failures << " checks failed\n";
-        return 1;
-    }
-    std::cout << "executor: all checks passed\n";
-    return 0;
+    print(QString());
+    return finish("executor");
 }

@@ -4,6 +4,8 @@
 // Prints each step and what it gave, checks each against what the library promises, and ends
 // with "namedqueues: all checks passed" (exit 0) or the failed checks (exit 1).
 // Usage: namedqueues [--fast]   (accepted for symmetry with the other examples; it is always fast)
+#include "examplecheck.h"
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDateTime>
 #include <QtCore/QMetaEnum>
@@ -13,38 +15,9 @@
 #include <iostream>
 #include <stdexcept>
 
+using namespace example;
+
 namespace {
-
-int failures = 0;
-
-void print(const QString &line)
-{
-    std::cout << qPrintable(line) << '\n';
-}
-
-// Prints "expression -> value" (just the value when \a expression is null, because the
-// expression was printed before evaluating it), and a FAIL line when the value is not the
-// expected one.
-void show(const char *expression, const QString &value, const QString &expected)
-{
-    if (expression)
-        std::cout << expression << '\n';
-    std::cout << "    -> " << qPrintable(value) << '\n';
-    if (value != expected) {
-        std::cout << "FAIL: expected " << qPrintable(expected) << '\n';
-        ++failures;
-    }
-}
-
-QString boolText(bool b)
-{
-    return b ? QStringLiteral("true") : QStringLiteral("false");
-}
-
-QString stateText(pk::TaskState state)
-{
-    return QString::fromLatin1(QMetaEnum::fromType<pk::TaskState>().valueToKey(int(state)));
-}
 
 QString timeText(const QDateTime &t)
 {
@@ -137,11 +110,6 @@ int main(int argc, char *argv[])
         QStringLiteral("%1, %2").arg(manual.succeededCount()).arg(manual.failedCount()),
         QStringLiteral("1, 1"));
 
-    std::cout << '\n';
-    if (failures > 0) {
-        std::cout << "namedqueues: " << failures << " checks failed\n";
-        return 1;
-    }
-    std::cout << "namedqueues: all checks passed\n";
-    return 0;
+    print(QString());
+    return finish("namedqueues");
 }
