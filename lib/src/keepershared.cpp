@@ -20,7 +20,6 @@ namespace {
 // An idle worker gives its pool thread back after this long without work.
 constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
 constexpr std::size_t kKeptPriorityBuckets = 8;
-constexpr int kIdleSpins = 300;
 
 } // namespace
 
@@ -36,25 +35,6 @@ void lockBriefly(std::unique_lock<std::mutex> &lock)
 #endif
     }
     lock.lock();
-}
-
-bool KeeperShared::spinForWork(std::unique_lock<std::mutex> &lock)
-{
-    // A worker that runs out of work looks again for a moment before it sleeps: in a stream
-    // of short tasks the next one is usually a microsecond away, and a sleep costs the
-    // submitter a wake-up call and this worker two context switches.
-    const quint64 seen = m_enqueued.load(std::memory_order_relaxed);
-    lock.unlock();
-    bool more = false;
-    for (int i = 0; i < kIdleSpins && !more; ++i) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-        more = m_enqueued.load(std::memory_order_acquire) != seen;
-    }
-    lockBriefly(lock);
-    // Read again under the mutex: a task queued after the last look must not be missed.
-    return more || m_enqueued.load(std::memory_order_relaxed) != seen;
 }
 
 int flushEventType()
@@ -148,7 +128,6 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
 {
     task->ref(); // the queue's reference
     m_queue[task->m_priority].push_back(task);
-    m_enqueued.fetch_add(1, std::memory_order_release);
     ++m_counts.queued;
     task->m_state.store(TaskState::Queued, std::memory_order_release);
     record_locked(task, TaskState::Queued, monotonicNs(), -1);
@@ -490,8 +469,6 @@ void KeeperShared::workerLoop()
         }
         if (m_stopping || m_activeWorkers > m_threadCount)
             break;
-        if (spinForWork(lock))
-            continue;
         ++m_idleWorkers;
         const bool woken = m_workAvailable.wait_for(
                 lock, kWorkerIdleExpiry, [this] { return m_wakeTokens > 0 || m_stopping; });

@@ -112,8 +112,6 @@ private:
     ~KeeperShared();
     void workerLoop();
     void startWorker_locked();
-    // Unlocks, watches for new work a little while, relocks; true if some was queued.
-    bool spinForWork(std::unique_lock<std::mutex> &lock);
     // Work is queued: claims an idle worker (true: notify m_workAvailable) or starts one.
     bool wakeWorker_locked();
     TaskCore *pop_locked(std::vector<TaskCore *> &cancelled);
@@ -156,7 +154,6 @@ private:
     int m_wakeTokens = 0; // idle workers claimed by enqueue() and not yet awake
     int m_allDoneWaiters = 0;
     std::vector<bool> m_workerSlots;
-    std::atomic<quint64> m_enqueued { 0 }; // tasks ever queued; idle workers watch it
     bool m_shutdown = false;
     bool m_stopping = false; // workers leave once the queue is empty
 
