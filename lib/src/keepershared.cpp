@@ -21,8 +21,6 @@ namespace {
 constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
 constexpr std::size_t kKeptPriorityBuckets = 8;
 
-} // namespace
-
 // The keeper's critical sections are a few hundred nanoseconds: under contention, spinning
 // for a moment is much cheaper than sleeping in the kernel and being woken.
 void lockBriefly(std::unique_lock<std::mutex> &lock)
@@ -36,6 +34,7 @@ void lockBriefly(std::unique_lock<std::mutex> &lock)
     }
     lock.lock();
 }
+} // namespace
 
 int flushEventType()
 {
@@ -79,12 +78,12 @@ void KeeperShared::afterFinal(TaskCore *task) noexcept
 
 void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, int worker)
 {
+    if (isFinal(state) && m_allDoneWaiters > 0 && m_counts.live() == 0)
+        m_allDone.notify_all();
     if (m_events.size() >= kEventBufferCap) {
         ++m_dropped;
         return;
     }
-    if (isFinal(state) && m_allDoneWaiters > 0 && m_counts.live() == 0)
-        m_allDone.notify_all();
     task->ref();
     TaskEvent &e = m_events.emplace_back();
     e.m_core = task;
@@ -106,7 +105,6 @@ void KeeperShared::adopt(TaskCore *task, const TaskOptions &options, TaskState s
     task->m_priority = options.priority;
     task->m_keeper = this;
     ref();
-    task->m_queuedNs = monotonicNs();
     task->m_state.store(state, std::memory_order_relaxed);
 }
 
@@ -124,13 +122,13 @@ void KeeperShared::fail_locked(TaskCore *task, std::exception_ptr error, TaskSta
     record_locked(task, TaskState::Failed, now, -1);
 }
 
-void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task)
+void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task, qint64 now)
 {
     task->ref(); // the queue's reference
     m_queue[task->m_priority].push_back(task);
     ++m_counts.queued;
     task->m_state.store(TaskState::Queued, std::memory_order_release);
-    record_locked(task, TaskState::Queued, monotonicNs(), -1);
+    record_locked(task, TaskState::Queued, now, -1);
     if (wakeWorker_locked()) {
         lock.unlock();
         m_workAvailable.notify_one();
@@ -167,8 +165,10 @@ void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool empt
     adopt(task, options, TaskState::Queued);
     std::unique_lock lock(m_mutex, std::defer_lock);
     lockBriefly(lock);
+    // Stamped under the mutex, so that event times follow the order of the events.
+    task->m_queuedNs = monotonicNs();
     if (!rejectAtSubmission_locked(lock, task, emptyCallable, caller))
-        queue_locked(lock, task);
+        queue_locked(lock, task, task->m_queuedNs);
 }
 
 namespace {
@@ -204,6 +204,7 @@ void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
     task->m_pendingInputs.store(int(inputs.size()) + 1, std::memory_order_relaxed);
     {
         std::unique_lock lock(m_mutex);
+        task->m_queuedNs = monotonicNs();
         ++m_counts.waiting;
         m_waiting.insert(task);
         record_locked(task, TaskState::Waiting, task->m_queuedNs, -1);
@@ -240,7 +241,7 @@ void KeeperShared::inputSucceeded(TaskCore *task)
     }
     --self->m_counts.waiting;
     self->m_waiting.erase(task);
-    self->queue_locked(lock, task);
+    self->queue_locked(lock, task, monotonicNs());
 }
 
 std::exception_ptr KeeperShared::dependencyError(const TaskCore *input)

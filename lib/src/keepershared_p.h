@@ -117,7 +117,7 @@ private:
     TaskCore *pop_locked(std::vector<TaskCore *> &cancelled);
     void adopt(TaskCore *task, const TaskOptions &options, TaskState state);
     void fail_locked(TaskCore *task, std::exception_ptr error, TaskState from);
-    void queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task);
+    void queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task, qint64 now);
     bool rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock, TaskCore *task,
                                    bool emptyCallable, const char *caller);
     static std::exception_ptr dependencyError(const TaskCore *input);
