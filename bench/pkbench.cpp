@@ -1,7 +1,5 @@
 // pk-bench: the cost of a task through PromiseKeeper, a raw QThreadPool and QtConcurrent::run,
 // measured in one process on the same machine, and the memory a retained finished promise costs.
-#include <PromiseKeeper>
-
 #include <QtConcurrent/qtconcurrentrun.h>
 #include <QtCore/qcommandlineparser.h>
 #include <QtCore/qcoreapplication.h>
@@ -10,11 +8,11 @@
 #include <QtCore/qthread.h>
 #include <QtCore/qthreadpool.h>
 
-#include <malloc.h>
-
+#include <PromiseKeeper>
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <malloc.h>
 #include <vector>
 
 namespace {
@@ -51,11 +49,10 @@ qint64 keeperRound(const Config &c)
     promises.reserve(std::size_t(c.tasks));
     int finished = 0;
     QEventLoop loop;
-    QObject::connect(&keeper, &pk::PromiseKeeper::taskFinished, &keeper,
-                     [&](const pk::TaskInfo &) {
-                         if (++finished == c.tasks)
-                             loop.quit();
-                     });
+    QObject::connect(&keeper, &pk::PromiseKeeper::taskFinished, &keeper, [&](const pk::TaskInfo &) {
+        if (++finished == c.tasks)
+            loop.quit();
+    });
     QElapsedTimer timer;
     timer.start();
     QThread *producer = QThread::create([&] {
@@ -77,7 +74,7 @@ qint64 threadPoolRound(const Config &c)
     QElapsedTimer timer;
     timer.start();
     for (int i = 0; i < c.tasks; ++i)
-        pool.start([] { });
+        pool.start([] {});
     pool.waitForDone();
     return timer.nsecsElapsed();
 }
@@ -171,17 +168,17 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
-            "Nanoseconds per no-op task through PromiseKeeper, QThreadPool and QtConcurrent::run"));
+        "Nanoseconds per no-op task through PromiseKeeper, QThreadPool and QtConcurrent::run"));
     parser.addHelpOption();
     parser.addOption({ QStringLiteral("tasks"), QStringLiteral("Tasks per round."),
-                       QStringLiteral("n"), QStringLiteral("1000000") });
+        QStringLiteral("n"), QStringLiteral("1000000") });
     parser.addOption({ QStringLiteral("threads"), QStringLiteral("Worker threads."),
-                       QStringLiteral("n"), QStringLiteral("2") });
+        QStringLiteral("n"), QStringLiteral("2") });
     parser.addOption({ QStringLiteral("rounds"), QStringLiteral("Rounds; the median is shown."),
-                       QStringLiteral("n"), QStringLiteral("3") });
+        QStringLiteral("n"), QStringLiteral("3") });
     parser.addOption({ QStringLiteral("only"),
-                       QStringLiteral("Run one throughput row: pool, concurrent or keeper."),
-                       QStringLiteral("runner") });
+        QStringLiteral("Run one throughput row: pool, concurrent or keeper."),
+        QStringLiteral("runner") });
     parser.process(app);
     const QString only = parser.value(QStringLiteral("only"));
     if (!only.isEmpty()) {
@@ -190,9 +187,10 @@ int main(int argc, char **argv)
         one.threads = std::max(1, parser.value(QStringLiteral("threads")).toInt());
         one.rounds = std::max(1, parser.value(QStringLiteral("rounds")).toInt());
         const std::function<qint64()> round = only == QLatin1String("pool")
-                ? std::function<qint64()>([&] { return threadPoolRound(one); })
-                : only == QLatin1String("concurrent") ? std::function<qint64()>([&] { return concurrentRound(one); })
-                                                      : std::function<qint64()>([&] { return keeperRound(one); });
+            ? std::function<qint64()>([&] { return threadPoolRound(one); })
+            : only == QLatin1String("concurrent")
+            ? std::function<qint64()>([&] { return concurrentRound(one); })
+            : std::function<qint64()>([&] { return keeperRound(one); });
         std::printf("%s: %.0f ns/task\n", qPrintable(only), measure(one, round));
         return 0;
     }
@@ -201,8 +199,8 @@ int main(int argc, char **argv)
     c.threads = std::max(1, parser.value(QStringLiteral("threads")).toInt());
     c.rounds = std::max(1, parser.value(QStringLiteral("rounds")).toInt());
 
-    std::printf("pk-bench: %d no-op tasks, %d threads, median of %d rounds\n\n", c.tasks,
-                c.threads, c.rounds);
+    std::printf("pk-bench: %d no-op tasks, %d threads, median of %d rounds\n\n", c.tasks, c.threads,
+        c.rounds);
     const double raw = measure(c, [&] { return threadPoolRound(c); });
     const double concurrent = measure(c, [&] { return concurrentRound(c); });
     const double keeper = measure(c, [&] { return keeperRound(c); });
@@ -211,26 +209,27 @@ int main(int argc, char **argv)
     std::printf("| QThreadPool::start(lambda) | %.0f | %.2f |\n", raw, raw / concurrent);
     std::printf("| QtConcurrent::run (QFuture kept) | %.0f | 1.00 |\n", concurrent);
     std::printf("| PromiseKeeper::submit (promise kept, taskFinished slot) | %.0f | %.2f |\n",
-                keeper, keeper / concurrent);
+        keeper, keeper / concurrent);
 
     const int links = std::min(c.tasks, 100000);
     const Config chainConfig { links, c.threads, c.rounds };
-    const double keeperChain = measure(chainConfig, [&] { return keeperChainRound(links, c.threads); });
-    const double futureChain = measure(chainConfig, [&] { return futureChainRound(links, c.threads); });
-    std::printf("\n| %d-link continuation chain | ns/link | vs QFuture::then |\n|---|---:|---:|\n",
-                links);
+    const double keeperChain
+        = measure(chainConfig, [&] { return keeperChainRound(links, c.threads); });
+    const double futureChain
+        = measure(chainConfig, [&] { return futureChainRound(links, c.threads); });
+    std::printf(
+        "\n| %d-link continuation chain | ns/link | vs QFuture::then |\n|---|---:|---:|\n", links);
     std::printf("| QFuture::then(&pool, ...) | %.0f | 1.00 |\n", futureChain);
-    std::printf("| pk::Promise::then(...) | %.0f | %.2f |\n", keeperChain,
-                keeperChain / futureChain);
+    std::printf(
+        "| pk::Promise::then(...) | %.0f | %.2f |\n", keeperChain, keeperChain / futureChain);
 
     const int retained = std::min(c.tasks, 200000);
     QThreadPool pool;
     pool.setMaxThreadCount(c.threads);
     pk::PromiseKeeper memKeeper(c.threads);
     memKeeper.setHistorySize(0);
-    const double futureBytes = bytesPerRetained(retained, [&](int i) {
-        return FutureHandle { QtConcurrent::run(&pool, [i] { return i; }) };
-    });
+    const double futureBytes = bytesPerRetained(retained,
+        [&](int i) { return FutureHandle { QtConcurrent::run(&pool, [i] { return i; }) }; });
     // Deliver the keeper's buffered events first so that only the promises stay retained.
     const double promiseBytes = bytesPerRetained(retained, [&](int i) {
         if (i % 4096 == 0)

@@ -1,9 +1,8 @@
+#include "keepershared_p.h"
+
 #include <pk/detail/aggregate.h>
 #include <pk/detail/mapstate.h>
-
 #include <pk/logging.h>
-
-#include "keepershared_p.h"
 
 namespace pk::detail {
 
@@ -18,8 +17,8 @@ void settleLike(TaskCore *core, TaskCore *input) noexcept
         return;
     if (!input) {
         core->publishSettlement(TaskState::Failed,
-                                std::make_exception_ptr(InvalidTaskError(
-                                        QStringLiteral("an input promise is invalid or missing"))));
+            std::make_exception_ptr(
+                InvalidTaskError(QStringLiteral("an input promise is invalid or missing"))));
     } else if (input->state() == TaskState::Cancelled) {
         core->publishSettlement(TaskState::Cancelled);
     } else {
@@ -37,7 +36,7 @@ bool rejectMapAfterShutdown(KeeperShared *keeper, TaskCore *result)
     if (!keeper->isShutdown())
         return false;
     qCWarning(lcPromiseKeeper, "map() after shutdown(): \"%s\" failed with pk::ShutdownError",
-              qUtf8Printable(result->title()));
+        qUtf8Printable(result->title()));
     result->claimSettlement();
     result->publishSettlement(TaskState::Failed, std::make_exception_ptr(ShutdownError()));
     return true;

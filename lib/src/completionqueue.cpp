@@ -1,6 +1,6 @@
-#include <pk/ascompleted.h>
-
 #include "keepershared_p.h"
+
+#include <pk/ascompleted.h>
 
 #include <condition_variable>
 #include <deque>
@@ -22,7 +22,9 @@ namespace {
 class CompletionLink final : public Continuation
 {
 public:
-    explicit CompletionLink(std::shared_ptr<CompletionQueue::State> state) : m_state(std::move(state)) { }
+    explicit CompletionLink(std::shared_ptr<CompletionQueue::State> state)
+        : m_state(std::move(state))
+    { }
     void run(TaskCore *task) noexcept override
     {
         task->ref();
@@ -108,7 +110,7 @@ TaskCore *CompletionQueue::next(QDeadlineTimer deadline, bool *ok)
         if (deadline.isForever()) {
             m_state->finished.wait(lock, ready);
         } else if (!m_state->finished.wait_until(
-                           lock, deadline.deadline<std::chrono::steady_clock>(), ready)) {
+                       lock, deadline.deadline<std::chrono::steady_clock>(), ready)) {
             *ok = false;
             return nullptr;
         }

@@ -1,13 +1,13 @@
 // Continuations: then() on a keeper's pool, and handlers run on a context object's thread.
+#include "keepershared_p.h"
+#include "promisekeeper_p.h"
+
 #include <pk/detail/continuations.h>
 #include <pk/logging.h>
 #include <pk/promisekeeper.h>
 
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qobject.h>
-
-#include "keepershared_p.h"
-#include "promisekeeper_p.h"
 
 #include <memory>
 #include <mutex>
@@ -22,7 +22,7 @@ KeeperShared *runnerFor(TaskCore *input)
     if (input && input->keeper())
         return input->keeper();
     return PromiseKeeperPrivate::get(PromiseKeeper::named(QStringLiteral("promisekeeper.default")))
-            ->shared;
+        ->shared;
 }
 
 void failDetached(TaskCore *task, const QString &title, const QString &why)
@@ -48,7 +48,11 @@ struct ContextGuard
 class ContextJob
 {
 public:
-    explicit ContextJob(TaskCore *task) : m_task(task) { task->ref(); }
+    explicit ContextJob(TaskCore *task)
+        : m_task(task)
+    {
+        task->ref();
+    }
     ContextJob(const ContextJob &) = delete;
     ContextJob &operator=(const ContextJob &) = delete;
     ~ContextJob()
@@ -82,11 +86,10 @@ public:
     {
         task->ref();
         m_context = context;
-        m_guard->onDestroyed = QObject::connect(
-                context, &QObject::destroyed, [guard = m_guard] {
-                    std::lock_guard lock(guard->mutex);
-                    guard->alive = false;
-                });
+        m_guard->onDestroyed = QObject::connect(context, &QObject::destroyed, [guard = m_guard] {
+            std::lock_guard lock(guard->mutex);
+            guard->alive = false;
+        });
     }
     ~ContextLink() override
     {
@@ -99,9 +102,9 @@ public:
         KeeperShared *keeper = m_task->m_keeper;
         const TaskState state = input->state();
         const bool runs = m_mode == ContextMode::Finally
-                || (m_mode == ContextMode::Then && state == TaskState::Succeeded)
-                || (m_mode == ContextMode::OnFailed && state == TaskState::Failed)
-                || (m_mode == ContextMode::OnCancelled && state == TaskState::Cancelled);
+            || (m_mode == ContextMode::Then && state == TaskState::Succeeded)
+            || (m_mode == ContextMode::OnFailed && state == TaskState::Failed)
+            || (m_mode == ContextMode::OnCancelled && state == TaskState::Cancelled);
         if (!runs) {
             // The outcome passes on unchanged.
             if (state == TaskState::Succeeded) {
@@ -121,7 +124,8 @@ public:
         auto job = std::make_shared<ContextJob>(m_task);
         std::lock_guard lock(m_guard->mutex);
         if (m_guard->alive)
-            QMetaObject::invokeMethod(m_context, [job] { job->exec(); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                m_context, [job] { job->exec(); }, Qt::QueuedConnection);
         // Otherwise the job dies here, unrun: the task ends Cancelled.
     }
 
@@ -135,26 +139,26 @@ private:
 void submitThen(TaskCore *input, TaskCore *task, const QString &title)
 {
     if (!input) {
-        failDetached(task, title, QStringLiteral("then() on an invalid (default-constructed) promise"));
+        failDetached(
+            task, title, QStringLiteral("then() on an invalid (default-constructed) promise"));
         return;
     }
     TaskOptions options;
     options.title = title;
     options.priority = input->priority();
-    runnerFor(input)->submitDependent(task, options, { input }, InputFailure::Propagate, false,
-                                      false, "then()");
+    runnerFor(input)->submitDependent(
+        task, options, { input }, InputFailure::Propagate, false, false, "then()");
 }
 
-void attachOnContext(TaskCore *input, TaskCore *task, QObject *context, ContextMode mode,
-                     const QString &title)
+void attachOnContext(
+    TaskCore *input, TaskCore *task, QObject *context, ContextMode mode, const QString &title)
 {
     if (!input || !context) {
         failDetached(task, title,
-                     input ? QStringLiteral("%1() with a null context object").arg(title)
-                           : QStringLiteral("%1() on an invalid (default-constructed) promise")
-                                     .arg(title));
+            input ? QStringLiteral("%1() with a null context object").arg(title)
+                  : QStringLiteral("%1() on an invalid (default-constructed) promise").arg(title));
         qCWarning(lcPromiseKeeper, "Promise::%s(): %s", qUtf8Printable(title),
-                  input ? "the context object is null" : "the promise is invalid");
+            input ? "the context object is null" : "the promise is invalid");
         return;
     }
     TaskOptions options;

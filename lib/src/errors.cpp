@@ -2,31 +2,40 @@
 
 namespace pk {
 
-Error::Error(const QString &message) : std::runtime_error(message.toStdString()) { }
+Error::Error(const QString &message)
+    : std::runtime_error(message.toStdString())
+{ }
 Error::~Error() = default;
 QString Error::message() const
 {
     return QString::fromUtf8(what());
 }
 
-CancelledError::CancelledError(const QString &message) : Error(message) { }
+CancelledError::CancelledError(const QString &message)
+    : Error(message)
+{ }
 CancelledError::~CancelledError() = default;
 
-TimeoutError::TimeoutError(const QString &message) : Error(message) { }
+TimeoutError::TimeoutError(const QString &message)
+    : Error(message)
+{ }
 TimeoutError::~TimeoutError() = default;
 
-ShutdownError::ShutdownError(const QString &message) : Error(message) { }
+ShutdownError::ShutdownError(const QString &message)
+    : Error(message)
+{ }
 ShutdownError::~ShutdownError() = default;
 
-InvalidTaskError::InvalidTaskError(const QString &message) : Error(message) { }
+InvalidTaskError::InvalidTaskError(const QString &message)
+    : Error(message)
+{ }
 InvalidTaskError::~InvalidTaskError() = default;
 
 DependencyError::DependencyError(const QString &message, quint64 inputId, const QString &reason)
     : Error(message)
     , m_inputId(inputId)
     , m_reason(reason)
-{
-}
+{ }
 DependencyError::~DependencyError() = default;
 
 } // namespace pk

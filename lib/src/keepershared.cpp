@@ -1,3 +1,4 @@
+#include "clock_p.h"
 #include "keepershared_p.h"
 
 #include <pk/detail/taskcore.h>
@@ -8,8 +9,6 @@
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qthread.h>
 #include <QtCore/qthreadpool.h>
-
-#include "clock_p.h"
 
 #include <algorithm>
 #include <chrono>
@@ -46,8 +45,7 @@ KeeperShared::KeeperShared(PromiseKeeper *q, QThreadPool *pool, int threadCount)
     : m_q(q)
     , m_pool(pool)
     , m_threadCount(threadCount)
-{
-}
+{ }
 
 KeeperShared::~KeeperShared()
 {
@@ -135,32 +133,34 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
     }
 }
 
-bool KeeperShared::rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock, TaskCore *task,
-                                             bool emptyCallable, const char *caller)
+bool KeeperShared::rejectAtSubmission_locked(
+    std::unique_lock<std::mutex> &lock, TaskCore *task, bool emptyCallable, const char *caller)
 {
     if (!emptyCallable && !m_shutdown)
         return false;
     fail_locked(task,
-                emptyCallable ? std::make_exception_ptr(InvalidTaskError(
-                        QStringLiteral("the callable is empty (a null function)")))
-                              : std::make_exception_ptr(ShutdownError()),
-                task->state());
+        emptyCallable ? std::make_exception_ptr(
+            InvalidTaskError(QStringLiteral("the callable is empty (a null function)")))
+                      : std::make_exception_ptr(ShutdownError()),
+        task->state());
     lock.unlock();
     if (emptyCallable)
-        qCWarning(lcPromiseKeeper, "%s with an empty callable: task %llu (\"%s\") failed with "
-                                   "pk::InvalidTaskError",
-                  caller, task->m_id, qUtf8Printable(task->m_title));
+        qCWarning(lcPromiseKeeper,
+            "%s with an empty callable: task %llu (\"%s\") failed with "
+            "pk::InvalidTaskError",
+            caller, task->m_id, qUtf8Printable(task->m_title));
     else
-        qCWarning(lcPromiseKeeper, "%s after shutdown(): task %llu (\"%s\") failed with "
-                                   "pk::ShutdownError",
-                  caller, task->m_id, qUtf8Printable(task->m_title));
+        qCWarning(lcPromiseKeeper,
+            "%s after shutdown(): task %llu (\"%s\") failed with "
+            "pk::ShutdownError",
+            caller, task->m_id, qUtf8Printable(task->m_title));
     task->dropCallable();
     task->completed();
     return true;
 }
 
-void KeeperShared::enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable,
-                           const char *caller)
+void KeeperShared::enqueue(
+    TaskCore *task, const TaskOptions &options, bool emptyCallable, const char *caller)
 {
     adopt(task, options, TaskState::Queued);
     std::unique_lock lock(m_mutex, std::defer_lock);
@@ -177,7 +177,12 @@ namespace {
 class DependencyLink final : public Continuation
 {
 public:
-    DependencyLink(TaskCore *task, InputFailure mode) : m_task(task), m_mode(mode) { task->ref(); }
+    DependencyLink(TaskCore *task, InputFailure mode)
+        : m_task(task)
+        , m_mode(mode)
+    {
+        task->ref();
+    }
     ~DependencyLink() override { m_task->deref(); }
     void run(TaskCore *input) noexcept override
     {
@@ -194,8 +199,8 @@ private:
 } // namespace
 
 void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
-                                   const std::vector<TaskCore *> &inputs, InputFailure mode,
-                                   bool emptyCallable, bool onContext, const char *caller)
+    const std::vector<TaskCore *> &inputs, InputFailure mode, bool emptyCallable, bool onContext,
+    const char *caller)
 {
     adopt(task, options, TaskState::Waiting);
     task->m_onContext = onContext;
@@ -246,12 +251,12 @@ void KeeperShared::inputSucceeded(TaskCore *task)
 
 std::exception_ptr KeeperShared::dependencyError(const TaskCore *input)
 {
-    const QString name = input ? QStringLiteral("input task %1%2")
-                                         .arg(input->m_id)
-                                         .arg(input->m_title.isEmpty()
-                                                      ? QString()
-                                                      : QStringLiteral(" (\"%1\")").arg(input->m_title))
-                               : QStringLiteral("an invalid (default-constructed) input promise");
+    const QString name = input
+        ? QStringLiteral("input task %1%2")
+              .arg(input->m_id)
+              .arg(input->m_title.isEmpty() ? QString()
+                                            : QStringLiteral(" (\"%1\")").arg(input->m_title))
+        : QStringLiteral("an invalid (default-constructed) input promise");
     // Made inside a handler of the input's own failure, so that std::nested_exception
     // captures it: rethrow_nested() and cause() give the original exception back. The message
     // carries the root reason only, so that it does not grow along a chain.
@@ -275,18 +280,18 @@ std::exception_ptr KeeperShared::dependencyError(const TaskCore *input)
     } catch (const CancelledError &e) {
         const bool cancelled = input && input->state() == TaskState::Cancelled;
         const QString reason = cancelled ? QStringLiteral("cancelled") : e.message();
-        return std::make_exception_ptr(DependencyError(
-                cancelled ? QStringLiteral("%1 was cancelled").arg(name)
-                          : QStringLiteral("%1 failed: %2").arg(name, reason),
+        return std::make_exception_ptr(
+            DependencyError(cancelled ? QStringLiteral("%1 was cancelled").arg(name)
+                                      : QStringLiteral("%1 failed: %2").arg(name, reason),
                 input ? input->m_id : 0, reason));
     } catch (const std::exception &e) {
         const QString reason = QString::fromUtf8(e.what());
         return std::make_exception_ptr(DependencyError(
-                QStringLiteral("%1 failed: %2").arg(name, reason), input ? input->m_id : 0, reason));
+            QStringLiteral("%1 failed: %2").arg(name, reason), input ? input->m_id : 0, reason));
     } catch (...) {
         const QString reason = QStringLiteral("unknown exception");
         return std::make_exception_ptr(DependencyError(
-                QStringLiteral("%1 failed: %2").arg(name, reason), input ? input->m_id : 0, reason));
+            QStringLiteral("%1 failed: %2").arg(name, reason), input ? input->m_id : 0, reason));
     }
 }
 
@@ -419,14 +424,15 @@ void KeeperShared::start_locked(TaskCore *task, int worker, qint64 now)
 
 void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
 {
-    const TaskState state = task->m_cancelAfterRun ? TaskState::Cancelled
-            : task->m_error                         ? TaskState::Failed
-                                                    : TaskState::Succeeded;
+    // An exception from finally()'s handler replaces even a cancellation.
+    const TaskState state = task->m_error ? TaskState::Failed
+        : task->m_cancelAfterRun          ? TaskState::Cancelled
+                                          : TaskState::Succeeded;
     task->m_finishedNs = now;
     --m_counts.running;
-    ++(state == TaskState::Failed          ? m_counts.failed
-               : state == TaskState::Cancelled ? m_counts.cancelled
-                                               : m_counts.succeeded);
+    ++(state == TaskState::Failed           ? m_counts.failed
+            : state == TaskState::Cancelled ? m_counts.cancelled
+                                            : m_counts.succeeded);
     auto it = std::find(m_running.begin(), m_running.end(), task);
     *it = m_running.back();
     m_running.pop_back();
@@ -443,7 +449,8 @@ void KeeperShared::workerLoop()
     for (;;) {
         // Finishing one task and taking the next share one lock: a task costs the worker a
         // single acquisition of the mutex.
-        const qint64 now = monotonicNs(); // one reading for both changes: a task ends, the next starts
+        const qint64 now
+            = monotonicNs(); // one reading for both changes: a task ends, the next starts
         if (done)
             finish_locked(done, index, now);
         TaskCore *next = m_activeWorkers > m_threadCount ? nullptr : pop_locked(cancelled);
@@ -472,7 +479,7 @@ void KeeperShared::workerLoop()
             break;
         ++m_idleWorkers;
         const bool woken = m_workAvailable.wait_for(
-                lock, kWorkerIdleExpiry, [this] { return m_wakeTokens > 0 || m_stopping; });
+            lock, kWorkerIdleExpiry, [this] { return m_wakeTokens > 0 || m_stopping; });
         if (m_wakeTokens > 0) {
             --m_wakeTokens; // enqueue() already took this worker off the idle count
             continue;
@@ -579,8 +586,8 @@ bool KeeperShared::cancelById(quint64 id)
     return cancelled;
 }
 
-void KeeperShared::cancelQueued_locked(std::vector<TaskCore *> &entries,
-                                       std::vector<TaskCore *> &cancelled)
+void KeeperShared::cancelQueued_locked(
+    std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled)
 {
     const qint64 now = monotonicNs();
     for (auto &bucket : m_queue) {
@@ -682,8 +689,8 @@ bool KeeperShared::setThreadCount(int count)
     m_wakeTokens += m_idleWorkers;
     m_idleWorkers = 0;
     // New workers for what is queued, whatever the busy ones are doing; extra ones go idle.
-    for (qint64 started = 0; m_activeWorkers < m_threadCount && started < m_counts.queued
-         && !m_stopping && m_pool;
+    for (qint64 started = 0;
+         m_activeWorkers < m_threadCount && started < m_counts.queued && !m_stopping && m_pool;
          ++started)
         startWorker_locked();
     lock.unlock();
@@ -707,7 +714,7 @@ QList<TaskInfo> KeeperShared::tasks_locked() const
     };
     std::vector<const TaskCore *> running(m_running.begin(), m_running.end());
     std::sort(running.begin(), running.end(),
-              [](const TaskCore *a, const TaskCore *b) { return a->m_startedNs < b->m_startedNs; });
+        [](const TaskCore *a, const TaskCore *b) { return a->m_startedNs < b->m_startedNs; });
     for (const TaskCore *task : running)
         add(task);
     for (const auto &bucket : m_queue) {
@@ -718,7 +725,7 @@ QList<TaskInfo> KeeperShared::tasks_locked() const
     }
     std::vector<const TaskCore *> waiting(m_waiting.begin(), m_waiting.end());
     std::sort(waiting.begin(), waiting.end(),
-              [](const TaskCore *a, const TaskCore *b) { return a->m_id < b->m_id; });
+        [](const TaskCore *a, const TaskCore *b) { return a->m_id < b->m_id; });
     for (const TaskCore *task : waiting)
         add(task);
     return list;

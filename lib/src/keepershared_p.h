@@ -53,14 +53,13 @@ public:
     // (empty callable, shut down).
     // \a caller names the API in warnings ("submit()", "map()", "then()").
     void enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable,
-                 const char *caller = "submit()");
+        const char *caller = "submit()");
     // Submission of a task that waits for \a inputs (null entries are invalid promises): it is
     // Waiting until all succeeded, then queued, or, for a context continuation, posted by its
     // own link. A failed or cancelled input settles it according to \a mode.
     void submitDependent(TaskCore *task, const TaskOptions &options,
-                         const std::vector<TaskCore *> &inputs, InputFailure mode,
-                         bool emptyCallable, bool onContext = false,
-                         const char *caller = "submit()");
+        const std::vector<TaskCore *> &inputs, InputFailure mode, bool emptyCallable,
+        bool onContext = false, const char *caller = "submit()");
     static void inputSucceeded(TaskCore *task);
     static void inputFailed(TaskCore *task, TaskCore *input, InputFailure mode);
     // Waiting → final without running (failed or cancelled input, pass-through of a
@@ -118,8 +117,8 @@ private:
     void adopt(TaskCore *task, const TaskOptions &options, TaskState state);
     void fail_locked(TaskCore *task, std::exception_ptr error, TaskState from);
     void queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task, qint64 now);
-    bool rejectAtSubmission_locked(std::unique_lock<std::mutex> &lock, TaskCore *task,
-                                   bool emptyCallable, const char *caller);
+    bool rejectAtSubmission_locked(
+        std::unique_lock<std::mutex> &lock, TaskCore *task, bool emptyCallable, const char *caller);
     static std::exception_ptr dependencyError(const TaskCore *input);
     void start_locked(TaskCore *task, int worker, qint64 now);
     void finish_locked(TaskCore *task, int worker, qint64 now);

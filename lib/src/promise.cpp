@@ -1,6 +1,6 @@
-#include <pk/promise.h>
-
 #include "keepershared_p.h"
+
+#include <pk/promise.h>
 
 namespace pk {
 
@@ -11,7 +11,8 @@ QString invalidPromiseMessage()
 }
 } // namespace
 
-PromiseBase::PromiseBase(const PromiseBase &other) noexcept : d(other.d)
+PromiseBase::PromiseBase(const PromiseBase &other) noexcept
+    : d(other.d)
 {
     if (d)
         d->ref();

@@ -1,15 +1,15 @@
+#include "promisekeeper_p.h"
+
 #include <pk/logging.h>
 #include <pk/promisekeeper.h>
 
 #include <QtCore/qabstracteventdispatcher.h>
 #include <QtCore/qcoreapplication.h>
+#include <QtCore/qcoreevent.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qpointer.h>
 #include <QtCore/qscopeguard.h>
 #include <QtCore/qthreadpool.h>
-#include <QtCore/qcoreevent.h>
-
-#include "promisekeeper_p.h"
 
 #include <algorithm>
 
@@ -21,7 +21,7 @@ int checkedThreadCount(int count)
     if (count >= 0)
         return count;
     qCWarning(lcPromiseKeeper, "PromiseKeeper: thread count %d is negative; using 0 (manual mode)",
-              count);
+        count);
     return 0;
 }
 } // namespace
@@ -92,9 +92,9 @@ bool PromiseKeeperPrivate::dispatch(const detail::KeeperShared::Batch &batch)
     QPointer<PromiseKeeper> alive(q);
     if (batch.dropped > 0) {
         qCWarning(lcPromiseKeeper,
-                  "PromiseKeeper: %llu task events were dropped because the keeper's thread "
-                  "did not process events; counts are exact, signals for those are missing",
-                  batch.dropped);
+            "PromiseKeeper: %llu task events were dropped because the keeper's thread "
+            "did not process events; counts are exact, signals for those are missing",
+            batch.dropped);
         for (EventListener *l : std::as_const(listeners))
             l->eventsDropped(batch.dropped);
     }
@@ -113,7 +113,7 @@ bool PromiseKeeperPrivate::dispatch(const detail::KeeperShared::Batch &batch)
             return false;
     }
     const bool anyFinal = std::any_of(batch.events.begin(), batch.events.end(),
-                                      [](const TaskEvent &e) { return isFinal(e.state()); });
+        [](const TaskEvent &e) { return isFinal(e.state()); });
     if (batch.idle && anyFinal) {
         Q_EMIT q->idle();
         if (!alive)
@@ -126,9 +126,8 @@ void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
 {
     // Only build a TaskInfo for signals somebody listens to: a flood of tasks with nothing
     // connected costs no more than the event buffer.
-    const auto connected = [this](auto signal) {
-        return q->isSignalConnected(QMetaMethod::fromSignal(signal));
-    };
+    const auto connected
+        = [this](auto signal) { return q->isSignalConnected(QMetaMethod::fromSignal(signal)); };
     const bool queued = connected(&PromiseKeeper::taskQueued);
     const bool started = connected(&PromiseKeeper::taskStarted);
     const bool succeeded = connected(&PromiseKeeper::taskSucceeded);
@@ -264,8 +263,7 @@ void PromiseKeeper::enqueue(detail::TaskCore *core, const TaskOptions &options, 
 }
 
 void PromiseKeeper::enqueueDependent(detail::TaskCore *core, const TaskOptions &options,
-                                     const std::vector<detail::TaskCore *> &inputs,
-                                     bool emptyCallable)
+    const std::vector<detail::TaskCore *> &inputs, bool emptyCallable)
 {
     d->shared->submitDependent(core, options, inputs, detail::InputFailure::Wrap, emptyCallable);
 }
@@ -352,7 +350,8 @@ void PromiseKeeper::addEventListener(EventListener *listener)
     if (!listener || d->listeners.contains(listener) || d->joiningListeners.contains(listener))
         return;
     if (thread() != QThread::currentThread()) {
-        qCWarning(lcPromiseKeeper, "PromiseKeeper::addEventListener: call it on the keeper's thread");
+        qCWarning(
+            lcPromiseKeeper, "PromiseKeeper::addEventListener: call it on the keeper's thread");
         return;
     }
     // Joins at the next batch boundary: now, or, when called from a slot during a delivery,

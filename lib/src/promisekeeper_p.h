@@ -1,6 +1,8 @@
 // PromiseKeeper's private part: the QObject side, which lives on the keeper's thread.
 #pragma once
 
+#include "keepershared_p.h"
+
 #include <pk/eventstream.h>
 #include <pk/promisekeeper.h>
 
@@ -8,8 +10,6 @@
 #include <QtCore/qlist.h>
 
 #include <deque>
-
-#include "keepershared_p.h"
 
 QT_BEGIN_NAMESPACE
 class QThreadPool;

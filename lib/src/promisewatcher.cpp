@@ -58,25 +58,25 @@ int PromiseWatcher::addPromise(const PromiseBase &promise)
         inbox->posted = true;
         PromiseWatcher *watcher = inbox->watcher;
         QMetaObject::invokeMethod(
-                watcher,
-                [watcher, inbox] {
-                    std::vector<int> batch;
-                    {
-                        std::lock_guard take(inbox->mutex);
-                        batch.swap(inbox->finished);
-                        inbox->posted = false;
-                    }
-                    QPointer<PromiseWatcher> alive(watcher);
-                    for (int i : batch) {
-                        ++watcher->d->finished;
-                        Q_EMIT watcher->promiseFinished(i);
-                        if (!alive)
-                            return;
-                    }
-                    if (!batch.empty() && watcher->d->finished == watcher->d->promises.size())
-                        Q_EMIT watcher->allFinished();
-                },
-                Qt::QueuedConnection);
+            watcher,
+            [watcher, inbox] {
+                std::vector<int> batch;
+                {
+                    std::lock_guard take(inbox->mutex);
+                    batch.swap(inbox->finished);
+                    inbox->posted = false;
+                }
+                QPointer<PromiseWatcher> alive(watcher);
+                for (int i : batch) {
+                    ++watcher->d->finished;
+                    Q_EMIT watcher->promiseFinished(i);
+                    if (!alive)
+                        return;
+                }
+                if (!batch.empty() && watcher->d->finished == watcher->d->promises.size())
+                    Q_EMIT watcher->allFinished();
+            },
+            Qt::QueuedConnection);
     });
     return index;
 }

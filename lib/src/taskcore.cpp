@@ -1,9 +1,9 @@
-#include <pk/detail/taskcore.h>
-#include <pk/taskinfo.h>
-
 #include "clock_p.h"
 #include "keepershared_p.h"
 #include "waitstripes_p.h"
+
+#include <pk/detail/taskcore.h>
+#include <pk/taskinfo.h>
 
 #include <deque>
 
@@ -68,11 +68,13 @@ void TaskCore::completed() noexcept
     // Pairs with the fences in waitUntilFinal() and addContinuation(): either this thread sees
     // their registration, or they see the final state.
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Continuations first: a thread woken from wait() must not get ahead of them (asCompleted()
+    // hands promises out in the order their continuations ran).
+    if (m_continuations.load(std::memory_order_relaxed) != nullptr) {
+        ref();
+        drainCompletions(this);
+    }
     wakeWaiters();
-    if (m_continuations.load(std::memory_order_relaxed) == nullptr)
-        return;
-    ref();
-    drainCompletions(this);
 }
 
 void TaskCore::addContinuation(Continuation *continuation) noexcept
@@ -142,7 +144,9 @@ void TaskCore::wakeWaiters() noexcept
     WaitStripe &stripe = waitStripeFor(this);
     // Taking the mutex orders this wake after a waiter's check of the state (see
     // waitUntilFinal()): the waiter is then either asleep or will see the final state.
-    { std::lock_guard lock(stripe.mutex); }
+    {
+        std::lock_guard lock(stripe.mutex);
+    }
     stripe.finished.notify_all();
 }
 
@@ -167,7 +171,7 @@ bool TaskCore::waitUntilFinal(QDeadlineTimer deadline) noexcept
         finished = true;
     } else {
         finished = stripe.finished.wait_until(
-                lock, deadline.deadline<std::chrono::steady_clock>(), finalState);
+            lock, deadline.deadline<std::chrono::steady_clock>(), finalState);
     }
     lock.unlock();
     m_waiters.fetch_sub(1);

@@ -1,6 +1,6 @@
-#include <pk/taskinfo.h>
-
 #include "clock_p.h"
+
+#include <pk/taskinfo.h>
 
 namespace pk {
 
@@ -42,8 +42,8 @@ QDateTime TaskInfo::toDateTime(qint64 monotonicNsecs)
 {
     if (monotonicNsecs == 0)
         return {};
-    return QDateTime::fromMSecsSinceEpoch((monotonicNsecs + detail::wallOffsetNs()) / 1000000,
-                                          Qt::UTC);
+    return QDateTime::fromMSecsSinceEpoch(
+        (monotonicNsecs + detail::wallOffsetNs()) / 1000000, Qt::UTC);
 }
 
 bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept

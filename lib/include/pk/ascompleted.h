@@ -65,8 +65,7 @@ class AsCompleted
 public:
     explicit AsCompleted(const QList<Promise<T>> &promises)
         : m_queue(std::make_unique<detail::CompletionQueue>(cores(promises)))
-    {
-    }
+    { }
 
     //! Distinct promises.
     qsizetype size() const noexcept { return m_queue->size(); }
@@ -110,7 +109,11 @@ public:
 
     private:
         friend class AsCompleted;
-        explicit iterator(AsCompleted *owner) : m_owner(owner) { advance(); }
+        explicit iterator(AsCompleted *owner)
+            : m_owner(owner)
+        {
+            advance();
+        }
         void advance()
         {
             m_atEnd = !m_owner->hasNext();

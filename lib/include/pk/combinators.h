@@ -52,8 +52,7 @@ Promise<R> gatherAll(const QString &title, std::vector<PromiseBase> inputs, Make
             : remaining(count)
             , make(std::move(m))
             , result(std::move(r))
-        {
-        }
+        { }
         std::atomic<std::size_t> remaining;
         std::decay_t<Make> make; // holds the inputs, so their values live until it ran
         Promise<R> result;
@@ -82,30 +81,27 @@ Promise<detail::ListOf<T>> whenAll(const QList<Promise<T>> &promises)
 {
     using R = detail::ListOf<T>;
     return detail::gatherAll<R>(QStringLiteral("whenAll"),
-                                std::vector<PromiseBase>(promises.begin(), promises.end()),
-                                [promises] {
-                                    if constexpr (!std::is_void_v<T>) {
-                                        R values;
-                                        values.reserve(promises.size());
-                                        for (const Promise<T> &p : promises)
-                                            values.append(detail::valueOf(p));
-                                        return values;
-                                    }
-                                });
+        std::vector<PromiseBase>(promises.begin(), promises.end()), [promises] {
+            if constexpr (!std::is_void_v<T>) {
+                R values;
+                values.reserve(promises.size());
+                for (const Promise<T> &p : promises)
+                    values.append(detail::valueOf(p));
+                return values;
+            }
+        });
 }
 
 //! whenAll() of promises of different types: a promise of a std::tuple of their values
 //! (std::monostate for void).
 template<typename T, typename... More>
-Promise<std::tuple<detail::TupleElement<T>, detail::TupleElement<More>...>>
-whenAll(const Promise<T> &first, const Promise<More> &...more)
+Promise<std::tuple<detail::TupleElement<T>, detail::TupleElement<More>...>> whenAll(
+    const Promise<T> &first, const Promise<More> &...more)
 {
     using R = std::tuple<detail::TupleElement<T>, detail::TupleElement<More>...>;
-    return detail::gatherAll<R>(QStringLiteral("whenAll"), std::vector<PromiseBase> { first, more... },
-                                [first, more...] {
-                                    return R(detail::tupleElement(first),
-                                             detail::tupleElement(more)...);
-                                });
+    return detail::gatherAll<R>(QStringLiteral("whenAll"),
+        std::vector<PromiseBase> { first, more... },
+        [first, more...] { return R(detail::tupleElement(first), detail::tupleElement(more)...); });
 }
 
 /*!
@@ -120,15 +116,16 @@ Promise<WhenAnyResult<T>> whenAny(const QList<Promise<T>> &promises)
     auto *core = new detail::AggregateCore<R>();
     Promise<R> result = detail::adoptPromise<R>(core);
     detail::initAggregate(core, QStringLiteral("whenAny"),
-                          promises.isEmpty() ? nullptr : promises.first().taskCore());
+        promises.isEmpty() ? nullptr : promises.first().taskCore());
     if (promises.isEmpty()) {
         detail::settleLike(core, nullptr);
         return result;
     }
     for (qsizetype i = 0; i < promises.size(); ++i) {
         detail::whenFinal(promises[i].taskCore(), [result, i, p = promises[i]](detail::TaskCore *) {
-            detail::settleWith(static_cast<detail::ValueCore<R> *>(result.taskCore()),
-                               [&] { return R { i, p }; });
+            detail::settleWith(static_cast<detail::ValueCore<R> *>(result.taskCore()), [&] {
+                return R { i, p };
+            });
         });
     }
     return result;
@@ -153,11 +150,11 @@ Promise<QList<Promise<T>>> whenAllSettled(const QList<Promise<T>> &promises)
     auto *core = new detail::AggregateCore<R>();
     Promise<R> result = detail::adoptPromise<R>(core);
     detail::initAggregate(core, QStringLiteral("whenAllSettled"),
-                          promises.isEmpty() ? nullptr : promises.first().taskCore());
+        promises.isEmpty() ? nullptr : promises.first().taskCore());
     auto remaining = std::make_shared<std::atomic<qsizetype>>(promises.size());
     const auto settle = [result, promises] {
-        detail::settleWith(static_cast<detail::ValueCore<R> *>(result.taskCore()),
-                           [&] { return promises; });
+        detail::settleWith(
+            static_cast<detail::ValueCore<R> *>(result.taskCore()), [&] { return promises; });
     };
     if (promises.isEmpty())
         settle();

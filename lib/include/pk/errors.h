@@ -35,7 +35,8 @@ public:
 class PROMISEKEEPER_EXPORT TimeoutError : public Error
 {
 public:
-    explicit TimeoutError(const QString &message = QStringLiteral("timed out waiting for the task"));
+    explicit TimeoutError(
+        const QString &message = QStringLiteral("timed out waiting for the task"));
     ~TimeoutError() override;
 };
 

@@ -1,4 +1,5 @@
-// PromiseKeeper's logging category, "promisekeeper": bad input and dropped detail are reported here.
+// PromiseKeeper's logging category, "promisekeeper": bad input and dropped detail are reported
+// here.
 #pragma once
 
 #include <pk/promisekeeper_export.h>

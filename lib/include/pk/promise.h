@@ -28,7 +28,9 @@ class PROMISEKEEPER_EXPORT PromiseBase
 public:
     PromiseBase() noexcept = default;
     PromiseBase(const PromiseBase &other) noexcept;
-    PromiseBase(PromiseBase &&other) noexcept : d(std::exchange(other.d, nullptr)) { }
+    PromiseBase(PromiseBase &&other) noexcept
+        : d(std::exchange(other.d, nullptr))
+    { }
     PromiseBase &operator=(const PromiseBase &other) noexcept;
     PromiseBase &operator=(PromiseBase &&other) noexcept;
     ~PromiseBase();
@@ -74,11 +76,19 @@ public:
     //! Internal: the shared state, for PromiseKeeper's templates.
     detail::TaskCore *taskCore() const noexcept { return d; }
 
-    friend bool operator==(const PromiseBase &a, const PromiseBase &b) noexcept { return a.d == b.d; }
-    friend bool operator!=(const PromiseBase &a, const PromiseBase &b) noexcept { return a.d != b.d; }
+    friend bool operator==(const PromiseBase &a, const PromiseBase &b) noexcept
+    {
+        return a.d == b.d;
+    }
+    friend bool operator!=(const PromiseBase &a, const PromiseBase &b) noexcept
+    {
+        return a.d != b.d;
+    }
 
 protected:
-    explicit PromiseBase(detail::TaskCore *adopted) noexcept : d(adopted) { }
+    explicit PromiseBase(detail::TaskCore *adopted) noexcept
+        : d(adopted)
+    { }
     // Waits for a final state and throws unless the task succeeded: TimeoutError, the task's
     // own exception, CancelledError, or InvalidTaskError for an invalid promise.
     void waitForValue(QDeadlineTimer deadline) const;
@@ -102,7 +112,8 @@ struct ValueHandler
     using Result = typename ResultIf<valid, F &>::type;
 };
 template<typename F, typename T>
-struct ValueHandler<F, T, std::enable_if_t<!std::is_void_v<T> && std::is_invocable_v<F &, const T &>>>
+struct ValueHandler<F, T,
+    std::enable_if_t<!std::is_void_v<T> && std::is_invocable_v<F &, const T &>>>
 {
     static constexpr bool takesValue = true;
     static constexpr bool valid = true;
@@ -127,11 +138,12 @@ public:
     auto then(F &&fn) const
     {
         using Plan = CallPlan<std::decay_t<F>, Promise<T>>;
-        static_assert(Plan::valid, "pk::Promise::then: the callable must take the promise's "
-                                   "value (nothing for Promise<void>) or the promise itself");
+        static_assert(Plan::valid,
+            "pk::Promise::then: the callable must take the promise's "
+            "value (nothing for Promise<void>) or the promise itself");
         using R = typename Plan::Result;
         auto *core = new CallableCore<R, Plan::unwrap, std::decay_t<F>, Promise<T>>(
-                std::forward<F>(fn), self());
+            std::forward<F>(fn), self());
         Promise<R> next = adoptPromise<R>(core);
         submitThen(this->d, core, QStringLiteral("then"));
         return next;
@@ -147,10 +159,11 @@ public:
     auto then(QObject *context, F &&fn) const
     {
         using H = ValueHandler<std::decay_t<F>, T>;
-        static_assert(H::valid, "pk::Promise::then: the callable must take the promise's value "
-                                "(or nothing)");
-        return onContext<typename H::Result, ContextMode::Then>(context, std::forward<F>(fn),
-                                                                QStringLiteral("then"));
+        static_assert(H::valid,
+            "pk::Promise::then: the callable must take the promise's value "
+            "(or nothing)");
+        return onContext<typename H::Result, ContextMode::Then>(
+            context, std::forward<F>(fn), QStringLiteral("then"));
     }
 
     /*!
@@ -162,10 +175,10 @@ public:
     {
         using Fn = std::decay_t<F>;
         static_assert(std::is_invocable_v<Fn &, std::exception_ptr> || std::is_invocable_v<Fn &>,
-                      "pk::Promise::onFailed: the callable takes std::exception_ptr or nothing");
+            "pk::Promise::onFailed: the callable takes std::exception_ptr or nothing");
         requirePassThrough();
-        return onContext<T, ContextMode::OnFailed>(context, std::forward<F>(fn),
-                                                  QStringLiteral("onFailed"));
+        return onContext<T, ContextMode::OnFailed>(
+            context, std::forward<F>(fn), QStringLiteral("onFailed"));
     }
 
     //! Runs \a fn (no arguments, returns a replacement value) on \a context's thread if this
@@ -174,8 +187,8 @@ public:
     Promise<T> onCancelled(QObject *context, F &&fn) const
     {
         requirePassThrough();
-        return onContext<T, ContextMode::OnCancelled>(context, std::forward<F>(fn),
-                                                     QStringLiteral("onCancelled"));
+        return onContext<T, ContextMode::OnCancelled>(
+            context, std::forward<F>(fn), QStringLiteral("onCancelled"));
     }
 
     //! Runs \a fn (no arguments) on \a context's thread whatever the outcome; the outcome then
@@ -184,8 +197,8 @@ public:
     Promise<T> finally(QObject *context, F &&fn) const
     {
         requirePassThrough();
-        return onContext<T, ContextMode::Finally>(context, std::forward<F>(fn),
-                                                 QStringLiteral("finally"));
+        return onContext<T, ContextMode::Finally>(
+            context, std::forward<F>(fn), QStringLiteral("finally"));
     }
 
     //! A QFuture that finishes with this promise, for QFutureWatcher, QtFuture::whenAll and
@@ -206,15 +219,17 @@ public:
 
 protected:
     PromiseOps() noexcept = default;
-    explicit PromiseOps(TaskCore *adopted) noexcept : PromiseBase(adopted) { }
+    explicit PromiseOps(TaskCore *adopted) noexcept
+        : PromiseBase(adopted)
+    { }
 
 private:
     const Promise<T> &self() const { return static_cast<const Promise<T> &>(*this); }
     static void requirePassThrough()
     {
         static_assert(std::is_void_v<T> || std::is_copy_constructible_v<T>,
-                      "pk::Promise: onFailed/onCancelled/finally pass the value on and need a "
-                      "copyable type");
+            "pk::Promise: onFailed/onCancelled/finally pass the value on and need a "
+            "copyable type");
     }
     template<typename R, ContextMode Mode, typename F>
     Promise<R> onContext(QObject *context, F &&fn, const QString &title) const
@@ -269,7 +284,9 @@ public:
 
 private:
     friend Promise detail::adoptPromise<T>(detail::ValueCore<T> *) noexcept;
-    explicit Promise(detail::ValueCore<T> *adopted) noexcept : detail::PromiseOps<T>(adopted) { }
+    explicit Promise(detail::ValueCore<T> *adopted) noexcept
+        : detail::PromiseOps<T>(adopted)
+    { }
 
     ResultType resultBefore(QDeadlineTimer deadline) const
     {
@@ -306,7 +323,9 @@ public:
 
 private:
     friend Promise detail::adoptPromise<void>(detail::ValueCore<void> *) noexcept;
-    explicit Promise(detail::ValueCore<void> *adopted) noexcept : PromiseOps<void>(adopted) { }
+    explicit Promise(detail::ValueCore<void> *adopted) noexcept
+        : PromiseOps<void>(adopted)
+    { }
 };
 
 namespace detail {

@@ -66,7 +66,7 @@ public:
         Member functions work too: submit(&Class::method, object, args...).
     */
     template<typename F, typename... Args,
-             std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskOptions>, int> = 0>
+        std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskOptions>, int> = 0>
     auto submit(F &&fn, Args &&...args)
     {
         return submit(TaskOptions(), std::forward<F>(fn), std::forward<Args>(args)...);
@@ -77,9 +77,9 @@ public:
     {
         using Plan = detail::CallPlan<std::decay_t<F>, std::decay_t<Args>...>;
         static_assert(Plan::valid,
-                      "pk::PromiseKeeper::submit: the callable cannot be called with these "
-                      "arguments (they are copied into the task: use std::ref for references; "
-                      "pk::Promise arguments are passed either all as values or all as promises)");
+            "pk::PromiseKeeper::submit: the callable cannot be called with these "
+            "arguments (they are copied into the task: use std::ref for references; "
+            "pk::Promise arguments are passed either all as values or all as promises)");
         using R = typename Plan::Result;
         using Core = detail::CallableCore<R, Plan::unwrap, std::decay_t<F>, std::decay_t<Args>...>;
         const bool empty = detail::isEmptyCallable(fn);
@@ -106,12 +106,12 @@ public:
         using Item = std::decay_t<decltype(*std::begin(items))>;
         using Fn = std::decay_t<F>;
         static_assert(std::is_invocable_v<const Fn &, const Item &>,
-                      "pk::PromiseKeeper::map: the callable must take an item (by value or const "
-                      "reference) and be callable as const");
+            "pk::PromiseKeeper::map: the callable must take an item (by value or const "
+            "reference) and be callable as const");
         using R = std::decay_t<std::invoke_result_t<const Fn &, const Item &>>;
-        auto state = std::make_shared<detail::MapState<Fn, Item, R>>(
-                sharedState(), Fn(std::forward<F>(fn)),
-                std::vector<Item>(std::begin(items), std::end(items)), options);
+        auto state = std::make_shared<detail::MapState<Fn, Item, R>>(sharedState(),
+            Fn(std::forward<F>(fn)), std::vector<Item>(std::begin(items), std::end(items)),
+            options);
         return state->start();
     }
 
@@ -210,7 +210,7 @@ private:
     void enqueue(detail::TaskCore *core, const TaskOptions &options, bool emptyCallable);
     detail::KeeperShared *sharedState() const;
     void enqueueDependent(detail::TaskCore *core, const TaskOptions &options,
-                          const std::vector<detail::TaskCore *> &inputs, bool emptyCallable);
+        const std::vector<detail::TaskCore *> &inputs, bool emptyCallable);
 
     friend class PromiseKeeperPrivate;
     std::unique_ptr<PromiseKeeperPrivate> d;

@@ -16,7 +16,7 @@ namespace pk::detail {
 //! QList<T>, or void for T = void: what a combinator over Promise<T>s gives.
 template<typename T>
 using ListOf = std::conditional_t<std::is_void_v<T>, void,
-                                  QList<std::conditional_t<std::is_void_v<T>, int, T>>>;
+    QList<std::conditional_t<std::is_void_v<T>, int, T>>>;
 
 //! A promise's state with nothing to run: a combinator settles it (claimSettlement()).
 template<typename R>
@@ -32,7 +32,9 @@ template<typename F>
 class FunctionLink final : public Continuation
 {
 public:
-    explicit FunctionLink(F &&f) : m_f(std::move(f)) { }
+    explicit FunctionLink(F &&f)
+        : m_f(std::move(f))
+    { }
     void run(TaskCore *task) noexcept override { m_f(task); }
 
 private:

@@ -105,7 +105,8 @@ struct CallPlan
     static constexpr bool unwrap = UnwrapCheck::value;
     using AsIsCheck = ApplyInvocable<!unwrap, Fn, std::tuple<Args &&...>>;
     static constexpr bool valid = unwrap || AsIsCheck::value;
-    using Result = std::conditional_t<unwrap, typename UnwrapCheck::Result, typename AsIsCheck::Result>;
+    using Result
+        = std::conditional_t<unwrap, typename UnwrapCheck::Result, typename AsIsCheck::Result>;
 };
 
 //! A task that calls Fn with a tuple of decayed arguments, like std::thread does; with
@@ -117,8 +118,7 @@ public:
     template<typename F, typename... A>
     explicit CallableCore(F &&fn, A &&...args)
         : m_call(std::in_place, std::forward<F>(fn), std::forward<A>(args)...)
-    {
-    }
+    { }
 
     //! The tasks behind the promise arguments (null for an invalid promise).
     std::vector<TaskCore *> inputs() const
@@ -137,10 +137,10 @@ protected:
         };
         if constexpr (Unwrap) {
             auto passed = std::apply(
-                    [](auto &...a) {
-                        return std::tuple_cat(UnwrapArg<std::decay_t<decltype(a)>>::get(a)...);
-                    },
-                    call.args);
+                [](auto &...a) {
+                    return std::tuple_cat(UnwrapArg<std::decay_t<decltype(a)>>::get(a)...);
+                },
+                call.args);
             if constexpr (std::is_void_v<R>)
                 std::apply(callFn, std::move(passed));
             else
@@ -164,9 +164,10 @@ private:
     struct Call
     {
         template<typename F, typename... A>
-        explicit Call(F &&f, A &&...a) : fn(std::forward<F>(f)), args(std::forward<A>(a)...)
-        {
-        }
+        explicit Call(F &&f, A &&...a)
+            : fn(std::forward<F>(f))
+            , args(std::forward<A>(a)...)
+        { }
         Fn fn;
         std::tuple<Args...> args;
     };
@@ -189,6 +190,5 @@ bool isEmptyCallable(const std::function<R(Sig...)> &f) noexcept
 {
     return !f;
 }
-
 
 } // namespace pk::detail

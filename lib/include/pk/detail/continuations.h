@@ -25,8 +25,8 @@ PROMISEKEEPER_EXPORT void submitThen(TaskCore *input, TaskCore *task, const QStr
 
 //! Runs \a task on \a context's thread when \a input is final, as \a mode says; if the context
 //! is destroyed first the task ends Cancelled and never runs.
-PROMISEKEEPER_EXPORT void attachOnContext(TaskCore *input, TaskCore *task, QObject *context,
-                                          ContextMode mode, const QString &title);
+PROMISEKEEPER_EXPORT void attachOnContext(
+    TaskCore *input, TaskCore *task, QObject *context, ContextMode mode, const QString &title);
 
 //! A continuation on a context: calls Handler with the input's value (Then), its exception
 //! (OnFailed) or nothing, on the context's thread.
@@ -38,15 +38,16 @@ public:
     ContextCore(H &&handler, const Promise<T> &input)
         : m_handler(std::in_place, std::forward<H>(handler))
         , m_input(input)
-    {
-    }
+    { }
 
 protected:
     void invoke() override
     {
         Handler &h = *m_handler;
         if constexpr (Mode == ContextMode::Then) {
-            if constexpr (std::is_void_v<T> || !std::is_invocable_v<Handler &, const T &>)
+            if constexpr (std::is_void_v<T>)
+                store([&] { return std::invoke(h); });
+            else if constexpr (!std::is_invocable_v<Handler &, const T &>)
                 store([&] { return std::invoke(h); });
             else
                 store([&] { return std::invoke(h, valueOf(m_input)); });
@@ -67,7 +68,8 @@ protected:
     }
     void passThrough() override
     {
-        if constexpr (!std::is_void_v<R>) {
+        // then() never hands a success on (its handler makes the value, of another type).
+        if constexpr (!std::is_void_v<R> && Mode != ContextMode::Then) {
             if (m_input.state() == TaskState::Succeeded)
                 this->value.emplace(valueOf(m_input));
         }
@@ -97,7 +99,9 @@ template<typename T>
 class FutureLink final : public Continuation
 {
 public:
-    explicit FutureLink(const QFutureInterface<T> &fi) : m_fi(fi) { }
+    explicit FutureLink(const QFutureInterface<T> &fi)
+        : m_fi(fi)
+    { }
     void run(TaskCore *task) noexcept override
     {
         switch (task->state()) {

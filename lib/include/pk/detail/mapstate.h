@@ -16,8 +16,8 @@
 namespace pk::detail {
 
 //! Queues \a task on \a keeper, as PromiseKeeper::submit() does.
-PROMISEKEEPER_EXPORT void enqueueOn(KeeperShared *keeper, TaskCore *task,
-                                    const TaskOptions &options);
+PROMISEKEEPER_EXPORT void enqueueOn(
+    KeeperShared *keeper, TaskCore *task, const TaskOptions &options);
 PROMISEKEEPER_EXPORT void refKeeper(KeeperShared *keeper) noexcept;
 //! Fails \a result at once, with one warning, if \a keeper is shut down.
 PROMISEKEEPER_EXPORT bool rejectMapAfterShutdown(KeeperShared *keeper, TaskCore *result);
@@ -46,18 +46,27 @@ public:
     Promise<Result> start()
     {
         m_result.taskCore()->initDetached(m_options.item.title.isEmpty()
-                                                  ? QStringLiteral("map")
-                                                  : QStringLiteral("map: %1").arg(m_options.item.title),
-                                          m_keeper);
+                ? QStringLiteral("map")
+                : QStringLiteral("map: %1").arg(m_options.item.title),
+            m_keeper);
         if (rejectMapAfterShutdown(m_keeper, m_result.taskCore()))
             return m_result;
         if (m_items.empty()) {
             settleWith(resultCore(), [] { return collect({}); });
             return m_result;
         }
+        // Cancelling the map's promise stops it: nothing more is launched and the items not
+        // started yet are cancelled. A weak reference, so that the result does not keep the
+        // state alive.
+        whenFinal(m_result.taskCore(), [weak = this->weak_from_this()](TaskCore *result) {
+            if (!result || result->state() != TaskState::Cancelled)
+                return;
+            if (auto self = weak.lock())
+                self->stop();
+        });
         const std::size_t first = m_options.maxInFlight > 0
-                ? std::min(m_items.size(), std::size_t(m_options.maxInFlight))
-                : m_items.size();
+            ? std::min(m_items.size(), std::size_t(m_options.maxInFlight))
+            : m_items.size();
         m_next = first;
         for (std::size_t i = 0; i < first; ++i)
             launch(i);
@@ -76,7 +85,8 @@ private:
     {
         auto self = this->shared_from_this();
         // m_fn is called from several workers at once, as const.
-        auto call = [self, i]() -> R { return std::invoke(std::as_const(self->m_fn), self->m_items[i]); };
+        auto call
+            = [self, i]() -> R { return std::invoke(std::as_const(self->m_fn), self->m_items[i]); };
         auto *core = new CallableCore<R, false, decltype(call)>(std::move(call));
         Promise<R> promise = adoptPromise<R>(core);
         {
@@ -85,9 +95,25 @@ private:
         }
         whenFinal(core, [self, i](TaskCore *task) { self->finished(i, task); });
         TaskOptions options = m_options.item;
-        options.title = QStringLiteral("%1 [%2]").arg(
-                options.title.isEmpty() ? QStringLiteral("map") : options.title).arg(i);
+        options.title = QStringLiteral("%1 [%2]")
+                            .arg(options.title.isEmpty() ? QStringLiteral("map") : options.title)
+                            .arg(i);
         enqueueOn(m_keeper, core, options);
+    }
+
+    void stop()
+    {
+        std::vector<Promise<R>> toCancel;
+        {
+            std::lock_guard lock(m_mutex);
+            m_next = m_items.size();
+            for (const Promise<R> &p : m_results) {
+                if (p.isValid() && !p.isReady())
+                    toCancel.push_back(p);
+            }
+        }
+        for (Promise<R> &p : toCancel)
+            p.cancel();
     }
 
     void finished(std::size_t i, TaskCore *task)

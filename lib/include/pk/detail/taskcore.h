@@ -90,7 +90,10 @@ public:
 
     // For tasks that no keeper accounts for (combinators): one caller wins the right to settle
     // (claimSettlement()), writes the value or error, then publishes the final state.
-    bool claimSettlement() noexcept { return !m_settling.exchange(true, std::memory_order_acq_rel); }
+    bool claimSettlement() noexcept
+    {
+        return !m_settling.exchange(true, std::memory_order_acq_rel);
+    }
     void publishSettlement(TaskState state, std::exception_ptr error = {}) noexcept;
     // Gives a task that no keeper accounts for its id and title; \a runner (may be null) is the
     // keeper that then() continuations of it will run on.
@@ -136,7 +139,6 @@ private:
     void fillInfo(TaskInfo &info, TaskState upTo) const;
     // Wakes threads blocked in waitUntilFinal(); called after the final state is published.
     void wakeWaiters() noexcept;
-
 
     std::atomic<int> m_ref { 1 };
     std::atomic<TaskState> m_state { TaskState::Queued };
