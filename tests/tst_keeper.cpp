@@ -106,6 +106,7 @@ private Q_SLOTS:
     void countsChangedAndIdle();
     void runningIdleAndWaitForAll();
     void cancelAll();
+    void cancelById();
 
     // Shutting down and destruction
     void shutdownDrain();
@@ -458,6 +459,30 @@ void tst_Keeper::runningIdleAndWaitForAll()
     QVERIFY(p.result());
     QVERIFY(keeper.isIdle());
     QVERIFY(!keeper.isRunning());
+}
+
+void tst_Keeper::cancelById()
+{
+    std::atomic<int> ran { 0 };
+    pktest::Gate gate;
+    PromiseKeeper keeper(1);
+    const auto unblock = gate.openOnExit();
+    auto running = keeper.submit([gate] { return gate.pass(); });
+    QVERIFY(gate.waitArrived());
+    auto queued = keeper.submit([&ran] { ++ran; });
+    auto other = keeper.submit([&ran] { ++ran; });
+
+    QVERIFY(!keeper.cancel(running.id())); // running: never interrupted
+    QVERIFY(!keeper.cancel(0)); // unknown
+    QVERIFY(keeper.cancel(queued.id()));
+    QCOMPARE(queued.state(), TaskState::Cancelled);
+    QVERIFY(!keeper.cancel(queued.id())); // final already
+    QCOMPARE(other.state(), TaskState::Queued);
+
+    gate.open();
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QCOMPARE(ran.load(), 1);
+    QCOMPARE(keeper.cancelledCount(), 1);
 }
 
 void tst_Keeper::cancelAll()

@@ -575,6 +575,32 @@ bool KeeperShared::cancel(TaskCore *task)
     return true;
 }
 
+bool KeeperShared::cancelById(quint64 id)
+{
+    TaskCore *found = nullptr;
+    {
+        std::lock_guard lock(m_mutex);
+        for (TaskCore *task : m_waiting) {
+            if (task->m_id == id)
+                found = task;
+        }
+        for (auto bucket = m_queue.begin(); !found && bucket != m_queue.end(); ++bucket) {
+            for (TaskCore *task : bucket->second) {
+                if (task->m_id == id && task->state() == TaskState::Queued) {
+                    found = task;
+                    break;
+                }
+            }
+        }
+        if (!found)
+            return false;
+        found->ref();
+    }
+    const bool cancelled = cancel(found);
+    found->deref();
+    return cancelled;
+}
+
 void KeeperShared::cancelQueued_locked(std::vector<TaskCore *> &entries,
                                        std::vector<TaskCore *> &cancelled)
 {

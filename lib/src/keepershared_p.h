@@ -78,6 +78,8 @@ public:
     bool waitsMustHelp() const;
 
     bool cancel(TaskCore *task);
+    // For tools that know a task by its id only (the monitor): a linear search.
+    bool cancelById(quint64 id);
     int cancelAll();
     bool waitForAll(QDeadlineTimer deadline);
     bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);

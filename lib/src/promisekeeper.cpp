@@ -308,6 +308,11 @@ QList<TaskInfo> PromiseKeeper::tasks() const
     return d->shared->tasks();
 }
 
+bool PromiseKeeper::cancel(quint64 taskId)
+{
+    return d->shared->cancelById(taskId);
+}
+
 int PromiseKeeper::cancelAll()
 {
     return d->shared->cancelAll();

@@ -147,6 +147,13 @@ public:
     //! The tasks waiting, queued or running now: running first, then the queue in start order.
     QList<TaskInfo> tasks() const;
 
+    /*!
+        Cancels the task with id \a taskId if it is waiting or queued here, as its promise's
+        cancel() would; false if it is not (unknown, running, finished). For tools that know
+        tasks by id, like the monitor; it searches the queue.
+    */
+    bool cancel(quint64 taskId);
+
     //! Cancels every task not started yet; returns how many. Running tasks go on.
     int cancelAll();
 
