@@ -5,10 +5,11 @@
 #   cmake, g++, make        build tools (ctest comes with cmake)
 #   qt6-base-dev            Qt 6 Core, Gui, Widgets, Network, Test, Concurrent headers and CMake files
 #   qt6-base-dev-tools      moc, rcc, uic
+#   fonts-dejavu-core       a font for the monitor offscreen and under Xvfb
 #   libgl-dev               OpenGL headers, which Qt6Gui's CMake package requires
 #   xvfb, xauth             a virtual X server for the monitor's screenshots
 
-PK_DEB_PACKAGES=(cmake g++ make qt6-base-dev qt6-base-dev-tools libgl-dev xvfb xauth)
+PK_DEB_PACKAGES=(cmake g++ make qt6-base-dev qt6-base-dev-tools libgl-dev xvfb xauth fonts-dejavu-core)
 
 pk_install_deps()
 {

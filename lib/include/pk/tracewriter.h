@@ -1,0 +1,125 @@
+// pk::TraceWriter: records a keeper's event stream and writes it as a Chrome Trace Event file
+// (opens in Perfetto and chrome://tracing).
+#pragma once
+
+#include <pk/eventstream.h>
+#include <pk/promisekeeper_export.h>
+#include <pk/taskinfo.h>
+
+#include <QtCore/qbytearray.h>
+#include <QtCore/qlist.h>
+#include <QtCore/qstring.h>
+
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QIODevice;
+QT_END_NAMESPACE
+
+namespace pk {
+
+class TraceWriterPrivate;
+
+/*!
+    An EventListener that records what a keeper's tasks do and writes it in the Chrome Trace Event
+    JSON format, which Perfetto (ui.perfetto.dev) and chrome://tracing open:
+
+    \list
+    \li one complete event ("ph":"X") per task run, on the track of the worker that ran it
+        (pid 1, tid = worker index + 1, named "worker N"), with the task's id, title, state,
+        priority and error in "args";
+    \li the time each task spent queued as an async slice ("ph":"b"/"e", category "queue",
+        id = task id) on the "queue" track (tid 0);
+    \li counters ("ph":"C") "queued" and "running", sampled when they change, at most one sample
+        per millisecond;
+    \li metadata: thread names, and in "otherData" the producer, the thread count and how much
+        was dropped.
+    \endlist
+
+    Timestamps are microseconds (with nanosecond decimals) from the earliest recorded one; the
+    monotonic base is kept in "otherData" so that pk::TraceReader gets the TaskInfo values back.
+
+    \code
+    pk::TraceWriter trace;
+    keeper.addEventListener(&trace); // on the keeper's thread
+    ... // run tasks
+    keeper.removeEventListener(&trace);
+    trace.setThreadCount(keeper.threadCount());
+    trace.save(QStringLiteral("run.trace.json"));
+    \endcode
+
+    Memory is bounded: at most maxTasks() finished tasks are kept (the first ones); later ones are
+    counted in droppedTaskCount() and reported in the file. Tasks still live when the trace is
+    written appear with their state so far (a running task ends at the last recorded time).
+
+    Record tasks of one keeper per writer: worker indexes of two keepers would share tracks.
+
+    Thread safety: like any listener, a TraceWriter is called on its keeper's thread; use it
+    (including toJson() and save()) from that thread only, or after removing it from the keeper.
+*/
+class PROMISEKEEPER_EXPORT TraceWriter : public EventListener
+{
+public:
+    static constexpr qsizetype DefaultMaxTasks = 1000000;
+
+    explicit TraceWriter(qsizetype maxTasks = DefaultMaxTasks);
+    ~TraceWriter() override;
+    TraceWriter(const TraceWriter &) = delete;
+    TraceWriter &operator=(const TraceWriter &) = delete;
+
+    //! How many finished tasks are kept at most; later ones are dropped and counted.
+    qsizetype maxTasks() const;
+    //! Sets the cap; values below 0 count as 0. Tasks already recorded are kept.
+    void setMaxTasks(qsizetype maxTasks);
+
+    /*!
+        The keeper's worker count, written into the file (and read back by pk::TraceReader), and
+        used to name an empty track for every worker. -1 (the default) means unknown: the tracks
+        of the workers that ran something are named.
+    */
+    int threadCount() const;
+    void setThreadCount(int threadCount);
+
+    //! The process name shown by trace viewers; the application name by default.
+    QString processName() const;
+    void setProcessName(const QString &name);
+
+    //! Tasks recorded: the finished ones kept plus the live ones.
+    qsizetype taskCount() const;
+    //! Finished tasks not kept because maxTasks() was reached.
+    quint64 droppedTaskCount() const;
+    //! Events the keeper dropped before they reached this writer (see eventsDropped()).
+    quint64 droppedEventCount() const;
+
+    /*!
+        Records the state of a task given as a TaskInfo (for instance one that a monitor got
+        from another process), as if the events leading to it had been seen. Calls for the same
+        task must come in its state order.
+    */
+    void record(const TaskInfo &info);
+
+    //! Forgets everything recorded, including the dropped counts.
+    void clear();
+
+    //! The trace as JSON. For big traces prefer save() or write(), which stream.
+    QByteArray toJson() const;
+    //! Writes the trace to \a device (open for writing); false on a write error.
+    bool write(QIODevice *device) const;
+    /*!
+        Writes the trace to the file \a path, atomically (a failed write leaves an existing file
+        alone). Returns false and sets errorString() on failure.
+    */
+    bool save(const QString &path);
+    //! Why the last save() failed.
+    QString errorString() const;
+
+    // EventListener
+    void snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished) override;
+    void taskEvents(const TaskEvent *events, qsizetype count) override;
+    void eventsDropped(quint64 count) override;
+
+private:
+    std::unique_ptr<TraceWriterPrivate> d;
+};
+
+} // namespace pk

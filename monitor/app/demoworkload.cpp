@@ -1,0 +1,209 @@
+#include "demoworkload.h"
+
+#include <pk/promisekeeper.h>
+
+#include <QtCore/QRandomGenerator>
+#include <QtCore/QStringList>
+#include <QtCore/QThread>
+
+#include <stdexcept>
+#include <string>
+
+namespace {
+
+constexpr int kTickMs = 300;
+
+int randomBetween(int low, int high)
+{
+    return int(QRandomGenerator::global()->bounded(low, high + 1));
+}
+
+// Sleeps \a ms in slices of at most 20 ms; false if the workload stopped meanwhile.
+bool work(const std::shared_ptr<std::atomic<bool>> &stopped, int ms)
+{
+    while (ms > 0) {
+        if (stopped->load(std::memory_order_relaxed))
+            return false;
+        const int slice = std::min(ms, 20);
+        QThread::msleep(ulong(slice));
+        ms -= slice;
+    }
+    return true;
+}
+
+template<typename... Strings>
+QString pick(const Strings &...choices)
+{
+    const QStringList list { QString::fromUtf8(choices)... };
+    return list.at(randomBetween(0, int(list.size()) - 1));
+}
+
+} // namespace
+
+DemoWorkload::DemoWorkload(pk::PromiseKeeper *keeper, QObject *parent)
+    : QObject(parent), m_keeper(keeper)
+{
+    m_timer.setInterval(kTickMs);
+    connect(&m_timer, &QTimer::timeout, this, &DemoWorkload::tick);
+}
+
+DemoWorkload::~DemoWorkload()
+{
+    stop();
+}
+
+void DemoWorkload::start()
+{
+    m_stopped->store(false);
+    m_timer.start();
+    tick();
+}
+
+void DemoWorkload::stop()
+{
+    m_timer.stop();
+    m_stopped->store(true);
+}
+
+void DemoWorkload::tick()
+{
+    ++m_tick;
+    // A steady trickle, and every few ticks something else.
+    shortTasks(randomBetween(4, 14));
+    if (m_tick % 8 == 1)
+        shortTasks(randomBetween(120, 260)); // a flood
+    if (m_tick % 6 == 2)
+        longTasks(randomBetween(1, 2));
+    if (m_tick % 4 == 3)
+        failingTasks(randomBetween(1, 4));
+    if (m_tick % 9 == 4)
+        cancelledTasks(randomBetween(10, 30));
+    if (m_tick % 7 == 5)
+        urgentTasks(randomBetween(3, 6));
+    if (m_tick % 3 == 0)
+        chainedTasks();
+}
+
+void DemoWorkload::shortTasks(int count)
+{
+    for (int i = 0; i < count; ++i) {
+        const QString title = pick("thumbnail %1", "parse chunk %1", "hash block %1",
+                                   "resize image %1", "decode frame %1")
+                                      .arg(++m_serial);
+        const int ms = randomBetween(1, 18);
+        m_keeper->submit(pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms] {
+            work(stopped, ms);
+            return ms;
+        });
+    }
+}
+
+void DemoWorkload::longTasks(int count)
+{
+    for (int i = 0; i < count; ++i) {
+        const QString title = pick("render report %1", "index documents %1",
+                                   "compress archive %1", "train model %1")
+                                      .arg(++m_serial);
+        const int ms = randomBetween(700, 2200);
+        m_keeper->submit(pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms] {
+            work(stopped, ms);
+        });
+    }
+}
+
+void DemoWorkload::failingTasks(int count)
+{
+    for (int i = 0; i < count; ++i) {
+        const int kind = randomBetween(0, 3);
+        const int n = ++m_serial;
+        QString title;
+        switch (kind) {
+        case 0:
+            title = QStringLiteral("fetch https://example.invalid/%1").arg(n);
+            break;
+        case 1:
+            title = QStringLiteral("query db-3 #%1").arg(n);
+            break;
+        case 2:
+            title = QStringLiteral("open /data/missing-%1.csv").arg(n);
+            break;
+        default:
+            title = QStringLiteral("upload part %1").arg(n);
+            break;
+        }
+        const int ms = randomBetween(5, 60);
+        m_keeper->submit(pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms, kind, n]() -> int {
+            work(stopped, ms);
+            switch (kind) {
+            case 0:
+                throw std::runtime_error("host not found: example.invalid");
+            case 1:
+                throw std::runtime_error("connection refused: db-3:5432\n"
+                                         "  while running SELECT * FROM orders\n"
+                                         "  after 3 retries");
+            case 2:
+                throw std::runtime_error(
+                        "No such file or directory: /data/missing-" + std::to_string(n) + ".csv");
+            default:
+                throw std::out_of_range("upload part " + std::to_string(n)
+                                        + " out of range (412 > 400)");
+            }
+        });
+    }
+}
+
+void DemoWorkload::cancelledTasks(int count)
+{
+    // Low priority, so that they are still queued when cancelled a moment later.
+    QList<pk::PromiseBase> batch;
+    for (int i = 0; i < count; ++i) {
+        const QString title = QStringLiteral("prefetch page %1").arg(++m_serial);
+        batch.append(m_keeper->submit(pk::TaskOptions { title, -5 }, [stopped = m_stopped] {
+            work(stopped, 30);
+        }));
+    }
+    QTimer::singleShot(randomBetween(50, 250), this, [batch] {
+        for (const pk::PromiseBase &p : batch) {
+            if (QRandomGenerator::global()->bounded(3) != 0)
+                p.cancel();
+        }
+    });
+}
+
+void DemoWorkload::urgentTasks(int count)
+{
+    for (int i = 0; i < count; ++i) {
+        const QString title = QStringLiteral("urgent: user click %1").arg(++m_serial);
+        const int ms = randomBetween(2, 10);
+        m_keeper->submit(pk::TaskOptions { title, 10 }, [stopped = m_stopped, ms] {
+            work(stopped, ms);
+        });
+    }
+}
+
+void DemoWorkload::chainedTasks()
+{
+    // Two downloads feed a merge that waits for both (promises as arguments), then a
+    // continuation on the pool.
+    const int n = ++m_serial;
+    auto left = m_keeper->submit(pk::TaskOptions { QStringLiteral("download left %1").arg(n), 0 },
+                                 [stopped = m_stopped] {
+                                     work(stopped, randomBetween(30, 200));
+                                     return randomBetween(1, 100);
+                                 });
+    auto right = m_keeper->submit(pk::TaskOptions { QStringLiteral("download right %1").arg(n), 0 },
+                                  [stopped = m_stopped] {
+                                      work(stopped, randomBetween(30, 300));
+                                      return randomBetween(1, 100);
+                                  });
+    auto merged = m_keeper->submit(pk::TaskOptions { QStringLiteral("merge %1").arg(n), 1 },
+                                   [stopped = m_stopped](int a, int b) {
+                                       work(stopped, randomBetween(10, 40));
+                                       return a + b;
+                                   },
+                                   left, right);
+    merged.then([stopped = m_stopped](int total) {
+        work(stopped, randomBetween(5, 20));
+        return total * 2;
+    });
+}

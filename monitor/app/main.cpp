@@ -1,0 +1,282 @@
+// pk-monitor: the PromiseKeeper monitor. Without arguments it runs a demo workload and shows
+// it live; the options to attach to another program are wired by the socket feed.
+#include "demoworkload.h"
+
+#include <pk/monitormodel.h>
+#include <pk/monitorserver.h>
+#include <pk/monitorwidget.h>
+#include <pk/remotefeed.h>
+#include <pk/tracereader.h>
+#include <pk/promisekeeper.h>
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QThread>
+#include <QtCore/QTimer>
+#include <QtGui/QPixmap>
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QMainWindow>
+#include <QtWidgets/QTableView>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+namespace {
+
+void printLine(const QString &line)
+{
+    std::fprintf(stdout, "%s\n", qPrintable(line));
+    std::fflush(stdout);
+}
+
+// The longest time the event loop did not run a 10 ms timer: how long the GUI froze.
+class StallMeter : public QObject
+{
+public:
+    explicit StallMeter(QObject *parent) : QObject(parent)
+    {
+        m_timer.setInterval(10);
+        m_timer.setTimerType(Qt::PreciseTimer);
+        connect(&m_timer, &QTimer::timeout, this, [this] {
+            const qint64 gap = m_clock.restart();
+            if (gap > m_max) {
+                m_max = gap;
+                m_maxAt = m_total.elapsed();
+            }
+        });
+        m_clock.start();
+        m_total.start();
+        m_timer.start();
+    }
+    QString report() const
+    {
+        return QStringLiteral("pk-monitor: max GUI stall %1 ms (at %2 ms of %3 ms; timer "
+                              "interval 10 ms)")
+                .arg(m_max)
+                .arg(m_maxAt)
+                .arg(m_total.elapsed());
+    }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    QElapsedTimer m_total;
+    qint64 m_max = 0;
+    qint64 m_maxAt = 0;
+};
+
+} // namespace
+
+// pk-monitor --list: the programs on this machine with a MonitorServer, one per line.
+int listServers()
+{
+    const QList<pk::MonitorServerInfo> servers = pk::MonitorServer::availableServers();
+    if (servers.isEmpty()) {
+        printLine(QStringLiteral("No program to attach to (none runs a pk::MonitorServer)."));
+        return 0;
+    }
+    for (const pk::MonitorServerInfo &info : servers) {
+        printLine(QStringLiteral("%1\tpid %2\t%3\tsince %4\tkeepers: %5")
+                          .arg(info.name)
+                          .arg(info.pid)
+                          .arg(info.program, info.started.toString(Qt::ISODate),
+                               info.keepers.join(QStringLiteral(", "))));
+    }
+    return 0;
+}
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("pk-monitor"));
+    QApplication::setApplicationVersion(QStringLiteral("0.1"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+            "The PromiseKeeper monitor: shows the tasks of a keeper live.\n"
+            "Without options it runs a built-in demo workload and shows it."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption demoSeconds(QStringLiteral("demo-seconds"),
+                                         QStringLiteral("Quit after <seconds> (for scripts)."),
+                                         QStringLiteral("seconds"));
+    const QCommandLineOption threads(QStringLiteral("threads"),
+                                     QStringLiteral("Worker threads of the demo keeper "
+                                                    "(default 4)."),
+                                     QStringLiteral("count"), QStringLiteral("4"));
+    const QCommandLineOption attach(QStringLiteral("attach"),
+                                    QStringLiteral("Attach to the running program that "
+                                                   "publishes its keepers as <name>."),
+                                    QStringLiteral("name"));
+    const QCommandLineOption list(QStringLiteral("list"),
+                                  QStringLiteral("List the programs one can attach to."));
+    const QCommandLineOption open(QStringLiteral("open"),
+                                  QStringLiteral("Open a trace recorded by a program."),
+                                  QStringLiteral("file"));
+    // Hidden: for scripts and measurements.
+    QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                  QStringLiteral("Save a screenshot of the window to <file>, "
+                                                 "then quit."),
+                                  QStringLiteral("file"));
+    screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption screenshotAfter(QStringLiteral("screenshot-after"),
+                                       QStringLiteral("When to take the screenshot (default "
+                                                      "4000)."),
+                                       QStringLiteral("ms"), QStringLiteral("4000"));
+    screenshotAfter.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption stress(QStringLiteral("stress"),
+                              QStringLiteral("Instead of the demo, submit <count> no-op tasks "
+                                             "at once (from another thread)."),
+                              QStringLiteral("count"));
+    stress.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption reportStalls(QStringLiteral("report-stalls"),
+                                    QStringLiteral("Print the longest GUI stall when quitting."));
+    reportStalls.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOptions({ demoSeconds, threads, attach, list, open, screenshot, screenshotAfter,
+                        stress, reportStalls });
+    parser.process(app);
+
+    if (parser.isSet(list))
+        return listServers();
+    if (parser.isSet(attach) || parser.isSet(open)) {
+        // Another program's keepers, live over the local socket, or a saved trace offline.
+        QMainWindow window;
+        auto *monitor = new pk::MonitorWidget(&window);
+        if (parser.isSet(attach)) {
+            const QString name = parser.value(attach);
+            auto *feed = new pk::RemoteFeed(monitor);
+            monitor->setFeed(feed);
+            feed->connectToServer(name);
+            window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — %1").arg(name));
+        } else {
+            const QString path = parser.value(open);
+            auto *feed = new pk::TraceFeed(monitor);
+            monitor->setFeed(feed);
+            if (!feed->open(path)) {
+                std::fprintf(stderr, "pk-monitor: cannot open %s: %s\n", qPrintable(path),
+                             qPrintable(feed->errorString()));
+                return 1;
+            }
+            window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — %1").arg(path));
+        }
+        window.setCentralWidget(monitor);
+        window.resize(1400, 900);
+        window.show();
+        if (parser.isSet(screenshot)) {
+            const QString file = parser.value(screenshot);
+            QTimer::singleShot(parser.value(screenshotAfter).toInt(), &app, [&window, file] {
+                window.grab().save(file);
+                QCoreApplication::quit();
+            });
+        }
+        return app.exec();
+    }
+
+    bool ok = true;
+    const int threadCount = parser.value(threads).toInt(&ok);
+    if (!ok || threadCount < 1) {
+        std::fprintf(stderr, "pk-monitor: --threads needs a positive number\n");
+        return 2;
+    }
+    int quitAfterMs = -1;
+    if (parser.isSet(demoSeconds)) {
+        const double seconds = parser.value(demoSeconds).toDouble(&ok);
+        if (!ok || seconds <= 0) {
+            std::fprintf(stderr, "pk-monitor: --demo-seconds needs a positive number\n");
+            return 2;
+        }
+        quitAfterMs = int(seconds * 1000);
+    }
+    qint64 stressCount = 0;
+    if (parser.isSet(stress)) {
+        stressCount = parser.value(stress).toLongLong(&ok);
+        if (!ok || stressCount < 1) {
+            std::fprintf(stderr, "pk-monitor: --stress needs a positive number\n");
+            return 2;
+        }
+    }
+
+    // The keeper first: the window (and its feed) goes before it.
+    pk::PromiseKeeper keeper(threadCount);
+    keeper.setObjectName(stressCount > 0 ? QStringLiteral("stress") : QStringLiteral("demo"));
+
+    QMainWindow window;
+    window.setWindowTitle(stressCount > 0
+                                  ? QStringLiteral("PromiseKeeper monitor — %1 no-op tasks")
+                                            .arg(stressCount)
+                                  : QStringLiteral("PromiseKeeper monitor — demo workload"));
+    auto *monitor = new pk::MonitorWidget(&keeper, &window);
+    window.setCentralWidget(monitor);
+    window.resize(1400, 900);
+    window.show();
+
+    // The measurements start once the window is up (its first paint loads fonts and is slow
+    // whatever the monitor does).
+    constexpr int kWarmUpMs = 500;
+    StallMeter *stalls = nullptr;
+    if (parser.isSet(reportStalls))
+        QTimer::singleShot(kWarmUpMs, &app, [&stalls, &app] { stalls = new StallMeter(&app); });
+
+    DemoWorkload demo(&keeper);
+    std::unique_ptr<QThread> submitter;
+    if (stressCount > 0) {
+        auto started = std::make_shared<QElapsedTimer>();
+        submitter.reset(QThread::create([&keeper, stressCount] {
+            for (qint64 i = 0; i < stressCount; ++i)
+                keeper.submit([] {});
+        }));
+        QObject::connect(&keeper, &pk::PromiseKeeper::countsChanged, &app,
+                         [&keeper, started, stressCount, done = false]() mutable {
+                             if (done || keeper.counts().finished() < stressCount)
+                                 return;
+                             done = true;
+                             printLine(QStringLiteral("pk-monitor: %1 tasks finished after %2 ms")
+                                               .arg(stressCount)
+                                               .arg(started->elapsed()));
+                         });
+        QTimer::singleShot(kWarmUpMs + 100, &app, [&submitter, started] {
+            started->start();
+            submitter->start();
+        });
+    } else {
+        demo.start();
+    }
+
+    if (quitAfterMs > 0)
+        QTimer::singleShot(quitAfterMs, &app, &QCoreApplication::quit);
+    if (parser.isSet(screenshot)) {
+        const QString file = parser.value(screenshot);
+        const int after = parser.value(screenshotAfter).toInt();
+        // For the picture: the details of a recent failure, in view.
+        QTimer::singleShot(std::max(after - 800, 0), monitor, [monitor] {
+            const pk::MonitorModel *model = monitor->model();
+            for (int row = model->rowCount() - 1; row >= 0; --row) {
+                if (model->taskAt(row).state() == pk::TaskState::Failed) {
+                    monitor->setFollowing(false);
+                    monitor->selectTask(model->taskAt(row).id());
+                    monitor->tableView()->scrollTo(monitor->tableView()->currentIndex(),
+                                                   QAbstractItemView::PositionAtCenter);
+                    break;
+                }
+            }
+        });
+        QTimer::singleShot(after, &window, [&window, file] {
+            if (!window.grab().save(file)) {
+                std::fprintf(stderr, "pk-monitor: could not save %s\n", qPrintable(file));
+                QCoreApplication::exit(1);
+                return;
+            }
+            printLine(QStringLiteral("pk-monitor: saved %1").arg(file));
+            QCoreApplication::quit();
+        });
+    }
+
+    const int status = app.exec();
+    demo.stop();
+    if (submitter)
+        submitter->wait();
+    if (stalls)
+        printLine(stalls->report());
+    return status;
+}

@@ -1,0 +1,107 @@
+// pk::MonitorModel: the tasks of a MonitorFeed as a table, one row per task.
+#pragma once
+
+#include <pk/monitor_export.h>
+#include <pk/taskcounts.h>
+#include <pk/taskinfo.h>
+
+#include <QtCore/qabstractitemmodel.h>
+#include <QtCore/qlist.h>
+
+#include <memory>
+
+namespace pk {
+
+class MonitorModelPrivate;
+
+/*!
+    A table of tasks fed in batches: the live tasks and the most recently finished ones, in the
+    order they first appeared (which is submission order, nearly).
+
+    applySnapshot() resets the model; applyChanges() appends the tasks it has not seen with one
+    rowsInserted per batch and reports the changed ones with dataChanged over ranges of rows.
+
+    Memory is bounded: at most maxFinished() finished tasks that did not fail are kept, and at
+    most maxFailed() failed ones, so that a flood of successes never pushes the failures out.
+    Past a cap the oldest are evicted in one go (down to 95% of the cap, so that eviction does
+    not run on every batch), with as few rowsRemoved as possible. Live tasks are never evicted.
+    droppedCount() says how many tasks were evicted in all.
+
+    Lives in the GUI thread, like any model.
+*/
+class PROMISEKEEPER_MONITOR_EXPORT MonitorModel : public QAbstractTableModel
+{
+    Q_OBJECT
+    Q_PROPERTY(int maxFinished READ maxFinished WRITE setMaxFinished)
+    Q_PROPERTY(int maxFailed READ maxFailed WRITE setMaxFailed)
+    Q_PROPERTY(quint64 droppedCount READ droppedCount NOTIFY droppedCountChanged)
+
+public:
+    enum Columns {
+        IdColumn,
+        TitleColumn,
+        StateColumn,
+        PriorityColumn,
+        WorkerColumn,
+        QueuedAtColumn,
+        WaitColumn,
+        RunTimeColumn,
+        ErrorColumn,
+        ColumnCount
+    };
+    Q_ENUM(Columns)
+
+    enum Roles {
+        TaskInfoRole = Qt::UserRole + 1, //!< QVariant::fromValue(pk::TaskInfo)
+        IdRole, //!< quint64
+        StateRole, //!< pk::TaskState
+        SortRole, //!< a number (or string) that sorts the column naturally
+    };
+    Q_ENUM(Roles)
+
+    explicit MonitorModel(QObject *parent = nullptr);
+    ~MonitorModel() override;
+
+    int rowCount(const QModelIndex &parent = QModelIndex()) const override;
+    int columnCount(const QModelIndex &parent = QModelIndex()) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+    QHash<int, QByteArray> roleNames() const override;
+
+    //! The task in \a row (0 <= row < rowCount()); cheaper than data(TaskInfoRole).
+    const TaskInfo &taskAt(int row) const;
+    //! The row of task \a taskId, or -1 if it is not in the model.
+    int rowOf(quint64 taskId) const;
+    QModelIndex indexOf(quint64 taskId, int column = 0) const;
+
+    int maxFinished() const;
+    //! Default 100000; at least 1.
+    void setMaxFinished(int count);
+    int maxFailed() const;
+    //! Default 10000; at least 1.
+    void setMaxFailed(int count);
+    //! How many finished tasks were evicted because of the caps, since construction.
+    quint64 droppedCount() const;
+
+    //! How many finished tasks the model holds now: not failed, and failed.
+    int finishedKept() const;
+    int failedKept() const;
+
+    //! Replaces everything (a model reset) with \a live and \a recentlyFinished, in id order.
+    void applySnapshot(const QList<pk::TaskInfo> &live,
+                       const QList<pk::TaskInfo> &recentlyFinished);
+    //! Applies one batch of changes (the latest TaskInfo of each task that changed).
+    void applyChanges(const QList<pk::TaskInfo> &changes);
+    //! Removes everything (a model reset).
+    void clear();
+
+Q_SIGNALS:
+    void droppedCountChanged(quint64 droppedCount);
+
+private:
+    friend class MonitorModelPrivate;
+    std::unique_ptr<MonitorModelPrivate> d;
+};
+
+} // namespace pk

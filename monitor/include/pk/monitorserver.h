@@ -1,0 +1,134 @@
+// pk::MonitorServer: publishes a program's keepers over a local socket, for pk-monitor to attach.
+#pragma once
+
+#include <pk/monitorserver_export.h>
+
+#include <QtCore/qdatetime.h>
+#include <QtCore/qlist.h>
+#include <QtCore/qobject.h>
+#include <QtCore/qstring.h>
+#include <QtCore/qstringlist.h>
+
+#include <memory>
+
+namespace pk {
+
+class PromiseKeeper;
+class MonitorServerPrivate;
+
+//! A program that publishes its keepers, as found by MonitorServer::availableServers().
+struct MonitorServerInfo
+{
+    QString name; //!< what to attach to (RemoteFeed::connectToServer(), pk-monitor --attach)
+    qint64 pid = 0;
+    QString program; //!< the program's name
+    QDateTime started; //!< when it started listening
+    QStringList keepers; //!< the labels of its keepers
+    quint32 protocolVersion = 0;
+};
+
+/*!
+    Lets pk-monitor (or any pk::RemoteFeed) attach to this program and watch its keepers live.
+
+    \code
+    pk::MonitorServer server;
+    server.addKeeper(&keeper, QStringLiteral("images"));
+    if (!server.listen(QStringLiteral("myapp")))
+        qWarning() << server.errorString();
+    // $ pk-monitor --list          shows "myapp"
+    // $ pk-monitor --attach myapp
+    \endcode
+
+    It listens on a QLocalServer that only the same user may connect to, and registers in a
+    small JSON file under QStandardPaths::RuntimeLocation ("promisekeeper-monitor/<name>.json")
+    for availableServers(); the file goes away with close().
+
+    While a monitor is attached the server is an EventListener of each keeper: it keeps the
+    live tasks and the recently finished ones, coalesces changes per task and sends them about
+    25 times a second. With no monitor attached it costs nothing. A slow or stuck monitor never
+    blocks a worker or the keeper's thread: its output is bounded (clientBufferLimit()); above
+    the limit it only gets the counts, and a fresh snapshot once it has caught up. Task titles
+    and error messages are sent cut to 4096 characters.
+
+    Thread affinity: create the server in the thread of the keepers it publishes (their event
+    streams are delivered there); use it from that thread. The server does not own the keepers;
+    a keeper destroyed first is dropped from it.
+*/
+class PROMISEKEEPER_MONITORSERVER_EXPORT MonitorServer : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(int clientCount READ clientCount NOTIFY clientCountChanged)
+
+public:
+    explicit MonitorServer(QObject *parent = nullptr);
+    /*!
+        Closes the server (see close()), then gives the attached monitors at most a second to take
+        their last data, so that a program that exits right after its work still shows its
+        final counts. The keepers' events reach the server through their thread's event loop:
+        let it run until PromiseKeeper::idle() before exiting if the monitor should see every
+        task in detail.
+    */
+    ~MonitorServer() override;
+
+    /*!
+        Publishes \a keeper under \a label (by default its objectName(), or "keeper N"). The
+        keeper must live in the server's thread. Keepers can be added while listening; a monitor
+        attached then sees it when it attaches again.
+    */
+    void addKeeper(PromiseKeeper *keeper, const QString &label = {});
+    //! The labels of the keepers published, in the order they were added.
+    QStringList keeperLabels() const;
+
+    /*!
+        Starts listening on the local socket \a name (a plain name such as "myapp", placed by Qt
+        in the temporary directory, or a full path) and registers it for availableServers().
+        A stale socket file left by a program that crashed is replaced; a name in use by a live
+        program fails. Returns false and sets errorString() on failure.
+    */
+    bool listen(const QString &name);
+    bool isListening() const;
+    /*!
+        Stops listening, unregisters, and closes the connections: each attached monitor gets
+        the last changes and counts and a goodbye, and is disconnected once its data is written.
+    */
+    void close();
+    //! The name given to listen().
+    QString serverName() const;
+    //! The full path of the socket.
+    QString fullServerName() const;
+    QString errorString() const;
+
+    //! Monitors attached now (past the handshake).
+    int clientCount() const;
+
+    /*!
+        How many bytes may wait in one monitor's send buffer before it only gets counts
+        (default 8 MiB). Past eight times this, the monitor is disconnected.
+    */
+    qint64 clientBufferLimit() const;
+    void setClientBufferLimit(qint64 bytes);
+
+    //! Interval between two batches of updates in milliseconds (default 40).
+    int updateInterval() const;
+    void setUpdateInterval(int msecs);
+
+    //! Task changes not sent in detail to some monitor because it was too slow, since creation.
+    quint64 droppedDetailCount() const;
+
+    /*!
+        The programs of this user that publish keepers now, from the registration files; those
+        whose process is gone are left out. Thread-safe.
+    */
+    static QList<MonitorServerInfo> availableServers();
+    //! The directory the registration files are in.
+    static QString registryDirectory();
+
+Q_SIGNALS:
+    void clientCountChanged(int count);
+
+private:
+    friend class MonitorServerPrivate;
+    std::unique_ptr<MonitorServerPrivate> d;
+};
+
+} // namespace pk

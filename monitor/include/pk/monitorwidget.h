@@ -1,0 +1,93 @@
+// pk::MonitorWidget: the live monitor of a keeper's tasks, as a widget to embed anywhere.
+#pragma once
+
+#include <pk/monitor_export.h>
+
+#include <QtWidgets/qwidget.h>
+
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QTableView;
+QT_END_NAMESPACE
+
+namespace pk {
+
+class MonitorFeed;
+class MonitorFilterModel;
+class MonitorModel;
+class MonitorWidgetPrivate;
+class PromiseKeeper;
+
+/*!
+    Shows what a keeper does, live: counters (queued, running, finished, throughput, median
+    and 95th percentile of queue wait and run time), the table of tasks with state filters, a
+    text filter, "Follow" and "Freeze", the details of the selected task, a timeline of the
+    workers, and a chart of completions per second and queue depth. "Cancel task" and "Cancel
+    all" act on the source.
+
+    \code
+    pk::PromiseKeeper keeper(4);
+    pk::MonitorWidget monitor(&keeper);
+    monitor.show();
+    \endcode
+
+    It shows a keeper of this process (setKeeper(), through a pk::KeeperFeed it owns) or any
+    pk::MonitorFeed (setFeed(), for instance a program attached over a socket). Updates arrive
+    in batches, tens of times a second at most, whatever the number of tasks; the table keeps
+    the live tasks and a bounded number of finished ones (see pk::MonitorModel).
+
+    GUI thread only.
+*/
+class PROMISEKEEPER_MONITOR_EXPORT MonitorWidget : public QWidget
+{
+    Q_OBJECT
+    Q_PROPERTY(bool frozen READ isFrozen WRITE setFrozen NOTIFY frozenChanged)
+    Q_PROPERTY(bool following READ isFollowing WRITE setFollowing NOTIFY followingChanged)
+    Q_PROPERTY(quint64 selectedTaskId READ selectedTaskId NOTIFY selectedTaskChanged)
+
+public:
+    explicit MonitorWidget(QWidget *parent = nullptr);
+    //! Shows \a keeper (which must live in the GUI thread and outlive the widget, or be
+    //! detached first with setKeeper(nullptr)).
+    explicit MonitorWidget(PromiseKeeper *keeper, QWidget *parent = nullptr);
+    ~MonitorWidget() override;
+
+    //! Shows \a keeper through a KeeperFeed the widget owns; nullptr shows nothing.
+    void setKeeper(PromiseKeeper *keeper);
+    //! The keeper given to setKeeper(), or nullptr when showing another feed.
+    PromiseKeeper *keeper() const;
+
+    //! Shows \a feed, which the widget does not own; nullptr shows nothing.
+    void setFeed(MonitorFeed *feed);
+    MonitorFeed *feed() const;
+
+    //! The table's model (all tasks kept) and the filtering proxy the view shows.
+    MonitorModel *model() const;
+    MonitorFilterModel *filterModel() const;
+    QTableView *tableView() const;
+
+    //! The task the details pane shows, 0 for none. It stays selected while its row moves.
+    quint64 selectedTaskId() const;
+    void selectTask(quint64 taskId);
+
+    //! While frozen the table and the details stop changing; updates are kept (coalesced by
+    //! task) and applied when unfrozen. Counters, timeline and chart go on.
+    bool isFrozen() const;
+    void setFrozen(bool frozen);
+
+    //! Whether the table scrolls to the newest task as tasks arrive (on by default).
+    bool isFollowing() const;
+    void setFollowing(bool following);
+
+Q_SIGNALS:
+    void frozenChanged(bool frozen);
+    void followingChanged(bool following);
+    void selectedTaskChanged(quint64 taskId);
+
+private:
+    friend class MonitorWidgetPrivate;
+    std::unique_ptr<MonitorWidgetPrivate> d;
+};
+
+} // namespace pk

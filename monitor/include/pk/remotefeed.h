@@ -1,0 +1,78 @@
+// pk::RemoteFeed: a MonitorFeed over a program attached by name (its pk::MonitorServer).
+#pragma once
+
+#include <pk/monitorfeed.h>
+
+#include <QtCore/qstringlist.h>
+
+#include <memory>
+
+namespace pk {
+
+class RemoteFeedPrivate;
+
+/*!
+    Feeds a monitor view from another program of the same user that publishes its keepers with
+    pk::MonitorServer, over a local socket.
+
+    \code
+    auto *feed = new pk::RemoteFeed(this);
+    feed->connectToServer(QStringLiteral("myapp")); // see MonitorServer::availableServers()
+    \endcode
+
+    After the handshake it emits connectionChanged(true, ...), a snapshot() of what the program
+    has queued and running (and recently finished), then updated() batches. If the program
+    goes away it emits connectionChanged(false, "program went away — waiting for it to come
+    back") and tries again every retryInterval(); when the program is back, the feed starts over
+    with connectionChanged(true, ...) and a new snapshot(). A program speaking another protocol
+    version is refused with a message that says so, and not retried.
+
+    A program with several keepers is shown as one: their tasks together, counts and thread
+    counts added up.
+
+    Lives in one thread (the GUI thread, usually) and emits its signals there.
+*/
+class PROMISEKEEPER_MONITORSERVER_EXPORT RemoteFeed : public MonitorFeed
+{
+    Q_OBJECT
+public:
+    explicit RemoteFeed(QObject *parent = nullptr);
+    ~RemoteFeed() override;
+
+    //! Attaches to the program serving \a name, now or as soon as it appears.
+    void connectToServer(const QString &name);
+    //! Detaches and stops retrying.
+    void disconnectFromServer();
+    QString serverName() const;
+
+    bool isConnected() const override;
+    //! "pid 1234 (myapp)" while attached; the server name otherwise.
+    QString sourceName() const override;
+
+    //! Asks the program to cancel the task (if it is still waiting or queued there).
+    void cancelTask(quint64 taskId) override;
+    //! Asks the program to cancel everything not started yet, in all its keepers.
+    void cancelAll() override;
+
+    //! The attached program's name and pid, and the labels of its keepers (from the handshake).
+    QString programName() const;
+    qint64 programPid() const;
+    QStringList keeperLabels() const;
+
+    //! The counts and the thread count last received (summed over the keepers).
+    TaskCounts counts() const;
+    int threadCount() const;
+
+    //! Why the last attempt failed or the connection ended (empty while attached).
+    QString errorString() const;
+
+    //! Milliseconds between two attempts to connect (default 1000).
+    int retryInterval() const;
+    void setRetryInterval(int msecs);
+
+private:
+    friend class RemoteFeedPrivate;
+    std::unique_ptr<RemoteFeedPrivate> d;
+};
+
+} // namespace pk

@@ -1,0 +1,990 @@
+#include "protocol_p.h"
+
+#include <pk/eventstream.h>
+#include <pk/monitorserver.h>
+#include <pk/promisekeeper.h>
+
+#include <QtCore/qcoreapplication.h>
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qdir.h>
+#include <QtCore/qfile.h>
+#include <QtCore/qfileinfo.h>
+#include <QtCore/qhash.h>
+#include <QtCore/qjsonarray.h>
+#include <QtCore/qjsondocument.h>
+#include <QtCore/qjsonobject.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qsavefile.h>
+#include <QtCore/qstandardpaths.h>
+#include <QtCore/qthread.h>
+#include <QtCore/qtimer.h>
+#include <QtNetwork/qlocalserver.h>
+#include <QtNetwork/qlocalsocket.h>
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <vector>
+
+#ifdef Q_OS_UNIX
+#include <cerrno>
+#include <csignal>
+#include <sys/types.h>
+#endif
+
+namespace pk {
+
+using protocol::KeeperState;
+using protocol::Message;
+using protocol::MessageType;
+
+namespace {
+
+constexpr int kDefaultIntervalMs = 40;
+constexpr qint64 kDefaultBufferLimit = 8 * 1024 * 1024;
+// A snapshot carries at most this many bytes of tasks (the rest are counted as dropped detail),
+// so that it always fits well below a client's buffer limit.
+constexpr qint64 kSnapshotBudget = 2 * 1024 * 1024;
+// A lagging client is cut off when this many times the limit waits in its buffer.
+constexpr qint64 kHardLimitFactor = 8;
+constexpr int kDefaultHistory = 256;
+// How long the destructor lets attached monitors take their last data, at most.
+constexpr int kCloseWaitMs = 1000;
+
+bool processAlive(qint64 pid)
+{
+    if (pid <= 0)
+        return false;
+#ifdef Q_OS_UNIX
+    if (pid > std::numeric_limits<pid_t>::max())
+        return false;
+    return ::kill(pid_t(pid), 0) == 0 || errno == EPERM;
+#else
+    return true;
+#endif
+}
+
+QString registryFileName(const QString &name)
+{
+    // A full socket path is allowed as a name: keep the file name flat.
+    QString flat = name;
+    for (QChar &c : flat) {
+        if (c == QLatin1Char('/') || c == QLatin1Char('\\') || c == QLatin1Char(':'))
+            c = QLatin1Char('_');
+    }
+    return flat + QStringLiteral(".json");
+}
+
+QString programName()
+{
+    const QString name = QCoreApplication::applicationName();
+    if (!name.isEmpty())
+        return name;
+    return QFileInfo(QCoreApplication::applicationFilePath()).fileName();
+}
+
+// Running tasks first, then the others in submission order: what a view shows first.
+void sortLive(QList<TaskInfo> &tasks)
+{
+    std::sort(tasks.begin(), tasks.end(), [](const TaskInfo &a, const TaskInfo &b) {
+        const bool ar = a.state() == TaskState::Running;
+        const bool br = b.state() == TaskState::Running;
+        if (ar != br)
+            return ar;
+        return a.id() < b.id();
+    });
+}
+
+// Packs keeper parts into messages of about kChunkTargetSize each.
+class MessagePacker
+{
+public:
+    explicit MessagePacker(Message prototype)
+        : m_prototype(std::move(prototype))
+    {
+        m_current = m_prototype;
+    }
+
+    void add(KeeperState state)
+    {
+        qint64 size = 64;
+        for (const TaskInfo &t : state.tasks)
+            size += protocol::encodedSize(t);
+        for (const TaskInfo &t : state.recentlyFinished)
+            size += protocol::encodedSize(t);
+        if (!m_current.keepers.isEmpty() && m_size + size > protocol::kChunkTargetSize) {
+            m_messages.append(std::move(m_current));
+            m_current = m_prototype;
+            m_size = 0;
+        }
+        m_current.keepers.append(std::move(state));
+        m_size += size;
+    }
+
+    QList<Message> finish()
+    {
+        m_messages.append(std::move(m_current));
+        return std::move(m_messages);
+    }
+
+private:
+    Message m_prototype;
+    Message m_current;
+    qint64 m_size = 0;
+    QList<Message> m_messages;
+};
+
+} // namespace
+
+/*
+    Everything runs on the server's thread, which is the keepers' thread (checked by addKeeper()),
+    so nothing is locked: the event stream, the sockets and the timer all come from its loop.
+
+    Per keeper, while at least one monitor is attached, a KeeperEntry listens to the event
+    stream and keeps a mirror (live tasks, recent finished ones) for the snapshots of monitors
+    that attach later or resync, and the changes since the last flush, coalesced per task id.
+    With no monitor attached the entries are not listeners and hold nothing.
+*/
+class MonitorServerPrivate
+{
+public:
+    struct KeeperEntry : EventListener
+    {
+        void snapshot(
+            const QList<TaskInfo> &liveTasks, const QList<TaskInfo> &recentlyFinished) override;
+        void taskEvents(const TaskEvent *events, qsizetype count) override;
+        void eventsDropped(quint64 count) override;
+
+        void change(const TaskInfo &info);
+        void finish(const TaskInfo &info);
+        QList<TaskInfo> takeChanges();
+        void reset();
+        void resyncFromKeeper();
+
+        MonitorServerPrivate *d = nullptr;
+        qint32 index = 0;
+        QPointer<PromiseKeeper> keeper;
+        QString label;
+        bool listening = false;
+        bool ready = false; // the mirror holds the keeper's snapshot
+
+        QHash<quint64, TaskInfo> live;
+        std::deque<TaskInfo> recent;
+        struct Pending
+        {
+            TaskInfo info;
+            quint64 seq = 0;
+        };
+        std::vector<Pending> pending;
+        QHash<quint64, qsizetype> pendingIndex;
+        quint64 seq = 0;
+        quint64 dropped = 0; // events the keeper dropped since the last flush
+        TaskCounts lastCounts; // when the keeper is gone
+    };
+
+    struct Client
+    {
+        QLocalSocket *socket = nullptr;
+        protocol::FrameReader reader;
+        bool welcomed = false;
+        bool needsSnapshot = true;
+        quint64 droppedDetail = 0; // not yet reported to it
+        QList<TaskCounts> sentCounts;
+        QList<qint32> sentThreads;
+    };
+
+    explicit MonitorServerPrivate(MonitorServer *owner)
+        : q(owner)
+    { }
+
+    void onNewConnection();
+    void onReadyRead(Client *client);
+    bool handle(Client *client, const Message &message);
+    void dropClient(Client *client, const QString &why);
+    void removeClient(Client *client);
+    Client *clientOf(QLocalSocket *socket) const;
+    int welcomedCount() const;
+
+    void attachListeners();
+    void detachListeners();
+    bool mirrorsReady() const;
+    void flush();
+    void sendSnapshot(Client *client);
+    void send(Client *client, const Message &message);
+    void sendFrames(Client *client, const QList<QByteArray> &frames);
+    QList<KeeperState> currentStates();
+    void noteSent(Client *client, const QList<KeeperState> &states);
+    bool countsDifferFor(const Client *client, const QList<KeeperState> &states) const;
+
+    bool writeRegistration();
+    void removeRegistration();
+
+    MonitorServer *q;
+    QLocalServer server;
+    QTimer timer;
+    QString name;
+    QString errorString;
+    QString registrationPath;
+    QDateTime started;
+    qint64 bufferLimit = kDefaultBufferLimit;
+    quint64 droppedTotal = 0;
+    std::vector<std::unique_ptr<KeeperEntry>> keepers;
+    std::vector<std::unique_ptr<Client>> clients;
+};
+
+// --- the event stream ------------------------------------------------------------------------
+
+void MonitorServerPrivate::KeeperEntry::snapshot(
+    const QList<TaskInfo> &liveTasks, const QList<TaskInfo> &recentlyFinished)
+{
+    live.clear();
+    for (const TaskInfo &info : liveTasks)
+        live.insert(info.id(), protocol::truncated(info));
+    recent.clear();
+    for (const TaskInfo &info : recentlyFinished)
+        recent.push_back(protocol::truncated(info));
+    ready = true;
+}
+
+void MonitorServerPrivate::KeeperEntry::taskEvents(const TaskEvent *events, qsizetype count)
+{
+    for (const TaskEvent *e = events, *end = events + count; e != end; ++e) {
+        const auto found = live.find(e->taskId());
+        const TaskState state = e->state();
+        // The common steps (start, success, cancel) update the known TaskInfo in place; the
+        // others (a task's first event, a queued time that changes, a failure's message) take
+        // the full info from the event.
+        const bool fast = found != live.end()
+            && (state == TaskState::Running || state == TaskState::Succeeded
+                || state == TaskState::Cancelled);
+        if (!fast) {
+            const TaskInfo info = protocol::truncated(e->info());
+            if (isFinal(state)) {
+                if (found != live.end())
+                    live.erase(found);
+                finish(info);
+            } else {
+                live.insert(info.id(), info);
+                change(info);
+            }
+            continue;
+        }
+        TaskInfo &info = found.value();
+        info.setState(state);
+        if (state == TaskState::Running) {
+            info.setStartedAtNsecs(e->timeNsecs());
+            info.setWorkerIndex(e->workerIndex());
+            change(info);
+        } else {
+            info.setFinishedAtNsecs(e->timeNsecs());
+            if (e->workerIndex() >= 0)
+                info.setWorkerIndex(e->workerIndex());
+            const TaskInfo done = info;
+            live.erase(found);
+            finish(done);
+        }
+    }
+}
+
+void MonitorServerPrivate::KeeperEntry::change(const TaskInfo &info)
+{
+    const auto found = pendingIndex.constFind(info.id());
+    if (found == pendingIndex.cend()) {
+        pendingIndex.insert(info.id(), qsizetype(pending.size()));
+        pending.push_back({ info, ++seq });
+    } else {
+        Pending &p = pending[std::size_t(*found)];
+        p.info = info;
+        p.seq = ++seq;
+    }
+}
+
+void MonitorServerPrivate::KeeperEntry::finish(const TaskInfo &info)
+{
+    recent.push_back(info);
+    const int cap = keeper ? std::max(keeper->historySize(), 0) : kDefaultHistory;
+    while (recent.size() > std::size_t(cap))
+        recent.pop_front();
+    change(info);
+}
+
+void MonitorServerPrivate::KeeperEntry::eventsDropped(quint64 count)
+{
+    // The mirror missed changes: take the live tasks from the keeper again, and give every
+    // monitor a fresh snapshot. Counts were never dropped.
+    dropped += count;
+    resyncFromKeeper();
+    for (const auto &c : d->clients)
+        c->needsSnapshot = true;
+}
+
+void MonitorServerPrivate::KeeperEntry::resyncFromKeeper()
+{
+    if (!keeper)
+        return;
+    live.clear();
+    const QList<TaskInfo> tasks = keeper->tasks();
+    for (const TaskInfo &info : tasks)
+        live.insert(info.id(), protocol::truncated(info));
+}
+
+QList<TaskInfo> MonitorServerPrivate::KeeperEntry::takeChanges()
+{
+    std::sort(pending.begin(), pending.end(),
+        [](const Pending &a, const Pending &b) { return a.seq < b.seq; });
+    QList<TaskInfo> changes;
+    changes.reserve(qsizetype(pending.size()));
+    for (Pending &p : pending)
+        changes.append(std::move(p.info));
+    pending.clear();
+    pendingIndex.clear();
+    return changes;
+}
+
+void MonitorServerPrivate::KeeperEntry::reset()
+{
+    live.clear();
+    recent.clear();
+    pending.clear();
+    pendingIndex.clear();
+    ready = false;
+}
+
+void MonitorServerPrivate::attachListeners()
+{
+    for (const auto &k : keepers) {
+        if (k->keeper && !k->listening) {
+            k->listening = true;
+            // snapshot() comes now, or at the end of the delivery in progress.
+            k->keeper->addEventListener(k.get());
+        }
+    }
+}
+
+void MonitorServerPrivate::detachListeners()
+{
+    for (const auto &k : keepers) {
+        if (k->keeper && k->listening)
+            k->keeper->removeEventListener(k.get());
+        k->listening = false;
+        k->reset();
+    }
+}
+
+bool MonitorServerPrivate::mirrorsReady() const
+{
+    return std::all_of(
+        keepers.begin(), keepers.end(), [](const auto &k) { return k->ready || !k->keeper; });
+}
+
+// --- clients ---------------------------------------------------------------------------------
+
+MonitorServerPrivate::Client *MonitorServerPrivate::clientOf(QLocalSocket *socket) const
+{
+    for (const auto &c : clients) {
+        if (c->socket == socket)
+            return c.get();
+    }
+    return nullptr;
+}
+
+int MonitorServerPrivate::welcomedCount() const
+{
+    return int(
+        std::count_if(clients.begin(), clients.end(), [](const auto &c) { return c->welcomed; }));
+}
+
+void MonitorServerPrivate::onNewConnection()
+{
+    while (QLocalSocket *socket = server.nextPendingConnection()) {
+        auto client = std::make_unique<Client>();
+        client->socket = socket;
+        Client *c = client.get();
+        clients.push_back(std::move(client));
+        QObject::connect(socket, &QLocalSocket::readyRead, q, [this, socket] {
+            if (Client *found = clientOf(socket))
+                onReadyRead(found);
+        });
+        QObject::connect(socket, &QLocalSocket::disconnected, q, [this, socket] {
+            if (Client *found = clientOf(socket))
+                removeClient(found);
+        });
+        if (socket->bytesAvailable() > 0)
+            onReadyRead(c);
+    }
+}
+
+void MonitorServerPrivate::onReadyRead(Client *client)
+{
+    QLocalSocket *socket = client->socket;
+    client->reader.append(socket->readAll());
+    // Handling a message can run user code (a keeper's signals when a listener joins, our
+    // clientCountChanged()) that may close the server: look the client up again each time.
+    while ((client = clientOf(socket))) {
+        QByteArray payload;
+        QString error;
+        const auto result = client->reader.next(&payload, &error);
+        if (result == protocol::FrameReader::NeedMore)
+            return;
+        if (result == protocol::FrameReader::Error) {
+            dropClient(client, error);
+            return;
+        }
+        Message message;
+        if (!protocol::decode(payload, &message, &error)) {
+            dropClient(client, error);
+            return;
+        }
+        if (!handle(client, message))
+            return; // the client is gone
+    }
+}
+
+bool MonitorServerPrivate::handle(Client *client, const Message &message)
+{
+    if (!client->welcomed) {
+        if (message.type != MessageType::Hello || message.magic != protocol::magic()) {
+            dropClient(client, QStringLiteral("it is not a PromiseKeeper monitor (no handshake)"));
+            return false;
+        }
+        if (message.version != protocol::kVersion) {
+            const QString text
+                = protocol::versionMismatchMessage(protocol::kVersion, message.version);
+            qCWarning(lcMonitor,
+                "pk::MonitorServer '%s': refused a monitor speaking protocol "
+                "version %u; this program speaks version %u",
+                qPrintable(name), message.version, protocol::kVersion);
+            Message reject;
+            reject.type = MessageType::Reject;
+            reject.version = protocol::kVersion;
+            reject.text = text;
+            send(client, reject);
+            // Graceful: the rejection is written before the socket closes.
+            QLocalSocket *socket = client->socket;
+            removeClient(client);
+            socket->disconnectFromServer();
+            return false;
+        }
+        Message welcome;
+        welcome.type = MessageType::Welcome;
+        welcome.version = protocol::kVersion;
+        welcome.text = programName();
+        welcome.pid = QCoreApplication::applicationPid();
+        welcome.keeperLabels = q->keeperLabels();
+        send(client, welcome);
+        client->welcomed = true;
+        client->needsSnapshot = true;
+        QLocalSocket *socket = client->socket;
+        attachListeners(); // may deliver a batch, and so emit the keepers' signals
+        client = clientOf(socket);
+        if (!client)
+            return false;
+        if (!timer.isActive())
+            timer.start();
+        if (mirrorsReady())
+            sendSnapshot(client);
+        Q_EMIT q->clientCountChanged(welcomedCount());
+        return clientOf(socket) != nullptr;
+    }
+
+    switch (message.type) {
+    case MessageType::CancelAll:
+        for (const auto &k : keepers) {
+            if (k->keeper)
+                k->keeper->cancelAll();
+        }
+        return true;
+    case MessageType::CancelTask: {
+        // Task ids are unique across keepers: at most one of them has it.
+        const bool cancelled = std::any_of(keepers.begin(), keepers.end(),
+            [&](const auto &k) { return k->keeper && k->keeper->cancel(message.taskId); });
+        if (!cancelled) {
+            qCDebug(lcMonitor, "pk::MonitorServer: task %llu is not waiting or queued any more",
+                message.taskId);
+        }
+        return true;
+    }
+    default:
+        dropClient(client,
+            QStringLiteral("unexpected message type %1 from a monitor").arg(int(message.type)));
+        return false;
+    }
+}
+
+void MonitorServerPrivate::dropClient(Client *client, const QString &why)
+{
+    qCWarning(lcMonitor, "pk::MonitorServer '%s': closing a monitor connection: %s",
+        qPrintable(name), qPrintable(why));
+    QLocalSocket *socket = client->socket;
+    removeClient(client);
+    socket->abort();
+    socket->deleteLater();
+}
+
+void MonitorServerPrivate::removeClient(Client *client)
+{
+    QLocalSocket *socket = client->socket;
+    const bool wasWelcomed = client->welcomed;
+    // The socket may be inside one of its own signals: delete it later, and never look at it
+    // again (its signals are disconnected from us).
+    QObject::disconnect(socket, nullptr, q, nullptr);
+    QObject::connect(socket, &QLocalSocket::disconnected, socket, &QObject::deleteLater);
+    if (socket->state() == QLocalSocket::UnconnectedState)
+        socket->deleteLater();
+    clients.erase(std::find_if(
+        clients.begin(), clients.end(), [client](const auto &c) { return c.get() == client; }));
+    if (welcomedCount() == 0) {
+        timer.stop();
+        detachListeners();
+    }
+    if (wasWelcomed)
+        Q_EMIT q->clientCountChanged(welcomedCount());
+}
+
+// --- sending ---------------------------------------------------------------------------------
+
+void MonitorServerPrivate::send(Client *client, const Message &message)
+{
+    client->socket->write(protocol::frame(protocol::encode(message)));
+}
+
+void MonitorServerPrivate::sendFrames(Client *client, const QList<QByteArray> &frames)
+{
+    for (const QByteArray &f : frames)
+        client->socket->write(f);
+}
+
+QList<KeeperState> MonitorServerPrivate::currentStates()
+{
+    QList<KeeperState> states;
+    for (const auto &k : keepers) {
+        KeeperState s;
+        s.keeper = k->index;
+        if (k->keeper)
+            k->lastCounts = k->keeper->counts();
+        s.counts = k->lastCounts;
+        s.threadCount = k->keeper ? k->keeper->threadCount() : 0;
+        states.append(s);
+    }
+    return states;
+}
+
+void MonitorServerPrivate::noteSent(Client *client, const QList<KeeperState> &states)
+{
+    client->sentCounts.clear();
+    client->sentThreads.clear();
+    for (const KeeperState &s : states) {
+        client->sentCounts.append(s.counts);
+        client->sentThreads.append(s.threadCount);
+    }
+}
+
+bool MonitorServerPrivate::countsDifferFor(
+    const Client *client, const QList<KeeperState> &states) const
+{
+    if (client->sentCounts.size() != states.size())
+        return true;
+    for (qsizetype i = 0; i < states.size(); ++i) {
+        if (client->sentCounts[i] != states[i].counts
+            || client->sentThreads[i] != states[i].threadCount)
+            return true;
+    }
+    return false;
+}
+
+void MonitorServerPrivate::sendSnapshot(Client *client)
+{
+    const QList<KeeperState> states = currentStates();
+    Message prototype;
+    prototype.type = MessageType::Snapshot;
+    prototype.more = true;
+    MessagePacker packer(prototype);
+
+    quint64 left = 0; // live tasks beyond the budget
+    qint64 budget = std::min(kSnapshotBudget, bufferLimit / 2);
+    for (std::size_t i = 0; i < keepers.size(); ++i) {
+        const KeeperEntry &k = *keepers[i];
+        QList<TaskInfo> recent(k.recent.begin(), k.recent.end());
+        for (const TaskInfo &t : std::as_const(recent))
+            budget -= protocol::encodedSize(t);
+        QList<TaskInfo> live = k.live.values();
+        sortLive(live);
+        qsizetype fits = 0;
+        while (fits < live.size() && budget >= protocol::encodedSize(live[fits]))
+            budget -= protocol::encodedSize(live[fits++]);
+        left += quint64(live.size() - fits);
+        live.resize(fits);
+
+        // The first part of each keeper carries its counts and its recent tasks; more parts
+        // follow for long lists.
+        KeeperState first = states[qsizetype(i)];
+        first.recentlyFinished = std::move(recent);
+        const QList<QList<TaskInfo>> chunks = protocol::chunked(live, protocol::kChunkTargetSize);
+        if (!chunks.isEmpty())
+            first.tasks = chunks.first();
+        packer.add(std::move(first));
+        for (qsizetype c = 1; c < chunks.size(); ++c) {
+            KeeperState part = states[qsizetype(i)];
+            part.tasks = chunks[c];
+            packer.add(std::move(part));
+        }
+    }
+    QList<Message> messages = packer.finish();
+    messages.last().more = false;
+    messages.last().droppedDetail = left + std::exchange(client->droppedDetail, 0);
+    droppedTotal += left;
+    for (const Message &m : std::as_const(messages))
+        send(client, m);
+    client->needsSnapshot = false;
+    noteSent(client, states);
+}
+
+void MonitorServerPrivate::flush()
+{
+    // The changes since the last flush, the same for every monitor that keeps up.
+    quint64 keeperDropped = 0;
+    qsizetype changeCount = 0;
+    qint64 batchBytes = 0;
+    const QList<KeeperState> states = currentStates();
+    Message prototype;
+    prototype.type = MessageType::Update;
+    MessagePacker packer(prototype);
+    for (std::size_t i = 0; i < keepers.size(); ++i) {
+        KeeperEntry &k = *keepers[i];
+        keeperDropped += std::exchange(k.dropped, 0);
+        const QList<TaskInfo> changes = k.takeChanges();
+        changeCount += changes.size();
+        for (const TaskInfo &t : changes)
+            batchBytes += protocol::encodedSize(t);
+        const QList<QList<TaskInfo>> chunks
+            = protocol::chunked(changes, protocol::kChunkTargetSize);
+        if (chunks.isEmpty())
+            packer.add(states[qsizetype(i)]);
+        for (const QList<TaskInfo> &chunk : chunks) {
+            KeeperState part = states[qsizetype(i)];
+            part.tasks = chunk;
+            packer.add(std::move(part));
+        }
+    }
+    QList<Message> messages = packer.finish();
+    messages.last().droppedDetail = keeperDropped;
+    QList<QByteArray> frames; // encoded once, when the first monitor takes them
+
+    const qint64 hardLimit = bufferLimit * kHardLimitFactor;
+    // A copy: dropping a client changes the list.
+    std::vector<Client *> current;
+    for (const auto &c : clients)
+        current.push_back(c.get());
+    for (Client *client : current) {
+        if (!client->welcomed)
+            continue;
+        const qint64 buffered = client->socket->bytesToWrite();
+        if (buffered > hardLimit) {
+            dropClient(
+                client, QStringLiteral("it has not read %1 bytes; it seems stuck").arg(buffered));
+            continue;
+        }
+        if (client->needsSnapshot && buffered <= bufferLimit / 2 && mirrorsReady()) {
+            // Caught up (or new): a snapshot holds everything, including this flush's changes.
+            sendSnapshot(client);
+            continue;
+        }
+        if (client->needsSnapshot || buffered + batchBytes > bufferLimit) {
+            // Too slow for this batch (or too big a batch): only the counts now, and a
+            // snapshot once its buffer has drained.
+            client->needsSnapshot = true;
+            client->droppedDetail += quint64(changeCount) + keeperDropped;
+            droppedTotal += quint64(changeCount);
+            if (countsDifferFor(client, states)) {
+                Message m;
+                m.type = MessageType::Update;
+                m.keepers = states;
+                m.droppedDetail = std::exchange(client->droppedDetail, 0);
+                send(client, m);
+                noteSent(client, states);
+            }
+            continue;
+        }
+        if (changeCount == 0 && keeperDropped == 0 && !countsDifferFor(client, states))
+            continue;
+        if (frames.isEmpty()) {
+            for (const Message &m : std::as_const(messages))
+                frames.append(protocol::frame(protocol::encode(m)));
+        }
+        sendFrames(client, frames);
+        noteSent(client, states);
+    }
+}
+
+// --- registration ----------------------------------------------------------------------------
+
+bool MonitorServerPrivate::writeRegistration()
+{
+    const QString dir = MonitorServer::registryDirectory();
+    if (dir.isEmpty() || !QDir().mkpath(dir)) {
+        qCWarning(lcMonitor,
+            "pk::MonitorServer: cannot create %s; pk-monitor --list will not "
+            "show '%s'",
+            qPrintable(dir), qPrintable(name));
+        return false;
+    }
+    QJsonObject o;
+    o.insert(QStringLiteral("name"), name);
+    o.insert(QStringLiteral("fullServerName"), server.fullServerName());
+    o.insert(QStringLiteral("pid"), QCoreApplication::applicationPid());
+    o.insert(QStringLiteral("program"), programName());
+    o.insert(QStringLiteral("started"), started.toString(Qt::ISODateWithMs));
+    o.insert(QStringLiteral("protocolVersion"), qint64(protocol::kVersion));
+    o.insert(QStringLiteral("keepers"), QJsonArray::fromStringList(q->keeperLabels()));
+    registrationPath = QDir(dir).filePath(registryFileName(name));
+    QSaveFile file(registrationPath);
+    if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(o).toJson()) < 0
+        || !file.commit()) {
+        qCWarning(lcMonitor, "pk::MonitorServer: cannot write %s: %s", qPrintable(registrationPath),
+            qPrintable(file.errorString()));
+        registrationPath.clear();
+        return false;
+    }
+    return true;
+}
+
+void MonitorServerPrivate::removeRegistration()
+{
+    if (!registrationPath.isEmpty())
+        QFile::remove(registrationPath);
+    registrationPath.clear();
+}
+
+// --- MonitorServer ---------------------------------------------------------------------------
+
+MonitorServer::MonitorServer(QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<MonitorServerPrivate>(this))
+{
+    d->server.setSocketOptions(QLocalServer::UserAccessOption);
+    d->timer.setInterval(kDefaultIntervalMs);
+    connect(&d->timer, &QTimer::timeout, this, [this] { d->flush(); });
+    connect(&d->server, &QLocalServer::newConnection, this, [this] { d->onNewConnection(); });
+}
+
+MonitorServer::~MonitorServer()
+{
+    close();
+    // The monitors should see how the program ended: give the sockets still writing their last
+    // changes and goodbye a short, bounded time to hand them over (a stuck monitor cannot
+    // delay the exit longer than that). The sockets are children of the QLocalServer.
+    QDeadlineTimer deadline(kCloseWaitMs);
+    const QList<QLocalSocket *> sockets = d->server.findChildren<QLocalSocket *>();
+    for (QLocalSocket *socket : sockets) {
+        while (socket->state() != QLocalSocket::UnconnectedState && socket->bytesToWrite() > 0
+            && !deadline.hasExpired()) {
+            if (!socket->waitForBytesWritten(int(std::max<qint64>(deadline.remainingTime(), 1))))
+                break;
+        }
+    }
+}
+
+void MonitorServer::addKeeper(PromiseKeeper *keeper, const QString &label)
+{
+    if (!keeper) {
+        qCWarning(lcMonitor, "pk::MonitorServer::addKeeper: no keeper given");
+        return;
+    }
+    if (keeper->thread() != thread()) {
+        qCWarning(lcMonitor,
+            "pk::MonitorServer::addKeeper: the keeper lives in another thread; "
+            "create the server in the keeper's thread");
+        return;
+    }
+    for (const auto &k : d->keepers) {
+        if (k->keeper == keeper)
+            return;
+    }
+    auto entry = std::make_unique<MonitorServerPrivate::KeeperEntry>();
+    entry->d = d.get();
+    entry->index = qint32(d->keepers.size());
+    entry->keeper = keeper;
+    entry->label = label;
+    if (entry->label.isEmpty())
+        entry->label = keeper->objectName();
+    if (entry->label.isEmpty())
+        entry->label = QStringLiteral("keeper %1").arg(entry->index + 1);
+    MonitorServerPrivate::KeeperEntry *raw = entry.get();
+    // The counts it had last, for when it is gone.
+    raw->lastCounts = keeper->counts();
+    connect(keeper, &PromiseKeeper::countsChanged, this, [raw] {
+        if (raw->keeper)
+            raw->lastCounts = raw->keeper->counts();
+    });
+    connect(keeper, &QObject::destroyed, this, [raw] {
+        // Its destructor ran: it is no longer a source, and its listener list is gone.
+        raw->listening = false;
+        raw->live.clear();
+        raw->ready = true;
+    });
+    d->keepers.push_back(std::move(entry));
+    if (d->welcomedCount() > 0)
+        d->attachListeners();
+    if (!d->registrationPath.isEmpty())
+        d->writeRegistration(); // the keeper list changed
+}
+
+QStringList MonitorServer::keeperLabels() const
+{
+    QStringList labels;
+    for (const auto &k : d->keepers)
+        labels.append(k->label);
+    return labels;
+}
+
+bool MonitorServer::listen(const QString &name)
+{
+    if (d->server.isListening()) {
+        d->errorString = QStringLiteral("already listening as '%1'").arg(d->name);
+        return false;
+    }
+    if (name.isEmpty()) {
+        d->errorString = QStringLiteral("no server name given");
+        return false;
+    }
+    // QLocalServer would take the name over from a live program (with access options it binds
+    // elsewhere and renames the socket into place): ask first. A live program answers; a socket
+    // file left by a crashed one refuses, and is replaced.
+    {
+        QLocalSocket probe;
+        probe.connectToServer(name);
+        if (probe.waitForConnected(1000)) {
+            probe.abort();
+            d->errorString = QStringLiteral("the name '%1' is in use by another program").arg(name);
+            return false;
+        }
+    }
+    bool ok = d->server.listen(name);
+    if (!ok && d->server.serverError() == QAbstractSocket::AddressInUseError) {
+        QLocalServer::removeServer(name);
+        ok = d->server.listen(name);
+    }
+    if (!ok) {
+        d->errorString
+            = QStringLiteral("cannot listen as '%1': %2").arg(name, d->server.errorString());
+        return false;
+    }
+    d->name = name;
+    d->started = QDateTime::currentDateTime();
+    d->errorString.clear();
+    d->writeRegistration();
+    return true;
+}
+
+bool MonitorServer::isListening() const
+{
+    return d->server.isListening();
+}
+
+void MonitorServer::close()
+{
+    if (d->server.isListening())
+        d->server.close();
+    d->removeRegistration();
+    if (d->clients.empty())
+        return;
+    // The last changes and counts, then a goodbye; each socket closes once that is written.
+    d->flush();
+    Message bye;
+    bye.type = MessageType::Goodbye;
+    bye.text = QStringLiteral("the program closed its monitor server");
+    while (!d->clients.empty()) {
+        MonitorServerPrivate::Client *client = d->clients.back().get();
+        QLocalSocket *socket = client->socket;
+        if (client->welcomed)
+            d->send(client, bye);
+        d->removeClient(client);
+        socket->disconnectFromServer();
+    }
+}
+
+QString MonitorServer::serverName() const
+{
+    return d->name;
+}
+
+QString MonitorServer::fullServerName() const
+{
+    return d->server.fullServerName();
+}
+
+QString MonitorServer::errorString() const
+{
+    return d->errorString;
+}
+
+int MonitorServer::clientCount() const
+{
+    return d->welcomedCount();
+}
+
+qint64 MonitorServer::clientBufferLimit() const
+{
+    return d->bufferLimit;
+}
+
+void MonitorServer::setClientBufferLimit(qint64 bytes)
+{
+    d->bufferLimit = std::max<qint64>(bytes, 64 * 1024);
+}
+
+int MonitorServer::updateInterval() const
+{
+    return d->timer.interval();
+}
+
+void MonitorServer::setUpdateInterval(int msecs)
+{
+    d->timer.setInterval(std::max(msecs, 1));
+}
+
+quint64 MonitorServer::droppedDetailCount() const
+{
+    return d->droppedTotal;
+}
+
+QString MonitorServer::registryDirectory()
+{
+    const QString runtime = QStandardPaths::writableLocation(QStandardPaths::RuntimeLocation);
+    if (runtime.isEmpty())
+        return {};
+    return QDir(runtime).filePath(QStringLiteral("promisekeeper-monitor"));
+}
+
+QList<MonitorServerInfo> MonitorServer::availableServers()
+{
+    QList<MonitorServerInfo> servers;
+    const QString dirPath = registryDirectory();
+    if (dirPath.isEmpty())
+        return servers;
+    const QDir dir(dirPath);
+    const QStringList files = dir.entryList({ QStringLiteral("*.json") }, QDir::Files, QDir::Name);
+    for (const QString &fileName : files) {
+        QFile file(dir.filePath(fileName));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        const QJsonObject o = QJsonDocument::fromJson(file.readAll()).object();
+        MonitorServerInfo info;
+        info.name = o.value(QLatin1String("name")).toString();
+        info.pid = o.value(QLatin1String("pid")).toInteger();
+        info.program = o.value(QLatin1String("program")).toString();
+        info.started = QDateTime::fromString(
+            o.value(QLatin1String("started")).toString(), Qt::ISODateWithMs);
+        info.protocolVersion = quint32(o.value(QLatin1String("protocolVersion")).toInteger());
+        const QJsonArray keepers = o.value(QLatin1String("keepers")).toArray();
+        for (const QJsonValue &v : keepers)
+            info.keepers.append(v.toString());
+        // A program that crashed left its file behind: skip it.
+        if (info.name.isEmpty() || !processAlive(info.pid))
+            continue;
+        servers.append(info);
+    }
+    return servers;
+}
+
+} // namespace pk

@@ -1,0 +1,851 @@
+#include "monitorwidget_p.h"
+
+#include "monitorstyle_p.h"
+#include "throughputchart_p.h"
+#include "timelineview_p.h"
+
+#include <pk/keeperfeed.h>
+#include <pk/monitorfeed.h>
+#include <pk/monitorfiltermodel.h>
+#include <pk/monitormodel.h>
+#include <pk/monitorwidget.h>
+#include <pk/promisekeeper.h>
+
+#include <QtGui/QPainter>
+#include <QtWidgets/QAbstractItemView>
+#include <QtWidgets/QFrame>
+#include <QtWidgets/QHBoxLayout>
+#include <QtWidgets/QHeaderView>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QLineEdit>
+#include <QtWidgets/QPushButton>
+#include <QtWidgets/QScrollBar>
+#include <QtWidgets/QSplitter>
+#include <QtWidgets/QTableView>
+#include <QtWidgets/QTextBrowser>
+#include <QtWidgets/QToolButton>
+#include <QtWidgets/QVBoxLayout>
+
+namespace pk {
+
+namespace {
+constexpr int kRefreshIntervalMs = 100;
+constexpr int kTimelineIntervalMs = 50;
+
+QIcon dotIcon(const QColor &color)
+{
+    QPixmap pixmap(12, 12);
+    pixmap.fill(Qt::transparent);
+    QPainter painter(&pixmap);
+    painter.setRenderHint(QPainter::Antialiasing);
+    painter.setPen(Qt::NoPen);
+    painter.setBrush(color);
+    painter.drawEllipse(QRectF(1.5, 1.5, 9, 9));
+    return QIcon(pixmap);
+}
+
+QString escaped(const QString &text)
+{
+    return text.toHtmlEscaped();
+}
+
+QString clockText(qint64 ns)
+{
+    if (ns <= 0)
+        return QString();
+    return TaskInfo::toDateTime(ns).time().toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
+QString percentileText(const monitor::TaskStats::Percentiles &p)
+{
+    if (p.median < 0)
+        return QStringLiteral("–");
+    return QStringLiteral("%1 / %2").arg(monitor::formatDuration(p.median),
+                                         monitor::formatDuration(p.p95));
+}
+} // namespace
+
+// ---- construction -----------------------------------------------------------------------
+
+QLabel *MonitorWidgetPrivate::addCounter(const QString &name, const QString &objectName,
+                                         const QString &toolTip, const QColor &color)
+{
+    auto *tile = new QFrame(q);
+    tile->setFrameShape(QFrame::StyledPanel);
+    tile->setToolTip(toolTip);
+    auto *layout = new QVBoxLayout(tile);
+    layout->setContentsMargins(8, 3, 8, 4);
+    layout->setSpacing(0);
+    auto *caption = new QLabel(tile);
+    if (color.isValid()) {
+        caption->setText(QStringLiteral("<span style=\"color:%1\">&#9679;</span> %2")
+                                 .arg(color.name(), escaped(name)));
+    } else {
+        caption->setText(escaped(name));
+    }
+    QFont captionFont = caption->font();
+    captionFont.setPointSizeF(captionFont.pointSizeF() * 0.85);
+    caption->setFont(captionFont);
+    QPalette captionPalette = caption->palette();
+    captionPalette.setColor(QPalette::WindowText, q->palette().color(QPalette::PlaceholderText));
+    caption->setPalette(captionPalette);
+    auto *value = new QLabel(QStringLiteral("0"), tile);
+    value->setObjectName(objectName);
+    QFont valueFont = value->font();
+    valueFont.setPointSizeF(valueFont.pointSizeF() * 1.35);
+    valueFont.setBold(true);
+    value->setFont(valueFont);
+    value->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(caption);
+    layout->addWidget(value);
+    counterStrip->addWidget(tile, 1);
+    return value;
+}
+
+void MonitorWidgetPrivate::setupUi()
+{
+    auto *root = new QVBoxLayout(q);
+    root->setContentsMargins(6, 6, 6, 6);
+    root->setSpacing(6);
+
+    // Counters.
+    counterStrip = new QHBoxLayout;
+    counterStrip->setSpacing(6);
+    root->addLayout(counterStrip);
+    using monitor::stateColor;
+    queuedValue = addCounter(MonitorWidget::tr("Queued"), QStringLiteral("queuedValue"),
+                             MonitorWidget::tr("Tasks waiting for a worker (and tasks waiting "
+                                               "for their inputs)"),
+                             stateColor(TaskState::Queued));
+    runningValue = addCounter(MonitorWidget::tr("Running / threads"),
+                              QStringLiteral("runningValue"),
+                              MonitorWidget::tr("Tasks running now, and the keeper's threads"),
+                              stateColor(TaskState::Running));
+    succeededValue = addCounter(MonitorWidget::tr("Succeeded"), QStringLiteral("succeededValue"),
+                                MonitorWidget::tr("Tasks that succeeded, in all"),
+                                stateColor(TaskState::Succeeded));
+    failedValue = addCounter(MonitorWidget::tr("Failed"), QStringLiteral("failedValue"),
+                             MonitorWidget::tr("Tasks that failed, in all"),
+                             stateColor(TaskState::Failed));
+    cancelledValue = addCounter(MonitorWidget::tr("Cancelled"), QStringLiteral("cancelledValue"),
+                                MonitorWidget::tr("Tasks cancelled before they ran, in all"),
+                                stateColor(TaskState::Cancelled));
+    throughputValue = addCounter(MonitorWidget::tr("Finished / s"),
+                                 QStringLiteral("throughputValue"),
+                                 MonitorWidget::tr("Tasks finished per second, over the last "
+                                                   "second"),
+                                 QColor());
+    waitValue = addCounter(MonitorWidget::tr("Queue wait: median / p95"),
+                           QStringLiteral("waitValue"),
+                           MonitorWidget::tr("Time from queued to started, over the last %1 "
+                                             "finished tasks")
+                                   .arg(monitor::TaskStats::kWindow),
+                           QColor());
+    runTimeValue = addCounter(MonitorWidget::tr("Run time: median / p95"),
+                              QStringLiteral("runTimeValue"),
+                              MonitorWidget::tr("Time from started to finished, over the last "
+                                                "%1 finished tasks")
+                                      .arg(monitor::TaskStats::kWindow),
+                              QColor());
+
+    // The table and its controls.
+    auto *tablePanel = new QWidget(q);
+    auto *tableLayout = new QVBoxLayout(tablePanel);
+    tableLayout->setContentsMargins(0, 0, 0, 0);
+    tableLayout->setSpacing(4);
+    auto *bar = new QHBoxLayout;
+    bar->setSpacing(4);
+    tableLayout->addLayout(bar);
+    for (int s = 0; s < monitor::kStateCount; ++s) {
+        const auto state = TaskState(s);
+        auto *chip = new QToolButton(tablePanel);
+        chip->setObjectName(QStringLiteral("stateChip_") + monitor::stateName(state));
+        chip->setText(monitor::stateName(state));
+        chip->setIcon(dotIcon(stateColor(state)));
+        chip->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+        chip->setCheckable(true);
+        chip->setChecked(true);
+        chip->setAutoRaise(false);
+        chip->setToolTip(MonitorWidget::tr("Show %1 tasks").arg(monitor::stateName(state)));
+        QObject::connect(chip, &QToolButton::toggled, q, [this, state](bool on) {
+            keepingSelection([&] { proxy->setStateVisible(state, on); });
+        });
+        chips[std::size_t(s)] = chip;
+        bar->addWidget(chip);
+    }
+    bar->addSpacing(8);
+    filterEdit = new QLineEdit(tablePanel);
+    filterEdit->setObjectName(QStringLiteral("filterEdit"));
+    filterEdit->setPlaceholderText(MonitorWidget::tr("Filter title or error…"));
+    filterEdit->setClearButtonEnabled(true);
+    filterEdit->setMinimumWidth(160);
+    QObject::connect(filterEdit, &QLineEdit::textChanged, q, [this](const QString &text) {
+        keepingSelection([&] { proxy->setTextFilter(text); });
+    });
+    bar->addWidget(filterEdit, 1);
+    followButton = new QToolButton(tablePanel);
+    followButton->setObjectName(QStringLiteral("followButton"));
+    followButton->setText(MonitorWidget::tr("Follow"));
+    followButton->setToolTip(MonitorWidget::tr("Scroll to the newest task as tasks arrive"));
+    followButton->setCheckable(true);
+    followButton->setChecked(following);
+    QObject::connect(followButton, &QToolButton::toggled, q, &MonitorWidget::setFollowing);
+    bar->addWidget(followButton);
+    freezeButton = new QToolButton(tablePanel);
+    freezeButton->setObjectName(QStringLiteral("freezeButton"));
+    freezeButton->setText(MonitorWidget::tr("Freeze"));
+    freezeButton->setToolTip(MonitorWidget::tr("Stop updating the table; the updates are kept "
+                                               "and applied when you unfreeze"));
+    freezeButton->setCheckable(true);
+    QObject::connect(freezeButton, &QToolButton::toggled, q, &MonitorWidget::setFrozen);
+    bar->addWidget(freezeButton);
+    bar->addSpacing(8);
+    cancelTaskButton = new QPushButton(MonitorWidget::tr("Cancel task"), tablePanel);
+    cancelTaskButton->setObjectName(QStringLiteral("cancelTaskButton"));
+    cancelTaskButton->setToolTip(MonitorWidget::tr("Cancel the selected task (if it has not "
+                                                   "started yet)"));
+    QObject::connect(cancelTaskButton, &QPushButton::clicked, q, [this] {
+        if (feed && selectedId != 0)
+            feed->cancelTask(selectedId);
+    });
+    bar->addWidget(cancelTaskButton);
+    cancelAllButton = new QPushButton(MonitorWidget::tr("Cancel all"), tablePanel);
+    cancelAllButton->setObjectName(QStringLiteral("cancelAllButton"));
+    cancelAllButton->setToolTip(MonitorWidget::tr("Cancel every task that has not started yet"));
+    QObject::connect(cancelAllButton, &QPushButton::clicked, q, [this] {
+        if (feed)
+            feed->cancelAll();
+    });
+    bar->addWidget(cancelAllButton);
+
+    model = new MonitorModel(q);
+    proxy = new MonitorFilterModel(q);
+    proxy->setSourceModel(model);
+    table = new QTableView(tablePanel);
+    table->setObjectName(QStringLiteral("taskTable"));
+    table->setModel(proxy);
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setSelectionMode(QAbstractItemView::SingleSelection);
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->setAlternatingRowColors(true);
+    table->setWordWrap(false);
+    table->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    table->verticalHeader()->hide();
+    // Fixed row heights: the view never measures rows, which matters with a million of them.
+    table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 6);
+    QHeaderView *header = table->horizontalHeader();
+    header->setHighlightSections(false);
+    header->setSortIndicatorClearable(true);
+    // Unsorted (the order tasks appeared) until the user clicks a column: sorting a flood of
+    // rows dynamically costs more than showing them.
+    header->setSortIndicator(-1, Qt::AscendingOrder);
+    table->setSortingEnabled(true);
+    header->setStretchLastSection(true);
+    const QFontMetrics fm = table->fontMetrics();
+    const auto width = [&fm](const char *sample) {
+        return fm.horizontalAdvance(QString::fromUtf8(sample)) + 24;
+    };
+    table->setColumnWidth(MonitorModel::IdColumn, width("0000000"));
+    table->setColumnWidth(MonitorModel::TitleColumn, width("fetch https://example.invalid/00"));
+    table->setColumnWidth(MonitorModel::StateColumn, width("Succeeded") + 16);
+    table->setColumnWidth(MonitorModel::PriorityColumn, width("Priority"));
+    table->setColumnWidth(MonitorModel::WorkerColumn, width("Worker"));
+    table->setColumnWidth(MonitorModel::QueuedAtColumn, width("00:00:00.000"));
+    table->setColumnWidth(MonitorModel::WaitColumn, width("000.0 ms"));
+    table->setColumnWidth(MonitorModel::RunTimeColumn, width("000.0 ms"));
+    tableLayout->addWidget(table, 1);
+    QObject::connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, q,
+                     [this] { onCurrentChanged(); });
+    // Scrolling away from the newest rows by hand stops following them.
+    QObject::connect(table->verticalScrollBar(), &QScrollBar::actionTriggered, q, [this](int) {
+        QScrollBar *scrollBar = table->verticalScrollBar();
+        if (following && scrollBar->sliderPosition() < scrollBar->maximum())
+            q->setFollowing(false);
+    });
+
+    details = new QTextBrowser(q);
+    details->setObjectName(QStringLiteral("details"));
+    details->setOpenLinks(false);
+    details->setMinimumWidth(220);
+
+    timeline = new monitor::TimelineView(q);
+    timeline->setObjectName(QStringLiteral("timeline"));
+    chart = new monitor::ThroughputChart(q);
+    chart->setObjectName(QStringLiteral("chart"));
+
+    topSplitter = new QSplitter(Qt::Horizontal, q);
+    topSplitter->addWidget(tablePanel);
+    topSplitter->addWidget(details);
+    topSplitter->setStretchFactor(0, 1);
+    topSplitter->setStretchFactor(1, 0);
+    topSplitter->setSizes({ 1000, 340 });
+    bottomSplitter = new QSplitter(Qt::Horizontal, q);
+    bottomSplitter->addWidget(timeline);
+    bottomSplitter->addWidget(chart);
+    bottomSplitter->setStretchFactor(0, 3);
+    bottomSplitter->setStretchFactor(1, 2);
+    mainSplitter = new QSplitter(Qt::Vertical, q);
+    mainSplitter->addWidget(topSplitter);
+    mainSplitter->addWidget(bottomSplitter);
+    mainSplitter->setStretchFactor(0, 3);
+    mainSplitter->setStretchFactor(1, 2);
+    root->addWidget(mainSplitter, 1);
+
+    statusLabel = new QLabel(q);
+    statusLabel->setObjectName(QStringLiteral("statusLabel"));
+    root->addWidget(statusLabel);
+
+    clock.start();
+    refreshTimer.setInterval(kRefreshIntervalMs);
+    QObject::connect(&refreshTimer, &QTimer::timeout, q, [this] { refreshCounters(); });
+    refreshTimer.start();
+    chartTimer.setInterval(monitor::ThroughputChart::kSampleIntervalMs);
+    QObject::connect(&chartTimer, &QTimer::timeout, q, [this] { sampleChart(); });
+    chartTimer.start();
+    timelineTimer.setInterval(kTimelineIntervalMs);
+    QObject::connect(&timelineTimer, &QTimer::timeout, q, [this] {
+        if (timeline->isVisible() && timeline->isFollowingNow())
+            timeline->update();
+    });
+    timelineTimer.start();
+
+    refreshDetails(true);
+    updateActions();
+    updateStatus();
+}
+
+// ---- the source ------------------------------------------------------------------------
+
+void MonitorWidgetPrivate::setFeed(MonitorFeed *newFeed, KeeperFeed *owned)
+{
+    for (const QMetaObject::Connection &c : std::as_const(feedConnections))
+        QObject::disconnect(c);
+    feedConnections.clear();
+    if (ownedFeed && ownedFeed != owned)
+        delete ownedFeed;
+    ownedFeed = owned;
+    feed = newFeed;
+
+    // Start again from nothing; the feed's next snapshot (or its updates) fill the views.
+    frozenSnapshot = false;
+    frozenChanges.clear();
+    frozenIndex.clear();
+    keepingSelection([this] { model->clear(); });
+    timeline->clear();
+    chart->clear();
+    stats.clear();
+    chartHistory.clear();
+    queuePeak = 0;
+    counts = TaskCounts();
+    threadCount = 0;
+    droppedDetail = 0;
+    connected = feed && feed->isConnected();
+    connectionMessage.clear();
+    countersDirty = true;
+
+    if (feed) {
+        feedConnections << QObject::connect(feed, &MonitorFeed::snapshot, q,
+                                            [this](const QList<TaskInfo> &live,
+                                                   const QList<TaskInfo> &finished, int threads) {
+                                                onSnapshot(live, finished, threads);
+                                            });
+        feedConnections << QObject::connect(feed, &MonitorFeed::updated, q,
+                                            [this](const QList<TaskInfo> &changes,
+                                                   const TaskCounts &c, int threads,
+                                                   quint64 dropped) {
+                                                onUpdated(changes, c, threads, dropped);
+                                            });
+        feedConnections << QObject::connect(feed, &MonitorFeed::connectionChanged, q,
+                                            [this](bool on, const QString &message) {
+                                                onConnectionChanged(on, message);
+                                            });
+        // A keeper feed made earlier has sent its snapshot already: ask for another one.
+        if (auto *keeperFeed = qobject_cast<KeeperFeed *>(feed.data()); keeperFeed && !owned)
+            keeperFeed->requestSnapshot();
+    }
+    refreshCounters();
+    refreshDetails(true);
+    updateActions();
+}
+
+void MonitorWidgetPrivate::onSnapshot(const QList<TaskInfo> &live,
+                                      const QList<TaskInfo> &recentlyFinished, int threads)
+{
+    threadCount = threads;
+    timeline->clear();
+    timeline->setThreadCount(threads);
+    timeline->addTasks(recentlyFinished);
+    timeline->addTasks(live);
+    stats.clear();
+    for (const TaskInfo &info : recentlyFinished)
+        stats.addFinished(info);
+    // Counts until the first update brings the exact ones.
+    TaskCounts c;
+    for (const TaskInfo &info : live) {
+        switch (info.state()) {
+        case TaskState::Waiting:
+            ++c.waiting;
+            break;
+        case TaskState::Queued:
+            ++c.queued;
+            break;
+        case TaskState::Running:
+            ++c.running;
+            break;
+        default:
+            break;
+        }
+    }
+    for (const TaskInfo &info : recentlyFinished) {
+        c.succeeded += info.state() == TaskState::Succeeded;
+        c.failed += info.state() == TaskState::Failed;
+        c.cancelled += info.state() == TaskState::Cancelled;
+    }
+    counts = c;
+    countersDirty = true;
+    if (frozen) {
+        frozenSnapshot = true;
+        frozenLive = live;
+        frozenFinished = recentlyFinished;
+        frozenChanges.clear();
+        frozenIndex.clear();
+    } else {
+        applySnapshot(live, recentlyFinished);
+    }
+    updateStatus();
+}
+
+void MonitorWidgetPrivate::onUpdated(const QList<TaskInfo> &changes, const TaskCounts &c,
+                                     int threads, quint64 dropped)
+{
+    counts = c;
+    queuePeak = std::max(queuePeak, c.queued + c.waiting);
+    threadCount = threads;
+    droppedDetail += dropped;
+    countersDirty = true;
+    for (const TaskInfo &info : changes) {
+        if (isFinal(info.state()))
+            stats.addFinished(info);
+    }
+    timeline->setThreadCount(threads);
+    timeline->addTasks(changes);
+    timeline->addQueueDepth(TaskInfo::monotonicNowNsecs(), c.queued + c.waiting);
+    if (frozen)
+        bufferChanges(changes);
+    else
+        applyChanges(changes);
+    if (dropped > 0)
+        updateStatus();
+}
+
+void MonitorWidgetPrivate::onConnectionChanged(bool on, const QString &message)
+{
+    connected = on;
+    connectionMessage = message;
+    updateActions();
+    updateStatus();
+}
+
+// ---- the table ---------------------------------------------------------------------------
+
+template<typename F>
+void MonitorWidgetPrivate::keepingSelection(F &&change)
+{
+    // Rows of the proxy come and go (filters, eviction): the view moves its current index to
+    // a neighbour then, which must not change the task the user selected.
+    const bool wasRestoring = std::exchange(restoring, true);
+    change();
+    restoring = wasRestoring;
+    if (!restoring)
+        restoreSelection();
+}
+
+void MonitorWidgetPrivate::restoreSelection()
+{
+    QItemSelectionModel *selection = table->selectionModel();
+    const QModelIndex current = selection->currentIndex();
+    if (selectedId == 0) {
+        if (current.isValid() || selection->hasSelection()) {
+            restoring = true;
+            selection->clear();
+            restoring = false;
+        }
+        return;
+    }
+    if (current.isValid() && current.data(MonitorModel::IdRole).toULongLong() == selectedId
+        && selection->isRowSelected(current.row(), QModelIndex()))
+        return;
+    const QModelIndex source = model->indexOf(selectedId);
+    const QModelIndex index = source.isValid() ? proxy->mapFromSource(source) : QModelIndex();
+    restoring = true;
+    if (index.isValid()) {
+        selection->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect
+                                                  | QItemSelectionModel::Rows);
+    } else {
+        // Filtered out or evicted: nothing is selected in the table, the details keep the task.
+        selection->clear();
+    }
+    restoring = false;
+}
+
+void MonitorWidgetPrivate::followNewest()
+{
+    if (!following || model->rowCount() == 0)
+        return;
+    const int sortColumn = proxy->sortColumn();
+    if (sortColumn < 0 || sortColumn == MonitorModel::IdColumn
+        || sortColumn == MonitorModel::QueuedAtColumn) {
+        if (sortColumn >= 0 && proxy->sortOrder() == Qt::DescendingOrder)
+            table->scrollToTop();
+        else
+            table->scrollToBottom();
+        return;
+    }
+    const QModelIndex newest = proxy->mapFromSource(model->index(model->rowCount() - 1, 0));
+    if (newest.isValid())
+        table->scrollTo(newest);
+}
+
+void MonitorWidgetPrivate::applySnapshot(const QList<TaskInfo> &live,
+                                         const QList<TaskInfo> &recentlyFinished)
+{
+    keepingSelection([&] { model->applySnapshot(live, recentlyFinished); });
+    followNewest();
+    refreshDetails();
+    updateActions();
+}
+
+void MonitorWidgetPrivate::applyChanges(const QList<TaskInfo> &changes)
+{
+    if (changes.isEmpty())
+        return;
+    const int rowsBefore = model->rowCount();
+    keepingSelection([&] { model->applyChanges(changes); });
+    if (model->rowCount() != rowsBefore || model->droppedCount() > 0)
+        followNewest();
+    if (selectedId != 0) {
+        refreshDetails();
+        updateActions();
+    }
+}
+
+void MonitorWidgetPrivate::bufferChanges(const QList<TaskInfo> &changes)
+{
+    // Coalesced by task, like the feed does: a long freeze costs one entry per task.
+    for (const TaskInfo &info : changes) {
+        const auto it = frozenIndex.constFind(info.id());
+        if (it == frozenIndex.cend()) {
+            frozenIndex.insert(info.id(), frozenChanges.size());
+            frozenChanges.append(info);
+        } else if (info.state() >= frozenChanges.at(*it).state()) {
+            frozenChanges[*it] = info;
+        }
+    }
+}
+
+void MonitorWidgetPrivate::unfreeze()
+{
+    if (frozenSnapshot) {
+        frozenSnapshot = false;
+        applySnapshot(std::exchange(frozenLive, {}), std::exchange(frozenFinished, {}));
+    }
+    const QList<TaskInfo> changes = std::exchange(frozenChanges, {});
+    frozenIndex.clear();
+    applyChanges(changes);
+    refreshDetails(true);
+}
+
+// ---- selection, details, actions -----------------------------------------------------------
+
+void MonitorWidgetPrivate::onCurrentChanged()
+{
+    if (restoring)
+        return;
+    const QModelIndex current = table->selectionModel()->currentIndex();
+    const quint64 id = current.isValid() ? current.data(MonitorModel::IdRole).toULongLong() : 0;
+    if (id == selectedId)
+        return;
+    selectedId = id;
+    refreshDetails(true);
+    updateActions();
+    Q_EMIT q->selectedTaskChanged(id);
+}
+
+TaskInfo MonitorWidgetPrivate::selectedInfo() const
+{
+    if (selectedId == 0)
+        return TaskInfo();
+    const int row = model->rowOf(selectedId);
+    return row >= 0 ? model->taskAt(row) : shownInfo;
+}
+
+void MonitorWidgetPrivate::refreshDetails(bool force)
+{
+    const TaskInfo info = selectedInfo();
+    if (!force && info == shownInfo)
+        return;
+    shownInfo = info;
+    if (!info.isValid()) {
+        details->setHtml(MonitorWidget::tr("<p style=\"color:gray\">Select a task to see its "
+                                           "details.</p>"));
+        return;
+    }
+    QString html;
+    const QString stateName = monitor::stateName(info.state());
+    html += QStringLiteral("<h3 style=\"margin-bottom:2px\">%1</h3>")
+                    .arg(info.title().isEmpty()
+                                 ? MonitorWidget::tr("Task %1").arg(info.id())
+                                 : escaped(info.title()));
+    const auto row = [&html](const QString &name, const QString &value) {
+        html += QStringLiteral("<tr><td style=\"color:gray; padding-right:10px\">%1</td>"
+                               "<td>%2</td></tr>")
+                        .arg(name, value);
+    };
+    html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\">");
+    row(MonitorWidget::tr("Id"), QString::number(info.id()));
+    row(MonitorWidget::tr("Title"), escaped(info.title()));
+    row(MonitorWidget::tr("State"),
+        QStringLiteral("<b style=\"color:%1\">%2</b>")
+                .arg(monitor::stateColor(info.state()).name(), stateName));
+    row(MonitorWidget::tr("Priority"), QString::number(info.priority()));
+    row(MonitorWidget::tr("Worker"),
+        info.workerIndex() >= 0 ? QString::number(info.workerIndex()) : QStringLiteral("–"));
+    row(MonitorWidget::tr("Queue wait"),
+        info.waitNsecs() >= 0 ? monitor::formatDuration(info.waitNsecs())
+                              : MonitorWidget::tr("still waiting"));
+    row(MonitorWidget::tr("Run time"),
+        info.runNsecs() >= 0 ? monitor::formatDuration(info.runNsecs())
+        : info.state() == TaskState::Running ? MonitorWidget::tr("still running")
+                                             : QStringLiteral("–"));
+    html += QStringLiteral("</table>");
+
+    // The state changes, as far as the timestamps tell, each with the time since the previous.
+    html += MonitorWidget::tr("<h4 style=\"margin-bottom:2px\">State changes</h4>");
+    html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\">");
+    qint64 previous = 0;
+    const auto change = [&](TaskState state, qint64 ns, const QString &label) {
+        const QString delta = previous > 0
+                ? QStringLiteral(" <span style=\"color:gray\">+%1</span>")
+                          .arg(monitor::formatDuration(ns - previous))
+                : QString();
+        html += QStringLiteral("<tr><td><span style=\"color:%1\">&#9679;</span> %2</td>"
+                               "<td style=\"padding-left:10px\">%3%4</td></tr>")
+                        .arg(monitor::stateColor(state).name(), label, clockText(ns), delta);
+        previous = ns;
+    };
+    change(info.state() == TaskState::Waiting ? TaskState::Waiting : TaskState::Queued,
+           info.queuedAtNsecs(),
+           info.state() == TaskState::Waiting ? MonitorWidget::tr("Submitted")
+                                              : MonitorWidget::tr("Queued"));
+    if (info.startedAtNsecs() > 0)
+        change(TaskState::Running, info.startedAtNsecs(), MonitorWidget::tr("Started"));
+    if (isFinal(info.state()))
+        change(info.state(), info.finishedAtNsecs(), stateName);
+    html += QStringLiteral("</table>");
+    const QDateTime queuedAt = info.queuedAt();
+    if (queuedAt.isValid() && queuedAt.date() != QDate::currentDate())
+        html += QStringLiteral("<p style=\"color:gray\">%1</p>")
+                        .arg(queuedAt.date().toString(Qt::ISODate));
+
+    if (!info.errorString().isEmpty()) {
+        html += MonitorWidget::tr("<h4 style=\"margin-bottom:2px\">Error</h4>");
+        html += QStringLiteral("<pre style=\"color:%1; white-space:pre-wrap\">%2</pre>")
+                        .arg(monitor::stateColor(TaskState::Failed).name(),
+                             escaped(info.errorString()));
+    }
+    if (model->rowOf(info.id()) < 0)
+        html += MonitorWidget::tr("<p style=\"color:gray\">No longer in the table (evicted); "
+                                  "shown as last seen.</p>");
+    details->setHtml(html);
+}
+
+void MonitorWidgetPrivate::updateActions()
+{
+    const TaskInfo info = selectedInfo();
+    const bool cancellable = info.isValid()
+            && (info.state() == TaskState::Queued || info.state() == TaskState::Waiting);
+    cancelTaskButton->setEnabled(feed && connected && cancellable);
+    cancelAllButton->setEnabled(feed && connected);
+}
+
+void MonitorWidgetPrivate::updateStatus()
+{
+    QStringList parts;
+    if (!feed) {
+        parts << MonitorWidget::tr("No source");
+    } else {
+        parts << (connected ? MonitorWidget::tr("Showing %1").arg(feed->sourceName())
+                            : MonitorWidget::tr("Disconnected from %1").arg(feed->sourceName()));
+        if (!connectionMessage.isEmpty())
+            parts << connectionMessage;
+    }
+    parts << MonitorWidget::tr("%1 tasks listed").arg(monitor::formatCount(model->rowCount()));
+    if (model->droppedCount() > 0)
+        parts << MonitorWidget::tr("%1 older finished tasks no longer listed (keeping %2 "
+                                   "finished, %3 failed)")
+                         .arg(monitor::formatCount(qint64(model->droppedCount())),
+                              monitor::formatCount(model->maxFinished()),
+                              monitor::formatCount(model->maxFailed()));
+    if (droppedDetail > 0)
+        parts << MonitorWidget::tr("%1 task changes not received in detail (counts are exact)")
+                         .arg(monitor::formatCount(qint64(droppedDetail)));
+    if (frozen)
+        parts << MonitorWidget::tr("Frozen: %1 updated tasks waiting")
+                         .arg(monitor::formatCount(frozenChanges.size()));
+    statusLabel->setText(parts.join(QStringLiteral("  ·  ")));
+}
+
+// ---- counters and chart ----------------------------------------------------------------------
+
+void MonitorWidgetPrivate::refreshCounters()
+{
+    const qint64 now = clock.elapsed();
+    stats.addCounts(counts, now);
+    if (!countersDirty && counts.live() == 0 && stats.throughput(now) == 0)
+        return;
+    countersDirty = false;
+    queuedValue->setText(monitor::formatCount(counts.queued + counts.waiting));
+    runningValue->setText(QStringLiteral("%1 / %2").arg(monitor::formatCount(counts.running),
+                                                        QString::number(threadCount)));
+    succeededValue->setText(monitor::formatCount(counts.succeeded));
+    failedValue->setText(monitor::formatCount(counts.failed));
+    cancelledValue->setText(monitor::formatCount(counts.cancelled));
+    throughputValue->setText(monitor::formatRate(stats.throughput(now)));
+    waitValue->setText(percentileText(stats.wait()));
+    runTimeValue->setText(percentileText(stats.run()));
+    updateStatus();
+}
+
+void MonitorWidgetPrivate::sampleChart()
+{
+    // Completions per second over the last second, one sample per interval.
+    const qint64 now = clock.elapsed();
+    const qint64 finished = counts.finished();
+    if (!chartHistory.empty() && finished < chartHistory.back().second)
+        chartHistory.clear();
+    chartHistory.emplace_back(now, finished);
+    while (chartHistory.size() > 2 && chartHistory[1].first <= now - 1000)
+        chartHistory.pop_front();
+    const auto &oldest = chartHistory.front();
+    const double rate = now > oldest.first
+            ? double(finished - oldest.second) * 1000.0 / double(now - oldest.first)
+            : 0.0;
+    // The deepest queue since the last sample: a burst between two samples still shows.
+    const qint64 depth = std::max(queuePeak, counts.queued + counts.waiting);
+    queuePeak = 0;
+    chart->addSample(rate, depth);
+}
+
+// ---- MonitorWidget -----------------------------------------------------------------------------
+
+MonitorWidget::MonitorWidget(QWidget *parent)
+    : QWidget(parent), d(std::make_unique<MonitorWidgetPrivate>(this))
+{
+    d->setupUi();
+}
+
+MonitorWidget::MonitorWidget(PromiseKeeper *keeper, QWidget *parent) : MonitorWidget(parent)
+{
+    setKeeper(keeper);
+}
+
+MonitorWidget::~MonitorWidget()
+{
+    // The owned feed unregisters from the keeper now, while the keeper is still there.
+    for (const QMetaObject::Connection &c : std::as_const(d->feedConnections))
+        QObject::disconnect(c);
+    delete d->ownedFeed;
+}
+
+void MonitorWidget::setKeeper(PromiseKeeper *keeper)
+{
+    d->keeper = keeper;
+    if (!keeper) {
+        d->setFeed(nullptr, nullptr);
+        return;
+    }
+    auto *feed = new KeeperFeed(keeper, this);
+    d->setFeed(feed, feed);
+}
+
+PromiseKeeper *MonitorWidget::keeper() const
+{
+    return d->keeper;
+}
+
+void MonitorWidget::setFeed(MonitorFeed *feed)
+{
+    d->keeper = nullptr;
+    d->setFeed(feed, nullptr);
+}
+
+MonitorFeed *MonitorWidget::feed() const
+{
+    return d->feed;
+}
+
+MonitorModel *MonitorWidget::model() const
+{
+    return d->model;
+}
+
+MonitorFilterModel *MonitorWidget::filterModel() const
+{
+    return d->proxy;
+}
+
+QTableView *MonitorWidget::tableView() const
+{
+    return d->table;
+}
+
+quint64 MonitorWidget::selectedTaskId() const
+{
+    return d->selectedId;
+}
+
+void MonitorWidget::selectTask(quint64 taskId)
+{
+    if (d->selectedId == taskId)
+        return;
+    d->selectedId = taskId;
+    d->restoreSelection();
+    d->refreshDetails(true);
+    d->updateActions();
+    Q_EMIT selectedTaskChanged(taskId);
+}
+
+bool MonitorWidget::isFrozen() const
+{
+    return d->frozen;
+}
+
+void MonitorWidget::setFrozen(bool frozen)
+{
+    if (d->frozen == frozen)
+        return;
+    d->frozen = frozen;
+    d->freezeButton->setChecked(frozen);
+    if (!frozen)
+        d->unfreeze();
+    d->updateStatus();
+    Q_EMIT frozenChanged(frozen);
+}
+
+bool MonitorWidget::isFollowing() const
+{
+    return d->following;
+}
+
+void MonitorWidget::setFollowing(bool following)
+{
+    if (d->following == following)
+        return;
+    d->following = following;
+    d->followButton->setChecked(following);
+    d->followNewest();
+    Q_EMIT followingChanged(following);
+}
+
+} // namespace pk

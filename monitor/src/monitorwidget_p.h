@@ -1,0 +1,150 @@
+// Internal: the parts of pk::MonitorWidget.
+#pragma once
+
+#include "taskstats_p.h"
+
+#include <pk/enums.h>
+#include <pk/taskcounts.h>
+#include <pk/taskinfo.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QList>
+#include <QtCore/QMetaObject>
+#include <QtCore/QPointer>
+#include <QtCore/QTimer>
+
+#include <array>
+#include <deque>
+
+QT_BEGIN_NAMESPACE
+class QHBoxLayout;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSplitter;
+class QTableView;
+class QTextBrowser;
+class QToolButton;
+QT_END_NAMESPACE
+
+namespace pk {
+
+class KeeperFeed;
+class MonitorFeed;
+class MonitorFilterModel;
+class MonitorModel;
+class MonitorWidget;
+class PromiseKeeper;
+
+namespace monitor {
+class ThroughputChart;
+class TimelineView;
+} // namespace monitor
+
+class MonitorWidgetPrivate
+{
+public:
+    explicit MonitorWidgetPrivate(MonitorWidget *widget) : q(widget) { }
+
+    void setupUi();
+    QLabel *addCounter(const QString &name, const QString &objectName, const QString &toolTip,
+                       const QColor &color);
+
+    void setFeed(MonitorFeed *feed, KeeperFeed *owned);
+    void onSnapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished,
+                    int threadCount);
+    void onUpdated(const QList<TaskInfo> &changes, const TaskCounts &counts, int threadCount,
+                   quint64 droppedDetail);
+    void onConnectionChanged(bool connected, const QString &message);
+
+    // The table: applied at once, or kept while frozen.
+    void applySnapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished);
+    void applyChanges(const QList<TaskInfo> &changes);
+    void bufferChanges(const QList<TaskInfo> &changes);
+    void unfreeze();
+    // Runs a change of the models that may move or drop the current row; the selection then
+    // goes back to its task.
+    template<typename F>
+    void keepingSelection(F &&change);
+    void restoreSelection();
+    void followNewest();
+
+    void onCurrentChanged();
+    void refreshCounters();
+    void sampleChart();
+    void refreshDetails(bool force = false);
+    void updateActions();
+    void updateStatus();
+    TaskInfo selectedInfo() const;
+
+    MonitorWidget *q;
+
+    // Models and views.
+    MonitorModel *model = nullptr;
+    MonitorFilterModel *proxy = nullptr;
+    QTableView *table = nullptr;
+    QTextBrowser *details = nullptr;
+    monitor::TimelineView *timeline = nullptr;
+    monitor::ThroughputChart *chart = nullptr;
+    QSplitter *mainSplitter = nullptr;
+    QSplitter *topSplitter = nullptr;
+    QSplitter *bottomSplitter = nullptr;
+
+    // Controls.
+    std::array<QToolButton *, 6> chips {};
+    QLineEdit *filterEdit = nullptr;
+    QToolButton *followButton = nullptr;
+    QToolButton *freezeButton = nullptr;
+    QPushButton *cancelTaskButton = nullptr;
+    QPushButton *cancelAllButton = nullptr;
+    QLabel *statusLabel = nullptr;
+
+    // Counters.
+    QHBoxLayout *counterStrip = nullptr;
+    QLabel *queuedValue = nullptr;
+    QLabel *runningValue = nullptr;
+    QLabel *succeededValue = nullptr;
+    QLabel *failedValue = nullptr;
+    QLabel *cancelledValue = nullptr;
+    QLabel *throughputValue = nullptr;
+    QLabel *waitValue = nullptr;
+    QLabel *runTimeValue = nullptr;
+
+    // The source.
+    QPointer<MonitorFeed> feed;
+    KeeperFeed *ownedFeed = nullptr;
+    QPointer<PromiseKeeper> keeper;
+    QList<QMetaObject::Connection> feedConnections;
+    bool connected = false;
+    QString connectionMessage;
+
+    // What the counters show.
+    TaskCounts counts;
+    int threadCount = 0;
+    quint64 droppedDetail = 0;
+    monitor::TaskStats stats;
+    QElapsedTimer clock;
+    std::deque<std::pair<qint64, qint64>> chartHistory; // (ms, finished) of the last second
+    qint64 queuePeak = 0; // the deepest queue since the last chart sample
+    bool countersDirty = true;
+    QTimer refreshTimer; // counters, status: 10 Hz
+    QTimer chartTimer; // one chart sample every ThroughputChart::kSampleIntervalMs
+    QTimer timelineTimer; // moves "now" along while following
+
+    // Freeze.
+    bool frozen = false;
+    bool frozenSnapshot = false;
+    QList<TaskInfo> frozenLive;
+    QList<TaskInfo> frozenFinished;
+    QList<TaskInfo> frozenChanges;
+    QHash<quint64, qsizetype> frozenIndex;
+
+    // Selection.
+    quint64 selectedId = 0;
+    TaskInfo shownInfo; // what the details pane shows, to repaint it only when it changed
+    bool restoring = false;
+    bool following = true;
+};
+
+} // namespace pk

@@ -1,0 +1,157 @@
+// The monitor's socket protocol: framing, messages and the serialization of TaskInfo and
+// TaskCounts. Private to PromiseKeeper::MonitorServer (exported for its tests only).
+#pragma once
+
+#include <pk/monitorserver_export.h>
+#include <pk/taskcounts.h>
+#include <pk/taskinfo.h>
+
+#include <QtCore/qbytearray.h>
+#include <QtCore/qlist.h>
+#include <QtCore/qloggingcategory.h>
+#include <QtCore/qstring.h>
+#include <QtCore/qstringlist.h>
+
+QT_BEGIN_NAMESPACE
+class QDataStream;
+QT_END_NAMESPACE
+
+namespace pk {
+
+//! The category of the monitor's socket warnings: "promisekeeper.monitor".
+PROMISEKEEPER_MONITORSERVER_EXPORT const QLoggingCategory &lcMonitor();
+
+/*!
+    TaskInfo and TaskCounts on a QDataStream: every field, so that a round trip gives an equal
+    value. A TaskInfo with a state out of range sets QDataStream::ReadCorruptData.
+*/
+PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator<<(QDataStream &out, const TaskInfo &info);
+PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, TaskInfo &info);
+PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator<<(
+    QDataStream &out, const TaskCounts &counts);
+PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, TaskCounts &counts);
+
+/*
+    The wire format, version 1.
+
+    Frames: a 4-byte big-endian payload length, then the payload: one message, written with
+    QDataStream (version Qt_6_0, big-endian), starting with its quint8 MessageType. A frame
+    larger than kMaxFrameSize, or a payload that does not decode completely, closes the
+    connection (with a warning in lcMonitor()).
+
+    Session:
+      client -> Hello (magic "PKMON", version)
+      server -> Welcome (version, program, pid, keeper labels)   or Reject (version, message)
+      server -> Snapshot chunks (more = true ... false): live and recently finished tasks, per
+                keeper, with counts and thread count
+      server -> Update* (coalesced changes per keeper, counts, thread count, droppedDetail)
+      client -> CancelTask(id) / CancelAll at any time after Welcome
+      server -> Goodbye when it closes; a new Snapshot whenever a lagging client caught up
+
+    Framing, Hello, Welcome and Reject must never change, so that any two versions can tell each
+    other that they do not match.
+*/
+namespace protocol {
+
+constexpr quint32 kVersion = 1;
+//! The magic that starts a Hello.
+inline QByteArray magic()
+{
+    return QByteArrayLiteral("PKMON");
+}
+constexpr qint64 kFrameHeaderSize = 4;
+//! The largest payload accepted; senders split big messages well below it.
+constexpr qint64 kMaxFrameSize = 4 * 1024 * 1024;
+//! What senders aim for when they split task lists into several frames.
+constexpr qint64 kChunkTargetSize = 512 * 1024;
+//! Titles and error messages are cut to this many characters before they are sent, so that
+//! one task always fits in a frame.
+constexpr qsizetype kMaxTextLength = 4096;
+
+enum class MessageType : quint8 {
+    Hello = 1,
+    Welcome = 2,
+    Reject = 3,
+    Snapshot = 4,
+    Update = 5,
+    Goodbye = 6,
+    CancelTask = 7,
+    CancelAll = 8,
+};
+
+//! One keeper's part of a Snapshot or an Update. In an Update, \c tasks are the changes.
+struct KeeperState
+{
+    qint32 keeper = 0; //!< index in Welcome::keepers
+    qint32 threadCount = 0;
+    TaskCounts counts;
+    QList<TaskInfo> tasks; //!< Snapshot: live tasks; Update: changed tasks
+    QList<TaskInfo> recentlyFinished; //!< Snapshot only, oldest first
+};
+
+//! Any message; which fields matter depends on \c type.
+struct PROMISEKEEPER_MONITORSERVER_EXPORT Message
+{
+    MessageType type = MessageType::Hello;
+    QByteArray magic; //!< Hello
+    quint32 version = kVersion; //!< Hello, Welcome, Reject
+    QString text; //!< Welcome: program name; Reject, Goodbye: the reason
+    qint64 pid = 0; //!< Welcome
+    QStringList keeperLabels; //!< Welcome
+    QList<KeeperState> keepers; //!< Snapshot, Update
+    quint64 droppedDetail = 0; //!< Snapshot, Update
+    bool more = false; //!< Snapshot: more chunks follow
+    quint64 taskId = 0; //!< CancelTask
+
+    static Message hello();
+};
+
+//! The payload of \a message.
+PROMISEKEEPER_MONITORSERVER_EXPORT QByteArray encode(const Message &message);
+//! Decodes a payload; false (and \a error says why) if it is not exactly one valid message.
+PROMISEKEEPER_MONITORSERVER_EXPORT bool decode(
+    const QByteArray &payload, Message *message, QString *error);
+//! A frame: the length header, then \a payload.
+PROMISEKEEPER_MONITORSERVER_EXPORT QByteArray frame(const QByteArray &payload);
+//! The bytes a TaskInfo takes on the wire (to split lists into frames without encoding twice).
+PROMISEKEEPER_MONITORSERVER_EXPORT qint64 encodedSize(const TaskInfo &info);
+//! \a info with its title and error cut to kMaxTextLength.
+PROMISEKEEPER_MONITORSERVER_EXPORT TaskInfo truncated(TaskInfo info);
+
+//! Splits \a tasks into runs whose encoded size stays below \a budget (at least one task each).
+PROMISEKEEPER_MONITORSERVER_EXPORT QList<QList<TaskInfo>> chunked(
+    const QList<TaskInfo> &tasks, qint64 budget);
+
+/*!
+    Cuts a byte stream into frames. Feed it what the socket gave, in any pieces; take frames
+    with next() until it says NeedMore. After an Error the reader stays in error.
+*/
+class PROMISEKEEPER_MONITORSERVER_EXPORT FrameReader
+{
+public:
+    enum Result { NeedMore, Frame, Error };
+
+    explicit FrameReader(qint64 maxFrameSize = kMaxFrameSize)
+        : m_max(maxFrameSize)
+    { }
+
+    void append(const QByteArray &bytes) { m_buffer.append(bytes); }
+    //! The next frame's payload into \a payload; on Error, \a error says why.
+    Result next(QByteArray *payload, QString *error);
+    //! Bytes received but not yet returned as a frame.
+    qint64 bufferedBytes() const { return m_buffer.size() - m_pos; }
+
+private:
+    QByteArray m_buffer;
+    qsizetype m_pos = 0;
+    qint64 m_max;
+    bool m_failed = false;
+    QString m_error;
+};
+
+//! Text for a version mismatch, the same on both sides.
+PROMISEKEEPER_MONITORSERVER_EXPORT QString versionMismatchMessage(
+    quint32 programVersion, quint32 monitorVersion);
+
+} // namespace protocol
+} // namespace pk

@@ -1,0 +1,405 @@
+#include "protocol_p.h"
+
+#include <pk/remotefeed.h>
+
+#include <QtCore/qpointer.h>
+#include <QtCore/qtimer.h>
+#include <QtNetwork/qlocalsocket.h>
+
+#include <algorithm>
+
+namespace pk {
+
+using protocol::KeeperState;
+using protocol::Message;
+using protocol::MessageType;
+
+namespace {
+constexpr int kDefaultRetryMs = 1000;
+} // namespace
+
+/*
+    One QLocalSocket per attempt: a failed or closed socket is dropped (later, since it may be
+    inside one of its own signals) and a fresh one tries again when the retry timer fires.
+*/
+class RemoteFeedPrivate
+{
+public:
+    enum class State { Idle, Connecting, Handshaking, Attached, Refused };
+
+    explicit RemoteFeedPrivate(RemoteFeed *feed)
+        : q(feed)
+    { }
+
+    void attempt();
+    void onReadyRead();
+    bool readRest(QLocalSocket *s);
+    bool handle(const Message &message);
+    void lost(const QString &why);
+    void fail(const QString &why);
+    void dropSocket();
+    void send(const Message &message);
+    void applyStates(
+        const QList<KeeperState> &states, QList<TaskInfo> *tasks, QList<TaskInfo> *recent);
+    TaskCounts totalCounts() const;
+    int totalThreads() const;
+
+    RemoteFeed *q;
+    QString name;
+    State state = State::Idle;
+    QLocalSocket *socket = nullptr;
+    protocol::FrameReader reader;
+    QTimer retryTimer;
+    bool announcedWaiting = false;
+    bool goodbye = false;
+    QString error;
+
+    QString program;
+    qint64 pid = 0;
+    QStringList labels;
+    QList<TaskCounts> counts;
+    QList<int> threads;
+
+    // A snapshot arrives in chunks; it is emitted once complete.
+    QList<TaskInfo> snapshotLive;
+    QList<TaskInfo> snapshotRecent;
+    quint64 snapshotDropped = 0;
+};
+
+void RemoteFeedPrivate::attempt()
+{
+    dropSocket();
+    if (name.isEmpty() || state == State::Refused)
+        return;
+    state = State::Connecting;
+    reader = protocol::FrameReader();
+    goodbye = false;
+    socket = new QLocalSocket(q);
+    QLocalSocket *s = socket;
+    QObject::connect(s, &QLocalSocket::connected, q, [this, s] {
+        if (s != socket)
+            return;
+        state = State::Handshaking;
+        send(Message::hello());
+    });
+    QObject::connect(s, &QLocalSocket::readyRead, q, [this, s] {
+        if (s == socket)
+            onReadyRead();
+    });
+    // Unconnected covers both a failed attempt (no program, or a stale socket file) and a
+    // closed connection. What the program wrote before closing (its last counts, its goodbye)
+    // is read first.
+    QObject::connect(
+        s, &QLocalSocket::stateChanged, q, [this, s](QLocalSocket::LocalSocketState newState) {
+            if (newState != QLocalSocket::UnconnectedState || !readRest(s))
+                return;
+            if (goodbye)
+                lost(QStringLiteral("the program closed its monitor server"));
+            else if (s->error() != QLocalSocket::UnknownSocketError)
+                lost(s->errorString());
+            else
+                lost(QStringLiteral("the connection closed"));
+        });
+    s->connectToServer(name);
+}
+
+void RemoteFeedPrivate::dropSocket()
+{
+    if (!socket)
+        return;
+    QLocalSocket *s = std::exchange(socket, nullptr);
+    QObject::disconnect(s, nullptr, q, nullptr);
+    s->abort();
+    s->deleteLater();
+}
+
+void RemoteFeedPrivate::send(const Message &message)
+{
+    if (socket)
+        socket->write(protocol::frame(protocol::encode(message)));
+}
+
+void RemoteFeedPrivate::lost(const QString &why)
+{
+    const State was = state;
+    dropSocket();
+    if (was == State::Refused || was == State::Idle)
+        return;
+    state = State::Connecting;
+    error = why;
+    if (was == State::Attached) {
+        announcedWaiting = true;
+        Q_EMIT q->connectionChanged(
+            false, QStringLiteral("program went away — waiting for it to come back"));
+    } else if (!announcedWaiting) {
+        announcedWaiting = true;
+        Q_EMIT q->connectionChanged(
+            false, QStringLiteral("waiting for the program '%1' to start").arg(name));
+    }
+    if (state == State::Connecting && !name.isEmpty())
+        retryTimer.start();
+}
+
+void RemoteFeedPrivate::fail(const QString &why)
+{
+    qCWarning(lcMonitor, "pk::RemoteFeed: closing the connection to '%s': %s", qPrintable(name),
+        qPrintable(why));
+    lost(why);
+}
+
+// Reads what \a s still holds; whether \a s is still the current socket (and the feed alive).
+bool RemoteFeedPrivate::readRest(QLocalSocket *s)
+{
+    if (s != socket)
+        return false;
+    if (s->bytesAvailable() > 0) {
+        QPointer<RemoteFeed> alive(q);
+        onReadyRead();
+        if (!alive)
+            return false;
+    }
+    return s == socket;
+}
+
+void RemoteFeedPrivate::onReadyRead()
+{
+    QPointer<RemoteFeed> alive(q);
+    QLocalSocket *s = socket;
+    reader.append(s->readAll());
+    while (alive && s == socket) {
+        QByteArray payload;
+        QString why;
+        const auto result = reader.next(&payload, &why);
+        if (result == protocol::FrameReader::NeedMore)
+            return;
+        if (result == protocol::FrameReader::Error) {
+            fail(why);
+            return;
+        }
+        Message message;
+        if (!protocol::decode(payload, &message, &why)) {
+            fail(why);
+            return;
+        }
+        if (!handle(message))
+            return;
+    }
+}
+
+bool RemoteFeedPrivate::handle(const Message &message)
+{
+    if (state == State::Handshaking) {
+        if (message.type == MessageType::Reject
+            || (message.type == MessageType::Welcome && message.version != protocol::kVersion)) {
+            error = protocol::versionMismatchMessage(message.version, protocol::kVersion);
+            qCWarning(lcMonitor, "pk::RemoteFeed: '%s': %s", qPrintable(name), qPrintable(error));
+            dropSocket();
+            state = State::Refused;
+            Q_EMIT q->connectionChanged(false, error);
+            return false;
+        }
+        if (message.type != MessageType::Welcome) {
+            fail(QStringLiteral("the program did not answer the handshake"));
+            return false;
+        }
+        state = State::Attached;
+        announcedWaiting = false;
+        error.clear();
+        program = message.text;
+        pid = message.pid;
+        labels = message.keeperLabels;
+        counts = QList<TaskCounts>(labels.size());
+        threads = QList<int>(labels.size(), 0);
+        snapshotLive.clear();
+        snapshotRecent.clear();
+        snapshotDropped = 0;
+        Q_EMIT q->connectionChanged(true, QStringLiteral("attached to %1").arg(q->sourceName()));
+        return true;
+    }
+
+    switch (message.type) {
+    case MessageType::Snapshot: {
+        applyStates(message.keepers, &snapshotLive, &snapshotRecent);
+        snapshotDropped += message.droppedDetail;
+        if (message.more)
+            return true;
+        QList<TaskInfo> live = std::exchange(snapshotLive, {});
+        QList<TaskInfo> recent = std::exchange(snapshotRecent, {});
+        // Oldest first, across keepers.
+        std::stable_sort(recent.begin(), recent.end(), [](const TaskInfo &a, const TaskInfo &b) {
+            return a.finishedAtNsecs() < b.finishedAtNsecs();
+        });
+        const quint64 dropped = std::exchange(snapshotDropped, 0);
+        QPointer<RemoteFeed> alive(q);
+        Q_EMIT q->snapshot(live, recent, totalThreads());
+        if (!alive)
+            return false;
+        Q_EMIT q->updated({}, totalCounts(), totalThreads(), dropped);
+        return alive;
+    }
+    case MessageType::Update: {
+        QList<TaskInfo> changes;
+        applyStates(message.keepers, &changes, nullptr);
+        QPointer<RemoteFeed> alive(q);
+        Q_EMIT q->updated(changes, totalCounts(), totalThreads(), message.droppedDetail);
+        return alive;
+    }
+    case MessageType::Goodbye:
+        goodbye = true;
+        return true;
+    default:
+        fail(QStringLiteral("unexpected message type %1 from the program").arg(int(message.type)));
+        return false;
+    }
+}
+
+void RemoteFeedPrivate::applyStates(
+    const QList<KeeperState> &states, QList<TaskInfo> *tasks, QList<TaskInfo> *recent)
+{
+    for (const KeeperState &s : states) {
+        // A keeper added after the handshake is not part of this session.
+        if (s.keeper >= labels.size())
+            continue;
+        counts[s.keeper] = s.counts;
+        threads[s.keeper] = s.threadCount;
+        tasks->append(s.tasks);
+        if (recent)
+            recent->append(s.recentlyFinished);
+    }
+}
+
+TaskCounts RemoteFeedPrivate::totalCounts() const
+{
+    TaskCounts total;
+    for (const TaskCounts &c : counts) {
+        total.waiting += c.waiting;
+        total.queued += c.queued;
+        total.running += c.running;
+        total.succeeded += c.succeeded;
+        total.failed += c.failed;
+        total.cancelled += c.cancelled;
+    }
+    return total;
+}
+
+int RemoteFeedPrivate::totalThreads() const
+{
+    int total = 0;
+    for (const int t : threads)
+        total += t;
+    return total;
+}
+
+RemoteFeed::RemoteFeed(QObject *parent)
+    : MonitorFeed(parent)
+    , d(std::make_unique<RemoteFeedPrivate>(this))
+{
+    d->retryTimer.setSingleShot(true);
+    d->retryTimer.setInterval(kDefaultRetryMs);
+    connect(&d->retryTimer, &QTimer::timeout, this, [this] { d->attempt(); });
+}
+
+RemoteFeed::~RemoteFeed()
+{
+    d->dropSocket();
+}
+
+void RemoteFeed::connectToServer(const QString &name)
+{
+    disconnectFromServer();
+    d->name = name;
+    d->announcedWaiting = false;
+    d->attempt();
+}
+
+void RemoteFeed::disconnectFromServer()
+{
+    d->retryTimer.stop();
+    const bool wasAttached = d->state == RemoteFeedPrivate::State::Attached;
+    d->dropSocket();
+    d->state = RemoteFeedPrivate::State::Idle;
+    if (wasAttached)
+        Q_EMIT connectionChanged(false, QStringLiteral("detached"));
+}
+
+QString RemoteFeed::serverName() const
+{
+    return d->name;
+}
+
+bool RemoteFeed::isConnected() const
+{
+    return d->state == RemoteFeedPrivate::State::Attached;
+}
+
+QString RemoteFeed::sourceName() const
+{
+    if (!isConnected())
+        return d->name;
+    return QStringLiteral("pid %1 (%2)").arg(d->pid).arg(d->program);
+}
+
+void RemoteFeed::cancelTask(quint64 taskId)
+{
+    if (!isConnected()) {
+        qCInfo(lcMonitor, "pk::RemoteFeed: not attached; cannot cancel task %llu", taskId);
+        return;
+    }
+    Message m;
+    m.type = MessageType::CancelTask;
+    m.taskId = taskId;
+    d->send(m);
+}
+
+void RemoteFeed::cancelAll()
+{
+    if (!isConnected()) {
+        qCInfo(lcMonitor, "pk::RemoteFeed: not attached; cannot cancel");
+        return;
+    }
+    Message m;
+    m.type = MessageType::CancelAll;
+    d->send(m);
+}
+
+QString RemoteFeed::programName() const
+{
+    return d->program;
+}
+
+qint64 RemoteFeed::programPid() const
+{
+    return d->pid;
+}
+
+QStringList RemoteFeed::keeperLabels() const
+{
+    return d->labels;
+}
+
+TaskCounts RemoteFeed::counts() const
+{
+    return d->totalCounts();
+}
+
+int RemoteFeed::threadCount() const
+{
+    return d->totalThreads();
+}
+
+QString RemoteFeed::errorString() const
+{
+    return d->error;
+}
+
+int RemoteFeed::retryInterval() const
+{
+    return d->retryTimer.interval();
+}
+
+void RemoteFeed::setRetryInterval(int msecs)
+{
+    d->retryTimer.setInterval(std::max(msecs, 1));
+}
+
+} // namespace pk

@@ -1,0 +1,155 @@
+#include "throughputchart_p.h"
+
+#include "monitorstyle_p.h"
+
+#include <QtGui/QPainter>
+#include <QtGui/QPainterPath>
+
+#include <algorithm>
+#include <cmath>
+
+namespace pk::monitor {
+
+namespace {
+// A round upper bound for a scale: 1, 2, 5, 10, 20, 50...
+double niceMax(double value)
+{
+    if (value <= 1)
+        return 1;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(value)));
+    for (double m : { 1.0, 2.0, 5.0, 10.0 }) {
+        if (value <= m * magnitude)
+            return m * magnitude;
+    }
+    return 10 * magnitude;
+}
+
+QString scaleLabel(double value)
+{
+    if (value >= 1e6)
+        return QStringLiteral("%1M").arg(value / 1e6, 0, 'g', 3);
+    if (value >= 1e3)
+        return QStringLiteral("%1k").arg(value / 1e3, 0, 'g', 3);
+    return QString::number(value, 'g', 3);
+}
+} // namespace
+
+ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent)
+{
+    setAttribute(Qt::WA_OpaquePaintEvent);
+}
+
+QSize ThroughputChart::sizeHint() const
+{
+    return { 420, 180 };
+}
+
+QSize ThroughputChart::minimumSizeHint() const
+{
+    return { 200, 90 };
+}
+
+void ThroughputChart::addSample(double completionsPerSecond, qint64 queueDepth)
+{
+    m_samples.push_back({ completionsPerSecond, queueDepth });
+    if (m_samples.size() > kMaxSamples)
+        m_samples.pop_front();
+    update();
+}
+
+void ThroughputChart::clear()
+{
+    m_samples.clear();
+    update();
+}
+
+void ThroughputChart::paintEvent(QPaintEvent *)
+{
+    QPainter painter(this);
+    painter.setRenderHint(QPainter::Antialiasing);
+    const QPalette pal = palette();
+    painter.fillRect(rect(), pal.color(QPalette::Base));
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    painter.setFont(small);
+    const QFontMetrics fm(small);
+    const int scaleWidth = fm.horizontalAdvance(QStringLiteral("0000k")) + 6;
+    const QRect plot = rect().adjusted(scaleWidth, fm.height() + 8, -scaleWidth, -fm.height() - 6);
+    if (plot.width() < 20 || plot.height() < 20)
+        return;
+
+    const QColor rateColor = stateColor(TaskState::Succeeded);
+    const QColor depthColor = stateColor(TaskState::Queued);
+
+    double maxRate = 0;
+    qint64 maxDepth = 0;
+    for (const Sample &s : m_samples) {
+        maxRate = std::max(maxRate, s.rate);
+        maxDepth = std::max(maxDepth, s.depth);
+    }
+    const double rateScale = niceMax(maxRate);
+    const double depthScale = niceMax(double(maxDepth));
+
+    // Grid and scales: four divisions, completions on the left, queue depth on the right.
+    for (int i = 0; i <= 4; ++i) {
+        const int y = plot.bottom() - i * plot.height() / 4;
+        painter.setPen(QPen(pal.color(QPalette::Mid), 1, i == 0 ? Qt::SolidLine : Qt::DotLine));
+        painter.drawLine(plot.left(), y, plot.right(), y);
+        painter.setPen(rateColor.darker(130));
+        painter.drawText(QRect(0, y - fm.height() / 2, scaleWidth - 4, fm.height()),
+                         Qt::AlignRight | Qt::AlignVCenter, scaleLabel(rateScale * i / 4));
+        painter.setPen(depthColor.darker(130));
+        painter.drawText(QRect(plot.right() + 4, y - fm.height() / 2, scaleWidth - 4, fm.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, scaleLabel(depthScale * i / 4));
+    }
+
+    // Time: the newest sample at the right edge.
+    const std::size_t spanSamples = std::max(m_samples.size(), kMinSpanSamples);
+    const double dx = double(plot.width()) / double(std::max<std::size_t>(spanSamples - 1, 1));
+    const double spanSeconds = double(spanSamples - 1) * kSampleIntervalMs / 1000.0;
+    painter.setPen(pal.color(QPalette::Text));
+    const double tickSeconds = spanSeconds > 150 ? 60 : spanSeconds > 60 ? 30 : spanSeconds > 20 ? 10 : 2;
+    for (double s = 0; s <= spanSeconds + 0.001; s += tickSeconds) {
+        const double x = plot.right() - s / spanSeconds * plot.width();
+        painter.setPen(QPen(pal.color(QPalette::Mid), 1, Qt::DotLine));
+        painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()));
+        painter.setPen(pal.color(QPalette::Text));
+        const QString label = s == 0 ? tr("now")
+                : s >= 60 && std::fmod(s, 60) == 0 ? tr("-%1 min").arg(s / 60)
+                                                   : tr("-%1 s").arg(s);
+        painter.drawText(QRectF(x - 40, plot.bottom() + 3, 80, fm.height()), Qt::AlignCenter,
+                         label);
+    }
+
+    const auto line = [&](auto value, double scale, const QColor &color) {
+        if (m_samples.empty())
+            return;
+        QPolygonF points;
+        points.reserve(qsizetype(m_samples.size()));
+        const double x0 = plot.right() - double(m_samples.size() - 1) * dx;
+        for (std::size_t i = 0; i < m_samples.size(); ++i) {
+            const double v = std::min(value(m_samples[i]) / scale, 1.0);
+            points << QPointF(x0 + double(i) * dx, plot.bottom() - v * plot.height());
+        }
+        painter.setPen(QPen(color, 2));
+        painter.drawPolyline(points);
+    };
+    line([](const Sample &s) { return double(s.depth); }, depthScale, depthColor);
+    line([](const Sample &s) { return s.rate; }, rateScale, rateColor);
+
+    // Legend, with the latest values.
+    const Sample last = m_samples.empty() ? Sample { 0, 0 } : m_samples.back();
+    int x = plot.left();
+    const int y = 3;
+    const auto legend = [&](const QColor &color, const QString &text) {
+        painter.fillRect(QRect(x, y + fm.height() / 2 - 2, 14, 4), color);
+        x += 18;
+        painter.setPen(pal.color(QPalette::Text));
+        painter.drawText(QPoint(x, y + fm.ascent()), text);
+        x += fm.horizontalAdvance(text) + 16;
+    };
+    legend(rateColor, tr("finished / s: %1").arg(formatRate(last.rate)));
+    legend(depthColor, tr("queue depth: %1").arg(formatCount(last.depth)));
+}
+
+} // namespace pk::monitor

@@ -1,0 +1,102 @@
+// Internal: the timeline of the monitor, one lane per worker thread and one for the queue.
+#pragma once
+
+#include <pk/taskinfo.h>
+
+#include <QtCore/QHash>
+#include <QtWidgets/QWidget>
+
+#include <deque>
+#include <vector>
+
+namespace pk::monitor {
+
+/*!
+    Paints what the workers did over time: per worker a lane with a bar from start to end for
+    every task it ran (running ones reach "now"), failures in red, and on top a lane with the
+    queue depth. The wheel zooms around the pointer, dragging pans, a double click goes back to
+    following "now".
+
+    Per lane the bars are kept sorted by time (a worker runs one task after another); painting
+    binary-searches the visible ones and merges the bars that fall into the same pixel column,
+    so its cost depends on the width in pixels, not on the number of tasks: a million tasks
+    draw as fast as a hundred. Memory is bounded: at most kMaxBarsPerLane bars per lane, the
+    oldest go first.
+*/
+class TimelineView : public QWidget
+{
+    Q_OBJECT
+public:
+    static constexpr std::size_t kMaxBarsPerLane = 250000;
+    static constexpr std::size_t kMaxQueueSamples = 100000;
+
+    explicit TimelineView(QWidget *parent = nullptr);
+
+    //! Takes the tasks of a batch: running ones open a bar, finished ones close it.
+    void addTasks(const QList<TaskInfo> &tasks);
+    //! The queue depth (waiting + queued) at \a timeNs.
+    void addQueueDepth(qint64 timeNs, qint64 depth);
+    void setThreadCount(int count);
+    void clear();
+
+    //! The visible span in nanoseconds (default 10 s).
+    qint64 span() const { return m_spanNs; }
+    void setSpan(qint64 nsecs);
+    //! Whether the right edge follows the current time (true until the user pans).
+    bool isFollowingNow() const { return m_followNow; }
+    void setFollowingNow(bool follow);
+
+    //! How many bars are kept in all (for tests).
+    std::size_t barCount() const;
+
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void wheelEvent(QWheelEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    void mouseMoveEvent(QMouseEvent *event) override;
+    void mouseReleaseEvent(QMouseEvent *event) override;
+    void mouseDoubleClickEvent(QMouseEvent *event) override;
+
+private:
+    struct Bar
+    {
+        qint64 start;
+        qint64 end;
+    };
+    struct Lane
+    {
+        std::deque<Bar> bars; // finished tasks, by start
+        std::deque<Bar> failures; // the failed ones again, painted over the others
+        quint64 runningId = 0;
+        qint64 runningStart = 0;
+    };
+    struct QueueSample
+    {
+        qint64 time;
+        qint64 depth;
+    };
+
+    Lane &lane(int worker);
+    static void insertSorted(std::deque<Bar> &bars, Bar bar);
+    qint64 endTime() const;
+    QRect plotRect() const;
+    void paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1);
+    void paintLane(QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1,
+                   qint64 now);
+    void paintQueue(QPainter &painter, const QRect &rect, qint64 t0, qint64 t1);
+
+    std::vector<Lane> m_lanes;
+    std::deque<QueueSample> m_queue;
+    int m_threadCount = 1;
+    qint64 m_spanNs;
+    bool m_followNow = true;
+    qint64 m_fixedEnd = 0; // the right edge while not following
+    bool m_dragging = false;
+    int m_dragX = 0;
+    qint64 m_dragEnd = 0;
+};
+
+} // namespace pk::monitor

@@ -1,0 +1,367 @@
+#include "protocol_p.h"
+
+#include <pk/tracereader.h>
+
+#include <QtCore/qfile.h>
+#include <QtCore/qfileinfo.h>
+#include <QtCore/qhash.h>
+#include <QtCore/qjsonarray.h>
+#include <QtCore/qjsondocument.h>
+#include <QtCore/qjsonobject.h>
+#include <QtCore/qmetaobject.h>
+#include <QtCore/qpointer.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace pk {
+
+namespace {
+
+// Traces from other producers have no monotonic base: timestamps get this one, so that a
+// timestamp of 0 (which TaskInfo reads as "never") cannot occur.
+constexpr qint64 kForeignBaseNs = 1000000000;
+// Ids given to tasks of foreign traces, out of the way of real ones.
+constexpr quint64 kForeignIdBase = quint64(1) << 48;
+
+bool stateFromName(const QString &name, TaskState *state)
+{
+    static const QHash<QString, TaskState> states = {
+        { QStringLiteral("Waiting"), TaskState::Waiting },
+        { QStringLiteral("Queued"), TaskState::Queued },
+        { QStringLiteral("Running"), TaskState::Running },
+        { QStringLiteral("Succeeded"), TaskState::Succeeded },
+        { QStringLiteral("Failed"), TaskState::Failed },
+        { QStringLiteral("Cancelled"), TaskState::Cancelled },
+    };
+    const auto found = states.constFind(name);
+    if (found == states.constEnd())
+        return false;
+    *state = found.value();
+    return true;
+}
+
+qint64 toNs(const QJsonValue &micros)
+{
+    return qint64(std::llround(micros.toDouble() * 1000.0));
+}
+
+} // namespace
+
+class TraceReaderPrivate
+{
+public:
+    struct Entry
+    {
+        TaskInfo info;
+        bool hasState = false;
+        qint64 queueEndNs = 0;
+    };
+
+    void clear()
+    {
+        tasks.clear();
+        threadCount = 0;
+        dropped = 0;
+    }
+    Entry &entry(quint64 id)
+    {
+        Entry &e = byId[id];
+        e.info.setId(id);
+        return e;
+    }
+    void takeArgs(Entry &e, const QJsonObject &args, const QString &name);
+
+    QHash<quint64, Entry> byId;
+    QList<TaskInfo> tasks;
+    int threadCount = 0;
+    quint64 dropped = 0;
+    QString error;
+};
+
+void TraceReaderPrivate::takeArgs(Entry &e, const QJsonObject &args, const QString &name)
+{
+    if (args.contains(QLatin1String("title")))
+        e.info.setTitle(args.value(QLatin1String("title")).toString());
+    else if (e.info.title().isEmpty())
+        e.info.setTitle(name);
+    if (args.contains(QLatin1String("priority")))
+        e.info.setPriority(args.value(QLatin1String("priority")).toInt());
+    if (args.contains(QLatin1String("error")))
+        e.info.setErrorString(args.value(QLatin1String("error")).toString());
+    TaskState state;
+    if (stateFromName(args.value(QLatin1String("state")).toString(), &state)) {
+        e.info.setState(state);
+        e.hasState = true;
+    }
+}
+
+TraceReader::TraceReader()
+    : d(std::make_unique<TraceReaderPrivate>())
+{ }
+TraceReader::~TraceReader() = default;
+
+bool TraceReader::load(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        d->clear();
+        d->error = QStringLiteral("Cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    if (!parse(file.readAll())) {
+        d->error = QStringLiteral("%1: %2").arg(path, d->error);
+        return false;
+    }
+    return true;
+}
+
+bool TraceReader::parse(const QByteArray &json)
+{
+    d->clear();
+    d->byId.clear();
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        d->error = QStringLiteral("not a JSON trace: %1 at offset %2")
+                       .arg(parseError.errorString())
+                       .arg(parseError.offset);
+        return false;
+    }
+    // Both Chrome formats: {"traceEvents": [...]} and a bare array of events.
+    QJsonArray events;
+    QJsonObject other;
+    if (doc.isArray()) {
+        events = doc.array();
+    } else {
+        const QJsonObject root = doc.object();
+        if (!root.value(QLatin1String("traceEvents")).isArray()) {
+            d->error = QStringLiteral("not a Chrome trace: no \"traceEvents\" array");
+            return false;
+        }
+        events = root.value(QLatin1String("traceEvents")).toArray();
+        other = root.value(QLatin1String("otherData")).toObject();
+    }
+
+    const bool ours
+        = other.value(QLatin1String("producer")).toString() == QLatin1String("PromiseKeeper");
+    const qint64 base = ours ? other.value(QLatin1String("baseMonotonicNs")).toString().toLongLong()
+                             : kForeignBaseNs;
+    quint64 foreignId = kForeignIdBase;
+    int maxWorker = -1;
+
+    for (const QJsonValue &value : std::as_const(events)) {
+        const QJsonObject event = value.toObject();
+        const QString phase = event.value(QLatin1String("ph")).toString();
+        const QJsonObject args = event.value(QLatin1String("args")).toObject();
+        const QString name = event.value(QLatin1String("name")).toString();
+        if (phase == QLatin1String("X")) {
+            const quint64 id = args.contains(QLatin1String("id"))
+                ? quint64(args.value(QLatin1String("id")).toInteger())
+                : ++foreignId;
+            TraceReaderPrivate::Entry &e = d->entry(id);
+            d->takeArgs(e, args, name);
+            const qint64 start = base + toNs(event.value(QLatin1String("ts")));
+            e.info.setStartedAtNsecs(start);
+            e.info.setFinishedAtNsecs(start + toNs(event.value(QLatin1String("dur"))));
+            const int worker = args.contains(QLatin1String("worker"))
+                ? args.value(QLatin1String("worker")).toInt()
+                : event.value(QLatin1String("tid")).toInt() - 1;
+            e.info.setWorkerIndex(worker);
+            maxWorker = std::max(maxWorker, worker);
+            if (!e.hasState) {
+                e.info.setState(TaskState::Succeeded);
+                e.hasState = true;
+            }
+        } else if ((phase == QLatin1String("b") || phase == QLatin1String("e"))
+            && event.value(QLatin1String("cat")).toString() == QLatin1String("queue")) {
+            const quint64 id = quint64(event.value(QLatin1String("id")).toInteger());
+            if (id == 0)
+                continue;
+            TraceReaderPrivate::Entry &e = d->entry(id);
+            const qint64 ts = base + toNs(event.value(QLatin1String("ts")));
+            if (phase == QLatin1String("b")) {
+                d->takeArgs(e, args, name);
+                e.info.setQueuedAtNsecs(ts);
+            } else {
+                e.queueEndNs = ts;
+            }
+        }
+    }
+
+    d->tasks.reserve(d->byId.size());
+    for (auto it = d->byId.begin(); it != d->byId.end(); ++it) {
+        TraceReaderPrivate::Entry &e = it.value();
+        TaskInfo &info = e.info;
+        if (!e.hasState)
+            info.setState(info.startedAtNsecs() != 0 ? TaskState::Succeeded : TaskState::Queued);
+        // What the writer drew up to the end of the trace has not happened yet.
+        if (!isFinal(info.state())) {
+            info.setFinishedAtNsecs(0);
+            if (info.state() != TaskState::Running) {
+                info.setStartedAtNsecs(0);
+                info.setWorkerIndex(-1);
+            }
+        } else if (info.startedAtNsecs() == 0) {
+            info.setFinishedAtNsecs(e.queueEndNs); // cancelled or failed before it ran
+            info.setWorkerIndex(-1);
+        }
+        if (info.queuedAtNsecs() == 0 && !ours)
+            info.setQueuedAtNsecs(info.startedAtNsecs());
+        d->tasks.append(info);
+    }
+    d->byId.clear();
+    std::sort(d->tasks.begin(), d->tasks.end(),
+        [](const TaskInfo &a, const TaskInfo &b) { return a.id() < b.id(); });
+
+    const int written = other.value(QLatin1String("threadCount")).toInt(-1);
+    d->threadCount = written >= 0 ? written : maxWorker + 1;
+    d->dropped
+        = quint64(std::max<qint64>(other.value(QLatin1String("droppedTasks")).toInteger(), 0));
+    d->error.clear();
+    return true;
+}
+
+QString TraceReader::errorString() const
+{
+    return d->error;
+}
+
+QList<TaskInfo> TraceReader::tasks() const
+{
+    return d->tasks;
+}
+
+int TraceReader::threadCount() const
+{
+    return d->threadCount;
+}
+
+quint64 TraceReader::droppedTaskCount() const
+{
+    return d->dropped;
+}
+
+TaskCounts TraceReader::counts() const
+{
+    TaskCounts c;
+    for (const TaskInfo &info : std::as_const(d->tasks)) {
+        switch (info.state()) {
+        case TaskState::Waiting:
+            ++c.waiting;
+            break;
+        case TaskState::Queued:
+            ++c.queued;
+            break;
+        case TaskState::Running:
+            ++c.running;
+            break;
+        case TaskState::Succeeded:
+            ++c.succeeded;
+            break;
+        case TaskState::Failed:
+            ++c.failed;
+            break;
+        case TaskState::Cancelled:
+            ++c.cancelled;
+            break;
+        }
+    }
+    return c;
+}
+
+// --- TraceFeed -------------------------------------------------------------------------------
+
+class TraceFeedPrivate
+{
+public:
+    TraceReader reader;
+    QString fileName;
+    bool loaded = false;
+    quint64 generation = 0; // a later open() supersedes the signals of an earlier one
+};
+
+TraceFeed::TraceFeed(QObject *parent)
+    : MonitorFeed(parent)
+    , d(std::make_unique<TraceFeedPrivate>())
+{ }
+
+TraceFeed::~TraceFeed() = default;
+
+bool TraceFeed::open(const QString &path)
+{
+    d->fileName = path;
+    d->loaded = d->reader.load(path);
+    const quint64 generation = ++d->generation;
+    // From the event loop, so that connecting right after open() is enough.
+    QMetaObject::invokeMethod(
+        this,
+        [this, generation] {
+            if (generation != d->generation)
+                return;
+            if (!d->loaded) {
+                Q_EMIT connectionChanged(false, d->reader.errorString());
+                return;
+            }
+            const QList<TaskInfo> tasks = d->reader.tasks();
+            QList<TaskInfo> live;
+            QList<TaskInfo> finished;
+            for (const TaskInfo &t : tasks)
+                (isFinal(t.state()) ? finished : live).append(t);
+            std::stable_sort(
+                finished.begin(), finished.end(), [](const TaskInfo &a, const TaskInfo &b) {
+                    return a.finishedAtNsecs() < b.finishedAtNsecs();
+                });
+            const int threads = d->reader.threadCount();
+            QPointer<TraceFeed> alive(this);
+            Q_EMIT connectionChanged(true,
+                QStringLiteral("trace %1: %2 tasks")
+                    .arg(QFileInfo(d->fileName).fileName())
+                    .arg(tasks.size()));
+            if (!alive)
+                return;
+            Q_EMIT snapshot(live, finished, threads);
+            if (!alive)
+                return;
+            Q_EMIT updated({}, d->reader.counts(), threads, d->reader.droppedTaskCount());
+        },
+        Qt::QueuedConnection);
+    return d->loaded;
+}
+
+QString TraceFeed::fileName() const
+{
+    return d->fileName;
+}
+
+QString TraceFeed::errorString() const
+{
+    return d->reader.errorString();
+}
+
+const TraceReader &TraceFeed::reader() const
+{
+    return d->reader;
+}
+
+bool TraceFeed::isConnected() const
+{
+    return d->loaded;
+}
+
+QString TraceFeed::sourceName() const
+{
+    return QStringLiteral("trace %1").arg(QFileInfo(d->fileName).fileName());
+}
+
+void TraceFeed::cancelTask(quint64 taskId)
+{
+    qCInfo(lcMonitor, "pk::TraceFeed: task %llu is in a trace; nothing to cancel", taskId);
+}
+
+void TraceFeed::cancelAll()
+{
+    qCInfo(lcMonitor, "pk::TraceFeed: a trace has nothing to cancel");
+}
+
+} // namespace pk

@@ -1,0 +1,456 @@
+// pk::MonitorModel and pk::MonitorFilterModel: batches in, consistent model signals out
+// (checked by QAbstractItemModelTester), bounded memory with failures kept apart.
+#include <pk/monitorfiltermodel.h>
+#include <pk/monitormodel.h>
+
+#include <QtCore/QRandomGenerator>
+#include <QtTest/QAbstractItemModelTester>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <algorithm>
+#include <memory>
+
+namespace {
+
+using Changes = QList<pk::TaskInfo>;
+
+pk::TaskInfo task(quint64 id, pk::TaskState state, const QString &title = QString())
+{
+    pk::TaskInfo info;
+    info.setId(id);
+    info.setTitle(title.isEmpty() ? QStringLiteral("task %1").arg(id) : title);
+    info.setState(state);
+    const qint64 base = qint64(id) * 1000000;
+    info.setQueuedAtNsecs(base + 1);
+    if (state >= pk::TaskState::Running && state != pk::TaskState::Cancelled) {
+        info.setStartedAtNsecs(base + 1000);
+        info.setWorkerIndex(int(id % 4));
+    }
+    if (pk::isFinal(state))
+        info.setFinishedAtNsecs(base + 5000);
+    if (state == pk::TaskState::Failed)
+        info.setErrorString(QStringLiteral("error of %1").arg(id));
+    return info;
+}
+
+Changes tasks(quint64 firstId, int count, pk::TaskState state)
+{
+    Changes list;
+    for (int i = 0; i < count; ++i)
+        list << task(firstId + quint64(i), state);
+    return list;
+}
+
+QList<quint64> idsOf(const pk::MonitorModel &model)
+{
+    QList<quint64> ids;
+    for (int row = 0; row < model.rowCount(); ++row)
+        ids << model.taskAt(row).id();
+    return ids;
+}
+
+int countState(const pk::MonitorModel &model, pk::TaskState state)
+{
+    int n = 0;
+    for (int row = 0; row < model.rowCount(); ++row)
+        n += model.taskAt(row).state() == state;
+    return n;
+}
+
+struct Tested
+{
+    Tested() : tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal) { }
+    pk::MonitorModel model;
+    QAbstractItemModelTester tester;
+};
+
+} // namespace
+
+class tst_MonitorModel : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void columnsAndRoles();
+    void snapshotResets();
+    void newTasksAreOneInsertPerBatch();
+    void updatesAreDataChanged();
+    void mixedBatch();
+    void staleChangesAreIgnored();
+    void capsEvictSuccessesBeforeFailures();
+    void capsEvictFailuresByTheirOwnCap();
+    void floodBatchIsTrimmed();
+    void liveTasksAreNeverEvicted();
+    void lateTaskIsInsertedInOrder();
+    void evictionWithManyRangesKeepsOrder();
+    void randomBatchesUnderTheTester();
+    void filterByState();
+    void filterByText();
+    void filterFollowsStateChanges();
+    void sortsNumerically();
+};
+
+void tst_MonitorModel::columnsAndRoles()
+{
+    Tested t;
+    t.model.applyChanges({ task(7, pk::TaskState::Failed, QStringLiteral("parse")) });
+    QCOMPARE(t.model.columnCount(), int(pk::MonitorModel::ColumnCount));
+    QCOMPARE(t.model.rowCount(), 1);
+    const auto at = [&t](int column, int role = Qt::DisplayRole) {
+        return t.model.index(0, column).data(role);
+    };
+    QCOMPARE(at(pk::MonitorModel::IdColumn).toULongLong(), 7u);
+    QCOMPARE(at(pk::MonitorModel::TitleColumn).toString(), QStringLiteral("parse"));
+    QCOMPARE(at(pk::MonitorModel::StateColumn).toString(), QStringLiteral("Failed"));
+    QCOMPARE(at(pk::MonitorModel::WorkerColumn).toInt(), 3);
+    QCOMPARE(at(pk::MonitorModel::ErrorColumn).toString(), QStringLiteral("error of 7"));
+    QVERIFY(!at(pk::MonitorModel::WaitColumn).toString().isEmpty());
+    QVERIFY(!at(pk::MonitorModel::RunTimeColumn).toString().isEmpty());
+    QCOMPARE(at(0, pk::MonitorModel::IdRole).toULongLong(), 7u);
+    QCOMPARE(at(0, pk::MonitorModel::StateRole).value<pk::TaskState>(), pk::TaskState::Failed);
+    QCOMPARE(at(0, pk::MonitorModel::TaskInfoRole).value<pk::TaskInfo>(),
+             task(7, pk::TaskState::Failed, QStringLiteral("parse")));
+    QCOMPARE(at(pk::MonitorModel::RunTimeColumn, pk::MonitorModel::SortRole).toLongLong(), 4000);
+    QCOMPARE(t.model.headerData(pk::MonitorModel::WaitColumn, Qt::Horizontal).toString(),
+             QStringLiteral("Wait"));
+    QCOMPARE(t.model.rowOf(7), 0);
+    QCOMPARE(t.model.rowOf(8), -1);
+}
+
+void tst_MonitorModel::snapshotResets()
+{
+    Tested t;
+    t.model.applyChanges(tasks(1, 5, pk::TaskState::Queued));
+    QSignalSpy resets(&t.model, &QAbstractItemModel::modelReset);
+    t.model.applySnapshot(tasks(20, 3, pk::TaskState::Running),
+                          tasks(10, 2, pk::TaskState::Succeeded));
+    QCOMPARE(resets.count(), 1);
+    // The finished ones first (older), then the live ones.
+    QCOMPARE(idsOf(t.model), QList<quint64>({ 10, 11, 20, 21, 22 }));
+    QCOMPARE(t.model.finishedKept(), 2);
+}
+
+void tst_MonitorModel::newTasksAreOneInsertPerBatch()
+{
+    Tested t;
+    QSignalSpy inserts(&t.model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy resets(&t.model, &QAbstractItemModel::modelReset);
+    Changes batch = tasks(1, 500, pk::TaskState::Queued);
+    std::shuffle(batch.begin(), batch.end(), *QRandomGenerator::global());
+    t.model.applyChanges(batch);
+    QCOMPARE(inserts.count(), 1);
+    QCOMPARE(inserts.at(0).at(1).toInt(), 0);
+    QCOMPARE(inserts.at(0).at(2).toInt(), 499);
+    // In id order, whatever order the batch had.
+    QList<quint64> expected;
+    for (quint64 id = 1; id <= 500; ++id)
+        expected << id;
+    QCOMPARE(idsOf(t.model), expected);
+
+    t.model.applyChanges(tasks(501, 100, pk::TaskState::Queued));
+    QCOMPARE(inserts.count(), 2);
+    QCOMPARE(inserts.at(1).at(1).toInt(), 500);
+    QCOMPARE(inserts.at(1).at(2).toInt(), 599);
+    QCOMPARE(resets.count(), 0);
+}
+
+void tst_MonitorModel::updatesAreDataChanged()
+{
+    Tested t;
+    t.model.applyChanges(tasks(1, 1000, pk::TaskState::Queued));
+    QSignalSpy inserts(&t.model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy changed(&t.model, &QAbstractItemModel::dataChanged);
+    QSignalSpy resets(&t.model, &QAbstractItemModel::modelReset);
+    // Rows 10..19 and 900 change.
+    Changes batch = tasks(11, 10, pk::TaskState::Running);
+    batch << task(901, pk::TaskState::Succeeded);
+    t.model.applyChanges(batch);
+    QCOMPARE(inserts.count(), 0);
+    QCOMPARE(resets.count(), 0);
+    QVERIFY(changed.count() >= 1);
+    QVERIFY(changed.count() <= 2);
+    // Every changed row is covered by a range.
+    QSet<int> covered;
+    for (const QList<QVariant> &args : std::as_const(changed)) {
+        const auto from = args.at(0).toModelIndex();
+        const auto to = args.at(1).toModelIndex();
+        QCOMPARE(from.column(), 0);
+        QCOMPARE(to.column(), pk::MonitorModel::ColumnCount - 1);
+        for (int row = from.row(); row <= to.row(); ++row)
+            covered.insert(row);
+    }
+    for (int row = 10; row < 20; ++row)
+        QVERIFY(covered.contains(row));
+    QVERIFY(covered.contains(900));
+    QCOMPARE(t.model.taskAt(15).state(), pk::TaskState::Running);
+    QCOMPARE(t.model.taskAt(900).state(), pk::TaskState::Succeeded);
+    QCOMPARE(t.model.finishedKept(), 1);
+}
+
+void tst_MonitorModel::mixedBatch()
+{
+    Tested t;
+    t.model.applyChanges(tasks(1, 10, pk::TaskState::Queued));
+    QSignalSpy inserts(&t.model, &QAbstractItemModel::rowsInserted);
+    Changes batch = tasks(11, 5, pk::TaskState::Queued);
+    batch << task(3, pk::TaskState::Failed) << task(12, pk::TaskState::Succeeded);
+    t.model.applyChanges(batch);
+    QCOMPARE(inserts.count(), 1);
+    QCOMPARE(t.model.rowCount(), 15);
+    QCOMPARE(t.model.taskAt(2).state(), pk::TaskState::Failed);
+    // A new task twice in one batch: its latest state, once.
+    QCOMPARE(t.model.taskAt(t.model.rowOf(12)).state(), pk::TaskState::Succeeded);
+    QCOMPARE(t.model.failedKept(), 1);
+    QCOMPARE(t.model.finishedKept(), 1);
+}
+
+void tst_MonitorModel::staleChangesAreIgnored()
+{
+    Tested t;
+    t.model.applyChanges({ task(1, pk::TaskState::Succeeded) });
+    QSignalSpy changed(&t.model, &QAbstractItemModel::dataChanged);
+    t.model.applyChanges({ task(1, pk::TaskState::Running) });
+    QCOMPARE(changed.count(), 0);
+    QCOMPARE(t.model.taskAt(0).state(), pk::TaskState::Succeeded);
+}
+
+void tst_MonitorModel::capsEvictSuccessesBeforeFailures()
+{
+    Tested t;
+    t.model.setMaxFinished(100);
+    t.model.setMaxFailed(50);
+    QSignalSpy dropped(&t.model, &pk::MonitorModel::droppedCountChanged);
+    // The failures are the oldest tasks, then a flood of successes.
+    t.model.applyChanges(tasks(1, 10, pk::TaskState::Failed));
+    for (int batch = 0; batch < 20; ++batch)
+        t.model.applyChanges(tasks(100 + quint64(batch) * 50, 50, pk::TaskState::Succeeded));
+
+    QCOMPARE(t.model.failedKept(), 10); // all of them
+    QVERIFY(t.model.finishedKept() <= 100);
+    QVERIFY(t.model.finishedKept() >= 95); // down to 95% of the cap at most
+    QCOMPARE(t.model.droppedCount(), quint64(1000 - t.model.finishedKept()));
+    QVERIFY(dropped.count() >= 1);
+    QCOMPARE(dropped.last().at(0).toULongLong(), t.model.droppedCount());
+    QCOMPARE(countState(t.model, pk::TaskState::Failed), 10);
+    // The newest successes are the ones kept.
+    QCOMPARE(t.model.taskAt(t.model.rowCount() - 1).id(), quint64(100 + 999));
+    for (quint64 id = 1; id <= 10; ++id)
+        QVERIFY(t.model.rowOf(id) >= 0);
+    QCOMPARE(t.model.rowOf(100), -1);
+}
+
+void tst_MonitorModel::capsEvictFailuresByTheirOwnCap()
+{
+    Tested t;
+    t.model.setMaxFinished(1000);
+    t.model.setMaxFailed(20);
+    t.model.applyChanges(tasks(1, 50, pk::TaskState::Succeeded));
+    t.model.applyChanges(tasks(100, 30, pk::TaskState::Failed));
+    QCOMPARE(t.model.finishedKept(), 50);
+    QCOMPARE(t.model.failedKept(), 19); // 95% of 20
+    QCOMPARE(t.model.droppedCount(), 11u);
+    QCOMPARE(t.model.rowOf(100), -1); // the oldest failures went
+    QVERIFY(t.model.rowOf(129) >= 0);
+}
+
+void tst_MonitorModel::floodBatchIsTrimmed()
+{
+    // More finished tasks in one batch than the cap keeps: the oldest are dropped before they
+    // get a row (no insert-then-remove).
+    Tested t;
+    t.model.setMaxFinished(100);
+    t.model.applyChanges(tasks(1, 10, pk::TaskState::Succeeded));
+    QSignalSpy inserts(&t.model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removes(&t.model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy dropped(&t.model, &pk::MonitorModel::droppedCountChanged);
+    Changes flood = tasks(100, 1000, pk::TaskState::Succeeded);
+    flood << task(50, pk::TaskState::Failed);
+    t.model.applyChanges(flood);
+    QCOMPARE(inserts.count(), 1);
+    QCOMPARE(inserts.at(0).at(2).toInt() - inserts.at(0).at(1).toInt() + 1, 96); // 95 + 1 failure
+    QCOMPARE(removes.count(), 1); // the 10 older ones
+    QCOMPARE(t.model.finishedKept(), 95);
+    QCOMPARE(t.model.failedKept(), 1);
+    QCOMPARE(t.model.droppedCount(), quint64(1010 - 95));
+    QCOMPARE(dropped.last().at(0).toULongLong(), t.model.droppedCount());
+    QCOMPARE(t.model.taskAt(t.model.rowCount() - 1).id(), quint64(1099));
+}
+
+void tst_MonitorModel::liveTasksAreNeverEvicted()
+{
+    Tested t;
+    t.model.setMaxFinished(10);
+    t.model.applyChanges(tasks(1, 100, pk::TaskState::Running));
+    t.model.applyChanges(tasks(1000, 100, pk::TaskState::Succeeded));
+    QCOMPARE(countState(t.model, pk::TaskState::Running), 100);
+    QVERIFY(t.model.finishedKept() <= 10);
+    // Lowering a cap evicts at once.
+    t.model.setMaxFinished(2);
+    QVERIFY(t.model.finishedKept() <= 2);
+    QCOMPARE(countState(t.model, pk::TaskState::Running), 100);
+}
+
+void tst_MonitorModel::lateTaskIsInsertedInOrder()
+{
+    // A task first seen after newer ones (dropped detail, another submitting thread) still
+    // lands in id order.
+    Tested t;
+    t.model.applyChanges(tasks(10, 5, pk::TaskState::Queued));
+    QSignalSpy inserts(&t.model, &QAbstractItemModel::rowsInserted);
+    t.model.applyChanges({ task(3, pk::TaskState::Running), task(12, pk::TaskState::Running),
+                           task(30, pk::TaskState::Queued), task(1, pk::TaskState::Queued),
+                           task(20, pk::TaskState::Queued), task(12, pk::TaskState::Succeeded) });
+    QCOMPARE(idsOf(t.model), QList<quint64>({ 1, 3, 10, 11, 12, 13, 14, 20, 30 }));
+    QCOMPARE(inserts.count(), 2); // at the front, and at the end
+    QCOMPARE(t.model.taskAt(t.model.rowOf(12)).state(), pk::TaskState::Succeeded);
+}
+
+void tst_MonitorModel::evictionWithManyRangesKeepsOrder()
+{
+    Tested t;
+    t.model.setMaxFinished(100);
+    // Interleaved: every third task failed, every fifth still running.
+    t.model.applyChanges(tasks(1, 300, pk::TaskState::Queued));
+    Changes batch;
+    for (quint64 id = 1; id <= 300; ++id) {
+        const pk::TaskState state = id % 5 == 0 ? pk::TaskState::Running
+                : id % 3 == 0                    ? pk::TaskState::Failed
+                                                 : pk::TaskState::Succeeded;
+        batch << task(id, state);
+    }
+    QSignalSpy removes(&t.model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy inserts(&t.model, &QAbstractItemModel::rowsInserted);
+    t.model.applyChanges(batch);
+    // Many ranges: one remove, and the kept rows inserted back.
+    QCOMPARE(removes.count(), 1);
+    QCOMPARE(inserts.count(), 1);
+    // What is left is still in id order, with every failure and every running task.
+    const QList<quint64> ids = idsOf(t.model);
+    QVERIFY(std::is_sorted(ids.begin(), ids.end()));
+    QCOMPARE(countState(t.model, pk::TaskState::Running), 60);
+    QCOMPARE(countState(t.model, pk::TaskState::Failed), 80);
+    QCOMPARE(t.model.finishedKept(), 95);
+    for (int row = 0; row < t.model.rowCount(); ++row)
+        QCOMPARE(t.model.rowOf(t.model.taskAt(row).id()), row);
+}
+
+void tst_MonitorModel::randomBatchesUnderTheTester()
+{
+    // Random batches of new and changed tasks with small caps, the tester checking every
+    // signal; states only move forward.
+    Tested t;
+    t.model.setMaxFinished(200);
+    t.model.setMaxFailed(30);
+    QRandomGenerator random(1234);
+    quint64 nextId = 1;
+    QHash<quint64, pk::TaskState> live;
+    for (int batch = 0; batch < 200; ++batch) {
+        Changes changes;
+        const int added = int(random.bounded(40));
+        for (int i = 0; i < added; ++i) {
+            const quint64 id = nextId++;
+            changes << task(id, pk::TaskState::Queued);
+            live.insert(id, pk::TaskState::Queued);
+        }
+        const QList<quint64> ids = live.keys();
+        for (quint64 id : ids) {
+            if (random.bounded(3) != 0)
+                continue;
+            const auto state = pk::TaskState(std::min(int(live.value(id)) + 1 + int(random.bounded(3)),
+                                                      int(pk::TaskState::Cancelled)));
+            changes << task(id, state);
+            if (pk::isFinal(state))
+                live.remove(id);
+            else
+                live.insert(id, state);
+        }
+        if (batch == 100) {
+            // Start again from the live tasks, as after a reconnect.
+            Changes snapshot;
+            for (auto it = live.cbegin(); it != live.cend(); ++it)
+                snapshot << task(it.key(), it.value());
+            t.model.applySnapshot(snapshot, {});
+        }
+        t.model.applyChanges(changes);
+        QVERIFY(t.model.finishedKept() <= 200);
+        QVERIFY(t.model.failedKept() <= 30);
+    }
+    const QList<quint64> ids = idsOf(t.model);
+    QVERIFY(std::is_sorted(ids.begin(), ids.end()));
+}
+
+void tst_MonitorModel::filterByState()
+{
+    pk::MonitorModel model;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&model);
+    QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    Changes batch = tasks(1, 6, pk::TaskState::Succeeded);
+    batch << tasks(10, 3, pk::TaskState::Failed) << tasks(20, 2, pk::TaskState::Queued);
+    model.applyChanges(batch);
+    QCOMPARE(filter.rowCount(), 11);
+    QSignalSpy visibility(&filter, &pk::MonitorFilterModel::stateVisibilityChanged);
+    filter.setStateVisible(pk::TaskState::Succeeded, false);
+    QCOMPARE(visibility.count(), 1);
+    QVERIFY(!filter.isStateVisible(pk::TaskState::Succeeded));
+    QCOMPARE(filter.rowCount(), 5);
+    filter.setStateVisible(pk::TaskState::Queued, false);
+    QCOMPARE(filter.rowCount(), 3);
+    for (int row = 0; row < filter.rowCount(); ++row)
+        QCOMPARE(filter.index(row, 0).data(pk::MonitorModel::StateRole).value<pk::TaskState>(),
+                 pk::TaskState::Failed);
+    filter.setStateVisible(pk::TaskState::Succeeded, true);
+    filter.setStateVisible(pk::TaskState::Queued, true);
+    QCOMPARE(filter.rowCount(), 11);
+}
+
+void tst_MonitorModel::filterByText()
+{
+    pk::MonitorModel model;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&model);
+    QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.applyChanges({ task(1, pk::TaskState::Succeeded, QStringLiteral("Thumbnail a")),
+                         task(2, pk::TaskState::Succeeded, QStringLiteral("parse b")),
+                         task(3, pk::TaskState::Failed, QStringLiteral("upload c")) });
+    filter.setTextFilter(QStringLiteral("THUMB"));
+    QCOMPARE(filter.rowCount(), 1);
+    QCOMPARE(filter.index(0, 0).data(pk::MonitorModel::IdRole).toULongLong(), 1u);
+    filter.setTextFilter(QStringLiteral("error of 3")); // the error message counts too
+    QCOMPARE(filter.rowCount(), 1);
+    QCOMPARE(filter.index(0, 0).data(pk::MonitorModel::IdRole).toULongLong(), 3u);
+    filter.setTextFilter(QString());
+    QCOMPARE(filter.rowCount(), 3);
+}
+
+void tst_MonitorModel::filterFollowsStateChanges()
+{
+    pk::MonitorModel model;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&model);
+    QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    filter.setStateVisible(pk::TaskState::Succeeded, false);
+    model.applyChanges(tasks(1, 10, pk::TaskState::Running));
+    QCOMPARE(filter.rowCount(), 10);
+    model.applyChanges(tasks(1, 4, pk::TaskState::Succeeded));
+    QCOMPARE(filter.rowCount(), 6);
+}
+
+void tst_MonitorModel::sortsNumerically()
+{
+    pk::MonitorModel model;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&model);
+    QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.applyChanges(tasks(1, 20, pk::TaskState::Queued)); // ids 1..20: "10" < "9" as text
+    filter.sort(pk::MonitorModel::IdColumn, Qt::DescendingOrder);
+    QCOMPARE(filter.index(0, 0).data(pk::MonitorModel::IdRole).toULongLong(), 20u);
+    QCOMPARE(filter.index(11, 0).data(pk::MonitorModel::IdRole).toULongLong(), 9u);
+    // A new task lands where it sorts.
+    model.applyChanges({ task(21, pk::TaskState::Queued) });
+    QCOMPARE(filter.index(0, 0).data(pk::MonitorModel::IdRole).toULongLong(), 21u);
+}
+
+QTEST_MAIN(tst_MonitorModel)
+#include "tst_monitormodel.moc"

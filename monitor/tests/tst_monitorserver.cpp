@@ -1,0 +1,651 @@
+// pk::MonitorServer and pk::RemoteFeed in one process, over a local socket: snapshots, updates,
+// commands, reconnection, slow monitors, discovery.
+#include "pktest.h"
+#include "protocol_p.h"
+
+#include <pk/monitorserver.h>
+#include <pk/promisekeeper.h>
+#include <pk/remotefeed.h>
+
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QHash>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
+#include <QtNetwork/QLocalServer>
+#include <QtNetwork/QLocalSocket>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <memory>
+
+#ifdef Q_OS_UNIX
+#include <cstring>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#endif
+
+using pk::MonitorServer;
+using pk::PromiseKeeper;
+using pk::RemoteFeed;
+using pk::TaskCounts;
+using pk::TaskInfo;
+using pk::TaskState;
+
+namespace QTest {
+template<>
+char *toString(const pk::TaskCounts &c)
+{
+    return qstrdup(
+        QStringLiteral("waiting %1 queued %2 running %3 succeeded %4 failed %5 cancelled %6")
+            .arg(c.waiting)
+            .arg(c.queued)
+            .arg(c.running)
+            .arg(c.succeeded)
+            .arg(c.failed)
+            .arg(c.cancelled)
+            .toUtf8()
+            .constData());
+}
+} // namespace QTest
+
+namespace {
+
+QString uniqueName()
+{
+    static int counter = 0;
+    return QStringLiteral("pk-tst-server-%1-%2")
+        .arg(QCoreApplication::applicationPid())
+        .arg(++counter);
+}
+
+// Everything a feed said, in order, and the latest state of each task it heard of.
+class FeedLog
+{
+public:
+    explicit FeedLog(pk::MonitorFeed *feed)
+    {
+        QObject::connect(feed, &pk::MonitorFeed::snapshot, feed,
+            [this](const QList<TaskInfo> &live, const QList<TaskInfo> &recent, int threads) {
+                sequence.append(QStringLiteral("snapshot"));
+                ++snapshots;
+                lastLive = live;
+                lastRecent = recent;
+                threadCount = threads;
+                for (const TaskInfo &t : recent)
+                    tasks.insert(t.id(), t);
+                for (const TaskInfo &t : live)
+                    tasks.insert(t.id(), t);
+            });
+        QObject::connect(feed, &pk::MonitorFeed::updated, feed,
+            [this](
+                const QList<TaskInfo> &changes, const TaskCounts &c, int threads, quint64 dropped) {
+                sequence.append(QStringLiteral("updated"));
+                for (const TaskInfo &t : changes)
+                    tasks.insert(t.id(), t);
+                counts = c;
+                threadCount = threads;
+                droppedDetail += dropped;
+                if (!changes.isEmpty())
+                    ++detailedUpdates;
+            });
+        QObject::connect(feed, &pk::MonitorFeed::connectionChanged, feed,
+            [this](bool connected, const QString &message) {
+                sequence.append(
+                    connected ? QStringLiteral("connected") : QStringLiteral("disconnected"));
+                messages.append(message);
+            });
+    }
+
+    TaskState stateOf(quint64 id) const { return tasks.value(id).state(); }
+    bool knows(quint64 id) const { return tasks.contains(id); }
+
+    QStringList sequence;
+    QStringList messages;
+    int snapshots = 0;
+    int detailedUpdates = 0;
+    QList<TaskInfo> lastLive;
+    QList<TaskInfo> lastRecent;
+    QHash<quint64, TaskInfo> tasks;
+    TaskCounts counts;
+    int threadCount = -1;
+    quint64 droppedDetail = 0;
+};
+
+QList<quint64> idsOf(const QList<TaskInfo> &tasks)
+{
+    QList<quint64> ids;
+    for (const TaskInfo &t : tasks)
+        ids.append(t.id());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+const QString kWentAway = QStringLiteral("program went away — waiting for it to come back");
+
+} // namespace
+
+class tst_MonitorServer : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+
+    void snapshotThenUpdates();
+    void recentlyFinishedInSnapshot();
+    void multipleKeepers();
+    void cancelAllFromClient();
+    void cancelTaskFromClient();
+    void serverRestart();
+    void programStartsLater();
+    void bigSnapshotIsChunkedAndBounded();
+    void stuckClientDoesNotBlock();
+    void keeperDestroyedWhileAttached();
+    void discovery();
+    void nameInUse();
+    void staleSocketIsReplaced();
+    void badKeepers();
+
+private:
+    QTemporaryDir m_runtime;
+};
+
+void tst_MonitorServer::initTestCase()
+{
+    // The servers register in the runtime directory: use a private one.
+    QVERIFY(m_runtime.isValid());
+    qputenv("XDG_RUNTIME_DIR", QFile::encodeName(m_runtime.path()));
+    QVERIFY(MonitorServer::registryDirectory().startsWith(m_runtime.path()));
+}
+
+void tst_MonitorServer::snapshotThenUpdates()
+{
+    PromiseKeeper keeper(1);
+    pktest::Gate gate;
+    const auto unblock = gate.openOnExit();
+    auto blocker = keeper.submit(
+        pk::TaskOptions { QStringLiteral("blocker"), 0 }, [gate] { return gate.pass(); });
+    QVERIFY(gate.waitArrived());
+    QList<pk::Promise<int>> queued;
+    for (int i = 0; i < 5; ++i)
+        queued.append(
+            keeper.submit(pk::TaskOptions { QStringLiteral("q%1").arg(i), 0 }, [i] { return i; }));
+
+    MonitorServer server;
+    server.addKeeper(&keeper, QStringLiteral("main"));
+    const QString name = uniqueName();
+    QVERIFY2(server.listen(name), qPrintable(server.errorString()));
+    QCOMPARE(server.serverName(), name);
+
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    QSignalSpy counted(&server, &MonitorServer::clientCountChanged);
+    QVERIFY(counted.isValid());
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+    QCOMPARE(counted.size(), 1);
+    QCOMPARE(server.clientCount(), 1);
+
+    // First the connection, then the snapshot, then updates.
+    QCOMPARE(log.sequence.at(0), QStringLiteral("connected"));
+    QCOMPARE(log.sequence.at(1), QStringLiteral("snapshot"));
+    QVERIFY(feed.isConnected());
+    QCOMPARE(feed.keeperLabels(), QStringList { QStringLiteral("main") });
+    QCOMPARE(feed.programPid(), QCoreApplication::applicationPid());
+    QCOMPARE(feed.programName(), QCoreApplication::applicationName());
+    QVERIFY(feed.sourceName().contains(QString::number(QCoreApplication::applicationPid())));
+    QCOMPARE(log.threadCount, 1);
+
+    // The snapshot holds what runs and what is queued.
+    QCOMPARE(log.lastLive.size(), 6);
+    QCOMPARE(log.stateOf(blocker.id()), TaskState::Running);
+    QCOMPARE(log.tasks.value(blocker.id()).workerIndex(), 0);
+    QCOMPARE(log.tasks.value(blocker.id()).title(), QStringLiteral("blocker"));
+    for (const auto &p : queued)
+        QCOMPARE(log.stateOf(p.id()), TaskState::Queued);
+    QCOMPARE(log.lastLive.first().id(), blocker.id()); // running first
+    QTRY_COMPARE(feed.counts(), keeper.counts());
+
+    gate.open();
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QTRY_COMPARE(feed.counts().succeeded, 6);
+    QTRY_COMPARE(feed.counts(), keeper.counts());
+    QTRY_COMPARE(log.stateOf(blocker.id()), TaskState::Succeeded);
+    for (const auto &p : queued) {
+        QTRY_COMPARE(log.stateOf(p.id()), TaskState::Succeeded);
+        QCOMPARE(log.tasks.value(p.id()), p.info());
+    }
+    QVERIFY(log.detailedUpdates > 0);
+    QCOMPARE(log.sequence.lastIndexOf(QStringLiteral("snapshot")), 1);
+    QCOMPARE(log.droppedDetail, 0u);
+}
+
+void tst_MonitorServer::recentlyFinishedInSnapshot()
+{
+    PromiseKeeper keeper(0);
+    QList<pk::Promise<void>> done;
+    for (int i = 0; i < 3; ++i)
+        done.append(keeper.submit([] {}));
+    QCOMPARE(keeper.processPending(), 3);
+    auto failed = keeper.submit([] { throw std::runtime_error("nope"); });
+    QCOMPARE(keeper.processPending(), 1);
+    QList<pk::Promise<void>> pending;
+    for (int i = 0; i < 2; ++i)
+        pending.append(keeper.submit([] {}));
+
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    QCOMPARE(idsOf(log.lastLive), (QList<quint64> { pending[0].id(), pending[1].id() }));
+    QCOMPARE(idsOf(log.lastRecent),
+        (QList<quint64> { done[0].id(), done[1].id(), done[2].id(), failed.id() }));
+    QCOMPARE(log.lastRecent.last().id(), failed.id()); // oldest first
+    QCOMPARE(log.tasks.value(failed.id()).errorString(), QStringLiteral("nope"));
+    QCOMPARE(log.threadCount, 0);
+    QCOMPARE(feed.counts(), keeper.counts());
+
+    QCOMPARE(keeper.processPending(), 2);
+    QTRY_COMPARE(feed.counts(), keeper.counts());
+    QTRY_COMPARE(log.stateOf(pending[1].id()), TaskState::Succeeded);
+}
+
+void tst_MonitorServer::multipleKeepers()
+{
+    PromiseKeeper a(0);
+    PromiseKeeper b(0);
+    b.setObjectName(QStringLiteral("bee"));
+    a.submit([] {});
+    b.submit([] {});
+    b.submit([] {});
+
+    MonitorServer server;
+    server.addKeeper(&a, QStringLiteral("a"));
+    server.addKeeper(&b);
+    server.addKeeper(&b, QStringLiteral("twice")); // ignored
+    QCOMPARE(server.keeperLabels(), (QStringList { QStringLiteral("a"), QStringLiteral("bee") }));
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+    QCOMPARE(feed.keeperLabels(), server.keeperLabels());
+    QCOMPARE(log.lastLive.size(), 3);
+    QCOMPARE(feed.counts().queued, 3);
+
+    a.processPending();
+    b.processPending();
+    QTRY_COMPARE(feed.counts().succeeded, 3);
+    QCOMPARE(feed.counts().queued, 0);
+}
+
+void tst_MonitorServer::cancelAllFromClient()
+{
+    PromiseKeeper keeper(1);
+    pktest::Gate gate;
+    const auto unblock = gate.openOnExit();
+    auto blocker = keeper.submit([gate] { return gate.pass(); });
+    QVERIFY(gate.waitArrived());
+    QList<pk::Promise<void>> queued;
+    for (int i = 0; i < 5; ++i)
+        queued.append(keeper.submit([] {}));
+
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    feed.cancelAll();
+    QTRY_COMPARE(keeper.cancelledCount(), 5);
+    for (const auto &p : queued)
+        QCOMPARE(p.state(), TaskState::Cancelled);
+    QCOMPARE(blocker.state(), TaskState::Running); // running tasks go on
+    QTRY_COMPARE(feed.counts().cancelled, 5);
+    for (const auto &p : queued)
+        QTRY_COMPARE(log.stateOf(p.id()), TaskState::Cancelled);
+
+    gate.open();
+    QTRY_COMPARE(feed.counts().succeeded, 1);
+    QTRY_COMPARE(feed.counts(), keeper.counts());
+}
+
+void tst_MonitorServer::cancelTaskFromClient()
+{
+    PromiseKeeper other(0); // task ids are unique across keepers: the server asks each
+    PromiseKeeper keeper(0);
+    QList<pk::Promise<void>> queued;
+    for (int i = 0; i < 3; ++i)
+        queued.append(keeper.submit([] {}));
+
+    MonitorServer server;
+    server.addKeeper(&other);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    feed.cancelTask(queued[1].id());
+    QTRY_COMPARE(queued[1].state(), TaskState::Cancelled);
+    QCOMPARE(queued[0].state(), TaskState::Queued);
+    QCOMPARE(queued[2].state(), TaskState::Queued);
+    QTRY_COMPARE(log.stateOf(queued[1].id()), TaskState::Cancelled);
+
+    feed.cancelTask(987654321); // unknown: nothing happens
+    QCOMPARE(keeper.processPending(), 2);
+    QTRY_COMPARE(feed.counts().succeeded, 2);
+    QCOMPARE(feed.counts().cancelled, 1);
+}
+
+void tst_MonitorServer::serverRestart()
+{
+    PromiseKeeper first(0);
+    first.submit([] {});
+    auto server = std::make_unique<MonitorServer>();
+    server->addKeeper(&first);
+    const QString name = uniqueName();
+    QVERIFY(server->listen(name));
+
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+    QCOMPARE(log.lastLive.size(), 1);
+
+    // The program goes away...
+    server.reset();
+    QTRY_VERIFY(!feed.isConnected());
+    QCOMPARE(log.sequence.last(), QStringLiteral("disconnected"));
+    QCOMPARE(log.messages.last(), kWentAway);
+
+    // ... and comes back (another run of it, with other tasks): the feed starts over.
+    PromiseKeeper second(0);
+    second.submit([] {});
+    second.submit([] {});
+    server = std::make_unique<MonitorServer>();
+    server->addKeeper(&second);
+    QVERIFY(server->listen(name));
+    QTRY_COMPARE_WITH_TIMEOUT(log.snapshots, 2, pktest::kTimeoutMs);
+    QVERIFY(feed.isConnected());
+    QCOMPARE(log.lastLive.size(), 2);
+    QCOMPARE(feed.counts(), second.counts());
+    const qsizetype reconnected = log.sequence.lastIndexOf(QStringLiteral("connected"));
+    QCOMPARE(log.sequence.at(reconnected + 1), QStringLiteral("snapshot"));
+
+    second.processPending();
+    QTRY_COMPARE(feed.counts(), second.counts());
+}
+
+void tst_MonitorServer::programStartsLater()
+{
+    const QString name = uniqueName();
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.messages.size(), 1);
+    QVERIFY(log.messages.first().contains(name));
+    QVERIFY(!feed.isConnected());
+
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    QVERIFY(server.listen(name));
+    QTRY_COMPARE_WITH_TIMEOUT(log.snapshots, 1, pktest::kTimeoutMs);
+    QVERIFY(feed.isConnected());
+
+    feed.disconnectFromServer();
+    QVERIFY(!feed.isConnected());
+    QTRY_COMPARE(server.clientCount(), 0);
+}
+
+void tst_MonitorServer::bigSnapshotIsChunkedAndBounded()
+{
+    // 30,000 queued tasks with long titles: several megabytes, more than a snapshot carries.
+    PromiseKeeper keeper(0);
+    const QString padding(100, QLatin1Char('.'));
+    for (int i = 0; i < 30000; ++i)
+        keeper.submit(
+            pk::TaskOptions { QStringLiteral("task %1 %2").arg(i).arg(padding), 0 }, [] {});
+
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE_WITH_TIMEOUT(log.snapshots, 1, pktest::kTimeoutMs);
+
+    // Part of it in detail (in order of submission), the rest counted; the counts are exact.
+    QVERIFY(log.lastLive.size() > 1000);
+    QVERIFY(log.lastLive.size() < 30000);
+    QCOMPARE(quint64(log.lastLive.size()) + log.droppedDetail, 30000u);
+    QCOMPARE(feed.counts().queued, 30000);
+    QVERIFY(server.droppedDetailCount() > 0);
+
+    QCOMPARE(keeper.processPending(), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(feed.counts(), keeper.counts(), pktest::kTimeoutMs);
+}
+
+void tst_MonitorServer::stuckClientDoesNotBlock()
+{
+    PromiseKeeper keeper(2);
+    MonitorServer server;
+    server.setClientBufferLimit(64 * 1024);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    // A monitor that handshakes, then reads nothing: its socket takes at most 4 KiB from the
+    // system, so everything else piles up in the server's send buffer for it.
+    QLocalSocket stuck;
+    stuck.setReadBufferSize(4096);
+    stuck.connectToServer(name);
+    QVERIFY(stuck.waitForConnected(pktest::kTimeoutMs));
+    stuck.write(pk::protocol::frame(pk::protocol::encode(pk::protocol::Message::hello())));
+    QTRY_COMPARE(server.clientCount(), 2);
+
+    const int taskCount = 100000;
+    for (int i = 0; i < taskCount; ++i)
+        keeper.submit(pk::TaskOptions { QStringLiteral("task %1").arg(i), 0 }, [i] { return i; });
+    // The event loop runs meanwhile: the server sends to both monitors as the work goes on.
+    QTRY_VERIFY_WITH_TIMEOUT(keeper.isIdle(), 60000);
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QCOMPARE(keeper.succeededCount(), taskCount);
+
+    QTRY_COMPARE_WITH_TIMEOUT(feed.counts(), keeper.counts(), pktest::kTimeoutMs);
+    QVERIFY(server.droppedDetailCount() > 0); // the stuck one only got counts
+    QCOMPARE(server.clientCount(), 2); // but was not cut off
+
+    // It reads again: it catches up with a fresh snapshot and the final counts.
+    stuck.setReadBufferSize(0);
+    pk::protocol::FrameReader reader;
+    bool welcomed = false;
+    int snapshotsSeen = 0;
+    bool caughtUp = false;
+    quint64 droppedForIt = 0;
+    const auto readAll = [&] {
+        reader.append(stuck.readAll());
+        for (;;) {
+            QByteArray payload;
+            QString error;
+            const auto r = reader.next(&payload, &error);
+            if (r != pk::protocol::FrameReader::Frame)
+                return r == pk::protocol::FrameReader::NeedMore;
+            pk::protocol::Message m;
+            if (!pk::protocol::decode(payload, &m, &error))
+                return false;
+            if (m.type == pk::protocol::MessageType::Welcome)
+                welcomed = true;
+            if (m.type == pk::protocol::MessageType::Snapshot && !m.more)
+                ++snapshotsSeen;
+            droppedForIt += m.droppedDetail;
+            if ((m.type == pk::protocol::MessageType::Snapshot
+                    || m.type == pk::protocol::MessageType::Update)
+                && !m.keepers.isEmpty())
+                caughtUp = snapshotsSeen >= 2 && m.keepers.first().counts == keeper.counts();
+        }
+    };
+    // At least one snapshot after the first: the 100,000 tasks came in one batch, far more
+    // than its limit, so it resynchronised.
+    QTRY_VERIFY_WITH_TIMEOUT(readAll() && caughtUp, 60000);
+    QVERIFY(welcomed);
+    QVERIFY(droppedForIt > 0);
+    QCOMPARE(server.clientCount(), 2);
+}
+
+void tst_MonitorServer::keeperDestroyedWhileAttached()
+{
+    auto keeper = std::make_unique<PromiseKeeper>(0);
+    keeper->submit([] {});
+    keeper->processPending();
+    MonitorServer server;
+    server.addKeeper(keeper.get());
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+    QTRY_COMPARE(feed.counts().succeeded, 1);
+
+    keeper.reset();
+    // The server goes on, with the last counts it had.
+    RemoteFeed late;
+    FeedLog lateLog(&late);
+    late.connectToServer(name);
+    QTRY_COMPARE(lateLog.snapshots, 1);
+    QCOMPARE(late.counts().succeeded, 1);
+    QCOMPARE(late.threadCount(), 0);
+    QVERIFY(feed.isConnected());
+}
+
+void tst_MonitorServer::discovery()
+{
+    PromiseKeeper keeper(0);
+    const QString name = uniqueName();
+    const auto listed = [](const QString &n) {
+        const QList<pk::MonitorServerInfo> servers = MonitorServer::availableServers();
+        for (const pk::MonitorServerInfo &s : servers) {
+            if (s.name == n)
+                return s;
+        }
+        return pk::MonitorServerInfo();
+    };
+    {
+        MonitorServer server;
+        server.addKeeper(&keeper, QStringLiteral("disc"));
+        QVERIFY(listed(name).name.isEmpty());
+        QVERIFY(server.listen(name));
+        const pk::MonitorServerInfo info = listed(name);
+        QCOMPARE(info.name, name);
+        QCOMPARE(info.pid, QCoreApplication::applicationPid());
+        QCOMPARE(info.program, QCoreApplication::applicationName());
+        QCOMPARE(info.keepers, QStringList { QStringLiteral("disc") });
+        QCOMPARE(info.protocolVersion, pk::protocol::kVersion);
+        QVERIFY(info.started.isValid());
+        QVERIFY(QFile::exists(
+            QDir(MonitorServer::registryDirectory()).filePath(name + QStringLiteral(".json"))));
+
+        server.close();
+        QVERIFY(!server.isListening());
+        QVERIFY(listed(name).name.isEmpty());
+        QVERIFY(server.listen(name));
+        QCOMPARE(listed(name).name, name);
+    } // the destructor unregisters too
+    QVERIFY(listed(name).name.isEmpty());
+
+    // A program that crashed left its file: not listed.
+    const QString stale = uniqueName();
+    QJsonObject o;
+    o.insert(QStringLiteral("name"), stale);
+    o.insert(QStringLiteral("pid"), 0x7ffffff0);
+    o.insert(QStringLiteral("program"), QStringLiteral("crashed"));
+    QFile file(QDir(MonitorServer::registryDirectory()).filePath(stale + QStringLiteral(".json")));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QJsonDocument(o).toJson());
+    file.close();
+    QVERIFY(listed(stale).name.isEmpty());
+    // Garbage files are skipped as well.
+    QFile garbage(
+        QDir(MonitorServer::registryDirectory()).filePath(QStringLiteral("garbage.json")));
+    QVERIFY(garbage.open(QIODevice::WriteOnly));
+    garbage.write("{ not json");
+    garbage.close();
+    QVERIFY(listed(QString()).name.isEmpty());
+}
+
+void tst_MonitorServer::nameInUse()
+{
+    MonitorServer a;
+    const QString name = uniqueName();
+    QVERIFY(a.listen(name));
+    MonitorServer b;
+    QVERIFY(!b.listen(name));
+    QVERIFY2(b.errorString().contains(QLatin1String("in use")), qPrintable(b.errorString()));
+    QVERIFY(a.isListening());
+    QVERIFY(!a.listen(uniqueName())); // already listening
+    QVERIFY(!b.listen(QString()));
+}
+
+void tst_MonitorServer::staleSocketIsReplaced()
+{
+#ifdef Q_OS_UNIX
+    // A socket file nobody listens on, as a crashed program leaves it.
+    const QString name = uniqueName();
+    const QByteArray path = QFile::encodeName(QDir::temp().filePath(name));
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    QVERIFY(fd >= 0);
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    QVERIFY(size_t(path.size()) < sizeof(address.sun_path));
+    std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
+    QCOMPARE(::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)), 0);
+    ::close(fd);
+    QVERIFY(QFile::exists(QFile::decodeName(path)));
+
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    QVERIFY2(server.listen(name), qPrintable(server.errorString()));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+#else
+    QSKIP("Unix sockets only");
+#endif
+}
+
+void tst_MonitorServer::badKeepers()
+{
+    MonitorServer server;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("addKeeper: no keeper")));
+    server.addKeeper(nullptr);
+    QVERIFY(server.keeperLabels().isEmpty());
+}
+
+QTEST_MAIN(tst_MonitorServer)
+#include "tst_monitorserver.moc"

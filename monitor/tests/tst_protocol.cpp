@@ -1,0 +1,674 @@
+// The monitor's socket protocol: serialization, framing, the handshake and what happens to
+// connections that send garbage.
+#include "pktest.h"
+#include "protocol_p.h"
+
+#include <pk/monitorserver.h>
+#include <pk/promisekeeper.h>
+#include <pk/remotefeed.h>
+
+#include <QtCore/QBuffer>
+#include <QtCore/QDataStream>
+#include <QtCore/QRandomGenerator>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
+#include <QtCore/QtEndian>
+#include <QtNetwork/QLocalServer>
+#include <QtNetwork/QLocalSocket>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+using pk::TaskCounts;
+using pk::TaskInfo;
+using pk::TaskState;
+using pk::protocol::FrameReader;
+using pk::protocol::KeeperState;
+using pk::protocol::Message;
+using pk::protocol::MessageType;
+
+Q_DECLARE_METATYPE(pk::protocol::Message)
+
+namespace {
+
+QString uniqueName()
+{
+    static int counter = 0;
+    return QStringLiteral("pk-tst-protocol-%1-%2")
+        .arg(QCoreApplication::applicationPid())
+        .arg(++counter);
+}
+
+TaskInfo sampleTask(quint64 id)
+{
+    TaskInfo info;
+    info.setId(id);
+    info.setTitle(QStringLiteral("task \"%1\" — ✓").arg(id));
+    info.setState(TaskState::Failed);
+    info.setPriority(-3);
+    info.setQueuedAtNsecs(1000 + qint64(id));
+    info.setStartedAtNsecs(2000 + qint64(id));
+    info.setFinishedAtNsecs(3000 + qint64(id));
+    info.setWorkerIndex(2);
+    info.setErrorString(QStringLiteral("boom"));
+    return info;
+}
+
+QByteArray framed(const Message &m)
+{
+    return pk::protocol::frame(pk::protocol::encode(m));
+}
+
+// Reads every complete message the socket has; false on a protocol error.
+bool readMessages(QLocalSocket *socket, FrameReader *reader, QList<Message> *messages)
+{
+    reader->append(socket->readAll());
+    for (;;) {
+        QByteArray payload;
+        QString error;
+        const auto r = reader->next(&payload, &error);
+        if (r == FrameReader::NeedMore)
+            return true;
+        Message m;
+        if (r == FrameReader::Error || !pk::protocol::decode(payload, &m, &error))
+            return false;
+        messages->append(m);
+    }
+}
+
+} // namespace
+
+class tst_Protocol : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+
+    void taskInfoRoundTrip_data();
+    void taskInfoRoundTrip();
+    void taskCountsRoundTrip();
+    void messageRoundTrip_data();
+    void messageRoundTrip();
+    void framesRoundTrip();
+    void truncatedFramesAcrossReads();
+    void oversizedFrame();
+    void malformedPayloads_data();
+    void malformedPayloads();
+    void chunking();
+    void truncation();
+
+    void serverRejectsOtherVersion();
+    void clientRejectsOtherVersion_data();
+    void clientRejectsOtherVersion();
+    void serverClosesOnGarbage_data();
+    void serverClosesOnGarbage();
+    void clientClosesOnGarbage_data();
+    void clientClosesOnGarbage();
+
+private:
+    QTemporaryDir m_runtime;
+};
+
+void tst_Protocol::initTestCase()
+{
+    // The servers register in the runtime directory: use a private one.
+    QVERIFY(m_runtime.isValid());
+    qputenv("XDG_RUNTIME_DIR", QFile::encodeName(m_runtime.path()));
+}
+
+void tst_Protocol::taskInfoRoundTrip_data()
+{
+    QTest::addColumn<TaskInfo>("info");
+    QTest::newRow("default") << TaskInfo();
+    QTest::newRow("full") << sampleTask(42);
+    TaskInfo queued;
+    queued.setId(std::numeric_limits<quint64>::max());
+    queued.setTitle(QString());
+    queued.setState(TaskState::Queued);
+    queued.setQueuedAtNsecs(std::numeric_limits<qint64>::max());
+    queued.setPriority(std::numeric_limits<int>::min());
+    QTest::newRow("extremes") << queued;
+    TaskInfo unicode = sampleTask(7);
+    unicode.setTitle(QStringLiteral("日本語 😀 \"quotes\" \\ \n"));
+    unicode.setErrorString(QString(10000, QLatin1Char('x')));
+    QTest::newRow("unicode, long error") << unicode;
+    for (int s = 0; s <= int(TaskState::Cancelled); ++s) {
+        TaskInfo info = sampleTask(quint64(s + 1));
+        info.setState(TaskState(s));
+        QTest::newRow(qPrintable(QStringLiteral("state %1").arg(s))) << info;
+    }
+}
+
+void tst_Protocol::taskInfoRoundTrip()
+{
+    QFETCH(TaskInfo, info);
+    QByteArray bytes;
+    {
+        QDataStream out(&bytes, QIODevice::WriteOnly);
+        out << info;
+    }
+    QCOMPARE(qint64(bytes.size()), pk::protocol::encodedSize(info));
+    QDataStream in(bytes);
+    TaskInfo back;
+    in >> back;
+    QCOMPARE(in.status(), QDataStream::Ok);
+    QVERIFY(in.atEnd());
+    QCOMPARE(back, info);
+    QCOMPARE(back.title().isNull(), info.title().isNull());
+}
+
+void tst_Protocol::taskCountsRoundTrip()
+{
+    const TaskCounts counts { 1, 2, 3, std::numeric_limits<qint64>::max(), 5, 6 };
+    QByteArray bytes;
+    {
+        QDataStream out(&bytes, QIODevice::WriteOnly);
+        out << counts;
+    }
+    QCOMPARE(bytes.size(), 6 * 8);
+    QDataStream in(bytes);
+    TaskCounts back;
+    in >> back;
+    QCOMPARE(in.status(), QDataStream::Ok);
+    QVERIFY(back == counts);
+
+    // A short read leaves the target alone.
+    QDataStream shortIn(bytes.left(20));
+    TaskCounts untouched { 9, 9, 9, 9, 9, 9 };
+    shortIn >> untouched;
+    QCOMPARE(shortIn.status(), QDataStream::ReadPastEnd);
+    QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9 }));
+}
+
+void tst_Protocol::messageRoundTrip_data()
+{
+    QTest::addColumn<Message>("message");
+    QTest::newRow("hello") << Message::hello();
+
+    Message welcome;
+    welcome.type = MessageType::Welcome;
+    welcome.version = 1;
+    welcome.text = QStringLiteral("myapp ✓");
+    welcome.pid = 123456;
+    welcome.keeperLabels
+        = QStringList { QStringLiteral("images"), QString(), QStringLiteral("io") };
+    QTest::newRow("welcome") << welcome;
+
+    Message reject;
+    reject.type = MessageType::Reject;
+    reject.version = 77;
+    reject.text = QStringLiteral("no");
+    QTest::newRow("reject") << reject;
+
+    Message snapshot;
+    snapshot.type = MessageType::Snapshot;
+    snapshot.more = true;
+    snapshot.droppedDetail = 99;
+    KeeperState k0;
+    k0.keeper = 0;
+    k0.threadCount = 4;
+    k0.counts = TaskCounts { 0, 10, 4, 100, 2, 3 };
+    k0.tasks = { sampleTask(1), sampleTask(2) };
+    k0.recentlyFinished = { sampleTask(3) };
+    KeeperState k1;
+    k1.keeper = 1;
+    snapshot.keepers = { k0, k1 };
+    QTest::newRow("snapshot") << snapshot;
+
+    Message update;
+    update.type = MessageType::Update;
+    update.droppedDetail = 5;
+    update.keepers = { k0 };
+    update.keepers[0].recentlyFinished.clear();
+    QTest::newRow("update") << update;
+
+    Message bye;
+    bye.type = MessageType::Goodbye;
+    bye.text = QStringLiteral("bye");
+    QTest::newRow("goodbye") << bye;
+
+    Message cancel;
+    cancel.type = MessageType::CancelTask;
+    cancel.taskId = 0x1234567890ull;
+    QTest::newRow("cancelTask") << cancel;
+
+    Message cancelAll;
+    cancelAll.type = MessageType::CancelAll;
+    QTest::newRow("cancelAll") << cancelAll;
+}
+
+void tst_Protocol::messageRoundTrip()
+{
+    QFETCH(Message, message);
+    Message back;
+    QString error;
+    QVERIFY2(pk::protocol::decode(pk::protocol::encode(message), &back, &error), qPrintable(error));
+    QCOMPARE(back.type, message.type);
+    switch (message.type) {
+    case MessageType::Hello:
+        QCOMPARE(back.magic, QByteArrayLiteral("PKMON"));
+        QCOMPARE(back.version, pk::protocol::kVersion);
+        break;
+    case MessageType::Welcome:
+        QCOMPARE(back.version, message.version);
+        QCOMPARE(back.text, message.text);
+        QCOMPARE(back.pid, message.pid);
+        QCOMPARE(back.keeperLabels, message.keeperLabels);
+        break;
+    case MessageType::Reject:
+        QCOMPARE(back.version, message.version);
+        QCOMPARE(back.text, message.text);
+        break;
+    case MessageType::Snapshot:
+    case MessageType::Update:
+        QCOMPARE(back.more, message.more);
+        QCOMPARE(back.droppedDetail, message.droppedDetail);
+        QCOMPARE(back.keepers.size(), message.keepers.size());
+        for (qsizetype i = 0; i < message.keepers.size(); ++i) {
+            QCOMPARE(back.keepers[i].keeper, message.keepers[i].keeper);
+            QCOMPARE(back.keepers[i].threadCount, message.keepers[i].threadCount);
+            QVERIFY(back.keepers[i].counts == message.keepers[i].counts);
+            QCOMPARE(back.keepers[i].tasks, message.keepers[i].tasks);
+            QCOMPARE(back.keepers[i].recentlyFinished, message.keepers[i].recentlyFinished);
+        }
+        break;
+    case MessageType::Goodbye:
+        QCOMPARE(back.text, message.text);
+        break;
+    case MessageType::CancelTask:
+        QCOMPARE(back.taskId, message.taskId);
+        break;
+    case MessageType::CancelAll:
+        break;
+    }
+}
+
+void tst_Protocol::framesRoundTrip()
+{
+    const QList<QByteArray> payloads
+        = { QByteArray("a"), QByteArray(), QByteArray(100000, 'x'), QByteArray("\0\1\2", 3) };
+    QByteArray stream;
+    for (const QByteArray &p : payloads)
+        stream += pk::protocol::frame(p);
+    QCOMPARE(qFromBigEndian<quint32>(stream.constData()), 1u);
+
+    FrameReader reader;
+    reader.append(stream); // several frames in one read
+    for (const QByteArray &p : payloads) {
+        QByteArray payload;
+        QString error;
+        QCOMPARE(reader.next(&payload, &error), FrameReader::Frame);
+        QCOMPARE(payload, p);
+    }
+    QByteArray none;
+    QString error;
+    QCOMPARE(reader.next(&none, &error), FrameReader::NeedMore);
+    QCOMPARE(reader.bufferedBytes(), 0);
+}
+
+void tst_Protocol::truncatedFramesAcrossReads()
+{
+    QList<QByteArray> payloads;
+    QByteArray stream;
+    for (int i = 0; i < 50; ++i) {
+        Message m;
+        m.type = MessageType::Update;
+        KeeperState k;
+        for (int t = 0; t < i; ++t)
+            k.tasks.append(sampleTask(quint64(t + 1)));
+        m.keepers = { k };
+        payloads.append(pk::protocol::encode(m));
+        stream += pk::protocol::frame(payloads.last());
+    }
+
+    // Byte by byte, then in random pieces: the same frames come out, in order.
+    for (int round = 0; round < 2; ++round) {
+        FrameReader reader;
+        QList<QByteArray> got;
+        qsizetype pos = 0;
+        while (pos < stream.size()) {
+            const qsizetype piece
+                = round == 0 ? 1 : 1 + QRandomGenerator::global()->bounded(qint64(3000));
+            reader.append(stream.mid(pos, piece));
+            pos += piece;
+            for (;;) {
+                QByteArray payload;
+                QString error;
+                const auto r = reader.next(&payload, &error);
+                QVERIFY(r != FrameReader::Error);
+                if (r == FrameReader::NeedMore)
+                    break;
+                got.append(payload);
+            }
+            // Never more than one frame's worth buffered.
+            QVERIFY(reader.bufferedBytes() < 4 + 200000);
+        }
+        QCOMPARE(got, payloads);
+        for (const QByteArray &p : std::as_const(got)) {
+            Message m;
+            QString error;
+            QVERIFY2(pk::protocol::decode(p, &m, &error), qPrintable(error));
+        }
+    }
+}
+
+void tst_Protocol::oversizedFrame()
+{
+    FrameReader reader;
+    QByteArray header(4, Qt::Uninitialized);
+    qToBigEndian<quint32>(quint32(pk::protocol::kMaxFrameSize + 1), header.data());
+    reader.append(header);
+    QByteArray payload;
+    QString error;
+    QCOMPARE(reader.next(&payload, &error), FrameReader::Error);
+    QVERIFY2(error.contains(QLatin1String("larger than the limit")), qPrintable(error));
+    // It stays failed, whatever comes next.
+    reader.append(pk::protocol::frame("ok"));
+    QCOMPARE(reader.next(&payload, &error), FrameReader::Error);
+
+    // Exactly the limit is fine (it waits for the rest).
+    FrameReader atLimit;
+    qToBigEndian<quint32>(quint32(pk::protocol::kMaxFrameSize), header.data());
+    atLimit.append(header);
+    QCOMPARE(atLimit.next(&payload, &error), FrameReader::NeedMore);
+}
+
+void tst_Protocol::malformedPayloads_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    QTest::newRow("empty") << QByteArray();
+    QTest::newRow("unknown type") << QByteArray("\x63", 1);
+    QTest::newRow("type zero") << QByteArray("\x00", 1);
+    const QByteArray hello = pk::protocol::encode(Message::hello());
+    QTest::newRow("hello cut") << hello.left(hello.size() - 1);
+    QTest::newRow("hello with trailing bytes") << hello + QByteArray("zz");
+
+    Message update;
+    update.type = MessageType::Update;
+    KeeperState k;
+    k.tasks = { sampleTask(1), sampleTask(2) };
+    update.keepers = { k };
+    const QByteArray good = pk::protocol::encode(update);
+    QTest::newRow("update cut") << good.left(good.size() - 3);
+
+    // A list count of four billion in a tiny payload: refused without allocating.
+    QByteArray hugeCount;
+    {
+        QDataStream out(&hugeCount, QIODevice::WriteOnly);
+        out << quint8(MessageType::Update) << quint64(0) << quint32(0xffffffffu);
+    }
+    QTest::newRow("huge keeper count") << hugeCount;
+    QByteArray hugeTasks;
+    {
+        QDataStream out(&hugeTasks, QIODevice::WriteOnly);
+        out << quint8(MessageType::Update) << quint64(0) << quint32(1) << qint32(0) << qint32(1)
+            << TaskCounts() << quint32(0x7fffffffu);
+    }
+    QTest::newRow("huge task count") << hugeTasks;
+
+    // A task state out of range.
+    QByteArray badState;
+    {
+        QDataStream out(&badState, QIODevice::WriteOnly);
+        out << quint8(MessageType::Update) << quint64(0) << quint32(1) << qint32(0) << qint32(1)
+            << TaskCounts() << quint32(1) << quint64(1) << QString() << quint8(200) << qint32(0)
+            << qint64(0) << qint64(0) << qint64(0) << qint32(-1) << QString() << quint32(0);
+    }
+    QTest::newRow("bad state") << badState;
+
+    QByteArray negativeKeeper;
+    {
+        QDataStream out(&negativeKeeper, QIODevice::WriteOnly);
+        out << quint8(MessageType::Update) << quint64(0) << quint32(1) << qint32(-5) << qint32(1)
+            << TaskCounts() << quint32(0) << quint32(0);
+    }
+    QTest::newRow("negative keeper index") << negativeKeeper;
+}
+
+void tst_Protocol::malformedPayloads()
+{
+    QFETCH(QByteArray, payload);
+    Message m;
+    QString error;
+    QVERIFY(!pk::protocol::decode(payload, &m, &error));
+    QVERIFY(!error.isEmpty());
+}
+
+void tst_Protocol::chunking()
+{
+    QList<TaskInfo> tasks;
+    for (int i = 0; i < 1000; ++i)
+        tasks.append(sampleTask(quint64(i + 1)));
+    const qint64 budget = 10000;
+    const QList<QList<TaskInfo>> chunks = pk::protocol::chunked(tasks, budget);
+    QVERIFY(chunks.size() > 1);
+    QList<TaskInfo> joined;
+    for (const QList<TaskInfo> &c : chunks) {
+        QVERIFY(!c.isEmpty());
+        qint64 size = 0;
+        for (const TaskInfo &t : c)
+            size += pk::protocol::encodedSize(t);
+        QVERIFY(size <= budget);
+        joined += c;
+    }
+    QCOMPARE(joined, tasks);
+    QVERIFY(pk::protocol::chunked({}, budget).isEmpty());
+    // One task bigger than the budget still goes, alone.
+    TaskInfo big = sampleTask(1);
+    big.setTitle(QString(20000, QLatin1Char('t')));
+    QCOMPARE(pk::protocol::chunked({ big, sampleTask(2) }, budget).size(), 2);
+}
+
+void tst_Protocol::truncation()
+{
+    TaskInfo info = sampleTask(1);
+    info.setTitle(QString(100000, QLatin1Char('t')));
+    info.setErrorString(QString(100000, QLatin1Char('e')));
+    const TaskInfo cut = pk::protocol::truncated(info);
+    QCOMPARE(cut.title().size(), pk::protocol::kMaxTextLength);
+    QCOMPARE(cut.errorString().size(), pk::protocol::kMaxTextLength);
+    QVERIFY(pk::protocol::encodedSize(cut) < pk::protocol::kChunkTargetSize);
+    QCOMPARE(pk::protocol::truncated(sampleTask(2)), sampleTask(2));
+}
+
+void tst_Protocol::serverRejectsOtherVersion()
+{
+    pk::PromiseKeeper keeper(0);
+    pk::MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY2(server.listen(name), qPrintable(server.errorString()));
+
+    QLocalSocket client;
+    client.connectToServer(name);
+    QVERIFY(client.waitForConnected(pktest::kTimeoutMs));
+    Message hello = Message::hello();
+    hello.version = 999;
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("refused a monitor speaking protocol "
+                                          "version 999; this program speaks version 1")));
+    client.write(framed(hello));
+
+    FrameReader reader;
+    QList<Message> messages;
+    QTRY_VERIFY(readMessages(&client, &reader, &messages) && !messages.isEmpty());
+    QCOMPARE(messages.first().type, MessageType::Reject);
+    QCOMPARE(messages.first().version, pk::protocol::kVersion);
+    QVERIFY2(
+        messages.first().text.contains(QLatin1String("program speaks monitor protocol version 1")),
+        qPrintable(messages.first().text));
+    QVERIFY(messages.first().text.contains(QLatin1String("this monitor speaks version 999")));
+    QTRY_COMPARE(client.state(), QLocalSocket::UnconnectedState);
+    QCOMPARE(server.clientCount(), 0);
+}
+
+void tst_Protocol::clientRejectsOtherVersion_data()
+{
+    QTest::addColumn<bool>("reject"); // the program sends Reject (else a Welcome of version 2)
+    QTest::newRow("reject") << true;
+    QTest::newRow("welcome of another version") << false;
+}
+
+void tst_Protocol::clientRejectsOtherVersion()
+{
+    QFETCH(bool, reject);
+    // A fake program that speaks version 2.
+    QLocalServer fake;
+    const QString name = uniqueName();
+    QVERIFY(fake.listen(name));
+    QLocalSocket *peer = nullptr;
+    connect(&fake, &QLocalServer::newConnection, this, [&] {
+        peer = fake.nextPendingConnection();
+        connect(peer, &QLocalSocket::readyRead, peer, [&, peer] {
+            peer->readAll();
+            Message m;
+            m.type = reject ? MessageType::Reject : MessageType::Welcome;
+            m.version = 2;
+            m.text = QStringLiteral("whatever");
+            peer->write(framed(m));
+        });
+    });
+
+    pk::RemoteFeed feed;
+    feed.setRetryInterval(100);
+    QSignalSpy changed(&feed, &pk::MonitorFeed::connectionChanged);
+    QVERIFY(changed.isValid());
+    QTest::ignoreMessage(
+        QtWarningMsg, QRegularExpression(QStringLiteral("Protocol version mismatch")));
+    feed.connectToServer(name);
+    QTRY_VERIFY(!changed.isEmpty());
+    QCOMPARE(changed.last().at(0).toBool(), false);
+    const QString message = changed.last().at(1).toString();
+    QVERIFY2(message.contains(QLatin1String("the program speaks monitor protocol version 2, this "
+                                            "monitor speaks version 1")),
+        qPrintable(message));
+    QCOMPARE(feed.errorString(), message);
+    QVERIFY(!feed.isConnected());
+    // Not retried: a program of another version will not change its mind. (This waits for
+    // something not to happen: five retry intervals.)
+    QTest::qWait(5 * feed.retryInterval());
+    QCOMPARE(changed.size(), 1);
+    QVERIFY(peer != nullptr);
+}
+
+void tst_Protocol::serverClosesOnGarbage_data()
+{
+    QTest::addColumn<bool>("handshakeFirst");
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("warning");
+
+    QByteArray oversized(4, Qt::Uninitialized);
+    qToBigEndian<quint32>(quint32(0x7fffffff), oversized.data());
+    QTest::newRow("oversized frame")
+        << true << oversized << QStringLiteral("larger than the limit");
+    QTest::newRow("oversized before handshake")
+        << false << oversized << QStringLiteral("larger than the limit");
+    QTest::newRow("malformed frame") << true << pk::protocol::frame(QByteArray("\x07\x01", 2))
+                                     << QStringLiteral("malformed message");
+    QTest::newRow("unknown type") << true << pk::protocol::frame(QByteArray("\x55", 1))
+                                  << QStringLiteral("unknown message type");
+    Message bogusHello = Message::hello();
+    bogusHello.magic = QByteArrayLiteral("NOPE!");
+    QTest::newRow("bad magic") << false << framed(bogusHello)
+                               << QStringLiteral("not a PromiseKeeper monitor");
+    Message snapshot;
+    snapshot.type = MessageType::Snapshot;
+    QTest::newRow("server message from a client")
+        << true << framed(snapshot) << QStringLiteral("unexpected message type");
+}
+
+void tst_Protocol::serverClosesOnGarbage()
+{
+    QFETCH(bool, handshakeFirst);
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, warning);
+
+    pk::PromiseKeeper keeper(0);
+    pk::MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY2(server.listen(name), qPrintable(server.errorString()));
+
+    QLocalSocket client;
+    client.connectToServer(name);
+    QVERIFY(client.waitForConnected(pktest::kTimeoutMs));
+    if (handshakeFirst) {
+        client.write(framed(Message::hello()));
+        QTRY_COMPARE(server.clientCount(), 1);
+    }
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("closing a monitor connection: .*")
+            + QRegularExpression::escape(warning)));
+    client.write(bytes);
+    QTRY_COMPARE(client.state(), QLocalSocket::UnconnectedState);
+    QTRY_COMPARE(server.clientCount(), 0);
+
+    // The server goes on: a proper monitor still attaches.
+    pk::RemoteFeed feed;
+    QSignalSpy snapshots(&feed, &pk::MonitorFeed::snapshot);
+    feed.connectToServer(name);
+    QVERIFY(snapshots.wait(pktest::kTimeoutMs));
+    QCOMPARE(server.clientCount(), 1);
+}
+
+void tst_Protocol::clientClosesOnGarbage_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("warning");
+    QByteArray oversized(4, Qt::Uninitialized);
+    qToBigEndian<quint32>(quint32(pk::protocol::kMaxFrameSize + 1), oversized.data());
+    QTest::newRow("oversized frame") << oversized << QStringLiteral("larger than the limit");
+    QTest::newRow("malformed frame") << pk::protocol::frame(QByteArray("\x05\x00\x01", 3))
+                                     << QStringLiteral("malformed message");
+    QTest::newRow("client message from the program")
+        << framed(Message::hello()) << QStringLiteral("unexpected message type");
+}
+
+void tst_Protocol::clientClosesOnGarbage()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, warning);
+
+    // A fake program: welcomes the monitor, then sends garbage.
+    QLocalServer fake;
+    const QString name = uniqueName();
+    QVERIFY(fake.listen(name));
+    int connections = 0;
+    connect(&fake, &QLocalServer::newConnection, this, [&] {
+        QLocalSocket *peer = fake.nextPendingConnection();
+        ++connections;
+        connect(peer, &QLocalSocket::readyRead, peer, [&, peer] {
+            peer->readAll();
+            Message welcome;
+            welcome.type = MessageType::Welcome;
+            welcome.text = QStringLiteral("fake");
+            welcome.pid = 1;
+            welcome.keeperLabels = { QStringLiteral("k") };
+            peer->write(framed(welcome));
+            peer->write(bytes);
+        });
+    });
+
+    pk::RemoteFeed feed;
+    feed.setRetryInterval(500);
+    QSignalSpy changed(&feed, &pk::MonitorFeed::connectionChanged);
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(
+            QStringLiteral("closing the connection to .*") + QRegularExpression::escape(warning)));
+    feed.connectToServer(name);
+    QTRY_COMPARE(changed.size(), 2);
+    QCOMPARE(changed.at(0).at(0).toBool(), true);
+    QCOMPARE(changed.at(1).at(0).toBool(), false);
+    QCOMPARE(changed.at(1).at(1).toString(),
+        QStringLiteral("program went away — waiting for it to come back"));
+    // And it tries again (and gets garbage again: one more warning is fine).
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(
+            QStringLiteral("closing the connection to .*") + QRegularExpression::escape(warning)));
+    QTRY_VERIFY(changed.size() >= 4);
+    QVERIFY(connections >= 2);
+    feed.disconnectFromServer();
+}
+
+QTEST_MAIN(tst_Protocol)
+#include "tst_protocol.moc"

@@ -1,0 +1,242 @@
+// pk::TraceReader and pk::TraceFeed: traces written by pk::TraceWriter, read back.
+#include "pktest.h"
+
+#include <pk/promisekeeper.h>
+#include <pk/tracereader.h>
+#include <pk/tracewriter.h>
+
+#include <QtCore/QFile>
+#include <QtCore/QHash>
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <stdexcept>
+
+using pk::PromiseKeeper;
+using pk::TaskInfo;
+using pk::TaskState;
+using pk::TraceReader;
+using pk::TraceWriter;
+
+namespace {
+
+QHash<quint64, TaskInfo> byId(const QList<TaskInfo> &tasks)
+{
+    QHash<quint64, TaskInfo> map;
+    for (const TaskInfo &t : tasks)
+        map.insert(t.id(), t);
+    return map;
+}
+
+} // namespace
+
+class tst_TraceReader : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void roundTrip();
+    void runningTaskRoundTrip();
+    void threadCountAndDropped();
+    void foreignTrace();
+    void errors();
+    void traceFeed();
+    void traceFeedBadFile();
+};
+
+void tst_TraceReader::roundTrip()
+{
+    PromiseKeeper keeper(0);
+    TraceWriter writer;
+    keeper.addEventListener(&writer);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&writer); });
+
+    auto ok
+        = keeper.submit(pk::TaskOptions { QStringLiteral("ok \"quoted\" ✓"), 3 }, [] { return 1; });
+    auto bad = keeper.submit(pk::TaskOptions { QStringLiteral("bad"), -1 },
+        []() -> int { throw std::runtime_error("broken ünïcødé"); });
+    auto untitled = keeper.submit([] {});
+    QCOMPARE(keeper.processPending(), 3);
+    auto cancelled = keeper.submit(pk::TaskOptions { QStringLiteral("never"), 0 }, [] {});
+    QCOMPARE(keeper.cancelAll(), 1);
+    auto queued = keeper.submit(pk::TaskOptions { QStringLiteral("waits"), 0 }, [] {});
+    QTRY_COMPARE(writer.taskCount(), 5);
+
+    TraceReader reader;
+    QVERIFY2(reader.parse(writer.toJson()), qPrintable(reader.errorString()));
+    const QList<TaskInfo> tasks = reader.tasks();
+    QCOMPARE(tasks.size(), 5);
+    const QHash<quint64, TaskInfo> read = byId(tasks);
+    // Every field, to the nanosecond.
+    QCOMPARE(read.value(ok.id()), ok.info());
+    QCOMPARE(read.value(bad.id()), bad.info());
+    QCOMPARE(read.value(untitled.id()), untitled.info());
+    QCOMPARE(read.value(cancelled.id()), cancelled.info());
+    const QList<TaskInfo> live = keeper.tasks();
+    QCOMPARE(live.size(), 1);
+    QCOMPARE(read.value(queued.id()), live.first());
+    QCOMPARE(read.value(bad.id()).errorString(), QStringLiteral("broken ünïcødé"));
+    QCOMPARE(read.value(ok.id()).title(), QStringLiteral("ok \"quoted\" ✓"));
+
+    // Sorted by id; counted by state.
+    for (qsizetype i = 1; i < tasks.size(); ++i)
+        QVERIFY(tasks[i - 1].id() < tasks[i].id());
+    const pk::TaskCounts counts = reader.counts();
+    QCOMPARE(counts.succeeded, 2);
+    QCOMPARE(counts.failed, 1);
+    QCOMPARE(counts.cancelled, 1);
+    QCOMPARE(counts.queued, 1);
+    QCOMPARE(reader.threadCount(), 1); // not written: one worker seen
+    QCOMPARE(reader.droppedTaskCount(), 0u);
+}
+
+void tst_TraceReader::runningTaskRoundTrip()
+{
+    PromiseKeeper keeper(2);
+    pktest::Gate gate;
+    TraceWriter writer;
+    keeper.addEventListener(&writer);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&writer); });
+    const auto unblock = gate.openOnExit();
+    auto running = keeper.submit(
+        pk::TaskOptions { QStringLiteral("runs"), 0 }, [gate] { return gate.pass(); });
+    QVERIFY(gate.waitArrived());
+    QTRY_VERIFY([&] {
+        TraceReader r;
+        return r.parse(writer.toJson()) && r.tasks().size() == 1
+            && r.tasks().first().state() == TaskState::Running;
+    }());
+    writer.setThreadCount(keeper.threadCount());
+
+    TraceReader reader;
+    QVERIFY(reader.parse(writer.toJson()));
+    const TaskInfo read = reader.tasks().first();
+    const TaskInfo now = keeper.tasks().first();
+    QCOMPARE(read, now);
+    QCOMPARE(read.finishedAtNsecs(), 0);
+    QCOMPARE(reader.threadCount(), 2);
+    gate.open();
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+}
+
+void tst_TraceReader::threadCountAndDropped()
+{
+    PromiseKeeper keeper(0);
+    TraceWriter writer(2);
+    writer.setThreadCount(3);
+    keeper.addEventListener(&writer);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&writer); });
+    for (int i = 0; i < 5; ++i)
+        keeper.submit([] {});
+    QCOMPARE(keeper.processPending(), 5);
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.json"));
+    QVERIFY(writer.save(path));
+    TraceReader reader;
+    QVERIFY2(reader.load(path), qPrintable(reader.errorString()));
+    QCOMPARE(reader.tasks().size(), 2);
+    QCOMPARE(reader.threadCount(), 3);
+    QCOMPARE(reader.droppedTaskCount(), 3u);
+}
+
+void tst_TraceReader::foreignTrace()
+{
+    // A trace from another tool, in the bare array format: complete events become tasks.
+    const QByteArray json = R"([
+        {"name": "compile", "ph": "X", "pid": 7, "tid": 1, "ts": 10, "dur": 5},
+        {"name": "link", "ph": "X", "pid": 7, "tid": 2, "ts": 20, "dur": 2.5},
+        {"name": "thread_name", "ph": "M", "pid": 7, "tid": 1, "args": {"name": "main"}},
+        {"name": "other", "ph": "B", "pid": 7, "tid": 1, "ts": 30}
+    ])";
+    TraceReader reader;
+    QVERIFY2(reader.parse(json), qPrintable(reader.errorString()));
+    const QList<TaskInfo> tasks = reader.tasks();
+    QCOMPARE(tasks.size(), 2);
+    QCOMPARE(tasks[0].title(), QStringLiteral("compile"));
+    QCOMPARE(tasks[0].state(), TaskState::Succeeded);
+    QCOMPARE(tasks[0].workerIndex(), 0);
+    QCOMPARE(tasks[0].runNsecs(), 5000);
+    QCOMPARE(tasks[1].title(), QStringLiteral("link"));
+    QCOMPARE(tasks[1].workerIndex(), 1);
+    QCOMPARE(tasks[1].runNsecs(), 2500);
+    QVERIFY(tasks[0].queuedAtNsecs() != 0);
+    QCOMPARE(reader.threadCount(), 2);
+}
+
+void tst_TraceReader::errors()
+{
+    TraceReader reader;
+    QVERIFY(!reader.parse("{ nope"));
+    QVERIFY(reader.errorString().contains(QLatin1String("not a JSON trace")));
+    QVERIFY(!reader.parse(R"({"something": 1})"));
+    QVERIFY(reader.errorString().contains(QLatin1String("traceEvents")));
+    QVERIFY(reader.tasks().isEmpty());
+    QVERIFY(!reader.load(QStringLiteral("/no/such/file.json")));
+    QVERIFY(reader.errorString().contains(QLatin1String("/no/such/file.json")));
+    QVERIFY(reader.parse(R"({"traceEvents": []})"));
+    QVERIFY(reader.tasks().isEmpty());
+    QVERIFY(reader.errorString().isEmpty());
+}
+
+void tst_TraceReader::traceFeed()
+{
+    PromiseKeeper keeper(0);
+    TraceWriter writer;
+    keeper.addEventListener(&writer);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&writer); });
+    auto first = keeper.submit([] {});
+    auto second = keeper.submit([] { throw std::runtime_error("x"); });
+    QCOMPARE(keeper.processPending(), 2);
+    auto queued = keeper.submit([] {});
+    QTRY_COMPARE(writer.taskCount(), 3);
+    writer.setThreadCount(0);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("run.trace.json"));
+    QVERIFY(writer.save(path));
+
+    pk::TraceFeed feed;
+    QSignalSpy connected(&feed, &pk::MonitorFeed::connectionChanged);
+    QSignalSpy snapshots(&feed, &pk::MonitorFeed::snapshot);
+    QSignalSpy updates(&feed, &pk::MonitorFeed::updated);
+    QVERIFY(feed.open(path));
+    QVERIFY(feed.isConnected());
+    QCOMPARE(feed.fileName(), path);
+    QVERIFY(feed.sourceName().contains(QLatin1String("run.trace.json")));
+    QCOMPARE(snapshots.size(), 0); // from the event loop, so that late connections get it
+    QVERIFY(snapshots.wait(pktest::kTimeoutMs));
+    QCOMPARE(connected.size(), 1);
+    QCOMPARE(connected.first().at(0).toBool(), true);
+    QCOMPARE(snapshots.size(), 1);
+    const auto live = snapshots.first().at(0).value<QList<TaskInfo>>();
+    const auto finished = snapshots.first().at(1).value<QList<TaskInfo>>();
+    QCOMPARE(live.size(), 1);
+    QCOMPARE(live.first().id(), queued.id());
+    QCOMPARE(finished.size(), 2);
+    QCOMPARE(finished[0], first.info()); // oldest first
+    QCOMPARE(finished[1], second.info());
+    QCOMPARE(snapshots.first().at(2).toInt(), 0);
+    QCOMPARE(updates.size(), 1);
+    const auto counts = updates.first().at(1).value<pk::TaskCounts>();
+    QCOMPARE(counts.succeeded, 1);
+    QCOMPARE(counts.failed, 1);
+    QCOMPARE(counts.queued, 1);
+
+    feed.cancelAll(); // nothing to cancel, nothing breaks
+    feed.cancelTask(first.id());
+}
+
+void tst_TraceReader::traceFeedBadFile()
+{
+    pk::TraceFeed feed;
+    QSignalSpy connected(&feed, &pk::MonitorFeed::connectionChanged);
+    QVERIFY(!feed.open(QStringLiteral("/no/such/trace.json")));
+    QVERIFY(!feed.isConnected());
+    QVERIFY(connected.wait(pktest::kTimeoutMs));
+    QCOMPARE(connected.first().at(0).toBool(), false);
+    QCOMPARE(connected.first().at(1).toString(), feed.errorString());
+}
+
+QTEST_MAIN(tst_TraceReader)
+#include "tst_tracereader.moc"

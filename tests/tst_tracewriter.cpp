@@ -1,0 +1,424 @@
+// pk::TraceWriter: the Chrome Trace Event export of a keeper's event stream.
+#include "pktest.h"
+
+#include <pk/promisekeeper.h>
+#include <pk/tracewriter.h>
+
+#include <QtCore/QBuffer>
+#include <QtCore/QFile>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QSet>
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QTest>
+
+#include <algorithm>
+#include <stdexcept>
+
+using pk::PromiseKeeper;
+using pk::TaskInfo;
+using pk::TaskState;
+using pk::TraceWriter;
+
+namespace {
+
+struct ParsedTrace
+{
+    QJsonObject root;
+    QList<QJsonObject> events;
+
+    QList<QJsonObject> withPhase(const QString &phase) const
+    {
+        QList<QJsonObject> found;
+        for (const QJsonObject &e : events) {
+            if (e.value(QLatin1String("ph")).toString() == phase)
+                found.append(e);
+        }
+        return found;
+    }
+    QList<QJsonObject> withPhaseAndId(const QString &phase, quint64 id) const
+    {
+        QList<QJsonObject> found;
+        for (const QJsonObject &e : withPhase(phase)) {
+            if (e.value(QLatin1String("args")).toObject().value(QLatin1String("id")).toInteger()
+                    == qint64(id)
+                || (e.contains(QLatin1String("id"))
+                    && e.value(QLatin1String("id")).toInteger() == qint64(id)))
+                found.append(e);
+        }
+        return found;
+    }
+    QJsonObject other() const { return root.value(QLatin1String("otherData")).toObject(); }
+    QString threadName(int tid) const
+    {
+        for (const QJsonObject &e : withPhase(QStringLiteral("M"))) {
+            if (e.value(QLatin1String("name")).toString() == QLatin1String("thread_name")
+                && e.value(QLatin1String("tid")).toInt() == tid)
+                return e.value(QLatin1String("args"))
+                    .toObject()
+                    .value(QLatin1String("name"))
+                    .toString();
+        }
+        return {};
+    }
+    //! The values of one counter, in file order.
+    QList<qint64> counter(const QString &name) const
+    {
+        QList<qint64> values;
+        for (const QJsonObject &e : withPhase(QStringLiteral("C"))) {
+            if (e.value(QLatin1String("name")).toString() == name)
+                values.append(e.value(QLatin1String("args")).toObject().value(name).toInteger());
+        }
+        return values;
+    }
+};
+
+bool parse(const QByteArray &json, ParsedTrace *trace)
+{
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &error);
+    if (error.error != QJsonParseError::NoError) {
+        qWarning("trace JSON does not parse: %s at offset %d", qPrintable(error.errorString()),
+            error.offset);
+        return false;
+    }
+    trace->root = doc.object();
+    trace->events.clear();
+    for (const QJsonValue &v : trace->root.value(QLatin1String("traceEvents")).toArray())
+        trace->events.append(v.toObject());
+    return true;
+}
+
+QString argString(const QJsonObject &event, const char *key)
+{
+    return event.value(QLatin1String("args")).toObject().value(QLatin1String(key)).toString();
+}
+
+// A task for record(): queued at \a queuedNs, run for 1 µs on worker 0 if it finished.
+TaskInfo makeTask(quint64 id, const QString &title, TaskState state, qint64 queuedNs)
+{
+    TaskInfo info;
+    info.setId(id);
+    info.setTitle(title);
+    info.setState(state);
+    info.setQueuedAtNsecs(queuedNs);
+    if (state >= TaskState::Running) {
+        info.setStartedAtNsecs(queuedNs + 1000);
+        info.setWorkerIndex(0);
+    }
+    if (pk::isFinal(state))
+        info.setFinishedAtNsecs(queuedNs + 2000);
+    return info;
+}
+
+} // namespace
+
+class tst_TraceWriter : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void manualModeKeeper();
+    void stringsSurvive_data();
+    void stringsSurvive();
+    void tasksOnTheirWorkers();
+    void cap();
+    void counterSamplesAreCoalesced();
+    void saveAndErrors();
+    void emptyTrace();
+};
+
+void tst_TraceWriter::manualModeKeeper()
+{
+    PromiseKeeper keeper(0);
+    const QString fancy = QStringLiteral("say \"hi\" \\ — ünïcødé ✓ 日本 😀");
+
+    // Queued before the writer is attached: it arrives through the snapshot.
+    auto early = keeper.submit(pk::TaskOptions { QStringLiteral("early"), 0 }, [] { return 1; });
+
+    TraceWriter trace;
+    keeper.addEventListener(&trace);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&trace); });
+
+    auto good = keeper.submit(pk::TaskOptions { fancy, 5 }, [] { return 2; });
+    auto bad = keeper.submit(pk::TaskOptions { QStringLiteral("bad"), 0 },
+        []() -> int { throw std::runtime_error("broken \"thing\""); });
+    QCOMPARE(keeper.processPending(), 3);
+    auto cancelled
+        = keeper.submit(pk::TaskOptions { QStringLiteral("never"), 0 }, [] { return 3; });
+    QCOMPARE(keeper.cancelAll(), 1);
+    auto pending = keeper.submit(pk::TaskOptions { QStringLiteral("later"), 0 }, [] {});
+    QCOMPARE(keeper.processPending(), 1);
+    // Still queued when the trace is written.
+    auto queued = keeper.submit(pk::TaskOptions { QStringLiteral("queued at the end"), 0 }, [] {});
+    QTRY_COMPARE(trace.taskCount(), 6);
+    trace.setThreadCount(keeper.threadCount());
+
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+
+    // One X event per task that ran, on worker 0's track (manual mode runs on "worker 0").
+    const QList<QJsonObject> runs = t.withPhase(QStringLiteral("X"));
+    QCOMPARE(runs.size(), 4);
+    for (const QJsonObject &x : runs) {
+        QCOMPARE(x.value(QLatin1String("pid")).toInt(), 1);
+        QCOMPARE(x.value(QLatin1String("tid")).toInt(), 1);
+        QVERIFY(x.value(QLatin1String("ts")).toDouble() >= 0);
+        QVERIFY(x.value(QLatin1String("dur")).toDouble() >= 0);
+        QCOMPARE(x.value(QLatin1String("cat")).toString(), QStringLiteral("task"));
+    }
+
+    const QList<QJsonObject> goodRuns = t.withPhaseAndId(QStringLiteral("X"), good.info().id());
+    QCOMPARE(goodRuns.size(), 1);
+    QCOMPARE(goodRuns[0].value(QLatin1String("name")).toString(), fancy);
+    QCOMPARE(argString(goodRuns[0], "title"), fancy);
+    QCOMPARE(argString(goodRuns[0], "state"), QStringLiteral("Succeeded"));
+    QCOMPARE(goodRuns[0]
+                 .value(QLatin1String("args"))
+                 .toObject()
+                 .value(QLatin1String("priority"))
+                 .toInt(),
+        5);
+    // Times are exact to the nanosecond: dur is the task's run time.
+    QCOMPARE(qRound64(goodRuns[0].value(QLatin1String("dur")).toDouble() * 1000),
+        good.info().runNsecs());
+
+    const QList<QJsonObject> badRuns = t.withPhaseAndId(QStringLiteral("X"), bad.info().id());
+    QCOMPARE(badRuns.size(), 1);
+    QCOMPARE(argString(badRuns[0], "state"), QStringLiteral("Failed"));
+    QCOMPARE(argString(badRuns[0], "error"), QStringLiteral("broken \"thing\""));
+
+    // Never ran: no X event, but its time in the queue and its state are there.
+    QVERIFY(t.withPhaseAndId(QStringLiteral("X"), cancelled.info().id()).isEmpty());
+    const QList<QJsonObject> cancelledWait
+        = t.withPhaseAndId(QStringLiteral("b"), cancelled.info().id());
+    QCOMPARE(cancelledWait.size(), 1);
+    QCOMPARE(argString(cancelledWait[0], "state"), QStringLiteral("Cancelled"));
+
+    // Every task has one queue wait: an async b/e pair with the task id, category "queue".
+    for (const auto &p : { early.info(), good.info(), bad.info(), cancelled.info(), pending.info(),
+             queued.info() }) {
+        const QList<QJsonObject> b = t.withPhaseAndId(QStringLiteral("b"), p.id());
+        const QList<QJsonObject> e = t.withPhaseAndId(QStringLiteral("e"), p.id());
+        QCOMPARE(b.size(), 1);
+        QCOMPARE(e.size(), 1);
+        QCOMPARE(b[0].value(QLatin1String("cat")).toString(), QStringLiteral("queue"));
+        QCOMPARE(e[0].value(QLatin1String("cat")).toString(), QStringLiteral("queue"));
+        QCOMPARE(b[0].value(QLatin1String("id")).toInteger(), qint64(p.id()));
+        QCOMPARE(b[0].value(QLatin1String("name")).toString(),
+            e[0].value(QLatin1String("name")).toString());
+        QVERIFY(e[0].value(QLatin1String("ts")).toDouble()
+            >= b[0].value(QLatin1String("ts")).toDouble());
+    }
+    const QList<QJsonObject> lastWait = t.withPhaseAndId(QStringLiteral("b"), queued.info().id());
+    QCOMPARE(argString(lastWait[0], "state"), QStringLiteral("Queued"));
+
+    // Metadata: the tracks are named.
+    QCOMPARE(t.threadName(0), QStringLiteral("queue"));
+    QCOMPARE(t.threadName(1), QStringLiteral("worker 0"));
+    QCOMPARE(t.other().value(QLatin1String("droppedTasks")).toInteger(), 0);
+    QCOMPARE(t.other().value(QLatin1String("threadCount")).toInt(), 0);
+    QCOMPARE(
+        t.other().value(QLatin1String("producer")).toString(), QStringLiteral("PromiseKeeper"));
+
+    // Counters: sampled, ending with what is queued and running now.
+    const QList<qint64> queuedCounter = t.counter(QStringLiteral("queued"));
+    const QList<qint64> runningCounter = t.counter(QStringLiteral("running"));
+    QVERIFY(!queuedCounter.isEmpty());
+    QCOMPARE(queuedCounter.size(), runningCounter.size());
+    QCOMPARE(queuedCounter.last(), 1);
+    QCOMPARE(runningCounter.last(), 0);
+    QVERIFY(*std::max_element(queuedCounter.begin(), queuedCounter.end()) >= 1);
+    for (const qint64 v : queuedCounter)
+        QVERIFY(v >= 0);
+}
+
+void tst_TraceWriter::stringsSurvive_data()
+{
+    QTest::addColumn<QString>("title");
+    QTest::addColumn<QString>("error");
+    QTest::newRow("plain") << QStringLiteral("plain") << QString();
+    QTest::newRow("quotes") << QStringLiteral("a \"quoted\" 'title'") << QStringLiteral("\"");
+    QTest::newRow("backslashes") << QStringLiteral("C:\\path\\to\\file") << QStringLiteral("\\");
+    QTest::newRow("control") << QStringLiteral("tab\tnew\nline\r\x01\x1f end")
+                             << QStringLiteral("bell\x07");
+    QTest::newRow("unicode") << QStringLiteral("ünïcødé ✓ 日本語 — Ελληνικά")
+                             << QStringLiteral("😀 emoji (a surrogate pair)");
+    QTest::newRow("json-looking") << QStringLiteral("\"},{\"ph\":\"X\"") << QStringLiteral("]}");
+    QTest::newRow("empty") << QString() << QString();
+}
+
+void tst_TraceWriter::stringsSurvive()
+{
+    QFETCH(QString, title);
+    QFETCH(QString, error);
+
+    TraceWriter trace;
+    trace.setProcessName(title);
+    TaskInfo info = makeTask(
+        7, title, error.isEmpty() ? TaskState::Succeeded : TaskState::Failed, 1000000000);
+    info.setErrorString(error);
+    trace.record(info);
+
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    const QList<QJsonObject> runs = t.withPhase(QStringLiteral("X"));
+    QCOMPARE(runs.size(), 1);
+    QCOMPARE(argString(runs[0], "title"), title);
+    QCOMPARE(argString(runs[0], "error"), error);
+    QCOMPARE(runs[0].value(QLatin1String("name")).toString(),
+        title.isEmpty() ? QStringLiteral("task 7") : title);
+    bool foundProcessName = false;
+    for (const QJsonObject &m : t.withPhase(QStringLiteral("M"))) {
+        if (m.value(QLatin1String("name")).toString() == QLatin1String("process_name")) {
+            QCOMPARE(argString(m, "name"), title);
+            foundProcessName = true;
+        }
+    }
+    QVERIFY(foundProcessName);
+}
+
+void tst_TraceWriter::tasksOnTheirWorkers()
+{
+    PromiseKeeper keeper(2);
+    pktest::Gate gate;
+    TraceWriter trace;
+    keeper.addEventListener(&trace);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&trace); });
+    const auto unblock = gate.openOnExit();
+
+    auto a
+        = keeper.submit(pk::TaskOptions { QStringLiteral("a"), 0 }, [gate] { return gate.pass(); });
+    auto b
+        = keeper.submit(pk::TaskOptions { QStringLiteral("b"), 0 }, [gate] { return gate.pass(); });
+    QVERIFY(gate.waitArrived(2));
+    // Both run: the running counter reaches 2 once the keeper's thread has the events.
+    QTRY_VERIFY([&] {
+        ParsedTrace t;
+        return parse(trace.toJson(), &t) && t.counter(QStringLiteral("running")).last() == 2;
+    }());
+    gate.open(2);
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QTRY_VERIFY([&] {
+        ParsedTrace t;
+        return parse(trace.toJson(), &t) && t.withPhase(QStringLiteral("X")).size() == 2
+            && argString(t.withPhase(QStringLiteral("X"))[0], "state") == QLatin1String("Succeeded")
+            && argString(t.withPhase(QStringLiteral("X"))[1], "state")
+            == QLatin1String("Succeeded");
+    }());
+    trace.setThreadCount(keeper.threadCount());
+
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    QSet<int> tids;
+    for (const QJsonObject &x : t.withPhase(QStringLiteral("X"))) {
+        const int worker
+            = x.value(QLatin1String("args")).toObject().value(QLatin1String("worker")).toInt();
+        QCOMPARE(x.value(QLatin1String("tid")).toInt(), worker + 1);
+        tids.insert(worker + 1);
+    }
+    QCOMPARE(tids, QSet<int>({ 1, 2 }));
+    QCOMPARE(t.threadName(1), QStringLiteral("worker 0"));
+    QCOMPARE(t.threadName(2), QStringLiteral("worker 1"));
+    QCOMPARE(t.other().value(QLatin1String("threadCount")).toInt(), 2);
+    QCOMPARE(t.counter(QStringLiteral("running")).last(), 0);
+    QCOMPARE(t.counter(QStringLiteral("queued")).last(), 0);
+}
+
+void tst_TraceWriter::cap()
+{
+    PromiseKeeper keeper(0);
+    TraceWriter trace(3);
+    QCOMPARE(trace.maxTasks(), 3);
+    keeper.addEventListener(&trace);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&trace); });
+    for (int i = 0; i < 10; ++i)
+        keeper.submit([] {});
+    QCOMPARE(keeper.processPending(), 10);
+
+    QCOMPARE(trace.taskCount(), 3);
+    QCOMPARE(trace.droppedTaskCount(), 7u);
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    QCOMPARE(t.withPhase(QStringLiteral("X")).size(), 3);
+    QCOMPARE(t.other().value(QLatin1String("droppedTasks")).toInteger(), 7);
+    QCOMPARE(t.other().value(QLatin1String("maxTasks")).toInteger(), 3);
+    bool labelled = false;
+    for (const QJsonObject &m : t.withPhase(QStringLiteral("M")))
+        labelled |= m.value(QLatin1String("name")).toString() == QLatin1String("process_labels");
+    QVERIFY(labelled);
+
+    trace.clear();
+    QCOMPARE(trace.taskCount(), 0);
+    QCOMPARE(trace.droppedTaskCount(), 0u);
+    QCOMPARE(trace.maxTasks(), 3);
+}
+
+void tst_TraceWriter::counterSamplesAreCoalesced()
+{
+    TraceWriter trace;
+    // 1000 tasks queued 100 µs apart: 100 ms, so about 100 samples, not 1000.
+    const qint64 start = 5000000000;
+    for (int i = 0; i < 1000; ++i)
+        trace.record(makeTask(quint64(i + 1), QString(), TaskState::Queued, start + i * 100000));
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    const QList<qint64> queued = t.counter(QStringLiteral("queued"));
+    QVERIFY2(queued.size() <= 101, qPrintable(QString::number(queued.size())));
+    QVERIFY(queued.size() >= 50);
+    QCOMPARE(queued.last(), 1000);
+    // Values only grow here, and the samples are in time order.
+    double previousTs = -1;
+    qint64 previous = 0;
+    for (const QJsonObject &c : t.withPhase(QStringLiteral("C"))) {
+        if (c.value(QLatin1String("name")).toString() != QLatin1String("queued"))
+            continue;
+        const double ts = c.value(QLatin1String("ts")).toDouble();
+        QVERIFY(ts >= previousTs);
+        previousTs = ts;
+        const qint64 v
+            = c.value(QLatin1String("args")).toObject().value(QLatin1String("queued")).toInteger();
+        QVERIFY(v >= previous);
+        previous = v;
+    }
+    // The queue waits of live tasks end at the last recorded time.
+    QCOMPARE(t.withPhase(QStringLiteral("b")).size(), 1000);
+    QCOMPARE(t.withPhase(QStringLiteral("e")).size(), 1000);
+}
+
+void tst_TraceWriter::saveAndErrors()
+{
+    TraceWriter trace;
+    trace.record(makeTask(1, QStringLiteral("one"), TaskState::Succeeded, 1000000));
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("trace.json"));
+    QVERIFY2(trace.save(path), qPrintable(trace.errorString()));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(file.readAll(), trace.toJson());
+
+    QBuffer buffer;
+    QVERIFY(!trace.write(&buffer)); // not open
+    QVERIFY(buffer.open(QIODevice::WriteOnly));
+    QVERIFY(trace.write(&buffer));
+    QCOMPARE(buffer.data(), trace.toJson());
+
+    const QString bad = dir.filePath(QStringLiteral("no/such/dir/trace.json"));
+    QVERIFY(!trace.save(bad));
+    QVERIFY(trace.errorString().contains(bad));
+}
+
+void tst_TraceWriter::emptyTrace()
+{
+    TraceWriter trace;
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    QVERIFY(t.withPhase(QStringLiteral("X")).isEmpty());
+    QCOMPARE(t.threadName(0), QStringLiteral("queue"));
+    QCOMPARE(t.other().value(QLatin1String("recordedTasks")).toInteger(), 0);
+}
+
+QTEST_MAIN(tst_TraceWriter)
+#include "tst_tracewriter.moc"
