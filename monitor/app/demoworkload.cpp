@@ -41,7 +41,8 @@ QString pick(const Strings &...choices)
 } // namespace
 
 DemoWorkload::DemoWorkload(pk::PromiseKeeper *keeper, QObject *parent)
-    : QObject(parent), m_keeper(keeper)
+    : QObject(parent)
+    , m_keeper(keeper)
 {
     m_timer.setInterval(kTickMs);
     connect(&m_timer, &QTimer::timeout, this, &DemoWorkload::tick);
@@ -87,9 +88,9 @@ void DemoWorkload::tick()
 void DemoWorkload::shortTasks(int count)
 {
     for (int i = 0; i < count; ++i) {
-        const QString title = pick("thumbnail %1", "parse chunk %1", "hash block %1",
-                                   "resize image %1", "decode frame %1")
-                                      .arg(++m_serial);
+        const QString title = pick(
+            "thumbnail %1", "parse chunk %1", "hash block %1", "resize image %1", "decode frame %1")
+                                  .arg(++m_serial);
         const int ms = randomBetween(1, 18);
         m_keeper->submit(pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms] {
             work(stopped, ms);
@@ -101,13 +102,12 @@ void DemoWorkload::shortTasks(int count)
 void DemoWorkload::longTasks(int count)
 {
     for (int i = 0; i < count; ++i) {
-        const QString title = pick("render report %1", "index documents %1",
-                                   "compress archive %1", "train model %1")
-                                      .arg(++m_serial);
+        const QString title = pick(
+            "render report %1", "index documents %1", "compress archive %1", "train model %1")
+                                  .arg(++m_serial);
         const int ms = randomBetween(700, 2200);
-        m_keeper->submit(pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms] {
-            work(stopped, ms);
-        });
+        m_keeper->submit(
+            pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms] { work(stopped, ms); });
     }
 }
 
@@ -143,10 +143,10 @@ void DemoWorkload::failingTasks(int count)
                                          "  after 3 retries");
             case 2:
                 throw std::runtime_error(
-                        "No such file or directory: /data/missing-" + std::to_string(n) + ".csv");
+                    "No such file or directory: /data/missing-" + std::to_string(n) + ".csv");
             default:
-                throw std::out_of_range("upload part " + std::to_string(n)
-                                        + " out of range (412 > 400)");
+                throw std::out_of_range(
+                    "upload part " + std::to_string(n) + " out of range (412 > 400)");
             }
         });
     }
@@ -158,9 +158,8 @@ void DemoWorkload::cancelledTasks(int count)
     QList<pk::PromiseBase> batch;
     for (int i = 0; i < count; ++i) {
         const QString title = QStringLiteral("prefetch page %1").arg(++m_serial);
-        batch.append(m_keeper->submit(pk::TaskOptions { title, -5 }, [stopped = m_stopped] {
-            work(stopped, 30);
-        }));
+        batch.append(m_keeper->submit(
+            pk::TaskOptions { title, -5 }, [stopped = m_stopped] { work(stopped, 30); }));
     }
     QTimer::singleShot(randomBetween(50, 250), this, [batch] {
         for (const pk::PromiseBase &p : batch) {
@@ -175,9 +174,8 @@ void DemoWorkload::urgentTasks(int count)
     for (int i = 0; i < count; ++i) {
         const QString title = QStringLiteral("urgent: user click %1").arg(++m_serial);
         const int ms = randomBetween(2, 10);
-        m_keeper->submit(pk::TaskOptions { title, 10 }, [stopped = m_stopped, ms] {
-            work(stopped, ms);
-        });
+        m_keeper->submit(
+            pk::TaskOptions { title, 10 }, [stopped = m_stopped, ms] { work(stopped, ms); });
     }
 }
 
@@ -186,22 +184,23 @@ void DemoWorkload::chainedTasks()
     // Two downloads feed a merge that waits for both (promises as arguments), then a
     // continuation on the pool.
     const int n = ++m_serial;
-    auto left = m_keeper->submit(pk::TaskOptions { QStringLiteral("download left %1").arg(n), 0 },
-                                 [stopped = m_stopped] {
-                                     work(stopped, randomBetween(30, 200));
-                                     return randomBetween(1, 100);
-                                 });
-    auto right = m_keeper->submit(pk::TaskOptions { QStringLiteral("download right %1").arg(n), 0 },
-                                  [stopped = m_stopped] {
-                                      work(stopped, randomBetween(30, 300));
-                                      return randomBetween(1, 100);
-                                  });
-    auto merged = m_keeper->submit(pk::TaskOptions { QStringLiteral("merge %1").arg(n), 1 },
-                                   [stopped = m_stopped](int a, int b) {
-                                       work(stopped, randomBetween(10, 40));
-                                       return a + b;
-                                   },
-                                   left, right);
+    auto left = m_keeper->submit(
+        pk::TaskOptions { QStringLiteral("download left %1").arg(n), 0 }, [stopped = m_stopped] {
+            work(stopped, randomBetween(30, 200));
+            return randomBetween(1, 100);
+        });
+    auto right = m_keeper->submit(
+        pk::TaskOptions { QStringLiteral("download right %1").arg(n), 0 }, [stopped = m_stopped] {
+            work(stopped, randomBetween(30, 300));
+            return randomBetween(1, 100);
+        });
+    auto merged = m_keeper->submit(
+        pk::TaskOptions { QStringLiteral("merge %1").arg(n), 1 },
+        [stopped = m_stopped](int a, int b) {
+            work(stopped, randomBetween(10, 40));
+            return a + b;
+        },
+        left, right);
     merged.then([stopped = m_stopped](int total) {
         work(stopped, randomBetween(5, 20));
         return total * 2;

@@ -5,9 +5,9 @@
 #include <pk/monitormodel.h>
 #include <pk/monitorserver.h>
 #include <pk/monitorwidget.h>
+#include <pk/promisekeeper.h>
 #include <pk/remotefeed.h>
 #include <pk/tracereader.h>
-#include <pk/promisekeeper.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QElapsedTimer>
@@ -34,7 +34,8 @@ void printLine(const QString &line)
 class StallMeter : public QObject
 {
 public:
-    explicit StallMeter(QObject *parent) : QObject(parent)
+    explicit StallMeter(QObject *parent)
+        : QObject(parent)
     {
         m_timer.setInterval(10);
         m_timer.setTimerType(Qt::PreciseTimer);
@@ -53,9 +54,9 @@ public:
     {
         return QStringLiteral("pk-monitor: max GUI stall %1 ms (at %2 ms of %3 ms; timer "
                               "interval 10 ms)")
-                .arg(m_max)
-                .arg(m_maxAt)
-                .arg(m_total.elapsed());
+            .arg(m_max)
+            .arg(m_maxAt)
+            .arg(m_total.elapsed());
     }
 
 private:
@@ -78,10 +79,10 @@ int listServers()
     }
     for (const pk::MonitorServerInfo &info : servers) {
         printLine(QStringLiteral("%1\tpid %2\t%3\tsince %4\tkeepers: %5")
-                          .arg(info.name)
-                          .arg(info.pid)
-                          .arg(info.program, info.started.toString(Qt::ISODate),
-                               info.keepers.join(QStringLiteral(", "))));
+                      .arg(info.name)
+                      .arg(info.pid)
+                      .arg(info.program, info.started.toString(Qt::ISODate),
+                          info.keepers.join(QStringLiteral(", "))));
     }
     return 0;
 }
@@ -93,48 +94,46 @@ int main(int argc, char *argv[])
     QApplication::setApplicationVersion(QStringLiteral("0.1"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-            "The PromiseKeeper monitor: shows the tasks of a keeper live.\n"
-            "Without options it runs a built-in demo workload and shows it."));
+    parser.setApplicationDescription(
+        QStringLiteral("The PromiseKeeper monitor: shows the tasks of a keeper live.\n"
+                       "Without options it runs a built-in demo workload and shows it."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption demoSeconds(QStringLiteral("demo-seconds"),
-                                         QStringLiteral("Quit after <seconds> (for scripts)."),
-                                         QStringLiteral("seconds"));
+        QStringLiteral("Quit after <seconds> (for scripts)."), QStringLiteral("seconds"));
     const QCommandLineOption threads(QStringLiteral("threads"),
-                                     QStringLiteral("Worker threads of the demo keeper "
-                                                    "(default 4)."),
-                                     QStringLiteral("count"), QStringLiteral("4"));
+        QStringLiteral("Worker threads of the demo keeper "
+                       "(default 4)."),
+        QStringLiteral("count"), QStringLiteral("4"));
     const QCommandLineOption attach(QStringLiteral("attach"),
-                                    QStringLiteral("Attach to the running program that "
-                                                   "publishes its keepers as <name>."),
-                                    QStringLiteral("name"));
-    const QCommandLineOption list(QStringLiteral("list"),
-                                  QStringLiteral("List the programs one can attach to."));
+        QStringLiteral("Attach to the running program that "
+                       "publishes its keepers as <name>."),
+        QStringLiteral("name"));
+    const QCommandLineOption list(
+        QStringLiteral("list"), QStringLiteral("List the programs one can attach to."));
     const QCommandLineOption open(QStringLiteral("open"),
-                                  QStringLiteral("Open a trace recorded by a program."),
-                                  QStringLiteral("file"));
+        QStringLiteral("Open a trace recorded by a program."), QStringLiteral("file"));
     // Hidden: for scripts and measurements.
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                  QStringLiteral("Save a screenshot of the window to <file>, "
-                                                 "then quit."),
-                                  QStringLiteral("file"));
+        QStringLiteral("Save a screenshot of the window to <file>, "
+                       "then quit."),
+        QStringLiteral("file"));
     screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption screenshotAfter(QStringLiteral("screenshot-after"),
-                                       QStringLiteral("When to take the screenshot (default "
-                                                      "4000)."),
-                                       QStringLiteral("ms"), QStringLiteral("4000"));
+        QStringLiteral("When to take the screenshot (default "
+                       "4000)."),
+        QStringLiteral("ms"), QStringLiteral("4000"));
     screenshotAfter.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption stress(QStringLiteral("stress"),
-                              QStringLiteral("Instead of the demo, submit <count> no-op tasks "
-                                             "at once (from another thread)."),
-                              QStringLiteral("count"));
+        QStringLiteral("Instead of the demo, submit <count> no-op tasks "
+                       "at once (from another thread)."),
+        QStringLiteral("count"));
     stress.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption reportStalls(QStringLiteral("report-stalls"),
-                                    QStringLiteral("Print the longest GUI stall when quitting."));
+        QStringLiteral("Print the longest GUI stall when quitting."));
     reportStalls.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({ demoSeconds, threads, attach, list, open, screenshot, screenshotAfter,
-                        stress, reportStalls });
+        stress, reportStalls });
     parser.process(app);
 
     if (parser.isSet(list))
@@ -155,7 +154,7 @@ int main(int argc, char *argv[])
             monitor->setFeed(feed);
             if (!feed->open(path)) {
                 std::fprintf(stderr, "pk-monitor: cannot open %s: %s\n", qPrintable(path),
-                             qPrintable(feed->errorString()));
+                    qPrintable(feed->errorString()));
                 return 1;
             }
             window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — %1").arg(path));
@@ -203,9 +202,8 @@ int main(int argc, char *argv[])
 
     QMainWindow window;
     window.setWindowTitle(stressCount > 0
-                                  ? QStringLiteral("PromiseKeeper monitor — %1 no-op tasks")
-                                            .arg(stressCount)
-                                  : QStringLiteral("PromiseKeeper monitor — demo workload"));
+            ? QStringLiteral("PromiseKeeper monitor — %1 no-op tasks").arg(stressCount)
+            : QStringLiteral("PromiseKeeper monitor — demo workload"));
     auto *monitor = new pk::MonitorWidget(&keeper, &window);
     window.setCentralWidget(monitor);
     window.resize(1400, 900);
@@ -227,14 +225,14 @@ int main(int argc, char *argv[])
                 keeper.submit([] {});
         }));
         QObject::connect(&keeper, &pk::PromiseKeeper::countsChanged, &app,
-                         [&keeper, started, stressCount, done = false]() mutable {
-                             if (done || keeper.counts().finished() < stressCount)
-                                 return;
-                             done = true;
-                             printLine(QStringLiteral("pk-monitor: %1 tasks finished after %2 ms")
-                                               .arg(stressCount)
-                                               .arg(started->elapsed()));
-                         });
+            [&keeper, started, stressCount, done = false]() mutable {
+                if (done || keeper.counts().finished() < stressCount)
+                    return;
+                done = true;
+                printLine(QStringLiteral("pk-monitor: %1 tasks finished after %2 ms")
+                              .arg(stressCount)
+                              .arg(started->elapsed()));
+            });
         QTimer::singleShot(kWarmUpMs + 100, &app, [&submitter, started] {
             started->start();
             submitter->start();
@@ -255,8 +253,8 @@ int main(int argc, char *argv[])
                 if (model->taskAt(row).state() == pk::TaskState::Failed) {
                     monitor->setFollowing(false);
                     monitor->selectTask(model->taskAt(row).id());
-                    monitor->tableView()->scrollTo(monitor->tableView()->currentIndex(),
-                                                   QAbstractItemView::PositionAtCenter);
+                    monitor->tableView()->scrollTo(
+                        monitor->tableView()->currentIndex(), QAbstractItemView::PositionAtCenter);
                     break;
                 }
             }

@@ -60,8 +60,8 @@ public:
         if (id >= m_base && id - m_base < kMaxWindow) {
             const auto offset = std::size_t(id - m_base);
             if (offset >= m_window.size())
-                m_window.resize(std::min(std::max(offset + 1, 2 * m_window.size()), kMaxWindow),
-                                -1);
+                m_window.resize(
+                    std::min(std::max(offset + 1, 2 * m_window.size()), kMaxWindow), -1);
             m_window[offset] = qint32(index);
             m_used = std::max(m_used, offset + 1);
             return;
@@ -88,7 +88,9 @@ private:
 class KeeperFeedPrivate : public EventListener
 {
 public:
-    explicit KeeperFeedPrivate(KeeperFeed *feed) : q(feed) { }
+    explicit KeeperFeedPrivate(KeeperFeed *feed)
+        : q(feed)
+    { }
 
     void snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished) override;
     void taskEvents(const TaskEvent *events, qsizetype count) override;
@@ -126,8 +128,8 @@ public:
     QList<TaskInfo> snapshotFinished;
 };
 
-void KeeperFeedPrivate::snapshot(const QList<TaskInfo> &live,
-                                 const QList<TaskInfo> &recentlyFinished)
+void KeeperFeedPrivate::snapshot(
+    const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
 {
     // Called from addEventListener(), possibly before anybody could connect to the feed: the
     // signal goes out from the event loop (or from the next flush(), whichever comes first).
@@ -135,7 +137,8 @@ void KeeperFeedPrivate::snapshot(const QList<TaskInfo> &live,
     snapshotFinished = recentlyFinished;
     if (!snapshotPending) {
         snapshotPending = true;
-        QMetaObject::invokeMethod(q, [this] { emitSnapshot(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            q, [this] { emitSnapshot(); }, Qt::QueuedConnection);
     }
 }
 
@@ -150,8 +153,8 @@ void KeeperFeedPrivate::taskEvents(const TaskEvent *events, qsizetype count)
             pendingIndex.insert(id, qsizetype(pending.size()));
             const TaskState state = e->state();
             const bool unseen = state == TaskState::Waiting
-                    || (state == TaskState::Queued
-                        && (sentWaiting.isEmpty() || !sentWaiting.contains(id)));
+                || (state == TaskState::Queued
+                    && (sentWaiting.isEmpty() || !sentWaiting.contains(id)));
             changeLog.push_back(qint32(pending.size()));
             pending.push_back({ e->info(), qsizetype(changeLog.size()) - 1, unseen });
             continue;
@@ -244,8 +247,7 @@ void KeeperFeedPrivate::flush()
     // have seen, live tasks and failures are always sent.
     const auto droppable = [](const Pending &p) {
         return p.unseen
-                && (p.info.state() == TaskState::Succeeded
-                    || p.info.state() == TaskState::Cancelled);
+            && (p.info.state() == TaskState::Succeeded || p.info.state() == TaskState::Cancelled);
     };
     qsizetype toDrop = -qsizetype(maxFinishedPerBatch);
     for (const Pending &p : pending)
@@ -284,7 +286,8 @@ void KeeperFeedPrivate::flush()
 }
 
 KeeperFeed::KeeperFeed(PromiseKeeper *keeper, QObject *parent)
-    : MonitorFeed(parent), d(std::make_unique<KeeperFeedPrivate>(this))
+    : MonitorFeed(parent)
+    , d(std::make_unique<KeeperFeedPrivate>(this))
 {
     d->keeper = keeper;
     d->timer.setInterval(kDefaultIntervalMs);

@@ -2,7 +2,9 @@
 
 namespace pk {
 
-MonitorFeed::MonitorFeed(QObject *parent) : QObject(parent) { }
+MonitorFeed::MonitorFeed(QObject *parent)
+    : QObject(parent)
+{ }
 MonitorFeed::~MonitorFeed() = default;
 
 } // namespace pk

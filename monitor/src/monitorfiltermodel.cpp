@@ -16,7 +16,8 @@ public:
 };
 
 MonitorFilterModel::MonitorFilterModel(QObject *parent)
-    : QSortFilterProxyModel(parent), d(std::make_unique<MonitorFilterModelPrivate>())
+    : QSortFilterProxyModel(parent)
+    , d(std::make_unique<MonitorFilterModelPrivate>())
 {
     setSortRole(MonitorModel::SortRole);
     setDynamicSortFilter(true);
@@ -67,7 +68,7 @@ bool MonitorFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sour
         if (!isStateVisible(info.state()))
             return false;
         return d->text.isEmpty() || info.title().contains(d->text, Qt::CaseInsensitive)
-                || info.errorString().contains(d->text, Qt::CaseInsensitive);
+            || info.errorString().contains(d->text, Qt::CaseInsensitive);
     }
     const QAbstractItemModel *source = sourceModel();
     const QModelIndex first = source->index(sourceRow, 0, sourceParent);
@@ -78,9 +79,9 @@ bool MonitorFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sour
         return true;
     for (int column : { int(MonitorModel::TitleColumn), int(MonitorModel::ErrorColumn) }) {
         if (source->index(sourceRow, column, sourceParent)
-                    .data()
-                    .toString()
-                    .contains(d->text, Qt::CaseInsensitive))
+                .data()
+                .toString()
+                .contains(d->text, Qt::CaseInsensitive))
             return true;
     }
     return false;

@@ -64,12 +64,14 @@ const QIcon &stateIcon(TaskState state)
 class MonitorModelPrivate
 {
 public:
-    explicit MonitorModelPrivate(MonitorModel *model) : q(model) { }
+    explicit MonitorModelPrivate(MonitorModel *model)
+        : q(model)
+    { }
 
     int rowOf(quint64 id) const
     {
-        const auto it = std::lower_bound(rows.begin(), rows.end(), id,
-                                         [](const TaskInfo &r, quint64 i) { return r.id() < i; });
+        const auto it = std::lower_bound(
+            rows.begin(), rows.end(), id, [](const TaskInfo &r, quint64 i) { return r.id() < i; });
         return it != rows.end() && it->id() == id ? int(it - rows.begin()) : -1;
     }
     void count(TaskState state, int delta)
@@ -106,7 +108,7 @@ void MonitorModelPrivate::resetTo(const QList<TaskInfo> &live, const QList<TaskI
     for (const TaskInfo &info : live)
         all.push_back(&info);
     std::stable_sort(all.begin(), all.end(),
-                     [](const TaskInfo *a, const TaskInfo *b) { return a->id() < b->id(); });
+        [](const TaskInfo *a, const TaskInfo *b) { return a->id() < b->id(); });
     for (const TaskInfo *info : all) {
         if (!rows.empty() && rows.back().id() == info->id())
             continue;
@@ -133,8 +135,8 @@ void MonitorModelPrivate::insert(const std::vector<const TaskInfo *> &added)
     auto end = added.end();
     while (end != added.begin()) {
         const quint64 id = (*(end - 1))->id();
-        const auto place = std::upper_bound(rows.begin(), rows.end(), id,
-                                            [](quint64 i, const TaskInfo &r) { return i < r.id(); });
+        const auto place = std::upper_bound(
+            rows.begin(), rows.end(), id, [](quint64 i, const TaskInfo &r) { return i < r.id(); });
         // The added tasks that go to the same place: those above the row before it.
         const quint64 floor = place == rows.begin() ? 0 : (place - 1)->id();
         auto begin = end - 1;
@@ -209,8 +211,8 @@ quint64 MonitorModelPrivate::trimAdded(std::vector<const TaskInfo *> &added) con
 
 bool MonitorModelPrivate::evict()
 {
-    qsizetype excessFinished =
-            finishedKept > maxFinished ? finishedKept - evictionTarget(maxFinished) : 0;
+    qsizetype excessFinished
+        = finishedKept > maxFinished ? finishedKept - evictionTarget(maxFinished) : 0;
     qsizetype excessFailed = failedKept > maxFailed ? failedKept - evictionTarget(maxFailed) : 0;
     if (excessFinished == 0 && excessFailed == 0)
         return false;
@@ -279,14 +281,14 @@ void MonitorModelPrivate::removeRows(const std::vector<int> &evicted)
         return;
     q->beginInsertRows(QModelIndex(), first, first + int(kept.size()) - 1);
     rows.insert(rows.begin() + first, std::make_move_iterator(kept.begin()),
-                std::make_move_iterator(kept.end()));
+        std::make_move_iterator(kept.end()));
     q->endInsertRows();
 }
 
 MonitorModel::MonitorModel(QObject *parent)
-    : QAbstractTableModel(parent), d(std::make_unique<MonitorModelPrivate>(this))
-{
-}
+    : QAbstractTableModel(parent)
+    , d(std::make_unique<MonitorModelPrivate>(this))
+{ }
 
 MonitorModel::~MonitorModel() = default;
 
@@ -320,8 +322,8 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
             return info.workerIndex() >= 0 ? QVariant(info.workerIndex()) : QVariant();
         case QueuedAtColumn:
             return info.queuedAtNsecs() > 0
-                    ? info.queuedAt().time().toString(QStringLiteral("HH:mm:ss.zzz"))
-                    : QString();
+                ? info.queuedAt().time().toString(QStringLiteral("HH:mm:ss.zzz"))
+                : QString();
         case WaitColumn:
             return monitor::formatDuration(info.waitNsecs());
         case RunTimeColumn:
@@ -344,8 +346,8 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
             return stateIcon(info.state());
         break;
     case Qt::ForegroundRole:
-        if (index.column() == ErrorColumn || (index.column() == StateColumn
-                                               && info.state() == TaskState::Failed))
+        if (index.column() == ErrorColumn
+            || (index.column() == StateColumn && info.state() == TaskState::Failed))
             return QBrush(monitor::stateColor(TaskState::Failed));
         break;
     case Qt::TextAlignmentRole:
@@ -498,7 +500,8 @@ int MonitorModel::failedKept() const
     return int(d->failedKept);
 }
 
-void MonitorModel::applySnapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
+void MonitorModel::applySnapshot(
+    const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
 {
     beginResetModel();
     d->resetTo(live, recentlyFinished);
@@ -538,14 +541,14 @@ void MonitorModel::applyChanges(const QList<TaskInfo> &changes)
         if (!std::is_sorted(added.begin(), added.end(), byId))
             std::stable_sort(added.begin(), added.end(), byId);
         // A task new to the model twice in one batch: its latest state, once.
-        const auto last = std::unique(added.begin(), added.end(),
-                                      [](const TaskInfo *&kept, const TaskInfo *next) {
-                                          if (kept->id() != next->id())
-                                              return false;
-                                          if (next->state() >= kept->state())
-                                              kept = next;
-                                          return true;
-                                      });
+        const auto last = std::unique(
+            added.begin(), added.end(), [](const TaskInfo *&kept, const TaskInfo *next) {
+                if (kept->id() != next->id())
+                    return false;
+                if (next->state() >= kept->state())
+                    kept = next;
+                return true;
+            });
         added.erase(last, added.end());
         skipped = d->trimAdded(added);
     }

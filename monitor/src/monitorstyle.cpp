@@ -47,7 +47,9 @@ QString formatDuration(qint64 nsecs)
     const qint64 secs = nsecs / (qint64(1000) * 1000 * 1000);
     if (secs < 3600)
         return QStringLiteral("%1 min %2 s").arg(secs / 60).arg(secs % 60, 2, 10, QLatin1Char('0'));
-    return QStringLiteral("%1 h %2 min").arg(secs / 3600).arg((secs / 60) % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1 h %2 min")
+        .arg(secs / 3600)
+        .arg((secs / 60) % 60, 2, 10, QLatin1Char('0'));
 }
 
 QString formatCount(qint64 count)

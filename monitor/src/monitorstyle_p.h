@@ -3,8 +3,8 @@
 
 #include <pk/enums.h>
 
-#include <QtGui/QColor>
 #include <QtCore/QString>
+#include <QtGui/QColor>
 
 namespace pk::monitor {
 

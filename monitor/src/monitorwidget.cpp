@@ -1,6 +1,5 @@
-#include "monitorwidget_p.h"
-
 #include "monitorstyle_p.h"
+#include "monitorwidget_p.h"
 #include "throughputchart_p.h"
 #include "timelineview_p.h"
 
@@ -60,15 +59,15 @@ QString percentileText(const monitor::TaskStats::Percentiles &p)
 {
     if (p.median < 0)
         return QStringLiteral("–");
-    return QStringLiteral("%1 / %2").arg(monitor::formatDuration(p.median),
-                                         monitor::formatDuration(p.p95));
+    return QStringLiteral("%1 / %2").arg(
+        monitor::formatDuration(p.median), monitor::formatDuration(p.p95));
 }
 } // namespace
 
 // ---- construction -----------------------------------------------------------------------
 
-QLabel *MonitorWidgetPrivate::addCounter(const QString &name, const QString &objectName,
-                                         const QString &toolTip, const QColor &color)
+QLabel *MonitorWidgetPrivate::addCounter(
+    const QString &name, const QString &objectName, const QString &toolTip, const QColor &color)
 {
     auto *tile = new QFrame(q);
     tile->setFrameShape(QFrame::StyledPanel);
@@ -79,7 +78,7 @@ QLabel *MonitorWidgetPrivate::addCounter(const QString &name, const QString &obj
     auto *caption = new QLabel(tile);
     if (color.isValid()) {
         caption->setText(QStringLiteral("<span style=\"color:%1\">&#9679;</span> %2")
-                                 .arg(color.name(), escaped(name)));
+                             .arg(color.name(), escaped(name)));
     } else {
         caption->setText(escaped(name));
     }
@@ -114,39 +113,37 @@ void MonitorWidgetPrivate::setupUi()
     root->addLayout(counterStrip);
     using monitor::stateColor;
     queuedValue = addCounter(MonitorWidget::tr("Queued"), QStringLiteral("queuedValue"),
-                             MonitorWidget::tr("Tasks waiting for a worker (and tasks waiting "
-                                               "for their inputs)"),
-                             stateColor(TaskState::Queued));
-    runningValue = addCounter(MonitorWidget::tr("Running / threads"),
-                              QStringLiteral("runningValue"),
-                              MonitorWidget::tr("Tasks running now, and the keeper's threads"),
-                              stateColor(TaskState::Running));
+        MonitorWidget::tr("Tasks waiting for a worker (and tasks waiting "
+                          "for their inputs)"),
+        stateColor(TaskState::Queued));
+    runningValue
+        = addCounter(MonitorWidget::tr("Running / threads"), QStringLiteral("runningValue"),
+            MonitorWidget::tr("Tasks running now, and the keeper's threads"),
+            stateColor(TaskState::Running));
     succeededValue = addCounter(MonitorWidget::tr("Succeeded"), QStringLiteral("succeededValue"),
-                                MonitorWidget::tr("Tasks that succeeded, in all"),
-                                stateColor(TaskState::Succeeded));
+        MonitorWidget::tr("Tasks that succeeded, in all"), stateColor(TaskState::Succeeded));
     failedValue = addCounter(MonitorWidget::tr("Failed"), QStringLiteral("failedValue"),
-                             MonitorWidget::tr("Tasks that failed, in all"),
-                             stateColor(TaskState::Failed));
+        MonitorWidget::tr("Tasks that failed, in all"), stateColor(TaskState::Failed));
     cancelledValue = addCounter(MonitorWidget::tr("Cancelled"), QStringLiteral("cancelledValue"),
-                                MonitorWidget::tr("Tasks cancelled before they ran, in all"),
-                                stateColor(TaskState::Cancelled));
-    throughputValue = addCounter(MonitorWidget::tr("Finished / s"),
-                                 QStringLiteral("throughputValue"),
-                                 MonitorWidget::tr("Tasks finished per second, over the last "
-                                                   "second"),
-                                 QColor());
-    waitValue = addCounter(MonitorWidget::tr("Queue wait: median / p95"),
-                           QStringLiteral("waitValue"),
-                           MonitorWidget::tr("Time from queued to started, over the last %1 "
-                                             "finished tasks")
-                                   .arg(monitor::TaskStats::kWindow),
-                           QColor());
-    runTimeValue = addCounter(MonitorWidget::tr("Run time: median / p95"),
-                              QStringLiteral("runTimeValue"),
-                              MonitorWidget::tr("Time from started to finished, over the last "
-                                                "%1 finished tasks")
-                                      .arg(monitor::TaskStats::kWindow),
-                              QColor());
+        MonitorWidget::tr("Tasks cancelled before they ran, in all"),
+        stateColor(TaskState::Cancelled));
+    throughputValue
+        = addCounter(MonitorWidget::tr("Finished / s"), QStringLiteral("throughputValue"),
+            MonitorWidget::tr("Tasks finished per second, over the last "
+                              "second"),
+            QColor());
+    waitValue
+        = addCounter(MonitorWidget::tr("Queue wait: median / p95"), QStringLiteral("waitValue"),
+            MonitorWidget::tr("Time from queued to started, over the last %1 "
+                              "finished tasks")
+                .arg(monitor::TaskStats::kWindow),
+            QColor());
+    runTimeValue
+        = addCounter(MonitorWidget::tr("Run time: median / p95"), QStringLiteral("runTimeValue"),
+            MonitorWidget::tr("Time from started to finished, over the last "
+                              "%1 finished tasks")
+                .arg(monitor::TaskStats::kWindow),
+            QColor());
 
     // The table and its controls.
     auto *tablePanel = new QWidget(q);
@@ -179,9 +176,8 @@ void MonitorWidgetPrivate::setupUi()
     filterEdit->setPlaceholderText(MonitorWidget::tr("Filter title or error…"));
     filterEdit->setClearButtonEnabled(true);
     filterEdit->setMinimumWidth(160);
-    QObject::connect(filterEdit, &QLineEdit::textChanged, q, [this](const QString &text) {
-        keepingSelection([&] { proxy->setTextFilter(text); });
-    });
+    QObject::connect(filterEdit, &QLineEdit::textChanged, q,
+        [this](const QString &text) { keepingSelection([&] { proxy->setTextFilter(text); }); });
     bar->addWidget(filterEdit, 1);
     followButton = new QToolButton(tablePanel);
     followButton->setObjectName(QStringLiteral("followButton"));
@@ -256,7 +252,7 @@ void MonitorWidgetPrivate::setupUi()
     table->setColumnWidth(MonitorModel::RunTimeColumn, width("000.0 ms"));
     tableLayout->addWidget(table, 1);
     QObject::connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, q,
-                     [this] { onCurrentChanged(); });
+        [this] { onCurrentChanged(); });
     // Scrolling away from the newest rows by hand stops following them.
     QObject::connect(table->verticalScrollBar(), &QScrollBar::actionTriggered, q, [this](int) {
         QScrollBar *scrollBar = table->verticalScrollBar();
@@ -346,20 +342,14 @@ void MonitorWidgetPrivate::setFeed(MonitorFeed *newFeed, KeeperFeed *owned)
 
     if (feed) {
         feedConnections << QObject::connect(feed, &MonitorFeed::snapshot, q,
-                                            [this](const QList<TaskInfo> &live,
-                                                   const QList<TaskInfo> &finished, int threads) {
-                                                onSnapshot(live, finished, threads);
-                                            });
+            [this](const QList<TaskInfo> &live, const QList<TaskInfo> &finished, int threads) {
+                onSnapshot(live, finished, threads);
+            });
         feedConnections << QObject::connect(feed, &MonitorFeed::updated, q,
-                                            [this](const QList<TaskInfo> &changes,
-                                                   const TaskCounts &c, int threads,
-                                                   quint64 dropped) {
-                                                onUpdated(changes, c, threads, dropped);
-                                            });
+            [this](const QList<TaskInfo> &changes, const TaskCounts &c, int threads,
+                quint64 dropped) { onUpdated(changes, c, threads, dropped); });
         feedConnections << QObject::connect(feed, &MonitorFeed::connectionChanged, q,
-                                            [this](bool on, const QString &message) {
-                                                onConnectionChanged(on, message);
-                                            });
+            [this](bool on, const QString &message) { onConnectionChanged(on, message); });
         // A keeper feed made earlier has sent its snapshot already: ask for another one.
         if (auto *keeperFeed = qobject_cast<KeeperFeed *>(feed.data()); keeperFeed && !owned)
             keeperFeed->requestSnapshot();
@@ -369,8 +359,8 @@ void MonitorWidgetPrivate::setFeed(MonitorFeed *newFeed, KeeperFeed *owned)
     updateActions();
 }
 
-void MonitorWidgetPrivate::onSnapshot(const QList<TaskInfo> &live,
-                                      const QList<TaskInfo> &recentlyFinished, int threads)
+void MonitorWidgetPrivate::onSnapshot(
+    const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished, int threads)
 {
     threadCount = threads;
     timeline->clear();
@@ -416,8 +406,8 @@ void MonitorWidgetPrivate::onSnapshot(const QList<TaskInfo> &live,
     updateStatus();
 }
 
-void MonitorWidgetPrivate::onUpdated(const QList<TaskInfo> &changes, const TaskCounts &c,
-                                     int threads, quint64 dropped)
+void MonitorWidgetPrivate::onUpdated(
+    const QList<TaskInfo> &changes, const TaskCounts &c, int threads, quint64 dropped)
 {
     counts = c;
     queuePeak = std::max(queuePeak, c.queued + c.waiting);
@@ -480,8 +470,8 @@ void MonitorWidgetPrivate::restoreSelection()
     const QModelIndex index = source.isValid() ? proxy->mapFromSource(source) : QModelIndex();
     restoring = true;
     if (index.isValid()) {
-        selection->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect
-                                                  | QItemSelectionModel::Rows);
+        selection->setCurrentIndex(
+            index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     } else {
         // Filtered out or evicted: nothing is selected in the table, the details keep the task.
         selection->clear();
@@ -507,8 +497,8 @@ void MonitorWidgetPrivate::followNewest()
         table->scrollTo(newest);
 }
 
-void MonitorWidgetPrivate::applySnapshot(const QList<TaskInfo> &live,
-                                         const QList<TaskInfo> &recentlyFinished)
+void MonitorWidgetPrivate::applySnapshot(
+    const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
 {
     keepingSelection([&] { model->applySnapshot(live, recentlyFinished); });
     followNewest();
@@ -594,20 +584,19 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
     QString html;
     const QString stateName = monitor::stateName(info.state());
     html += QStringLiteral("<h3 style=\"margin-bottom:2px\">%1</h3>")
-                    .arg(info.title().isEmpty()
-                                 ? MonitorWidget::tr("Task %1").arg(info.id())
-                                 : escaped(info.title()));
+                .arg(info.title().isEmpty() ? MonitorWidget::tr("Task %1").arg(info.id())
+                                            : escaped(info.title()));
     const auto row = [&html](const QString &name, const QString &value) {
         html += QStringLiteral("<tr><td style=\"color:gray; padding-right:10px\">%1</td>"
                                "<td>%2</td></tr>")
-                        .arg(name, value);
+                    .arg(name, value);
     };
     html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\">");
     row(MonitorWidget::tr("Id"), QString::number(info.id()));
     row(MonitorWidget::tr("Title"), escaped(info.title()));
     row(MonitorWidget::tr("State"),
         QStringLiteral("<b style=\"color:%1\">%2</b>")
-                .arg(monitor::stateColor(info.state()).name(), stateName));
+            .arg(monitor::stateColor(info.state()).name(), stateName));
     row(MonitorWidget::tr("Priority"), QString::number(info.priority()));
     row(MonitorWidget::tr("Worker"),
         info.workerIndex() >= 0 ? QString::number(info.workerIndex()) : QStringLiteral("–"));
@@ -615,9 +604,9 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
         info.waitNsecs() >= 0 ? monitor::formatDuration(info.waitNsecs())
                               : MonitorWidget::tr("still waiting"));
     row(MonitorWidget::tr("Run time"),
-        info.runNsecs() >= 0 ? monitor::formatDuration(info.runNsecs())
-        : info.state() == TaskState::Running ? MonitorWidget::tr("still running")
-                                             : QStringLiteral("–"));
+        info.runNsecs() >= 0                     ? monitor::formatDuration(info.runNsecs())
+            : info.state() == TaskState::Running ? MonitorWidget::tr("still running")
+                                                 : QStringLiteral("–"));
     html += QStringLiteral("</table>");
 
     // The state changes, as far as the timestamps tell, each with the time since the previous.
@@ -626,18 +615,18 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
     qint64 previous = 0;
     const auto change = [&](TaskState state, qint64 ns, const QString &label) {
         const QString delta = previous > 0
-                ? QStringLiteral(" <span style=\"color:gray\">+%1</span>")
-                          .arg(monitor::formatDuration(ns - previous))
-                : QString();
+            ? QStringLiteral(" <span style=\"color:gray\">+%1</span>")
+                  .arg(monitor::formatDuration(ns - previous))
+            : QString();
         html += QStringLiteral("<tr><td><span style=\"color:%1\">&#9679;</span> %2</td>"
                                "<td style=\"padding-left:10px\">%3%4</td></tr>")
-                        .arg(monitor::stateColor(state).name(), label, clockText(ns), delta);
+                    .arg(monitor::stateColor(state).name(), label, clockText(ns), delta);
         previous = ns;
     };
     change(info.state() == TaskState::Waiting ? TaskState::Waiting : TaskState::Queued,
-           info.queuedAtNsecs(),
-           info.state() == TaskState::Waiting ? MonitorWidget::tr("Submitted")
-                                              : MonitorWidget::tr("Queued"));
+        info.queuedAtNsecs(),
+        info.state() == TaskState::Waiting ? MonitorWidget::tr("Submitted")
+                                           : MonitorWidget::tr("Queued"));
     if (info.startedAtNsecs() > 0)
         change(TaskState::Running, info.startedAtNsecs(), MonitorWidget::tr("Started"));
     if (isFinal(info.state()))
@@ -646,13 +635,13 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
     const QDateTime queuedAt = info.queuedAt();
     if (queuedAt.isValid() && queuedAt.date() != QDate::currentDate())
         html += QStringLiteral("<p style=\"color:gray\">%1</p>")
-                        .arg(queuedAt.date().toString(Qt::ISODate));
+                    .arg(queuedAt.date().toString(Qt::ISODate));
 
     if (!info.errorString().isEmpty()) {
         html += MonitorWidget::tr("<h4 style=\"margin-bottom:2px\">Error</h4>");
-        html += QStringLiteral("<pre style=\"color:%1; white-space:pre-wrap\">%2</pre>")
-                        .arg(monitor::stateColor(TaskState::Failed).name(),
-                             escaped(info.errorString()));
+        html
+            += QStringLiteral("<pre style=\"color:%1; white-space:pre-wrap\">%2</pre>")
+                   .arg(monitor::stateColor(TaskState::Failed).name(), escaped(info.errorString()));
     }
     if (model->rowOf(info.id()) < 0)
         html += MonitorWidget::tr("<p style=\"color:gray\">No longer in the table (evicted); "
@@ -664,7 +653,7 @@ void MonitorWidgetPrivate::updateActions()
 {
     const TaskInfo info = selectedInfo();
     const bool cancellable = info.isValid()
-            && (info.state() == TaskState::Queued || info.state() == TaskState::Waiting);
+        && (info.state() == TaskState::Queued || info.state() == TaskState::Waiting);
     cancelTaskButton->setEnabled(feed && connected && cancellable);
     cancelAllButton->setEnabled(feed && connected);
 }
@@ -684,15 +673,15 @@ void MonitorWidgetPrivate::updateStatus()
     if (model->droppedCount() > 0)
         parts << MonitorWidget::tr("%1 older finished tasks no longer listed (keeping %2 "
                                    "finished, %3 failed)")
-                         .arg(monitor::formatCount(qint64(model->droppedCount())),
-                              monitor::formatCount(model->maxFinished()),
-                              monitor::formatCount(model->maxFailed()));
+                     .arg(monitor::formatCount(qint64(model->droppedCount())),
+                         monitor::formatCount(model->maxFinished()),
+                         monitor::formatCount(model->maxFailed()));
     if (droppedDetail > 0)
         parts << MonitorWidget::tr("%1 task changes not received in detail (counts are exact)")
-                         .arg(monitor::formatCount(qint64(droppedDetail)));
+                     .arg(monitor::formatCount(qint64(droppedDetail)));
     if (frozen)
         parts << MonitorWidget::tr("Frozen: %1 updated tasks waiting")
-                         .arg(monitor::formatCount(frozenChanges.size()));
+                     .arg(monitor::formatCount(frozenChanges.size()));
     statusLabel->setText(parts.join(QStringLiteral("  ·  ")));
 }
 
@@ -706,8 +695,8 @@ void MonitorWidgetPrivate::refreshCounters()
         return;
     countersDirty = false;
     queuedValue->setText(monitor::formatCount(counts.queued + counts.waiting));
-    runningValue->setText(QStringLiteral("%1 / %2").arg(monitor::formatCount(counts.running),
-                                                        QString::number(threadCount)));
+    runningValue->setText(QStringLiteral("%1 / %2").arg(
+        monitor::formatCount(counts.running), QString::number(threadCount)));
     succeededValue->setText(monitor::formatCount(counts.succeeded));
     failedValue->setText(monitor::formatCount(counts.failed));
     cancelledValue->setText(monitor::formatCount(counts.cancelled));
@@ -729,8 +718,8 @@ void MonitorWidgetPrivate::sampleChart()
         chartHistory.pop_front();
     const auto &oldest = chartHistory.front();
     const double rate = now > oldest.first
-            ? double(finished - oldest.second) * 1000.0 / double(now - oldest.first)
-            : 0.0;
+        ? double(finished - oldest.second) * 1000.0 / double(now - oldest.first)
+        : 0.0;
     // The deepest queue since the last sample: a burst between two samples still shows.
     const qint64 depth = std::max(queuePeak, counts.queued + counts.waiting);
     queuePeak = 0;
@@ -740,12 +729,14 @@ void MonitorWidgetPrivate::sampleChart()
 // ---- MonitorWidget -----------------------------------------------------------------------------
 
 MonitorWidget::MonitorWidget(QWidget *parent)
-    : QWidget(parent), d(std::make_unique<MonitorWidgetPrivate>(this))
+    : QWidget(parent)
+    , d(std::make_unique<MonitorWidgetPrivate>(this))
 {
     d->setupUi();
 }
 
-MonitorWidget::MonitorWidget(PromiseKeeper *keeper, QWidget *parent) : MonitorWidget(parent)
+MonitorWidget::MonitorWidget(PromiseKeeper *keeper, QWidget *parent)
+    : MonitorWidget(parent)
 {
     setKeeper(keeper);
 }

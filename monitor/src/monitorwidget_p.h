@@ -45,17 +45,19 @@ class TimelineView;
 class MonitorWidgetPrivate
 {
 public:
-    explicit MonitorWidgetPrivate(MonitorWidget *widget) : q(widget) { }
+    explicit MonitorWidgetPrivate(MonitorWidget *widget)
+        : q(widget)
+    { }
 
     void setupUi();
     QLabel *addCounter(const QString &name, const QString &objectName, const QString &toolTip,
-                       const QColor &color);
+        const QColor &color);
 
     void setFeed(MonitorFeed *feed, KeeperFeed *owned);
-    void onSnapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished,
-                    int threadCount);
+    void onSnapshot(
+        const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished, int threadCount);
     void onUpdated(const QList<TaskInfo> &changes, const TaskCounts &counts, int threadCount,
-                   quint64 droppedDetail);
+        quint64 droppedDetail);
     void onConnectionChanged(bool connected, const QString &message);
 
     // The table: applied at once, or kept while frozen.

@@ -1,6 +1,5 @@
-#include "throughputchart_p.h"
-
 #include "monitorstyle_p.h"
+#include "throughputchart_p.h"
 
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
@@ -34,7 +33,8 @@ QString scaleLabel(double value)
 }
 } // namespace
 
-ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent)
+ThroughputChart::ThroughputChart(QWidget *parent)
+    : QWidget(parent)
 {
     setAttribute(Qt::WA_OpaquePaintEvent);
 }
@@ -97,10 +97,10 @@ void ThroughputChart::paintEvent(QPaintEvent *)
         painter.drawLine(plot.left(), y, plot.right(), y);
         painter.setPen(rateColor.darker(130));
         painter.drawText(QRect(0, y - fm.height() / 2, scaleWidth - 4, fm.height()),
-                         Qt::AlignRight | Qt::AlignVCenter, scaleLabel(rateScale * i / 4));
+            Qt::AlignRight | Qt::AlignVCenter, scaleLabel(rateScale * i / 4));
         painter.setPen(depthColor.darker(130));
         painter.drawText(QRect(plot.right() + 4, y - fm.height() / 2, scaleWidth - 4, fm.height()),
-                         Qt::AlignLeft | Qt::AlignVCenter, scaleLabel(depthScale * i / 4));
+            Qt::AlignLeft | Qt::AlignVCenter, scaleLabel(depthScale * i / 4));
     }
 
     // Time: the newest sample at the right edge.
@@ -108,17 +108,20 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     const double dx = double(plot.width()) / double(std::max<std::size_t>(spanSamples - 1, 1));
     const double spanSeconds = double(spanSamples - 1) * kSampleIntervalMs / 1000.0;
     painter.setPen(pal.color(QPalette::Text));
-    const double tickSeconds = spanSeconds > 150 ? 60 : spanSeconds > 60 ? 30 : spanSeconds > 20 ? 10 : 2;
+    const double tickSeconds = spanSeconds > 150 ? 60
+        : spanSeconds > 60                       ? 30
+        : spanSeconds > 20                       ? 10
+                                                 : 2;
     for (double s = 0; s <= spanSeconds + 0.001; s += tickSeconds) {
         const double x = plot.right() - s / spanSeconds * plot.width();
         painter.setPen(QPen(pal.color(QPalette::Mid), 1, Qt::DotLine));
         painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()));
         painter.setPen(pal.color(QPalette::Text));
-        const QString label = s == 0 ? tr("now")
-                : s >= 60 && std::fmod(s, 60) == 0 ? tr("-%1 min").arg(s / 60)
-                                                   : tr("-%1 s").arg(s);
-        painter.drawText(QRectF(x - 40, plot.bottom() + 3, 80, fm.height()), Qt::AlignCenter,
-                         label);
+        const QString label = s == 0           ? tr("now")
+            : s >= 60 && std::fmod(s, 60) == 0 ? tr("-%1 min").arg(s / 60)
+                                               : tr("-%1 s").arg(s);
+        painter.drawText(
+            QRectF(x - 40, plot.bottom() + 3, 80, fm.height()), Qt::AlignCenter, label);
     }
 
     const auto line = [&](auto value, double scale, const QColor &color) {

@@ -1,6 +1,5 @@
-#include "timelineview_p.h"
-
 #include "monitorstyle_p.h"
+#include "timelineview_p.h"
 
 #include <QtGui/QMouseEvent>
 #include <QtGui/QPainter>
@@ -25,11 +24,9 @@ qint64 niceStep(qint64 spanNs, int widthPx)
 {
     const double target = double(spanNs) * 90.0 / std::max(widthPx, 1);
     static const qint64 steps[] = { 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000,
-                                    kMsNs, 2 * kMsNs, 5 * kMsNs, 10 * kMsNs, 20 * kMsNs,
-                                    50 * kMsNs, 100 * kMsNs, 200 * kMsNs, 500 * kMsNs, kSecNs,
-                                    2 * kSecNs, 5 * kSecNs, 10 * kSecNs, 15 * kSecNs, 30 * kSecNs,
-                                    60 * kSecNs, 120 * kSecNs, 300 * kSecNs, 600 * kSecNs,
-                                    1800 * kSecNs };
+        kMsNs, 2 * kMsNs, 5 * kMsNs, 10 * kMsNs, 20 * kMsNs, 50 * kMsNs, 100 * kMsNs, 200 * kMsNs,
+        500 * kMsNs, kSecNs, 2 * kSecNs, 5 * kSecNs, 10 * kSecNs, 15 * kSecNs, 30 * kSecNs,
+        60 * kSecNs, 120 * kSecNs, 300 * kSecNs, 600 * kSecNs, 1800 * kSecNs };
     for (qint64 s : steps) {
         if (double(s) >= target)
             return s;
@@ -50,7 +47,9 @@ QString offsetLabel(qint64 ns, qint64 step)
 }
 } // namespace
 
-TimelineView::TimelineView(QWidget *parent) : QWidget(parent), m_spanNs(10 * kSecNs)
+TimelineView::TimelineView(QWidget *parent)
+    : QWidget(parent)
+    , m_spanNs(10 * kSecNs)
 {
     setAttribute(Qt::WA_OpaquePaintEvent);
     setMouseTracking(false);
@@ -81,7 +80,7 @@ void TimelineView::insertSorted(std::deque<Bar> &bars, Bar bar)
     } else {
         // Out of order (a snapshot, another keeper's batch): rare, keep the lane sorted.
         const auto at = std::upper_bound(bars.begin(), bars.end(), bar.start,
-                                         [](qint64 s, const Bar &b) { return s < b.start; });
+            [](qint64 s, const Bar &b) { return s < b.start; });
         bars.insert(at, bar);
     }
     if (bars.size() > kMaxBarsPerLane)
@@ -207,11 +206,11 @@ void TimelineView::paintEvent(QPaintEvent *)
             const int worker = i - 1;
             painter.setPen(worker < m_threadCount ? pal.color(QPalette::Text)
                                                   : pal.color(QPalette::PlaceholderText));
-            painter.drawText(labelRect, Qt::AlignVCenter | Qt::AlignLeft,
-                             tr("worker %1").arg(worker));
+            painter.drawText(
+                labelRect, Qt::AlignVCenter | Qt::AlignLeft, tr("worker %1").arg(worker));
             if (std::size_t(worker) < m_lanes.size())
-                paintLane(painter, m_lanes[std::size_t(worker)],
-                          laneRect.adjusted(0, 3, 0, -3), t0, t1, now);
+                paintLane(painter, m_lanes[std::size_t(worker)], laneRect.adjusted(0, 3, 0, -3), t0,
+                    t1, now);
         }
     }
     // "now", when it is in view.
@@ -223,7 +222,7 @@ void TimelineView::paintEvent(QPaintEvent *)
     if (!m_followNow) {
         painter.setPen(pal.color(QPalette::PlaceholderText));
         painter.drawText(rect().adjusted(4, 0, -10, 0), Qt::AlignTop | Qt::AlignRight,
-                         tr("paused: double-click to follow"));
+            tr("paused: double-click to follow"));
     }
 }
 
@@ -252,18 +251,17 @@ void TimelineView::paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qi
     }
 }
 
-void TimelineView::paintLane(QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0,
-                             qint64 t1, qint64 now)
+void TimelineView::paintLane(
+    QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now)
 {
     const double pxPerNs = double(rect.width()) / double(t1 - t0);
-    const auto toX = [&](qint64 t) {
-        return rect.left() + int(std::floor(double(t - t0) * pxPerNs));
-    };
+    const auto toX
+        = [&](qint64 t) { return rect.left() + int(std::floor(double(t - t0) * pxPerNs)); };
     const auto paintRuns = [&](const std::deque<Bar> &bars, const QColor &color, int minWidth) {
         // The first bar that ends in view; bars are sorted by start, and by end too since a
         // worker runs one task at a time.
-        auto it = std::lower_bound(bars.begin(), bars.end(), t0,
-                                   [](const Bar &b, qint64 t) { return b.end < t; });
+        auto it = std::lower_bound(
+            bars.begin(), bars.end(), t0, [](const Bar &b, qint64 t) { return b.end < t; });
         const auto end = bars.end();
         // A run: bars merged because they share pixel columns, painted as one rectangle over
         // the columns [runX0, runX1).
@@ -277,8 +275,7 @@ void TimelineView::paintLane(QPainter &painter, const Lane &lane, const QRect &r
             // Back-to-back tasks wide enough to tell apart keep a pixel between them.
             if (w >= 5)
                 --w;
-            painter.fillRect(QRect(runX0, rect.top(), std::max(w, minWidth), rect.height()),
-                             color);
+            painter.fillRect(QRect(runX0, rect.top(), std::max(w, minWidth), rect.height()), color);
         };
         while (it != end && it->start <= t1) {
             // Columns [x0, x1): a task that ends where the next one starts does not share a
@@ -297,8 +294,8 @@ void TimelineView::paintLane(QPainter &painter, const Lane &lane, const QRect &r
             // them with a binary search instead of one by one. The last of them has the latest
             // end, which is all the run needs.
             const qint64 columnEnd = t0 + qint64(std::ceil(double(runX1 - rect.left()) / pxPerNs));
-            auto next = std::lower_bound(it + 1, end, columnEnd,
-                                         [](const Bar &b, qint64 t) { return b.start < t; });
+            auto next = std::lower_bound(
+                it + 1, end, columnEnd, [](const Bar &b, qint64 t) { return b.start < t; });
             if (next - it > 1) {
                 it = next - 1;
                 runX1 = std::max(runX1, std::min(toX(it->end), rect.right() + 1));
@@ -313,7 +310,7 @@ void TimelineView::paintLane(QPainter &painter, const Lane &lane, const QRect &r
         const int x0 = std::max(toX(lane.runningStart), rect.left());
         const int x1 = std::min(toX(std::min(now, t1)), rect.right());
         painter.fillRect(QRect(x0, rect.top(), std::max(x1 - x0 + 1, 2), rect.height()),
-                         stateColor(TaskState::Running));
+            stateColor(TaskState::Running));
     }
 }
 
@@ -322,7 +319,7 @@ void TimelineView::paintQueue(QPainter &painter, const QRect &rect, qint64 t0, q
     if (m_queue.empty() || rect.width() <= 0)
         return;
     auto first = std::lower_bound(m_queue.begin(), m_queue.end(), t0,
-                                  [](const QueueSample &s, qint64 t) { return s.time < t; });
+        [](const QueueSample &s, qint64 t) { return s.time < t; });
     if (first != m_queue.begin())
         --first; // the sample in force at t0
     // The deepest queue of each pixel column; -1 where nothing is known (before the first
@@ -331,9 +328,8 @@ void TimelineView::paintQueue(QPainter &painter, const QRect &rect, qint64 t0, q
     std::vector<qint64> columns(std::size_t(width), -1);
     const double pxPerNs = double(width) / double(t1 - t0);
     const qint64 last = std::min(t1, m_followNow ? TaskInfo::monotonicNowNsecs() : t1);
-    const auto columnOf = [&](qint64 t) {
-        return std::clamp(int(double(t - t0) * pxPerNs), 0, width - 1);
-    };
+    const auto columnOf
+        = [&](qint64 t) { return std::clamp(int(double(t - t0) * pxPerNs), 0, width - 1); };
     for (auto it = first; it != m_queue.end() && it->time <= t1; ++it) {
         const auto next = it + 1;
         const qint64 from = std::max(it->time, t0);
@@ -391,11 +387,11 @@ void TimelineView::wheelEvent(QWheelEvent *event)
         return;
     const qint64 t1 = endTime();
     const qint64 t0 = t1 - m_spanNs;
-    const double fraction =
-            std::clamp((event->position().x() - plot.left()) / plot.width(), 0.0, 1.0);
+    const double fraction
+        = std::clamp((event->position().x() - plot.left()) / plot.width(), 0.0, 1.0);
     const qint64 anchor = t0 + qint64(fraction * double(m_spanNs));
-    const qint64 span = std::clamp(qint64(double(m_spanNs) * std::pow(0.8, steps)), kMinSpanNs,
-                                   kMaxSpanNs);
+    const qint64 span
+        = std::clamp(qint64(double(m_spanNs) * std::pow(0.8, steps)), kMinSpanNs, kMaxSpanNs);
     const qint64 newEnd = anchor + qint64((1.0 - fraction) * double(span));
     m_spanNs = span;
     // Zooming around a point in the past pins the view; zooming at the right edge keeps

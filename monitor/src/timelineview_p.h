@@ -84,8 +84,8 @@ private:
     qint64 endTime() const;
     QRect plotRect() const;
     void paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1);
-    void paintLane(QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1,
-                   qint64 now);
+    void paintLane(
+        QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now);
     void paintQueue(QPainter &painter, const QRect &rect, qint64 t0, qint64 t1);
 
     std::vector<Lane> m_lanes;

@@ -66,10 +66,10 @@ void tst_KeeperFeed::snapshotComesFirst()
 
     pk::KeeperFeed feed(&keeper);
     QStringList order;
-    connect(&feed, &pk::MonitorFeed::snapshot, this,
-            [&order] { order << QStringLiteral("snapshot"); });
-    connect(&feed, &pk::MonitorFeed::updated, this,
-            [&order] { order << QStringLiteral("updated"); });
+    connect(
+        &feed, &pk::MonitorFeed::snapshot, this, [&order] { order << QStringLiteral("snapshot"); });
+    connect(
+        &feed, &pk::MonitorFeed::updated, this, [&order] { order << QStringLiteral("updated"); });
     QSignalSpy snapshots(&feed, &pk::MonitorFeed::snapshot);
     QVERIFY(snapshots.isValid());
     QVERIFY(feed.isConnected());
@@ -99,7 +99,7 @@ void tst_KeeperFeed::updatedCarriesStatesAndCounts()
     for (int i = 0; i < 4; ++i)
         keeper.submit([i] { return i; });
     auto failing = keeper.submit(pk::TaskOptions { QStringLiteral("boom"), 3 },
-                                 []() -> int { throw std::runtime_error("it broke"); });
+        []() -> int { throw std::runtime_error("it broke"); });
     QCOMPARE(keeper.processPending(), 5);
     feed.flush();
 
@@ -223,18 +223,18 @@ void tst_KeeperFeed::timerSendsBatches()
     // Each task reaches Succeeded in some batch, and the counts of the last batch are exact.
     QSet<quint64> succeeded;
     QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                for (; !updates.isEmpty(); updates.removeFirst()) {
-                    for (const pk::TaskInfo &info : updates.first().at(0).value<Changes>()) {
-                        if (info.state() == pk::TaskState::Succeeded)
-                            succeeded.insert(info.id());
-                    }
-                    if (updates.size() == 1 && succeeded.size() == 1000)
-                        return countsOf(updates, 0).succeeded == 1000;
+        [&] {
+            for (; !updates.isEmpty(); updates.removeFirst()) {
+                for (const pk::TaskInfo &info : updates.first().at(0).value<Changes>()) {
+                    if (info.state() == pk::TaskState::Succeeded)
+                        succeeded.insert(info.id());
                 }
-                return false;
-            }(),
-            pktest::kTimeoutMs);
+                if (updates.size() == 1 && succeeded.size() == 1000)
+                    return countsOf(updates, 0).succeeded == 1000;
+            }
+            return false;
+        }(),
+        pktest::kTimeoutMs);
 }
 
 void tst_KeeperFeed::floodIsCapped()

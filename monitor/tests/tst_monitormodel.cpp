@@ -60,7 +60,9 @@ int countState(const pk::MonitorModel &model, pk::TaskState state)
 
 struct Tested
 {
-    Tested() : tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal) { }
+    Tested()
+        : tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal)
+    { }
     pk::MonitorModel model;
     QAbstractItemModelTester tester;
 };
@@ -110,10 +112,10 @@ void tst_MonitorModel::columnsAndRoles()
     QCOMPARE(at(0, pk::MonitorModel::IdRole).toULongLong(), 7u);
     QCOMPARE(at(0, pk::MonitorModel::StateRole).value<pk::TaskState>(), pk::TaskState::Failed);
     QCOMPARE(at(0, pk::MonitorModel::TaskInfoRole).value<pk::TaskInfo>(),
-             task(7, pk::TaskState::Failed, QStringLiteral("parse")));
+        task(7, pk::TaskState::Failed, QStringLiteral("parse")));
     QCOMPARE(at(pk::MonitorModel::RunTimeColumn, pk::MonitorModel::SortRole).toLongLong(), 4000);
     QCOMPARE(t.model.headerData(pk::MonitorModel::WaitColumn, Qt::Horizontal).toString(),
-             QStringLiteral("Wait"));
+        QStringLiteral("Wait"));
     QCOMPARE(t.model.rowOf(7), 0);
     QCOMPARE(t.model.rowOf(8), -1);
 }
@@ -123,8 +125,8 @@ void tst_MonitorModel::snapshotResets()
     Tested t;
     t.model.applyChanges(tasks(1, 5, pk::TaskState::Queued));
     QSignalSpy resets(&t.model, &QAbstractItemModel::modelReset);
-    t.model.applySnapshot(tasks(20, 3, pk::TaskState::Running),
-                          tasks(10, 2, pk::TaskState::Succeeded));
+    t.model.applySnapshot(
+        tasks(20, 3, pk::TaskState::Running), tasks(10, 2, pk::TaskState::Succeeded));
     QCOMPARE(resets.count(), 1);
     // The finished ones first (older), then the live ones.
     QCOMPARE(idsOf(t.model), QList<quint64>({ 10, 11, 20, 21, 22 }));
@@ -299,8 +301,8 @@ void tst_MonitorModel::lateTaskIsInsertedInOrder()
     t.model.applyChanges(tasks(10, 5, pk::TaskState::Queued));
     QSignalSpy inserts(&t.model, &QAbstractItemModel::rowsInserted);
     t.model.applyChanges({ task(3, pk::TaskState::Running), task(12, pk::TaskState::Running),
-                           task(30, pk::TaskState::Queued), task(1, pk::TaskState::Queued),
-                           task(20, pk::TaskState::Queued), task(12, pk::TaskState::Succeeded) });
+        task(30, pk::TaskState::Queued), task(1, pk::TaskState::Queued),
+        task(20, pk::TaskState::Queued), task(12, pk::TaskState::Succeeded) });
     QCOMPARE(idsOf(t.model), QList<quint64>({ 1, 3, 10, 11, 12, 13, 14, 20, 30 }));
     QCOMPARE(inserts.count(), 2); // at the front, and at the end
     QCOMPARE(t.model.taskAt(t.model.rowOf(12)).state(), pk::TaskState::Succeeded);
@@ -315,8 +317,8 @@ void tst_MonitorModel::evictionWithManyRangesKeepsOrder()
     Changes batch;
     for (quint64 id = 1; id <= 300; ++id) {
         const pk::TaskState state = id % 5 == 0 ? pk::TaskState::Running
-                : id % 3 == 0                    ? pk::TaskState::Failed
-                                                 : pk::TaskState::Succeeded;
+            : id % 3 == 0                       ? pk::TaskState::Failed
+                                                : pk::TaskState::Succeeded;
         batch << task(id, state);
     }
     QSignalSpy removes(&t.model, &QAbstractItemModel::rowsRemoved);
@@ -357,8 +359,8 @@ void tst_MonitorModel::randomBatchesUnderTheTester()
         for (quint64 id : ids) {
             if (random.bounded(3) != 0)
                 continue;
-            const auto state = pk::TaskState(std::min(int(live.value(id)) + 1 + int(random.bounded(3)),
-                                                      int(pk::TaskState::Cancelled)));
+            const auto state = pk::TaskState(std::min(
+                int(live.value(id)) + 1 + int(random.bounded(3)), int(pk::TaskState::Cancelled)));
             changes << task(id, state);
             if (pk::isFinal(state))
                 live.remove(id);
@@ -399,7 +401,7 @@ void tst_MonitorModel::filterByState()
     QCOMPARE(filter.rowCount(), 3);
     for (int row = 0; row < filter.rowCount(); ++row)
         QCOMPARE(filter.index(row, 0).data(pk::MonitorModel::StateRole).value<pk::TaskState>(),
-                 pk::TaskState::Failed);
+            pk::TaskState::Failed);
     filter.setStateVisible(pk::TaskState::Succeeded, true);
     filter.setStateVisible(pk::TaskState::Queued, true);
     QCOMPARE(filter.rowCount(), 11);
@@ -412,8 +414,8 @@ void tst_MonitorModel::filterByText()
     filter.setSourceModel(&model);
     QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
     model.applyChanges({ task(1, pk::TaskState::Succeeded, QStringLiteral("Thumbnail a")),
-                         task(2, pk::TaskState::Succeeded, QStringLiteral("parse b")),
-                         task(3, pk::TaskState::Failed, QStringLiteral("upload c")) });
+        task(2, pk::TaskState::Succeeded, QStringLiteral("parse b")),
+        task(3, pk::TaskState::Failed, QStringLiteral("upload c")) });
     filter.setTextFilter(QStringLiteral("THUMB"));
     QCOMPARE(filter.rowCount(), 1);
     QCOMPARE(filter.index(0, 0).data(pk::MonitorModel::IdRole).toULongLong(), 1u);

@@ -60,8 +60,8 @@ public:
     {
         Q_EMIT snapshot(live, finished, 4);
     }
-    void sendUpdate(const QList<pk::TaskInfo> &changes, const pk::TaskCounts &counts,
-                    quint64 dropped = 0)
+    void sendUpdate(
+        const QList<pk::TaskInfo> &changes, const pk::TaskCounts &counts, quint64 dropped = 0)
     {
         Q_EMIT updated(changes, counts, 4, dropped);
     }
@@ -155,9 +155,12 @@ void tst_MonitorWidget::stateChipsHideStates()
     queued->click();
     QCOMPARE(visibleRows(widget), 2);
     for (int row = 0; row < 2; ++row)
-        QCOMPARE(widget.tableView()->model()->index(row, 0).data(pk::MonitorModel::StateRole)
-                         .value<pk::TaskState>(),
-                 pk::TaskState::Failed);
+        QCOMPARE(widget.tableView()
+                     ->model()
+                     ->index(row, 0)
+                     .data(pk::MonitorModel::StateRole)
+                     .value<pk::TaskState>(),
+            pk::TaskState::Failed);
     // The hidden states stay hidden as tasks change: the queued one succeeds.
     keeper.processPending();
     QTRY_COMPARE(counter(widget, "succeededValue"), QStringLiteral("7"));
@@ -175,7 +178,7 @@ void tst_MonitorWidget::textFilter()
     keeper.submit(pk::TaskOptions { QStringLiteral("thumbnail 1"), 0 }, [] {});
     keeper.submit(pk::TaskOptions { QStringLiteral("parse 2"), 0 }, [] {});
     keeper.submit(pk::TaskOptions { QStringLiteral("upload 3"), 0 },
-                  [] { throw std::runtime_error("disk full"); });
+        [] { throw std::runtime_error("disk full"); });
     keeper.processPending();
     QTRY_COMPARE(widget.model()->rowCount(), 3);
     auto *edit = child<QLineEdit>(widget, "filterEdit");
@@ -268,7 +271,7 @@ void tst_MonitorWidget::cancelTaskButton()
     auto second = keeper.submit([] {});
     QTRY_VERIFY(widget.model()->rowOf(second.id()) >= 0);
     QTRY_COMPARE(widget.model()->taskAt(widget.model()->rowOf(running.id())).state(),
-                 pk::TaskState::Running);
+        pk::TaskState::Running);
 
     auto *cancelTask = child<QPushButton>(widget, "cancelTaskButton");
     QVERIFY(cancelTask);
@@ -281,7 +284,7 @@ void tst_MonitorWidget::cancelTaskButton()
     QCOMPARE(first.state(), pk::TaskState::Cancelled);
     QCOMPARE(second.state(), pk::TaskState::Queued);
     QTRY_COMPARE(widget.model()->taskAt(widget.model()->rowOf(first.id())).state(),
-                 pk::TaskState::Cancelled);
+        pk::TaskState::Cancelled);
     QVERIFY(!cancelTask->isEnabled());
     gate.open();
     QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
@@ -304,9 +307,8 @@ void tst_MonitorWidget::selectionStaysOnItsTask()
     view->setCurrentIndex(view->model()->index(4, 0));
     QCOMPARE(widget.selectedTaskId(), chosen);
     QCOMPARE(selected.count(), 1);
-    const auto currentId = [view] {
-        return view->currentIndex().data(pk::MonitorModel::IdRole).toULongLong();
-    };
+    const auto currentId
+        = [view] { return view->currentIndex().data(pk::MonitorModel::IdRole).toULongLong(); };
 
     // Its row changes, rows are added, the order changes, a chip hides it and shows it again.
     keeper.processPending();
@@ -331,7 +333,7 @@ void tst_MonitorWidget::detailsShowTheSelectedTask()
     pk::MonitorWidget widget(&keeper);
     widget.show();
     auto task = keeper.submit(pk::TaskOptions { QStringLiteral("resize photo"), 0 },
-                              [] { throw std::runtime_error("out of memory\nat line 12"); });
+        [] { throw std::runtime_error("out of memory\nat line 12"); });
     QTRY_COMPARE(widget.model()->rowCount(), 1);
     auto *details = child<QTextBrowser>(widget, "details");
     QVERIFY(details);

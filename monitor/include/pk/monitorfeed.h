@@ -42,14 +42,14 @@ Q_SIGNALS:
         first), and the worker count. Sent first, and again after a reconnect.
     */
     void snapshot(const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &recentlyFinished,
-                  int threadCount);
+        int threadCount);
     /*!
         The tasks that changed since the last batch, each as its latest TaskInfo (in the order
         of their last change), and the counts now. \a droppedDetail is how many task changes
         were not sent in detail (a slow consumer); counts are always exact.
     */
-    void updated(const QList<pk::TaskInfo> &changes, const pk::TaskCounts &counts,
-                 int threadCount, quint64 droppedDetail);
+    void updated(const QList<pk::TaskInfo> &changes, const pk::TaskCounts &counts, int threadCount,
+        quint64 droppedDetail);
     //! The source appeared or went away; \a message says so for the user.
     void connectionChanged(bool connected, const QString &message);
 };

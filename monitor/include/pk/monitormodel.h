@@ -65,8 +65,8 @@ public:
     int rowCount(const QModelIndex &parent = QModelIndex()) const override;
     int columnCount(const QModelIndex &parent = QModelIndex()) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
+    QVariant headerData(
+        int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
     QHash<int, QByteArray> roleNames() const override;
 
     //! The task in \a row (0 <= row < rowCount()); cheaper than data(TaskInfoRole).
@@ -89,8 +89,8 @@ public:
     int failedKept() const;
 
     //! Replaces everything (a model reset) with \a live and \a recentlyFinished, in id order.
-    void applySnapshot(const QList<pk::TaskInfo> &live,
-                       const QList<pk::TaskInfo> &recentlyFinished);
+    void applySnapshot(
+        const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &recentlyFinished);
     //! Applies one batch of changes (the latest TaskInfo of each task that changed).
     void applyChanges(const QList<pk::TaskInfo> &changes);
     //! Removes everything (a model reset).
