@@ -6,6 +6,7 @@
 #include <QtCore/qabstracteventdispatcher.h>
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qcoreevent.h>
+#include <QtCore/qelapsedtimer.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qpointer.h>
 #include <QtCore/qscopeguard.h>
@@ -16,6 +17,15 @@
 namespace pk {
 
 namespace {
+// A range-for over events given as pointer and count (std::span is C++20).
+struct Span
+{
+    const TaskEvent *first;
+    std::size_t count;
+    const TaskEvent *begin() const { return first; }
+    const TaskEvent *end() const { return first + count; }
+};
+
 int checkedThreadCount(int count)
 {
     if (count >= 0)
@@ -26,10 +36,16 @@ int checkedThreadCount(int count)
 }
 } // namespace
 
-void PromiseKeeperPrivate::releaseEvents(const std::vector<TaskEvent> &events) noexcept
+void PromiseKeeperPrivate::releaseEvents(const TaskEvent *events, std::size_t count) noexcept
 {
-    for (const TaskEvent &e : events)
-        e.m_core->deref();
+    for (const TaskEvent *e = events, *end = events + count; e != end; ++e)
+        e->m_core->deref();
+}
+
+void PromiseKeeperPrivate::Backlog::releaseRest() noexcept
+{
+    releaseEvents(batch.events.data() + next, batch.events.size() - next);
+    next = batch.events.size();
 }
 
 PromiseKeeperPrivate::PromiseKeeperPrivate(PromiseKeeper *keeper, int threadCount)
@@ -43,86 +59,109 @@ PromiseKeeperPrivate::PromiseKeeperPrivate(PromiseKeeper *keeper, int threadCoun
 
 PromiseKeeperPrivate::~PromiseKeeperPrivate()
 {
+    backlog.releaseRest();
     for (const TaskEvent &e : recent)
         e.m_core->deref();
     shared->deref();
 }
 
-void PromiseKeeperPrivate::deliver()
+void PromiseKeeperPrivate::deliver(Delivery mode)
 {
     if (delivering) {
         deliverAgain = true;
         return;
     }
     QPointer<PromiseKeeper> alive(q);
+    // The timer needs an event loop; without one (a keeper in a plain std::thread driven by
+    // processPending()) every batch is taken on demand, and delivered whole.
+    const bool canComeBack = q->thread()->eventDispatcher() != nullptr;
+    const bool bounded = mode == Delivery::Bounded && canComeBack;
+    QElapsedTimer slice;
+    slice.start();
     delivering = true;
     do {
         deliverAgain = false;
-        detail::KeeperShared::Batch batch;
-        QList<TaskInfo> live;
-        const bool joining = !joiningListeners.isEmpty();
-        // The timer needs an event loop; without one (a keeper in a plain std::thread driven
-        // by processPending()) every batch is taken on demand.
-        const bool canComeBack = q->thread()->eventDispatcher() != nullptr;
-        if (shared->collectBatch(batch, canComeBack, joining ? &live : nullptr)) {
-            if (!collectTimer.isActive())
-                collectTimer.start(kCollectIntervalMs, q);
-        } else if (collectTimer.isActive()) {
-            collectTimer.stop();
+        // A local: a slot may destroy the keeper, and this with it, during the dispatch.
+        Backlog work = std::exchange(backlog, {});
+        // References not dispatched yet are dropped if the keeper goes away meanwhile.
+        auto dropRest = qScopeGuard([&work] { work.releaseRest(); });
+        if (work.done()) {
+            work = {};
+            work.joining = !joiningListeners.isEmpty();
+            if (shared->collectBatch(
+                    work.batch, canComeBack, work.joining ? &work.live : nullptr)) {
+                if (!collectTimer.isActive())
+                    collectTimer.start(kCollectIntervalMs, q);
+            } else if (collectTimer.isActive()) {
+                collectTimer.stop();
+            }
+            if (work.batch.dropped > 0) {
+                qCWarning(lcPromiseKeeper,
+                    "PromiseKeeper: %llu task events were dropped because the keeper's thread "
+                    "did not process events; counts are exact, signals for those are missing",
+                    work.batch.dropped);
+                for (EventListener *l : std::as_const(listeners))
+                    l->eventsDropped(work.batch.dropped);
+            }
         }
-        // A slot may delete the keeper: references are dropped whatever happens.
-        auto release = qScopeGuard([&batch] { PromiseKeeperPrivate::releaseEvents(batch.events); });
-        if (!dispatch(batch))
-            return;
-        // New listeners join at a batch boundary, with the live tasks as of its end: each
-        // later change reaches them exactly once, in order.
-        if (joining) {
+        while (!work.done()) {
+            const TaskEvent *chunk = work.batch.events.data() + work.next;
+            const std::size_t count
+                = std::min(kDeliveryChunk, work.batch.events.size() - work.next);
+            work.next += count;
+            auto release = qScopeGuard([chunk, count] { releaseEvents(chunk, count); });
+            work.anyFinal = work.anyFinal
+                || std::any_of(
+                    chunk, chunk + count, [](const TaskEvent &e) { return isFinal(e.state()); });
+            if (!dispatch(chunk, count))
+                return; // the keeper is gone, and `delivering` with it
+            if (bounded && !work.done() && slice.nsecsElapsed() >= kDeliverySliceNs) {
+                // The rest after the event loop had its turn: posted, so that a backlog is
+                // worked off at full speed, between the loop's other events.
+                dropRest.dismiss();
+                backlog = std::move(work);
+                delivering = false;
+                QCoreApplication::postEvent(q, new QEvent(QEvent::Type(detail::flushEventType())));
+                return;
+            }
+        }
+        // The end of the batch: counts and idle as of it, and listeners join at this boundary,
+        // with the live tasks as of its end: each later change reaches them exactly once.
+        if (work.batch.counts != lastCounts) {
+            lastCounts = work.batch.counts;
+            Q_EMIT q->countsChanged();
+            if (!alive)
+                return;
+        }
+        if (work.batch.idle && work.anyFinal) {
+            Q_EMIT q->idle();
+            if (!alive)
+                return;
+        }
+        if (work.joining) {
             const QList<TaskInfo> recentlyFinished = history();
             for (EventListener *l : std::exchange(joiningListeners, {})) {
                 listeners.append(l);
-                l->snapshot(live, recentlyFinished);
+                l->snapshot(work.live, recentlyFinished);
             }
         }
     } while (deliverAgain);
     delivering = false;
 }
 
-bool PromiseKeeperPrivate::dispatch(const detail::KeeperShared::Batch &batch)
+bool PromiseKeeperPrivate::dispatch(const TaskEvent *events, std::size_t count)
 {
     QPointer<PromiseKeeper> alive(q);
-    if (batch.dropped > 0) {
-        qCWarning(lcPromiseKeeper,
-            "PromiseKeeper: %llu task events were dropped because the keeper's thread "
-            "did not process events; counts are exact, signals for those are missing",
-            batch.dropped);
-        for (EventListener *l : std::as_const(listeners))
-            l->eventsDropped(batch.dropped);
-    }
-    if (!batch.events.empty()) {
-        for (EventListener *l : std::as_const(listeners))
-            l->taskEvents(batch.events.data(), qsizetype(batch.events.size()));
-        emitSignals(batch.events);
-        if (!alive)
-            return false;
-        remember(batch.events);
-    }
-    if (batch.counts != lastCounts) {
-        lastCounts = batch.counts;
-        Q_EMIT q->countsChanged();
-        if (!alive)
-            return false;
-    }
-    const bool anyFinal = std::any_of(batch.events.begin(), batch.events.end(),
-        [](const TaskEvent &e) { return isFinal(e.state()); });
-    if (batch.idle && anyFinal) {
-        Q_EMIT q->idle();
-        if (!alive)
-            return false;
-    }
+    for (EventListener *l : std::as_const(listeners))
+        l->taskEvents(events, qsizetype(count));
+    emitSignals(events, count);
+    if (!alive)
+        return false;
+    remember(events, count);
     return true;
 }
 
-void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
+void PromiseKeeperPrivate::emitSignals(const TaskEvent *events, std::size_t count)
 {
     // Only build a TaskInfo for signals somebody listens to: a flood of tasks with nothing
     // connected costs no more than the event buffer.
@@ -139,7 +178,7 @@ void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
         return;
 
     QPointer<PromiseKeeper> alive(q);
-    for (const TaskEvent &e : events) {
+    for (const TaskEvent &e : Span { events, count }) {
         const TaskState state = e.state();
         bool wanted = false;
         switch (state) {
@@ -200,11 +239,11 @@ void PromiseKeeperPrivate::emitSignals(const std::vector<TaskEvent> &events)
     }
 }
 
-void PromiseKeeperPrivate::remember(const std::vector<TaskEvent> &events)
+void PromiseKeeperPrivate::remember(const TaskEvent *events, std::size_t count)
 {
     if (historySize <= 0)
         return;
-    for (const TaskEvent &e : events) {
+    for (const TaskEvent &e : Span { events, count }) {
         if (!isFinal(e.state()))
             continue;
         e.m_core->ref();
@@ -242,7 +281,7 @@ PromiseKeeper::~PromiseKeeper()
     // keeper being destroyed.
     detail::KeeperShared::Batch batch;
     d->shared->takeBatch(batch);
-    PromiseKeeperPrivate::releaseEvents(batch.events);
+    PromiseKeeperPrivate::releaseEvents(batch.events.data(), batch.events.size());
 }
 
 int PromiseKeeper::threadCount() const
@@ -277,7 +316,7 @@ int PromiseKeeper::processPending()
 {
     const int ran = d->shared->processPending();
     if (thread() == QThread::currentThread())
-        d->deliver();
+        d->deliver(PromiseKeeperPrivate::Delivery::Everything);
     return ran;
 }
 
@@ -357,7 +396,7 @@ void PromiseKeeper::addEventListener(EventListener *listener)
     // Joins at the next batch boundary: now, or, when called from a slot during a delivery,
     // once the current batch is through.
     d->joiningListeners.append(listener);
-    d->deliver();
+    d->deliver(PromiseKeeperPrivate::Delivery::Bounded);
 }
 
 void PromiseKeeper::removeEventListener(EventListener *listener)
@@ -371,7 +410,7 @@ bool PromiseKeeper::event(QEvent *event)
     if (event->type() == detail::flushEventType()
         || (event->type() == QEvent::Timer
             && static_cast<QTimerEvent *>(event)->timerId() == d->collectTimer.timerId())) {
-        d->deliver();
+        d->deliver(PromiseKeeperPrivate::Delivery::Bounded);
         return true;
     }
     return QObject::event(event);

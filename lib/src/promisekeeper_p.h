@@ -18,6 +18,10 @@ QT_END_NAMESPACE
 namespace pk {
 
 constexpr int kCollectIntervalMs = 4;
+// A delivery from the event loop returns to it after about this long...
+constexpr qint64 kDeliverySliceNs = 5'000'000;
+// ...checking the time after this many events.
+constexpr std::size_t kDeliveryChunk = 1024;
 
 /*!
     Keeper-thread state: the event listeners and the recent history. The keeper's signals are
@@ -32,14 +36,29 @@ public:
 
     // Takes what the workers buffered and hands it to listeners and signals. Re-entrant calls
     // (a slot that spins the event loop) are folded into the outer one, keeping the order.
-    void deliver();
-    // Hands one batch to the listeners and the signals; false if a slot destroyed the keeper.
-    bool dispatch(const detail::KeeperShared::Batch &batch);
-    void emitSignals(const std::vector<TaskEvent> &events);
-    void remember(const std::vector<TaskEvent> &events);
+    // Bounded: from the event loop, a delivery returns to it after kDeliverySliceMs and comes
+    // back for the rest, so a backlog never freezes the keeper's (often the GUI) thread.
+    enum class Delivery { Bounded, Everything };
+    void deliver(Delivery mode);
+    // Hands events to the listeners and the signals; false if a slot destroyed the keeper.
+    bool dispatch(const TaskEvent *events, std::size_t count);
+    void emitSignals(const TaskEvent *events, std::size_t count);
+    void remember(const TaskEvent *events, std::size_t count);
     QList<TaskInfo> history() const;
-    // Drops the task references a taken batch holds.
-    static void releaseEvents(const std::vector<TaskEvent> &events) noexcept;
+    // Drops the task references taken events hold.
+    static void releaseEvents(const TaskEvent *events, std::size_t count) noexcept;
+
+    // A batch taken from the workers, dispatched in slices.
+    struct Backlog
+    {
+        detail::KeeperShared::Batch batch;
+        std::size_t next = 0; // the first event not dispatched yet
+        QList<TaskInfo> live; // for joining listeners: the live tasks at the batch's end
+        bool joining = false;
+        bool anyFinal = false;
+        bool done() const { return next == batch.events.size(); }
+        void releaseRest() noexcept;
+    };
 
     PromiseKeeper *const q;
     QThreadPool *const pool;
@@ -52,6 +71,7 @@ public:
     QBasicTimer collectTimer;
     int historySize = 256;
     TaskCounts lastCounts;
+    Backlog backlog;
     bool delivering = false;
     bool deliverAgain = false;
 };
