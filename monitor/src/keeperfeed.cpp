@@ -18,7 +18,7 @@ namespace {
 Q_LOGGING_CATEGORY(lcKeeperFeed, "promisekeeper.monitor")
 
 constexpr int kDefaultIntervalMs = 33;
-constexpr int kDefaultMaxFinishedPerBatch = 20000;
+constexpr int kDefaultMaxFinishedPerBatch = 5000;
 } // namespace
 
 /*

@@ -50,7 +50,8 @@ public:
 
     /*!
         How many tasks that appeared and finished (succeeded or cancelled) within one interval
-        a batch carries at most (default 20000, that is 600000 a second). Past it, in a flood,
+        a batch carries at most (default 5000, that is 150000 a second: more than a table can
+        show, and what keeps a view's work per batch to a few milliseconds). Past it, in a flood,
         the oldest of them are left out and counted in updated()'s droppedDetail; the counts stay
         exact, and live tasks, failures and tasks already sent are always sent.
     */
