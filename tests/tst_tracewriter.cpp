@@ -6,9 +6,11 @@
 
 #include <QtCore/QBuffer>
 #include <QtCore/QFile>
+#include <QtCore/QHash>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QTest>
@@ -22,6 +24,9 @@ using pk::TaskState;
 using pk::TraceWriter;
 
 namespace {
+
+// The queue's track (documented in tracewriter.h).
+constexpr int kQueueTid = 100001;
 
 struct ParsedTrace
 {
@@ -127,6 +132,7 @@ private Q_SLOTS:
     void counterSamplesAreCoalesced();
     void saveAndErrors();
     void emptyTrace();
+    void perfettoImportRules();
 };
 
 void tst_TraceWriter::manualModeKeeper()
@@ -215,7 +221,7 @@ void tst_TraceWriter::manualModeKeeper()
     QCOMPARE(argString(lastWait[0], "state"), QStringLiteral("Queued"));
 
     // Metadata: the tracks are named.
-    QCOMPARE(t.threadName(0), QStringLiteral("queue"));
+    QCOMPARE(t.threadName(kQueueTid), QStringLiteral("queue"));
     QCOMPARE(t.threadName(1), QStringLiteral("worker 0"));
     QCOMPARE(t.other().value(QLatin1String("droppedTasks")).toInteger(), 0);
     QCOMPARE(t.other().value(QLatin1String("threadCount")).toInt(), 0);
@@ -416,8 +422,120 @@ void tst_TraceWriter::emptyTrace()
     ParsedTrace t;
     QVERIFY(parse(trace.toJson(), &t));
     QVERIFY(t.withPhase(QStringLiteral("X")).isEmpty());
-    QCOMPARE(t.threadName(0), QStringLiteral("queue"));
+    QCOMPARE(t.threadName(kQueueTid), QStringLiteral("queue"));
     QCOMPARE(t.other().value(QLatin1String("recordedTasks")).toInteger(), 0);
+}
+
+/*
+    What Perfetto's JSON importer (src/trace_processor/importers/json/json_trace_tokenizer.cc and
+    json_trace_parser*.cc) and chrome://tracing need, checked on a trace with every kind of event:
+    tasks that succeeded, failed, were cancelled while queued, are still queued or running, a
+    dropped task (so that process_labels is written), and a title with a DEL character.
+*/
+void tst_TraceWriter::perfettoImportRules()
+{
+    TraceWriter trace(5);
+    trace.setThreadCount(2);
+    const QString del = QStringLiteral("del\x7f char");
+    const qint64 t0 = 1000000000;
+    trace.record(makeTask(1, del, TaskState::Succeeded, t0));
+    TaskInfo failed = makeTask(2, QStringLiteral("fails"), TaskState::Failed, t0 + 100);
+    failed.setWorkerIndex(1);
+    failed.setErrorString(QStringLiteral("boom"));
+    trace.record(failed);
+    TaskInfo cancelled = makeTask(3, QString(), TaskState::Queued, t0 + 200);
+    trace.record(cancelled);
+    cancelled.setState(TaskState::Cancelled);
+    cancelled.setFinishedAtNsecs(t0 + 5000);
+    trace.record(cancelled);
+    for (quint64 id = 4; id < 8; ++id) // the last two are dropped (cap 5)
+        trace.record(makeTask(
+            id, QStringLiteral("t%1").arg(id), TaskState::Succeeded, t0 + 3000 * qint64(id)));
+    trace.record(makeTask(8, QStringLiteral("queued"), TaskState::Queued, t0 + 30000));
+    TaskInfo running = makeTask(9, QStringLiteral("running"), TaskState::Running, t0 + 40000);
+    running.setWorkerIndex(1);
+    trace.record(running);
+    QVERIFY(trace.droppedTaskCount() > 0);
+
+    const QByteArray json = trace.toJson();
+    // Raw control characters anywhere (DEL included) fail some Perfetto versions' tokenizer.
+    for (const char c : json)
+        QVERIFY2(c == '\n' || (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f),
+            qPrintable(QStringLiteral("raw control character %1").arg(int(c))));
+    // Timestamps and durations: plain microseconds with at most nanosecond decimals.
+    const QRegularExpression number(QStringLiteral("\"(ts|dur)\":([^,}]*)"));
+    const QRegularExpression plain(QStringLiteral("^\\d+(\\.\\d{1,3})?$"));
+    for (auto it = number.globalMatch(QString::fromUtf8(json)); it.hasNext();) {
+        const QString value = it.next().captured(2);
+        QVERIFY2(plain.match(value).hasMatch(), qPrintable(value));
+    }
+
+    ParsedTrace t;
+    QVERIFY(parse(json, &t));
+    // Older Perfetto versions took "displayTimeUnit": "ms" as the unit of "ts" and "dur".
+    QVERIFY(!t.root.contains(QLatin1String("displayTimeUnit")));
+    QVERIFY(t.root.value(QLatin1String("otherData")).isObject());
+
+    QSet<int> runTids;
+    QHash<qint64, QJsonObject> begins;
+    int ends = 0;
+    for (const QJsonObject &e : std::as_const(t.events)) {
+        const QString ph = e.value(QLatin1String("ph")).toString();
+        QCOMPARE(ph.size(), 1);
+        // Integers, never 0: Perfetto reads tid 0 as "no tid" (and uses the pid), pid 0 as the
+        // idle process.
+        QVERIFY(e.value(QLatin1String("pid")).isDouble());
+        QVERIFY(e.value(QLatin1String("tid")).isDouble());
+        QCOMPARE(e.value(QLatin1String("pid")).toInt(), 1);
+        const int tid = e.value(QLatin1String("tid")).toInt();
+        QVERIFY2(tid > 0, QJsonDocument(e).toJson(QJsonDocument::Compact).constData());
+        QVERIFY(!e.value(QLatin1String("name")).toString().isEmpty());
+        if (ph != QLatin1String("M"))
+            QVERIFY(e.value(QLatin1String("ts")).isDouble()); // only metadata may omit it
+        if (ph == QLatin1String("X")) {
+            QVERIFY(e.value(QLatin1String("dur")).toDouble(-1) >= 0);
+            QVERIFY(tid != kQueueTid);
+            runTids.insert(tid);
+        } else if (ph == QLatin1String("b") || ph == QLatin1String("e")) {
+            // Perfetto matches b and e by category and id (a number or a string), and ends the
+            // slice of the same name.
+            QCOMPARE(e.value(QLatin1String("cat")).toString(), QStringLiteral("queue"));
+            QVERIFY(e.value(QLatin1String("id")).isDouble());
+            const qint64 id = e.value(QLatin1String("id")).toInteger();
+            if (ph == QLatin1String("b")) {
+                QVERIFY(!begins.contains(id));
+                begins.insert(id, e);
+            } else {
+                QVERIFY(begins.contains(id));
+                QCOMPARE(
+                    e.value(QLatin1String("name")), begins.value(id).value(QLatin1String("name")));
+                ++ends;
+            }
+        } else if (ph == QLatin1String("C")) {
+            // One numeric series per counter, named after it: Perfetto's track "queued queued".
+            const QJsonObject args = e.value(QLatin1String("args")).toObject();
+            QCOMPARE(args.size(), 1);
+            QVERIFY(args.value(e.value(QLatin1String("name")).toString()).isDouble());
+        } else if (ph == QLatin1String("M")) {
+            const QString name = e.value(QLatin1String("name")).toString();
+            const QString key = name == QLatin1String("process_labels") ? QStringLiteral("labels")
+                                                                        : QStringLiteral("name");
+            QVERIFY2(name == QLatin1String("process_name") || name == QLatin1String("thread_name")
+                    || name == QLatin1String("process_labels"),
+                qPrintable(name));
+            QVERIFY(e.value(QLatin1String("args")).toObject().value(key).isString());
+        } else {
+            QFAIL(qPrintable(QStringLiteral("unexpected phase %1").arg(ph)));
+        }
+    }
+    QCOMPARE(ends, begins.size());
+    QCOMPARE(begins.size(), 7); // tasks 1-5, 8 and 9
+    QCOMPARE(runTids, (QSet<int> { 1, 2 }));
+    // The queue has a track of its own, apart from the workers'.
+    QCOMPARE(t.threadName(kQueueTid), QStringLiteral("queue"));
+    QCOMPARE(t.threadName(1), QStringLiteral("worker 0"));
+    QCOMPARE(t.threadName(2), QStringLiteral("worker 1"));
+    QCOMPARE(argString(t.withPhaseAndId(QStringLiteral("X"), 1).value(0), "title"), del);
 }
 
 QTEST_MAIN(tst_TraceWriter)

@@ -19,10 +19,13 @@ namespace {
 // Counter samples closer than this to the previous one update it instead of adding one, so a
 // flood of tasks costs at most a thousand samples per second.
 constexpr qint64 kCounterResolutionNs = 1000000;
-// The queue's track; workers are on tid = index + 1.
-constexpr int kQueueTid = 0;
-// Tasks that ran on a thread that is not a worker (processPending() on a keeper with threads).
+// Worker N is on tid N + 1; tasks that ran on a thread that is not a worker (processPending() on
+// a keeper with threads) are on this one.
 constexpr int kOtherThreadTid = 100000;
+// The queue's track, which also carries the process-wide events (counters, process metadata).
+// Not tid 0: Perfetto's JSON importer takes tid 0 for "no tid" and uses the pid (1) instead,
+// which is worker 0's track.
+constexpr int kQueueTid = kOtherThreadTid + 1;
 // write() hands the device chunks of about this size.
 constexpr qsizetype kChunkBytes = 256 * 1024;
 
@@ -77,7 +80,9 @@ void appendString(QByteArray &out, const QString &text)
             out += "\\t";
             break;
         default:
-            if (c < 0x20) {
+            // DEL too, although JSON allows it raw: some Perfetto versions reject a string with
+            // any control character in it (iscntrl()), and with it the whole file.
+            if (c < 0x20 || c == 0x7f) {
                 out += "\\u00";
                 out += hex[c >> 4];
                 out += hex[c & 0xf];
@@ -320,7 +325,9 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
     const qint64 base = firstNs == std::numeric_limits<qint64>::max() ? 0 : firstNs;
     const qint64 endNs = lastNs;
 
-    out += "{\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"producer\":\"PromiseKeeper\"";
+    // No "displayTimeUnit": "ms" is the default, and older Perfetto versions read "ms" as the
+    // unit of the timestamps (which are microseconds), stretching the trace a thousandfold.
+    out += "{\"otherData\":{\"producer\":\"PromiseKeeper\"";
     out += ",\"format\":1";
     out += ",\"baseMonotonicNs\":\"";
     appendInt(out, base);
@@ -338,9 +345,9 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
     appendInt(out, qint64(droppedSamples));
     out += "},\n\"traceEvents\":[\n";
 
-    appendMetadata(out, "process_name", 0, "name", processName);
+    appendMetadata(out, "process_name", kQueueTid, "name", processName);
     if (droppedTasks > 0 || droppedEvents > 0) {
-        appendMetadata(out, "process_labels", 0, "labels",
+        appendMetadata(out, "process_labels", kQueueTid, "labels",
             QStringLiteral("%1 tasks dropped (cap %2), %3 events dropped")
                 .arg(droppedTasks)
                 .arg(maxTasks)
@@ -374,11 +381,15 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
     }
 
     for (const CounterSample &s : samples) {
-        out += "{\"name\":\"queued\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":";
+        out += "{\"name\":\"queued\",\"ph\":\"C\",\"pid\":1,\"tid\":";
+        appendInt(out, kQueueTid);
+        out += ",\"ts\":";
         appendMicros(out, s.ns - base);
         out += ",\"args\":{\"queued\":";
         appendInt(out, s.queued);
-        out += "}},\n{\"name\":\"running\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":";
+        out += "}},\n{\"name\":\"running\",\"ph\":\"C\",\"pid\":1,\"tid\":";
+        appendInt(out, kQueueTid);
+        out += ",\"ts\":";
         appendMicros(out, s.ns - base);
         out += ",\"args\":{\"running\":";
         appendInt(out, s.running);

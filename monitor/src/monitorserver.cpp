@@ -50,6 +50,8 @@ constexpr qint64 kHardLimitFactor = 8;
 constexpr int kDefaultHistory = 256;
 // How long the destructor lets attached monitors take their last data, at most.
 constexpr int kCloseWaitMs = 1000;
+// What a connection may send before its handshake is done (a Hello is a few dozen bytes).
+constexpr qint64 kMaxHandshakeBytes = 64 * 1024;
 
 bool processAlive(qint64 pid)
 {
@@ -198,6 +200,7 @@ public:
     { }
 
     void onNewConnection();
+    void onHandshakeTimeout(QLocalSocket *socket, int msecs);
     void onReadyRead(Client *client);
     bool handle(Client *client, const Message &message);
     void dropClient(Client *client, const QString &why);
@@ -227,6 +230,7 @@ public:
     QString registrationPath;
     QDateTime started;
     qint64 bufferLimit = kDefaultBufferLimit;
+    int handshakeTimeout = protocol::kHandshakeTimeoutMs;
     quint64 droppedTotal = 0;
     std::vector<std::unique_ptr<KeeperEntry>> keepers;
     std::vector<std::unique_ptr<Client>> clients;
@@ -409,15 +413,39 @@ void MonitorServerPrivate::onNewConnection()
             if (Client *found = clientOf(socket))
                 removeClient(found);
         });
+        // Until its Hello arrives a connection is anybody's (a stuck or foreign program, a
+        // port scanner): without a deadline it would keep its socket and buffer forever. The
+        // socket is the context, so the timer dies with a connection closed earlier; the
+        // deadline runs from the connection, so sending a byte now and then does not extend it.
+        QTimer::singleShot(handshakeTimeout, socket,
+            [this, socket, msecs = handshakeTimeout] { onHandshakeTimeout(socket, msecs); });
         if (socket->bytesAvailable() > 0)
             onReadyRead(c);
     }
+}
+
+void MonitorServerPrivate::onHandshakeTimeout(QLocalSocket *socket, int msecs)
+{
+    Client *client = clientOf(socket);
+    if (!client || client->welcomed)
+        return;
+    dropClient(client,
+        QStringLiteral("no handshake within %1 ms (%2 bytes received)")
+            .arg(msecs)
+            .arg(client->reader.bufferedBytes()));
 }
 
 void MonitorServerPrivate::onReadyRead(Client *client)
 {
     QLocalSocket *socket = client->socket;
     client->reader.append(socket->readAll());
+    // A Hello takes a few dozen bytes and a monitor sends nothing else before the Welcome: a
+    // stranger must not make us buffer a whole frame (kMaxFrameSize) while its deadline runs.
+    if (!client->welcomed && client->reader.bufferedBytes() > kMaxHandshakeBytes) {
+        dropClient(client,
+            QStringLiteral("%1 bytes before the handshake").arg(client->reader.bufferedBytes()));
+        return;
+    }
     // Handling a message can run user code (a keeper's signals when a listener joins, our
     // clientCountChanged()) that may close the server: look the client up again each time.
     while ((client = clientOf(socket))) {
@@ -941,6 +969,16 @@ int MonitorServer::updateInterval() const
 void MonitorServer::setUpdateInterval(int msecs)
 {
     d->timer.setInterval(std::max(msecs, 1));
+}
+
+int MonitorServer::handshakeTimeout() const
+{
+    return d->handshakeTimeout;
+}
+
+void MonitorServer::setHandshakeTimeout(int msecs)
+{
+    d->handshakeTimeout = std::max(msecs, 1);
 }
 
 quint64 MonitorServer::droppedDetailCount() const

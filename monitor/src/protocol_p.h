@@ -48,6 +48,13 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, Task
       client -> CancelTask(id) / CancelAll at any time after Welcome
       server -> Goodbye when it closes; a new Snapshot whenever a lagging client caught up
 
+    Handshake timeout: each side gives the other kHandshakeTimeoutMs by default (configurable
+    on both) from the start of the connection to the end of the handshake. The server closes a
+    connection whose Hello has not arrived by then, whatever part of it did; the client closes a
+    connection that has not been accepted and answered (Welcome or Reject) by then, and tries
+    again later. The deadline is not an idle timeout: once the handshake is done, a quiet peer
+    stays connected.
+
     Framing, Hello, Welcome and Reject must never change, so that any two versions can tell each
     other that they do not match.
 */
@@ -64,6 +71,10 @@ constexpr qint64 kFrameHeaderSize = 4;
 constexpr qint64 kMaxFrameSize = 4 * 1024 * 1024;
 //! What senders aim for when they split task lists into several frames.
 constexpr qint64 kChunkTargetSize = 512 * 1024;
+//! How long, by default, either side waits for the other to complete the handshake. Far more
+//! than a local socket needs, even from a busy program, and short enough that a stuck peer
+//! is noticed while the user still looks.
+constexpr int kHandshakeTimeoutMs = 5000;
 //! Titles and error messages are cut to this many characters before they are sent, so that
 //! one task always fits in a frame.
 constexpr qsizetype kMaxTextLength = 4096;

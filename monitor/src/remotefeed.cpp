@@ -35,8 +35,9 @@ public:
     void onReadyRead();
     bool readRest(QLocalSocket *s);
     bool handle(const Message &message);
-    void lost(const QString &why);
+    void lost(const QString &why, const QString &notice = {});
     void fail(const QString &why);
+    void onHandshakeTimeout();
     void dropSocket();
     void send(const Message &message);
     void applyStates(
@@ -50,7 +51,13 @@ public:
     QLocalSocket *socket = nullptr;
     protocol::FrameReader reader;
     QTimer retryTimer;
-    bool announcedWaiting = false;
+    // From connectToServer() on the socket to the Welcome: a program that accepts but never
+    // answers (hung, or something else on the name) must not hold the feed forever.
+    QTimer handshakeTimer;
+    int handshakeTimeout = protocol::kHandshakeTimeoutMs;
+    // The last connectionChanged(false, ...) message, so that a program that keeps failing the
+    // same way is announced once, not at every retry. Empty while attached.
+    QString announced;
     bool goodbye = false;
     QString error;
 
@@ -75,6 +82,7 @@ void RemoteFeedPrivate::attempt()
     reader = protocol::FrameReader();
     goodbye = false;
     socket = new QLocalSocket(q);
+    handshakeTimer.start(handshakeTimeout);
     QLocalSocket *s = socket;
     QObject::connect(s, &QLocalSocket::connected, q, [this, s] {
         if (s != socket)
@@ -107,6 +115,7 @@ void RemoteFeedPrivate::dropSocket()
 {
     if (!socket)
         return;
+    handshakeTimer.stop();
     QLocalSocket *s = std::exchange(socket, nullptr);
     QObject::disconnect(s, nullptr, q, nullptr);
     s->abort();
@@ -119,7 +128,9 @@ void RemoteFeedPrivate::send(const Message &message)
         socket->write(protocol::frame(protocol::encode(message)));
 }
 
-void RemoteFeedPrivate::lost(const QString &why)
+// The connection ended or an attempt failed because of \a why: tells the user (with \a notice
+// if given, else a message of its own) unless that was said already, and tries again later.
+void RemoteFeedPrivate::lost(const QString &why, const QString &notice)
 {
     const State was = state;
     dropSocket();
@@ -127,14 +138,18 @@ void RemoteFeedPrivate::lost(const QString &why)
         return;
     state = State::Connecting;
     error = why;
-    if (was == State::Attached) {
-        announcedWaiting = true;
-        Q_EMIT q->connectionChanged(
-            false, QStringLiteral("program went away — waiting for it to come back"));
-    } else if (!announcedWaiting) {
-        announcedWaiting = true;
-        Q_EMIT q->connectionChanged(
-            false, QStringLiteral("waiting for the program '%1' to start").arg(name));
+    const QString wentAway = QStringLiteral("program went away — waiting for it to come back");
+    QString message = notice;
+    if (was == State::Attached)
+        message = wentAway;
+    else if (message.isEmpty() && announced != wentAway)
+        message = QStringLiteral("waiting for the program '%1' to start").arg(name);
+    if (!message.isEmpty() && message != announced) {
+        announced = message;
+        QPointer<RemoteFeed> alive(q);
+        Q_EMIT q->connectionChanged(false, message);
+        if (!alive)
+            return;
     }
     if (state == State::Connecting && !name.isEmpty())
         retryTimer.start();
@@ -145,6 +160,31 @@ void RemoteFeedPrivate::fail(const QString &why)
     qCWarning(lcMonitor, "pk::RemoteFeed: closing the connection to '%s': %s", qPrintable(name),
         qPrintable(why));
     lost(why);
+}
+
+void RemoteFeedPrivate::onHandshakeTimeout()
+{
+    if (!socket || state == State::Attached)
+        return;
+    const int msecs = handshakeTimer.interval(); // this attempt's, if it changed since
+    const QString why = state == State::Handshaking
+        ? QStringLiteral("the program '%1' did not answer the handshake within %2 ms")
+              .arg(name)
+              .arg(msecs)
+        : QStringLiteral("the program '%1' did not accept the connection within %2 ms")
+              .arg(name)
+              .arg(msecs);
+    const QString notice = why + QStringLiteral(" — trying again");
+    // Once per streak: a hung program is retried every retryInterval(), and would otherwise
+    // fill the log.
+    if (notice != announced) {
+        qCWarning(lcMonitor, "pk::RemoteFeed: closing the connection to '%s': %s", qPrintable(name),
+            qPrintable(why));
+    } else {
+        qCDebug(lcMonitor, "pk::RemoteFeed: closing the connection to '%s': %s", qPrintable(name),
+            qPrintable(why));
+    }
+    lost(why, notice);
 }
 
 // Reads what \a s still holds; whether \a s is still the current socket (and the feed alive).
@@ -202,8 +242,9 @@ bool RemoteFeedPrivate::handle(const Message &message)
             fail(QStringLiteral("the program did not answer the handshake"));
             return false;
         }
+        handshakeTimer.stop();
         state = State::Attached;
-        announcedWaiting = false;
+        announced.clear();
         error.clear();
         program = message.text;
         pid = message.pid;
@@ -297,6 +338,8 @@ RemoteFeed::RemoteFeed(QObject *parent)
     d->retryTimer.setSingleShot(true);
     d->retryTimer.setInterval(kDefaultRetryMs);
     connect(&d->retryTimer, &QTimer::timeout, this, [this] { d->attempt(); });
+    d->handshakeTimer.setSingleShot(true);
+    connect(&d->handshakeTimer, &QTimer::timeout, this, [this] { d->onHandshakeTimeout(); });
 }
 
 RemoteFeed::~RemoteFeed()
@@ -308,7 +351,7 @@ void RemoteFeed::connectToServer(const QString &name)
 {
     disconnectFromServer();
     d->name = name;
-    d->announcedWaiting = false;
+    d->announced.clear();
     d->attempt();
 }
 
@@ -400,6 +443,18 @@ int RemoteFeed::retryInterval() const
 void RemoteFeed::setRetryInterval(int msecs)
 {
     d->retryTimer.setInterval(std::max(msecs, 1));
+}
+
+int RemoteFeed::handshakeTimeout() const
+{
+    return d->handshakeTimeout;
+}
+
+void RemoteFeed::setHandshakeTimeout(int msecs)
+{
+    // QTimer::setInterval() on a running timer restarts it: keep the attempt in progress on
+    // the deadline it started with.
+    d->handshakeTimeout = std::max(msecs, 1);
 }
 
 } // namespace pk

@@ -1,5 +1,5 @@
 // pk::MonitorServer and pk::RemoteFeed in one process, over a local socket: snapshots, updates,
-// commands, reconnection, slow monitors, discovery.
+// commands, reconnection, slow monitors, handshake timeouts, discovery.
 #include "pktest.h"
 #include "protocol_p.h"
 
@@ -8,12 +8,16 @@
 #include <pk/remotefeed.h>
 
 #include <QtCore/QDir>
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QHash>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
+#include <QtCore/QPointer>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
+#include <QtCore/QTimer>
+#include <QtCore/QtEndian>
 #include <QtNetwork/QLocalServer>
 #include <QtNetwork/QLocalSocket>
 #include <QtTest/QSignalSpy>
@@ -144,6 +148,11 @@ private Q_SLOTS:
     void programStartsLater();
     void bigSnapshotIsChunkedAndBounded();
     void stuckClientDoesNotBlock();
+    void handshakeTimeoutSettings();
+    void silentConnectionIsClosed_data();
+    void silentConnectionIsClosed();
+    void floodBeforeHandshakeIsClosed();
+    void feedTimesOutOnSilentProgram();
     void keeperDestroyedWhileAttached();
     void discovery();
     void nameInUse();
@@ -514,6 +523,218 @@ void tst_MonitorServer::stuckClientDoesNotBlock()
     QVERIFY(welcomed);
     QVERIFY(droppedForIt > 0);
     QCOMPARE(server.clientCount(), 2);
+}
+
+void tst_MonitorServer::handshakeTimeoutSettings()
+{
+    MonitorServer server;
+    QCOMPARE(server.handshakeTimeout(), pk::protocol::kHandshakeTimeoutMs);
+    QCOMPARE(server.handshakeTimeout(), 5000);
+    server.setHandshakeTimeout(250);
+    QCOMPARE(server.handshakeTimeout(), 250);
+    server.setHandshakeTimeout(0);
+    QCOMPARE(server.handshakeTimeout(), 1);
+
+    RemoteFeed feed;
+    QCOMPARE(feed.handshakeTimeout(), pk::protocol::kHandshakeTimeoutMs);
+    feed.setHandshakeTimeout(250);
+    QCOMPARE(feed.handshakeTimeout(), 250);
+    feed.setHandshakeTimeout(-5);
+    QCOMPARE(feed.handshakeTimeout(), 1);
+}
+
+void tst_MonitorServer::silentConnectionIsClosed_data()
+{
+    // What the connection sends before it goes quiet, and, if not 0, the interval at which it
+    // then sends one more byte (the deadline is not an idle timeout).
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<int>("trickleMs");
+    const QByteArray hello
+        = pk::protocol::frame(pk::protocol::encode(pk::protocol::Message::hello()));
+    QByteArray bigHeader(4, Qt::Uninitialized);
+    qToBigEndian<quint32>(quint32(1000), bigHeader.data());
+    QTest::newRow("silent") << QByteArray() << 0;
+    QTest::newRow("part of a frame header") << hello.left(2) << 0;
+    QTest::newRow("part of a hello") << hello.left(hello.size() - 1) << 0;
+    QTest::newRow("trickle") << bigHeader << 50;
+}
+
+void tst_MonitorServer::silentConnectionIsClosed()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(int, trickleMs);
+    // Long enough that a monitor attaches well within it even on a loaded machine (the second
+    // one below must attach while the silent connection is still there).
+    const int timeoutMs = 1000;
+
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.setHandshakeTimeout(timeoutMs);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    // Attached before: outlives the timeout without being touched.
+    RemoteFeed early;
+    FeedLog earlyLog(&early);
+    early.connectToServer(name);
+    QTRY_COMPARE(earlyLog.snapshots, 1);
+
+    pktest::MessageLog messages;
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("closing a monitor connection: no handshake within %1 ms")
+                               .arg(timeoutMs)));
+    QElapsedTimer elapsed;
+    elapsed.start();
+    QLocalSocket silent;
+    silent.connectToServer(name);
+    QVERIFY(silent.waitForConnected(pktest::kTimeoutMs));
+    silent.write(bytes);
+    QTimer trickle;
+    if (trickleMs > 0) {
+        connect(&trickle, &QTimer::timeout, &silent, [&silent] { silent.write("x", 1); });
+        trickle.start(trickleMs);
+    }
+    QSignalSpy closed(&silent, &QLocalSocket::disconnected);
+    QVERIFY(closed.isValid());
+
+    // The silent connection does not hold up others: a monitor attaches meanwhile.
+    RemoteFeed late;
+    FeedLog lateLog(&late);
+    late.connectToServer(name);
+    QTRY_COMPARE(lateLog.snapshots, 1);
+    QCOMPARE(silent.state(), QLocalSocket::ConnectedState);
+    QCOMPARE(server.clientCount(), 2); // the silent one is not counted
+
+    QVERIFY(closed.wait(pktest::kTimeoutMs + timeoutMs));
+    trickle.stop();
+    // Not before its time (the timer started after ours did).
+    QVERIFY2(elapsed.elapsed() >= timeoutMs, qPrintable(QString::number(elapsed.elapsed())));
+    QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("no handshake"))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+
+    // The monitors stay attached, and keep getting updates.
+    QCOMPARE(server.clientCount(), 2);
+    QVERIFY(early.isConnected());
+    QVERIFY(late.isConnected());
+    QVERIFY(!earlyLog.sequence.contains(QStringLiteral("disconnected")));
+    QVERIFY(!lateLog.sequence.contains(QStringLiteral("disconnected")));
+    keeper.submit([] {});
+    QCOMPARE(keeper.processPending(), 1);
+    QTRY_COMPARE(early.counts().succeeded, 1);
+    QTRY_COMPARE(late.counts().succeeded, 1);
+}
+
+void tst_MonitorServer::floodBeforeHandshakeIsClosed()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    // Far beyond the test's deadline: only the size limit can close this connection in time.
+    server.setHandshakeTimeout(10 * pktest::kTimeoutMs);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    QLocalSocket flood;
+    flood.connectToServer(name);
+    QVERIFY(flood.waitForConnected(pktest::kTimeoutMs));
+    // A frame header within kMaxFrameSize, then more than a handshake could take.
+    QByteArray bytes(4, Qt::Uninitialized);
+    qToBigEndian<quint32>(quint32(1024 * 1024), bytes.data());
+    bytes.append(QByteArray(128 * 1024, 'x'));
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("closing a monitor connection: \\d+ bytes before the "
+                                          "handshake")));
+    flood.write(bytes);
+    QSignalSpy closed(&flood, &QLocalSocket::disconnected);
+    QVERIFY(closed.wait(pktest::kTimeoutMs));
+
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+}
+
+void tst_MonitorServer::feedTimesOutOnSilentProgram()
+{
+    // A program that accepts monitors and says nothing, until told to answer.
+    const QString name = uniqueName();
+    auto fake = std::make_unique<QLocalServer>();
+    QVERIFY(fake->listen(name));
+    int connections = 0;
+    bool answer = false;
+    QList<QPointer<QLocalSocket>> peers;
+    const auto serve = [&](QLocalServer *server) {
+        connect(server, &QLocalServer::newConnection, server, [&, server] {
+            while (QLocalSocket *peer = server->nextPendingConnection()) {
+                ++connections;
+                peers.append(peer);
+                connect(peer, &QLocalSocket::readyRead, peer, [&, peer] {
+                    peer->readAll();
+                    if (!answer)
+                        return;
+                    pk::protocol::Message welcome;
+                    welcome.type = pk::protocol::MessageType::Welcome;
+                    welcome.text = QStringLiteral("fake");
+                    welcome.pid = 1;
+                    welcome.keeperLabels = { QStringLiteral("k") };
+                    peer->write(pk::protocol::frame(pk::protocol::encode(welcome)));
+                });
+            }
+        });
+    };
+    serve(fake.get());
+
+    const int timeoutMs = 200;
+    RemoteFeed feed;
+    feed.setHandshakeTimeout(timeoutMs);
+    feed.setRetryInterval(50);
+    FeedLog log(&feed);
+    pktest::MessageLog messages;
+    const QString expected
+        = QStringLiteral("the program '%1' did not answer the handshake within %2 ms")
+              .arg(name)
+              .arg(timeoutMs);
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(
+            QStringLiteral("closing the connection to .*") + QRegularExpression::escape(expected)));
+    QElapsedTimer elapsed;
+    elapsed.start();
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.sequence.size(), 1);
+    QVERIFY2(elapsed.elapsed() >= timeoutMs, qPrintable(QString::number(elapsed.elapsed())));
+    QCOMPARE(log.sequence.first(), QStringLiteral("disconnected"));
+    QCOMPARE(log.messages.first(), expected + QStringLiteral(" — trying again"));
+    QCOMPARE(feed.errorString(), expected);
+    QVERIFY(!feed.isConnected());
+    // The feed let go of the connection...
+    QCOMPARE(connections, 1);
+    QTRY_VERIFY(!peers.first() || peers.first()->state() == QLocalSocket::UnconnectedState);
+
+    // ... and tries again, announcing (and warning about) the same failure only once.
+    QTRY_VERIFY_WITH_TIMEOUT(connections >= 3, pktest::kTimeoutMs);
+    QCOMPARE(log.sequence.size(), 1);
+    QCOMPARE(messages.warningCategories(QRegularExpression(QRegularExpression::escape(expected))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+
+    // The program goes away: that is news.
+    fake.reset();
+    QTRY_COMPARE(log.sequence.size(), 2);
+    QCOMPARE(log.sequence.last(), QStringLiteral("disconnected"));
+    QCOMPARE(
+        log.messages.last(), QStringLiteral("waiting for the program '%1' to start").arg(name));
+
+    // It comes back and answers: attached.
+    answer = true;
+    fake = std::make_unique<QLocalServer>();
+    QVERIFY(fake->listen(name));
+    serve(fake.get());
+    QTRY_COMPARE_WITH_TIMEOUT(log.sequence.size(), 3, pktest::kTimeoutMs);
+    QCOMPARE(log.sequence.last(), QStringLiteral("connected"));
+    QVERIFY(feed.isConnected());
+    QVERIFY(feed.errorString().isEmpty());
+    QCOMPARE(feed.keeperLabels(), QStringList { QStringLiteral("k") });
+    feed.disconnectFromServer();
 }
 
 void tst_MonitorServer::keeperDestroyedWhileAttached()

@@ -29,7 +29,8 @@ class TraceWriterPrivate;
         (pid 1, tid = worker index + 1, named "worker N"), with the task's id, title, state,
         priority and error in "args";
     \li the time each task spent queued as an async slice ("ph":"b"/"e", category "queue",
-        id = task id) on the "queue" track (tid 0);
+        id = task id) on the "queue" track (tid 100001; never tid 0, which Perfetto reads as
+        "no thread");
     \li counters ("ph":"C") "queued" and "running", sampled when they change, at most one sample
         per millisecond;
     \li metadata: thread names, and in "otherData" the producer, the thread count and how much

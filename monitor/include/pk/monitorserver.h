@@ -48,7 +48,11 @@ struct MonitorServerInfo
     25 times a second. With no monitor attached it costs nothing. A slow or stuck monitor never
     blocks a worker or the keeper's thread: its output is bounded (clientBufferLimit()); above
     the limit it only gets the counts, and a fresh snapshot once it has caught up. Task titles
-    and error messages are sent cut to 4096 characters.
+    and error messages are sent cut to 4096 characters. A connection that does not complete the
+    protocol's handshake within handshakeTimeout() (or sends more than 64 KiB before it) is
+    closed with a warning in the "promisekeeper.monitor" logging category, so that a stuck or
+    foreign program connecting to the socket holds nothing for long and never delays the
+    monitors that do attach.
 
     Thread affinity: create the server in the thread of the keepers it publishes (their event
     streams are delivered there); use it from that thread. The server does not own the keepers;
@@ -111,6 +115,16 @@ public:
     //! Interval between two batches of updates in milliseconds (default 40).
     int updateInterval() const;
     void setUpdateInterval(int msecs);
+
+    /*!
+        Milliseconds a new connection has, from the moment it is accepted, to send its hello
+        (default 5000). A connection still without a complete hello then is closed, with a
+        warning in the "promisekeeper.monitor" logging category; attached monitors are never
+        timed out. A change applies to the connections accepted afterwards. Values below 1 are
+        taken as 1.
+    */
+    int handshakeTimeout() const;
+    void setHandshakeTimeout(int msecs);
 
     //! Task changes not sent in detail to some monitor because it was too slow, since creation.
     quint64 droppedDetailCount() const;

@@ -25,7 +25,12 @@ class RemoteFeedPrivate;
     goes away it emits connectionChanged(false, "program went away — waiting for it to come
     back") and tries again every retryInterval(); when the program is back, the feed starts over
     with connectionChanged(true, ...) and a new snapshot(). A program speaking another protocol
-    version is refused with a message that says so, and not retried.
+    version is refused with a message that says so, and not retried. A program that accepts the
+    connection but does not complete the handshake within handshakeTimeout() (hung, or not a
+    MonitorServer) is dropped with a warning in the "promisekeeper.monitor" logging category and
+    connectionChanged(false, "the program 'myapp' did not answer the handshake within 5000 ms —
+    trying again"), then retried like a program that went away. A failure that repeats the same
+    way is announced once, not at every retry; errorString() always has the latest.
 
     A program with several keepers is shown as one: their tasks together, counts and thread
     counts added up.
@@ -69,6 +74,14 @@ public:
     //! Milliseconds between two attempts to connect (default 1000).
     int retryInterval() const;
     void setRetryInterval(int msecs);
+
+    /*!
+        Milliseconds an attempt may take from connecting to the program's answer to the
+        handshake (default 5000); past it the attempt is dropped and retried after
+        retryInterval(). A change applies from the next attempt. Values below 1 are taken as 1.
+    */
+    int handshakeTimeout() const;
+    void setHandshakeTimeout(int msecs);
 
 private:
     friend class RemoteFeedPrivate;
