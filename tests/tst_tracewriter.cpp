@@ -117,6 +117,83 @@ TaskInfo makeTask(quint64 id, const QString &title, TaskState state, qint64 queu
     return info;
 }
 
+/*
+    The tracks Perfetto's JSON importer gives the async ("b"/"e") events of a trace, worked out
+    the way it does (google/perfetto, src/trace_processor/importers/json/json_trace_parser.cc,
+    JsonTraceParser::ParseJsonPacket, and importers/common/track_compressor.cc,
+    TrackCompressor::InternLegacyAsyncTrack and GetOrCreateTrackForCookie): events in time order;
+    an event's cookie is its category and "id"; the cookie's group is the name the cookie was
+    first seen with (a "legacy_async_global_slice" set has the dimensions scope and name); in
+    its group a cookie keeps its track, or takes one with no open slice, or gets a new one.
+*/
+struct AsyncTracks
+{
+    int groups = 0;
+    int tracks = 0;
+};
+
+AsyncTracks perfettoAsyncTracks(const QList<QJsonObject> &events)
+{
+    QList<QJsonObject> async;
+    for (const QJsonObject &e : events) {
+        const QString ph = e.value(QLatin1String("ph")).toString();
+        if (ph == QLatin1String("b") || ph == QLatin1String("e"))
+            async.append(e);
+    }
+    std::stable_sort(async.begin(), async.end(), [](const QJsonObject &a, const QJsonObject &b) {
+        return a.value(QLatin1String("ts")).toDouble() < b.value(QLatin1String("ts")).toDouble();
+    });
+    struct Track
+    {
+        QString cookie;
+        int open = 0;
+    };
+    QHash<QString, QString> groupOfCookie;
+    QHash<QString, QList<Track>> groups;
+    for (const QJsonObject &e : std::as_const(async)) {
+        const QString cookie = e.value(QLatin1String("cat")).toString() + QLatin1Char(':')
+            + QString::number(e.value(QLatin1String("id")).toInteger());
+        if (!groupOfCookie.contains(cookie))
+            groupOfCookie.insert(cookie, e.value(QLatin1String("name")).toString());
+        QList<Track> &tracks = groups[groupOfCookie.value(cookie)];
+        auto track = std::find_if(
+            tracks.begin(), tracks.end(), [&](const Track &t) { return t.cookie == cookie; });
+        if (track == tracks.end()) {
+            track = std::find_if(
+                tracks.begin(), tracks.end(), [](const Track &t) { return t.open == 0; });
+            if (track != tracks.end()) {
+                track->cookie = cookie;
+            } else {
+                tracks.append({ cookie, 0 });
+                track = tracks.end() - 1;
+            }
+        }
+        if (e.value(QLatin1String("ph")).toString() == QLatin1String("b"))
+            ++track->open;
+        else if (track->open > 0)
+            --track->open;
+    }
+    AsyncTracks result;
+    result.groups = int(groups.size());
+    for (const QList<Track> &tracks : std::as_const(groups))
+        result.tracks += int(tracks.size());
+    return result;
+}
+
+//! The distinct (name, category) pairs of the async events.
+QSet<QString> asyncNameGroups(const QList<QJsonObject> &events)
+{
+    QSet<QString> groups;
+    for (const QJsonObject &e : events) {
+        const QString ph = e.value(QLatin1String("ph")).toString();
+        if (ph == QLatin1String("b") || ph == QLatin1String("e")) {
+            groups.insert(e.value(QLatin1String("name")).toString() + QLatin1Char('/')
+                + e.value(QLatin1String("cat")).toString());
+        }
+    }
+    return groups;
+}
+
 } // namespace
 
 class tst_TraceWriter : public QObject
@@ -212,8 +289,15 @@ void tst_TraceWriter::manualModeKeeper()
         QCOMPARE(b[0].value(QLatin1String("cat")).toString(), QStringLiteral("queue"));
         QCOMPARE(e[0].value(QLatin1String("cat")).toString(), QStringLiteral("queue"));
         QCOMPARE(b[0].value(QLatin1String("id")).toInteger(), qint64(p.id()));
-        QCOMPARE(b[0].value(QLatin1String("name")).toString(),
-            e[0].value(QLatin1String("name")).toString());
+        QCOMPARE(e[0].value(QLatin1String("id")).toInteger(), qint64(p.id()));
+        // One name for every wait (a name per task is a Perfetto track per task); the task is
+        // in the args.
+        QCOMPARE(b[0].value(QLatin1String("name")).toString(), QStringLiteral("queued"));
+        QCOMPARE(e[0].value(QLatin1String("name")).toString(), QStringLiteral("queued"));
+        QCOMPARE(argString(b[0], "title"), p.title());
+        QCOMPARE(
+            b[0].value(QLatin1String("args")).toObject().value(QLatin1String("id")).toInteger(),
+            qint64(p.id()));
         QVERIFY(e[0].value(QLatin1String("ts")).toDouble()
             >= b[0].value(QLatin1String("ts")).toDouble());
     }
@@ -225,6 +309,7 @@ void tst_TraceWriter::manualModeKeeper()
     QCOMPARE(t.threadName(1), QStringLiteral("worker 0"));
     QCOMPARE(t.other().value(QLatin1String("droppedTasks")).toInteger(), 0);
     QCOMPARE(t.other().value(QLatin1String("threadCount")).toInt(), 0);
+    QCOMPARE(t.other().value(QLatin1String("format")).toInt(), 2);
     QCOMPARE(
         t.other().value(QLatin1String("producer")).toString(), QStringLiteral("PromiseKeeper"));
 
@@ -275,6 +360,11 @@ void tst_TraceWriter::stringsSurvive()
     QCOMPARE(argString(runs[0], "error"), error);
     QCOMPARE(runs[0].value(QLatin1String("name")).toString(),
         title.isEmpty() ? QStringLiteral("task 7") : title);
+    const QList<QJsonObject> waits = t.withPhase(QStringLiteral("b"));
+    QCOMPARE(waits.size(), 1);
+    QCOMPARE(waits[0].value(QLatin1String("name")).toString(), QStringLiteral("queued"));
+    QCOMPARE(argString(waits[0], "title"), title);
+    QCOMPARE(argString(waits[0], "error"), error);
     bool foundProcessName = false;
     for (const QJsonObject &m : t.withPhase(QStringLiteral("M"))) {
         if (m.value(QLatin1String("name")).toString() == QLatin1String("process_name")) {
@@ -531,11 +621,55 @@ void tst_TraceWriter::perfettoImportRules()
     QCOMPARE(ends, begins.size());
     QCOMPARE(begins.size(), 7); // tasks 1-5, 8 and 9
     QCOMPARE(runTids, (QSet<int> { 1, 2 }));
+    // Perfetto groups the queue waits' tracks by name: one group here, with a row for each wait
+    // that overlaps another: three (tasks 1 to 3 wait together).
+    QCOMPARE(asyncNameGroups(t.events), QSet<QString> { QStringLiteral("queued/queue") });
+    const AsyncTracks tracks = perfettoAsyncTracks(t.events);
+    QCOMPARE(tracks.groups, 1);
+    QCOMPARE(tracks.tracks, 3);
     // The queue has a track of its own, apart from the workers'.
     QCOMPARE(t.threadName(kQueueTid), QStringLiteral("queue"));
     QCOMPARE(t.threadName(1), QStringLiteral("worker 0"));
     QCOMPARE(t.threadName(2), QStringLiteral("worker 1"));
     QCOMPARE(argString(t.withPhaseAndId(QStringLiteral("X"), 1).value(0), "title"), del);
+
+    // The number of async groups and tracks does not grow with the task count: tasks one after
+    // the other, titled and untitled ("task <id>" was a name of its own), take one track
+    // whether there are 10 or 2000 of them.
+    for (const int count : { 10, 2000 }) {
+        TraceWriter many;
+        for (int i = 0; i < count; ++i) {
+            const QString title = i % 2 ? QStringLiteral("job %1").arg(i) : QString();
+            many.record(makeTask(quint64(i + 1), title, TaskState::Succeeded, t0 + 3000 * i));
+        }
+        ParsedTrace m;
+        QVERIFY(parse(many.toJson(), &m));
+        QCOMPARE(m.withPhase(QStringLiteral("b")).size(), count);
+        QCOMPARE(asyncNameGroups(m.events), QSet<QString> { QStringLiteral("queued/queue") });
+        const AsyncTracks sequential = perfettoAsyncTracks(m.events);
+        QCOMPARE(sequential.groups, 1);
+        QCOMPARE(sequential.tracks, 1);
+        // Runs are on their worker's thread track (InternThreadTrack) whatever their name.
+        QSet<int> tids;
+        for (const QJsonObject &x : m.withPhase(QStringLiteral("X")))
+            tids.insert(x.value(QLatin1String("tid")).toInt());
+        QCOMPARE(tids, QSet<int> { 1 });
+    }
+
+    // Waits that overlap get a row each, in the one group: 50 tasks queued together and run one
+    // by one make 50 rows, as deep as the queue got.
+    TraceWriter burst;
+    for (int i = 0; i < 50; ++i) {
+        TaskInfo info = makeTask(quint64(i + 1), QString(), TaskState::Succeeded, t0 + i);
+        info.setStartedAtNsecs(t0 + 1000 * (i + 1));
+        info.setFinishedAtNsecs(t0 + 1000 * (i + 1) + 500);
+        burst.record(info);
+    }
+    ParsedTrace b;
+    QVERIFY(parse(burst.toJson(), &b));
+    const AsyncTracks overlapping = perfettoAsyncTracks(b.events);
+    QCOMPARE(overlapping.groups, 1);
+    QCOMPARE(overlapping.tracks, 50);
 }
 
 QTEST_MAIN(tst_TraceWriter)

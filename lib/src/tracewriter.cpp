@@ -28,6 +28,10 @@ constexpr int kOtherThreadTid = 100000;
 constexpr int kQueueTid = kOtherThreadTid + 1;
 // write() hands the device chunks of about this size.
 constexpr qsizetype kChunkBytes = 256 * 1024;
+// The layout of the file, in "otherData": 2 since queue waits all have one name (1: the title).
+constexpr int kFormat = 2;
+// The name of every queue wait (see appendTask()).
+constexpr char kQueueWaitName[] = "queued";
 
 struct CounterSample
 {
@@ -247,18 +251,22 @@ void TraceWriterPrivate::appendArgs(QByteArray &out, const TaskInfo &info) const
 void TraceWriterPrivate::appendTask(
     QByteArray &out, const TaskInfo &info, qint64 base, qint64 endNs) const
 {
-    const QString name
-        = info.title().isEmpty() ? QStringLiteral("task %1").arg(info.id()) : info.title();
-
     // The wait in the queue (for a waiting task: since it was submitted), as an async slice.
+    // Every wait has the same name; the task's title and id are in "args" (a viewer shows them
+    // for the selected slice). Perfetto puts legacy async slices on tracks grouped by name
+    // (TrackCompressor::InternLegacyAsyncTrack), so a name per task made a track per task; with
+    // one name, the waits share as many rows as the queue was ever deep. chrome://tracing
+    // groups async slices by title too. A plain "id" rather than "id2": Perfetto groups
+    // "id2":{"local"} slices by name all the same, and every chrome://tracing version pairs
+    // "b" with "e" by category and "id".
     if (info.queuedAtNsecs() != 0) {
         qint64 waitEnd
             = info.startedAtNsecs() != 0 ? info.startedAtNsecs() : info.finishedAtNsecs();
         if (waitEnd == 0)
             waitEnd = std::max(endNs, info.queuedAtNsecs());
-        out += "{\"name\":";
-        appendString(out, name);
-        out += ",\"cat\":\"queue\",\"ph\":\"b\",\"pid\":1,\"tid\":";
+        out += "{\"name\":\"";
+        out += kQueueWaitName;
+        out += "\",\"cat\":\"queue\",\"ph\":\"b\",\"pid\":1,\"tid\":";
         appendInt(out, kQueueTid);
         out += ",\"id\":";
         appendInt(out, qint64(info.id()));
@@ -266,9 +274,10 @@ void TraceWriterPrivate::appendTask(
         appendMicros(out, info.queuedAtNsecs() - base);
         out += ',';
         appendArgs(out, info);
-        out += "},\n{\"name\":";
-        appendString(out, name);
-        out += ",\"cat\":\"queue\",\"ph\":\"e\",\"pid\":1,\"tid\":";
+        // Perfetto ends the open slice of this name on the track of this cat and id.
+        out += "},\n{\"name\":\"";
+        out += kQueueWaitName;
+        out += "\",\"cat\":\"queue\",\"ph\":\"e\",\"pid\":1,\"tid\":";
         appendInt(out, kQueueTid);
         out += ",\"id\":";
         appendInt(out, qint64(info.id()));
@@ -278,7 +287,11 @@ void TraceWriterPrivate::appendTask(
     }
 
     // The run, on its worker's track; a task still running ends at the last recorded time.
+    // Complete events go on their thread's track whatever their name (InternThreadTrack), so
+    // runs keep the title as name: that is what the viewers show on the slice.
     if (info.startedAtNsecs() != 0) {
+        const QString name
+            = info.title().isEmpty() ? QStringLiteral("task %1").arg(info.id()) : info.title();
         const qint64 runEnd = info.finishedAtNsecs() != 0 ? info.finishedAtNsecs()
                                                           : std::max(endNs, info.startedAtNsecs());
         out += "{\"name\":";
@@ -328,7 +341,8 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
     // No "displayTimeUnit": "ms" is the default, and older Perfetto versions read "ms" as the
     // unit of the timestamps (which are microseconds), stretching the trace a thousandfold.
     out += "{\"otherData\":{\"producer\":\"PromiseKeeper\"";
-    out += ",\"format\":1";
+    out += ",\"format\":";
+    appendInt(out, kFormat);
     out += ",\"baseMonotonicNs\":\"";
     appendInt(out, base);
     out += "\",\"threadCount\":";

@@ -147,6 +147,9 @@ bool TraceReader::parse(const QByteArray &json)
         = other.value(QLatin1String("producer")).toString() == QLatin1String("PromiseKeeper");
     const qint64 base = ours ? other.value(QLatin1String("baseMonotonicNs")).toString().toLongLong()
                              : kForeignBaseNs;
+    // From format 2 on, every queue wait is named "queued" (see TraceWriter): its name is no
+    // title. In format 1 it was the title, or "task <id>"; the title is in "args" in both.
+    const bool waitNamedAfterTask = !ours || other.value(QLatin1String("format")).toInt(1) < 2;
     quint64 foreignId = kForeignIdBase;
     int maxWorker = -1;
 
@@ -181,7 +184,7 @@ bool TraceReader::parse(const QByteArray &json)
             TraceReaderPrivate::Entry &e = d->entry(id);
             const qint64 ts = base + toNs(event.value(QLatin1String("ts")));
             if (phase == QLatin1String("b")) {
-                d->takeArgs(e, args, name);
+                d->takeArgs(e, args, waitNamedAfterTask ? name : QString());
                 e.info.setQueuedAtNsecs(ts);
             } else {
                 e.queueEndNs = ts;

@@ -7,6 +7,9 @@
 
 #include <QtCore/QFile>
 #include <QtCore/QHash>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -29,6 +32,39 @@ QHash<quint64, TaskInfo> byId(const QList<TaskInfo> &tasks)
     return map;
 }
 
+/*
+    \a json (written by TraceWriter) in the writer's format 1: each queue wait ("b" and "e",
+    category "queue") named after its task's title, or "task <id>" if it has none.
+*/
+QByteArray toFormat1(const QByteArray &json)
+{
+    QJsonObject root = QJsonDocument::fromJson(json).object();
+    QJsonObject other = root.value(QLatin1String("otherData")).toObject();
+    other.insert(QLatin1String("format"), 1);
+    root.insert(QLatin1String("otherData"), other);
+    QJsonArray events = root.value(QLatin1String("traceEvents")).toArray();
+    // Only the "b" events have the args with the title; their "e" events come right after.
+    QHash<qint64, QString> nameById;
+    for (qsizetype i = 0; i < events.size(); ++i) {
+        QJsonObject event = events.at(i).toObject();
+        const QString ph = event.value(QLatin1String("ph")).toString();
+        if (event.value(QLatin1String("cat")).toString() != QLatin1String("queue"))
+            continue;
+        const qint64 id = event.value(QLatin1String("id")).toInteger();
+        if (ph == QLatin1String("b")) {
+            const QString title = event.value(QLatin1String("args"))
+                                      .toObject()
+                                      .value(QLatin1String("title"))
+                                      .toString();
+            nameById.insert(id, title.isEmpty() ? QStringLiteral("task %1").arg(id) : title);
+        }
+        event.insert(QLatin1String("name"), nameById.value(id));
+        events.replace(i, event);
+    }
+    root.insert(QLatin1String("traceEvents"), events);
+    return QJsonDocument(root).toJson(QJsonDocument::Compact);
+}
+
 } // namespace
 
 class tst_TraceReader : public QObject
@@ -38,6 +74,8 @@ class tst_TraceReader : public QObject
 private Q_SLOTS:
     void roundTrip();
     void runningTaskRoundTrip();
+    void previousFormat();
+    void waitNameIsNoTitle();
     void threadCountAndDropped();
     void foreignTrace();
     void errors();
@@ -89,6 +127,74 @@ void tst_TraceReader::roundTrip()
     QCOMPARE(counts.queued, 1);
     QCOMPARE(reader.threadCount(), 1); // not written: one worker seen
     QCOMPARE(reader.droppedTaskCount(), 0u);
+    // The untitled task stays untitled: the name of its queue wait ("queued") is no title.
+    QVERIFY(read.value(untitled.id()).title().isEmpty());
+}
+
+void tst_TraceReader::previousFormat()
+{
+    // The same tasks in the writer's format 2 and its format 1 read the same.
+    PromiseKeeper keeper(0);
+    TraceWriter writer;
+    keeper.addEventListener(&writer);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&writer); });
+    auto ok = keeper.submit(pk::TaskOptions { QStringLiteral("ok"), 2 }, [] { return 1; });
+    auto bad = keeper.submit(pk::TaskOptions { QStringLiteral("bad \"one\""), 0 },
+        []() -> int { throw std::runtime_error("boom"); });
+    auto untitled = keeper.submit([] {});
+    QCOMPARE(keeper.processPending(), 3);
+    auto cancelled = keeper.submit(pk::TaskOptions { QStringLiteral("never"), 0 }, [] {});
+    QCOMPARE(keeper.cancelAll(), 1);
+    auto queued = keeper.submit([] {});
+    QTRY_COMPARE(writer.taskCount(), 5);
+
+    const QByteArray current = writer.toJson();
+    QVERIFY(current.contains("\"format\":2"));
+    const QByteArray previous = toFormat1(current);
+    QVERIFY(previous.contains("\"format\":1"));
+    QVERIFY(previous.contains(QStringLiteral("\"name\":\"task %1\"").arg(queued.id()).toUtf8()));
+    QVERIFY(previous.contains("\"name\":\"never\""));
+
+    TraceReader now;
+    QVERIFY2(now.parse(current), qPrintable(now.errorString()));
+    TraceReader before;
+    QVERIFY2(before.parse(previous), qPrintable(before.errorString()));
+    QCOMPARE(before.tasks().size(), 5);
+    QCOMPARE(before.tasks(), now.tasks());
+    const QHash<quint64, TaskInfo> read = byId(before.tasks());
+    QCOMPARE(read.value(ok.id()), ok.info());
+    QCOMPARE(read.value(bad.id()), bad.info());
+    QCOMPARE(read.value(untitled.id()), untitled.info());
+    QCOMPARE(read.value(cancelled.id()), cancelled.info());
+    QCOMPARE(read.value(queued.id()).state(), TaskState::Queued);
+    QVERIFY(read.value(queued.id()).title().isEmpty());
+}
+
+void tst_TraceReader::waitNameIsNoTitle()
+{
+    // A format 2 queue wait whose args lost the title (as when a tool strips args): the title
+    // comes from the run's name, not from the wait's "queued".
+    const QByteArray json = R"({"otherData": {"producer": "PromiseKeeper", "format": 2,
+            "baseMonotonicNs": "1000000000", "threadCount": 1},
+        "traceEvents": [
+        {"name": "queued", "cat": "queue", "ph": "b", "pid": 1, "tid": 100001, "id": 5,
+            "ts": 0, "args": {"id": 5, "state": "Succeeded"}},
+        {"name": "queued", "cat": "queue", "ph": "e", "pid": 1, "tid": 100001, "id": 5,
+            "ts": 1.5},
+        {"name": "compile", "cat": "task", "ph": "X", "pid": 1, "tid": 1, "ts": 1.5,
+            "dur": 2, "args": {"id": 5, "worker": 0}}
+    ]})";
+    TraceReader reader;
+    QVERIFY2(reader.parse(json), qPrintable(reader.errorString()));
+    QCOMPARE(reader.tasks().size(), 1);
+    const TaskInfo task = reader.tasks().first();
+    QCOMPARE(task.id(), 5u);
+    QCOMPARE(task.title(), QStringLiteral("compile"));
+    QCOMPARE(task.state(), TaskState::Succeeded);
+    QCOMPARE(task.queuedAtNsecs(), 1000000000);
+    QCOMPARE(task.startedAtNsecs(), 1000001500);
+    QCOMPARE(task.finishedAtNsecs(), 1000003500);
+    QCOMPARE(task.workerIndex(), 0);
 }
 
 void tst_TraceReader::runningTaskRoundTrip()

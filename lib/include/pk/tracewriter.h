@@ -25,15 +25,20 @@ class TraceWriterPrivate;
     JSON format, which Perfetto (ui.perfetto.dev) and chrome://tracing open:
 
     \list
-    \li one complete event ("ph":"X") per task run, on the track of the worker that ran it
-        (pid 1, tid = worker index + 1, named "worker N"), with the task's id, title, state,
-        priority and error in "args";
+    \li one complete event ("ph":"X") per task run, named after the task's title ("task <id>"
+        if it has none), on the track of the worker that ran it (pid 1, tid = worker index + 1,
+        named "worker N"), with the task's id, title, state, priority and error in "args";
     \li the time each task spent queued as an async slice ("ph":"b"/"e", category "queue",
-        id = task id) on the "queue" track (tid 100001; never tid 0, which Perfetto reads as
-        "no thread");
+        "id" = task id) from the "queue" thread (tid 100001; never tid 0, which Perfetto reads as
+        "no thread"). Every such slice is named "queued", with the task's id, title, state,
+        priority and error in the "args" of its "b" event: viewers put the async slices of one
+        name together (Perfetto on one group of tracks, with as many rows as the queue was ever
+        deep; chrome://tracing in one group under the "queue" thread), where a name per task
+        made a track per task;
     \li counters ("ph":"C") "queued" and "running", sampled when they change, at most one sample
         per millisecond;
-    \li metadata: thread names, and in "otherData" the producer, the thread count and how much
+    \li metadata: thread names, and in "otherData" the producer, the layout version ("format":
+        2; in format 1 each queue wait was named after its task), the thread count and how much
         was dropped.
     \endlist
 

@@ -21,7 +21,9 @@ class TraceFeedPrivate;
 /*!
     Reads a Chrome Trace Event file written by pk::TraceWriter back into TaskInfo values: ids,
     titles, states, priorities, errors, workers and the queued/started/finished times (exact to
-    the nanosecond, on the writer's monotonic clock).
+    the nanosecond, on the writer's monotonic clock). Both layouts the writer has had are read:
+    format 2, where every queue wait is named "queued", and format 1, where it was named after
+    its task; either way the task's fields come from the events' "args".
 
     Other Chrome traces load too, approximately: each complete ("X") event becomes a succeeded
     task on worker tid - 1.
