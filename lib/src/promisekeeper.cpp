@@ -90,11 +90,12 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
             work.joining = !joiningListeners.isEmpty();
             if (shared->collectBatch(
                     work.batch, canComeBack, work.joining ? &work.live : nullptr)) {
-                if (!collectTimer.isActive())
+                if (!collectTimer.isActive() || catchingUp)
                     collectTimer.start(kCollectIntervalMs, q);
             } else if (collectTimer.isActive()) {
                 collectTimer.stop();
             }
+            catchingUp = false;
             if (work.batch.dropped > 0) {
                 qCWarning(lcPromiseKeeper,
                     "PromiseKeeper: %llu task events were dropped because the keeper's thread "
@@ -116,12 +117,14 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
             if (!dispatch(chunk, count))
                 return; // the keeper is gone, and `delivering` with it
             if (bounded && !work.done() && slice.nsecsElapsed() >= kDeliverySliceNs) {
-                // The rest after the event loop had its turn: posted, so that a backlog is
-                // worked off at full speed, between the loop's other events.
+                // The rest once the event loop had its turn, on a zero timer: a backlog is
+                // worked off at full speed between the loop's other events. (Not a posted
+                // event: while posted events keep coming, the loop does not run its timers.)
                 dropRest.dismiss();
                 backlog = std::move(work);
                 delivering = false;
-                QCoreApplication::postEvent(q, new QEvent(QEvent::Type(detail::flushEventType())));
+                collectTimer.start(0, q);
+                catchingUp = true;
                 return;
             }
         }

@@ -69,6 +69,7 @@ public:
     // While events flow, the keeper takes them at this interval instead of on one posted event
     // per batch: a flood costs the GUI thread a bounded number of wake-ups per second.
     QBasicTimer collectTimer;
+    bool catchingUp = false; // collectTimer runs at 0 ms for a backlog
     int historySize = 256;
     TaskCounts lastCounts;
     Backlog backlog;
