@@ -15,6 +15,7 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+#include <QtGui/QAction>
 #include <QtGui/QPainter>
 #include <QtWidgets/QAbstractItemView>
 #include <QtWidgets/QFileDialog>
@@ -23,6 +24,7 @@
 #include <QtWidgets/QHeaderView>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
+#include <QtWidgets/QMenu>
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QScrollBar>
@@ -223,21 +225,28 @@ void MonitorWidgetPrivate::setupUi()
     });
     bar->addWidget(cancelAllButton);
     bar->addSpacing(8);
-    exportCsvButton = new QPushButton(MonitorWidget::tr("Export CSV…"), tablePanel);
-    exportCsvButton->setObjectName(QStringLiteral("exportCsvButton"));
-    exportCsvButton->setToolTip(MonitorWidget::tr("Save the rows the table shows (after the "
+    // One button with a menu: the bar is full at the usual window sizes, and the items can say
+    // what each export holds.
+    exportButton = new QPushButton(MonitorWidget::tr("Export"), tablePanel);
+    exportButton->setObjectName(QStringLiteral("exportButton"));
+    exportButton->setToolTip(MonitorWidget::tr("Save the table as CSV or the tasks as a trace"));
+    auto *exportMenu = new QMenu(exportButton);
+    exportCsvAction = exportMenu->addAction(MonitorWidget::tr("Shown rows as CSV…"));
+    exportCsvAction->setObjectName(QStringLiteral("exportCsvAction"));
+    exportCsvAction->setToolTip(MonitorWidget::tr("Save the rows the table shows (after the "
                                                   "filters, in the table's order) as CSV"));
     QObject::connect(
-        exportCsvButton, &QPushButton::clicked, q, [this] { chooseExportFile(ExportFormat::Csv); });
-    bar->addWidget(exportCsvButton);
-    exportTraceButton = new QPushButton(MonitorWidget::tr("Export trace…"), tablePanel);
-    exportTraceButton->setObjectName(QStringLiteral("exportTraceButton"));
-    exportTraceButton->setToolTip(
+        exportCsvAction, &QAction::triggered, q, [this] { chooseExportFile(ExportFormat::Csv); });
+    exportTraceAction = exportMenu->addAction(MonitorWidget::tr("All tasks as a trace…"));
+    exportTraceAction->setObjectName(QStringLiteral("exportTraceAction"));
+    exportTraceAction->setToolTip(
         MonitorWidget::tr("Save every task the table holds, whatever the filters, as a Chrome "
                           "trace (for Perfetto, chrome://tracing or pk-monitor --open)"));
-    QObject::connect(exportTraceButton, &QPushButton::clicked, q,
+    QObject::connect(exportTraceAction, &QAction::triggered, q,
         [this] { chooseExportFile(ExportFormat::Trace); });
-    bar->addWidget(exportTraceButton);
+    exportMenu->setToolTipsVisible(true);
+    exportButton->setMenu(exportMenu);
+    bar->addWidget(exportButton);
 
     model = new MonitorModel(q);
     proxy = new MonitorFilterModel(q);

@@ -18,6 +18,7 @@
 #include <deque>
 
 QT_BEGIN_NAMESPACE
+class QAction;
 class QHBoxLayout;
 class QLabel;
 class QLineEdit;
@@ -111,8 +112,9 @@ public:
     QToolButton *freezeButton = nullptr;
     QPushButton *cancelTaskButton = nullptr;
     QPushButton *cancelAllButton = nullptr;
-    QPushButton *exportCsvButton = nullptr;
-    QPushButton *exportTraceButton = nullptr;
+    QPushButton *exportButton = nullptr;
+    QAction *exportCsvAction = nullptr;
+    QAction *exportTraceAction = nullptr;
     QLabel *statusLabel = nullptr;
 
     // Counters.
