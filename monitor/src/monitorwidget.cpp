@@ -41,6 +41,7 @@ constexpr int kRefreshIntervalMs = 100;
 constexpr int kTimelineIntervalMs = 50;
 // How long the status line tells what the last export did.
 constexpr int kNoticeMs = 10000;
+constexpr int kNoticeNameWidth = 320; // pixels
 
 QIcon dotIcon(const QColor &color)
 {
@@ -782,7 +783,9 @@ void MonitorWidgetPrivate::exportTo(ExportFormat format, const QString &fileName
     const int count = csv ? proxy->rowCount() : model->rowCount();
     QString error;
     const bool ok = csv ? q->exportCsv(fileName, &error) : q->exportTrace(fileName, &error);
-    const QString shortName = QFileInfo(fileName).fileName();
+    // The name alone, and not too long: the status line must not widen the window.
+    const QString shortName = statusLabel->fontMetrics().elidedText(
+        QFileInfo(fileName).fileName(), Qt::ElideMiddle, kNoticeNameWidth);
     if (ok) {
         exportDirectory = QFileInfo(fileName).absolutePath();
         showNotice(csv ? MonitorWidget::tr("Exported %1 rows to %2")

@@ -57,6 +57,7 @@ private Q_SLOTS:
     void header();
     void recordValues();
     void liveTaskHasEmptyValues();
+    void timesAcrossSeconds();
     void manyTasksInChunks();
     void writeErrors();
     void saveIsAtomic();
@@ -184,6 +185,38 @@ void tst_CsvExport::liveTaskHasEmptyValues()
     QVERIFY(!fields.at(5).isEmpty());
     for (const int column : { 1, 4, 6, 7, 8, 9, 10 })
         QVERIFY2(fields.at(column).isEmpty(), qPrintable(QString::number(column)));
+}
+
+void tst_CsvExport::timesAcrossSeconds()
+{
+    // The writer formats each second once: every time, across second boundaries and in any
+    // order, still reads as QDateTime writes it.
+    QList<TaskInfo> tasks;
+    const qint64 base = TaskInfo::monotonicNowNsecs();
+    quint64 id = 0;
+    for (const qint64 offsetMs : { 0, 1, 998, 999, 1000, 1001, 250, 1999, 2000, 61000, 59999, 3 }) {
+        TaskInfo info;
+        info.setId(++id);
+        info.setState(TaskState::Succeeded);
+        info.setQueuedAtNsecs(base + offsetMs * 1'000'000);
+        info.setStartedAtNsecs(base + offsetMs * 1'000'000 + 999'999);
+        info.setFinishedAtNsecs(base + offsetMs * 1'000'000 + 3'600'000'000'000); // an hour on
+        tasks << info;
+    }
+    QBuffer buffer;
+    QVERIFY(buffer.open(QIODevice::WriteOnly));
+    QVERIFY(pk::monitor::writeCsv(&buffer, tasks));
+    QList<QStringList> records;
+    QString error;
+    QVERIFY2(pktest::parseCsv(buffer.data(), &records, &error), qPrintable(error));
+    QCOMPARE(records.size(), tasks.size() + 1);
+    for (qsizetype i = 0; i < tasks.size(); ++i) {
+        const TaskInfo &info = tasks.at(i);
+        const QStringList &fields = records.at(i + 1);
+        QCOMPARE(fields.at(5), info.queuedAt().toString(Qt::ISODateWithMs));
+        QCOMPARE(fields.at(6), info.startedAt().toString(Qt::ISODateWithMs));
+        QCOMPARE(fields.at(7), info.finishedAt().toString(Qt::ISODateWithMs));
+    }
 }
 
 void tst_CsvExport::manyTasksInChunks()

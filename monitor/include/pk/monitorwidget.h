@@ -24,8 +24,8 @@ class PromiseKeeper;
     and 95th percentile of queue wait and run time), the table of tasks with state filters, a
     text filter, "Follow" and "Freeze", the details of the selected task, a timeline of the
     workers, and a chart of completions per second and queue depth. "Cancel task" and "Cancel
-    all" act on the source. "Export CSV…" and "Export trace…" save the table's rows as CSV and
-    the tasks as a Chrome trace (see exportCsv() and exportTrace()).
+    all" act on the source. "Export" saves the rows shown as CSV or all the tasks as a Chrome
+    trace (see exportCsv() and exportTrace()).
 
     \code
     pk::PromiseKeeper keeper(4);
