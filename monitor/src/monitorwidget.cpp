@@ -1,7 +1,9 @@
+#include "csvexport_p.h"
 #include "monitorstyle_p.h"
 #include "monitorwidget_p.h"
 #include "throughputchart_p.h"
 #include "timelineview_p.h"
+#include "traceexport_p.h"
 
 #include <pk/keeperfeed.h>
 #include <pk/monitorfeed.h>
@@ -9,14 +11,21 @@
 #include <pk/monitormodel.h>
 #include <pk/monitorwidget.h>
 #include <pk/promisekeeper.h>
+#include <pk/tracewriter.h>
 
+#include <QtCore/QDir>
+#include <QtCore/QFileInfo>
+#include <QtGui/QAction>
 #include <QtGui/QPainter>
 #include <QtWidgets/QAbstractItemView>
+#include <QtWidgets/QFileDialog>
 #include <QtWidgets/QFrame>
 #include <QtWidgets/QHBoxLayout>
 #include <QtWidgets/QHeaderView>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
+#include <QtWidgets/QMenu>
+#include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QScrollBar>
 #include <QtWidgets/QSplitter>
@@ -30,6 +39,9 @@ namespace pk {
 namespace {
 constexpr int kRefreshIntervalMs = 100;
 constexpr int kTimelineIntervalMs = 50;
+// How long the status line tells what the last export did.
+constexpr int kNoticeMs = 10000;
+constexpr int kNoticeNameWidth = 320; // pixels
 
 QIcon dotIcon(const QColor &color)
 {
@@ -213,6 +225,29 @@ void MonitorWidgetPrivate::setupUi()
             feed->cancelAll();
     });
     bar->addWidget(cancelAllButton);
+    bar->addSpacing(8);
+    // One button with a menu: the bar is full at the usual window sizes, and the items can say
+    // what each export holds.
+    exportButton = new QPushButton(MonitorWidget::tr("Export"), tablePanel);
+    exportButton->setObjectName(QStringLiteral("exportButton"));
+    exportButton->setToolTip(MonitorWidget::tr("Save the table as CSV or the tasks as a trace"));
+    auto *exportMenu = new QMenu(exportButton);
+    exportCsvAction = exportMenu->addAction(MonitorWidget::tr("Shown rows as CSV…"));
+    exportCsvAction->setObjectName(QStringLiteral("exportCsvAction"));
+    exportCsvAction->setToolTip(MonitorWidget::tr("Save the rows the table shows (after the "
+                                                  "filters, in the table's order) as CSV"));
+    QObject::connect(
+        exportCsvAction, &QAction::triggered, q, [this] { chooseExportFile(ExportFormat::Csv); });
+    exportTraceAction = exportMenu->addAction(MonitorWidget::tr("All tasks as a trace…"));
+    exportTraceAction->setObjectName(QStringLiteral("exportTraceAction"));
+    exportTraceAction->setToolTip(
+        MonitorWidget::tr("Save every task the table holds, whatever the filters, as a Chrome "
+                          "trace (for Perfetto, chrome://tracing or pk-monitor --open)"));
+    QObject::connect(exportTraceAction, &QAction::triggered, q,
+        [this] { chooseExportFile(ExportFormat::Trace); });
+    exportMenu->setToolTipsVisible(true);
+    exportButton->setMenu(exportMenu);
+    bar->addWidget(exportButton);
 
     model = new MonitorModel(q);
     proxy = new MonitorFilterModel(q);
@@ -305,6 +340,12 @@ void MonitorWidgetPrivate::setupUi()
             timeline->update();
     });
     timelineTimer.start();
+    noticeTimer.setSingleShot(true);
+    noticeTimer.setInterval(kNoticeMs);
+    QObject::connect(&noticeTimer, &QTimer::timeout, q, [this] {
+        notice.clear();
+        updateStatus();
+    });
 
     refreshDetails(true);
     updateActions();
@@ -682,7 +723,95 @@ void MonitorWidgetPrivate::updateStatus()
     if (frozen)
         parts << MonitorWidget::tr("Frozen: %1 updated tasks waiting")
                      .arg(monitor::formatCount(frozenChanges.size()));
+    if (!notice.isEmpty())
+        parts << notice;
     statusLabel->setText(parts.join(QStringLiteral("  ·  ")));
+}
+
+// ---- export --------------------------------------------------------------------------------
+
+QList<TaskInfo> MonitorWidgetPrivate::shownTasks() const
+{
+    QList<TaskInfo> tasks;
+    const int rows = proxy->rowCount();
+    tasks.reserve(rows);
+    for (int row = 0; row < rows; ++row)
+        tasks.append(model->taskAt(proxy->mapToSource(proxy->index(row, 0)).row()));
+    return tasks;
+}
+
+QList<TaskInfo> MonitorWidgetPrivate::heldTasks() const
+{
+    QList<TaskInfo> tasks;
+    const int rows = model->rowCount();
+    tasks.reserve(rows);
+    for (int row = 0; row < rows; ++row)
+        tasks.append(model->taskAt(row));
+    return tasks;
+}
+
+void MonitorWidgetPrivate::chooseExportFile(ExportFormat format)
+{
+    const bool csv = format == ExportFormat::Csv;
+    // open(), not exec() or the static getters: the monitor keeps updating behind the dialog.
+    auto *dialog = new QFileDialog(q,
+        csv ? MonitorWidget::tr("Export the table's rows as CSV")
+            : MonitorWidget::tr("Export the tasks as a Chrome trace"));
+    dialog->setObjectName(
+        csv ? QStringLiteral("exportCsvDialog") : QStringLiteral("exportTraceDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setAcceptMode(QFileDialog::AcceptSave);
+    dialog->setFileMode(QFileDialog::AnyFile);
+    dialog->setNameFilters(csv ? QStringList { MonitorWidget::tr("CSV files (*.csv)"),
+                               MonitorWidget::tr("All files (*)") }
+                               : QStringList { MonitorWidget::tr("Chrome traces (*.json)"),
+                                   MonitorWidget::tr("All files (*)") });
+    dialog->setDefaultSuffix(csv ? QStringLiteral("csv") : QStringLiteral("json"));
+    dialog->setDirectory(exportDirectory.isEmpty() ? QDir::currentPath() : exportDirectory);
+    dialog->selectFile(csv ? QStringLiteral("tasks.csv") : QStringLiteral("tasks.trace.json"));
+    // Queued: the dialog is gone before a failure's message box comes up.
+    QObject::connect(
+        dialog, &QFileDialog::fileSelected, q,
+        [this, format](const QString &fileName) { exportTo(format, fileName); },
+        Qt::QueuedConnection);
+    dialog->open();
+}
+
+void MonitorWidgetPrivate::exportTo(ExportFormat format, const QString &fileName)
+{
+    const bool csv = format == ExportFormat::Csv;
+    const int count = csv ? proxy->rowCount() : model->rowCount();
+    QString error;
+    const bool ok = csv ? q->exportCsv(fileName, &error) : q->exportTrace(fileName, &error);
+    // The name alone, and not too long: the status line must not widen the window.
+    const QString shortName = statusLabel->fontMetrics().elidedText(
+        QFileInfo(fileName).fileName(), Qt::ElideMiddle, kNoticeNameWidth);
+    if (ok) {
+        exportDirectory = QFileInfo(fileName).absolutePath();
+        showNotice(csv ? MonitorWidget::tr("Exported %1 rows to %2")
+                             .arg(monitor::formatCount(count), shortName)
+                       : MonitorWidget::tr("Exported %1 tasks to %2")
+                             .arg(monitor::formatCount(count), shortName));
+        return;
+    }
+    showNotice(MonitorWidget::tr("Could not export to %1").arg(shortName));
+    auto *box = new QMessageBox(QMessageBox::Warning, MonitorWidget::tr("Export failed"),
+        csv ? MonitorWidget::tr("The table's rows could not be exported.")
+            : MonitorWidget::tr("The trace could not be exported."),
+        QMessageBox::Ok, q);
+    box->setObjectName(QStringLiteral("exportErrorBox"));
+    box->setInformativeText(MonitorWidget::tr("%1\n\nNothing was written: a file of that name, "
+                                              "if there was one, is as it was.")
+                                .arg(error));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MonitorWidgetPrivate::showNotice(const QString &text)
+{
+    notice = text;
+    noticeTimer.start();
+    updateStatus();
 }
 
 // ---- counters and chart ----------------------------------------------------------------------
@@ -837,6 +966,24 @@ void MonitorWidget::setFollowing(bool following)
     d->followButton->setChecked(following);
     d->followNewest();
     Q_EMIT followingChanged(following);
+}
+
+bool MonitorWidget::exportCsv(const QString &fileName, QString *errorString) const
+{
+    return monitor::saveCsv(fileName, d->shownTasks(), errorString);
+}
+
+bool MonitorWidget::exportTrace(const QString &fileName, QString *errorString) const
+{
+    const QList<TaskInfo> tasks = d->heldTasks();
+    // Everything the table holds goes in: the writer's cap must not drop any of it.
+    TraceWriter writer(std::max<qsizetype>(TraceWriter::DefaultMaxTasks, tasks.size()));
+    writer.setThreadCount(d->feed ? d->threadCount : -1);
+    monitor::recordTasks(writer, tasks);
+    const bool ok = writer.save(fileName);
+    if (errorString)
+        *errorString = ok ? QString() : writer.errorString();
+    return ok;
 }
 
 } // namespace pk

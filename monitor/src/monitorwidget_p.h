@@ -18,6 +18,7 @@
 #include <deque>
 
 QT_BEGIN_NAMESPACE
+class QAction;
 class QHBoxLayout;
 class QLabel;
 class QLineEdit;
@@ -80,6 +81,17 @@ public:
     void updateStatus();
     TaskInfo selectedInfo() const;
 
+    // Export.
+    enum class ExportFormat { Csv, Trace };
+    //! The rows the table shows, in view order.
+    QList<TaskInfo> shownTasks() const;
+    //! Every task the model holds, in model order.
+    QList<TaskInfo> heldTasks() const;
+    //! Asks for a file (without blocking: tests drive the dialog), then exports to it.
+    void chooseExportFile(ExportFormat format);
+    void exportTo(ExportFormat format, const QString &fileName);
+    void showNotice(const QString &text);
+
     MonitorWidget *q;
 
     // Models and views.
@@ -100,6 +112,9 @@ public:
     QToolButton *freezeButton = nullptr;
     QPushButton *cancelTaskButton = nullptr;
     QPushButton *cancelAllButton = nullptr;
+    QPushButton *exportButton = nullptr;
+    QAction *exportCsvAction = nullptr;
+    QAction *exportTraceAction = nullptr;
     QLabel *statusLabel = nullptr;
 
     // Counters.
@@ -141,6 +156,11 @@ public:
     QList<TaskInfo> frozenFinished;
     QList<TaskInfo> frozenChanges;
     QHash<quint64, qsizetype> frozenIndex;
+
+    // Export: where the last file went, and what the status line says about it for a while.
+    QString exportDirectory;
+    QString notice;
+    QTimer noticeTimer;
 
     // Selection.
     quint64 selectedId = 0;

@@ -1,5 +1,6 @@
 // pk::MonitorWidget on the offscreen platform, over real keepers: counters and table follow the
-// tasks, the state chips filter, Freeze keeps updates back, the buttons cancel.
+// tasks, the state chips filter, Freeze keeps updates back, the buttons cancel and export.
+#include "csvparser.h"
 #include "pktest.h"
 
 #include <pk/keeperfeed.h>
@@ -7,11 +8,21 @@
 #include <pk/monitormodel.h>
 #include <pk/monitorwidget.h>
 #include <pk/promisekeeper.h>
+#include <pk/tracereader.h>
 
+#include <QtCore/QFile>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QTemporaryDir>
+#include <QtGui/QAction>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
+#include <QtWidgets/QFileDialog>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
+#include <QtWidgets/QMenu>
+#include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QTextBrowser>
@@ -84,6 +95,86 @@ pk::TaskInfo finishedTask(quint64 id, int worker, qint64 startNs, qint64 runNs, 
     return info;
 }
 
+// Tasks in every state, with titles and errors that CSV must quote, at known times: in units of
+// 2 ms from \a base, task 1 queued at 0, 2 at 1, 3 at 2 and 4 at 3 (4 queued at most), 1, 2, 3
+// started at 5, 6, 7 (3 running at most), 4 cancelled at 8, then one at a time.
+struct MixedTasks
+{
+    explicit MixedTasks(qint64 base)
+    {
+        const auto at = [base](int units) { return base + qint64(units) * 2'000'000; };
+        const auto task = [&](quint64 id, const QString &title, int priority) {
+            pk::TaskInfo info;
+            info.setId(id);
+            info.setTitle(title);
+            info.setPriority(priority);
+            return info;
+        };
+        const auto ran = [&](pk::TaskInfo info, int queued, int started, int ended, int worker) {
+            info.setState(ended > 0 ? pk::TaskState::Succeeded : pk::TaskState::Running);
+            info.setQueuedAtNsecs(at(queued));
+            info.setStartedAtNsecs(at(started));
+            info.setFinishedAtNsecs(ended > 0 ? at(ended) : 0);
+            info.setWorkerIndex(worker);
+            return info;
+        };
+        finished << ran(task(1, QStringLiteral("resize, photo 1"), 0), 0, 5, 11, 0);
+        pk::TaskInfo failed = ran(task(2, QStringLiteral("say \"hi\""), 2), 1, 6, 16, 1);
+        failed.setState(pk::TaskState::Failed);
+        failed.setErrorString(QStringLiteral("out of memory\nat line 12, \"here\""));
+        finished << failed;
+        finished << ran(task(3, QStringLiteral("resize photo 3"), -1), 2, 7, 9, 2);
+        pk::TaskInfo cancelled = task(4, QStringLiteral("photo never"), 0);
+        cancelled.setState(pk::TaskState::Cancelled);
+        cancelled.setQueuedAtNsecs(at(3));
+        cancelled.setFinishedAtNsecs(at(8));
+        finished << cancelled;
+        finished << ran(task(5, QString(), 0), 20, 25, 30, 0);
+        live << ran(task(6, QStringLiteral("long photo\r\njob"), 5), 35, 36, 0, 3);
+        pk::TaskInfo queued = task(7, QStringLiteral("queued photo"), 0);
+        queued.setState(pk::TaskState::Queued);
+        queued.setQueuedAtNsecs(at(37));
+        live << queued;
+        pk::TaskInfo waiting = task(8, QStringLiteral("merge"), 0);
+        waiting.setState(pk::TaskState::Waiting);
+        waiting.setQueuedAtNsecs(at(38));
+        live << waiting;
+    }
+    QList<pk::TaskInfo> live;
+    QList<pk::TaskInfo> finished;
+};
+
+QList<QStringList> readCsv(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    QList<QStringList> records;
+    QString error;
+    if (!pktest::parseCsv(file.readAll(), &records, &error))
+        qWarning("%s: %s", qPrintable(path), qPrintable(error));
+    return records;
+}
+
+// Types \a path as the file name and presses "Save", as a user would. Not selectFile(): it
+// leaves the name alone while the name field has the focus, which depends on the platform.
+bool saveAs(QFileDialog *dialog, const QString &path)
+{
+    auto *nameEdit = dialog->findChild<QLineEdit *>(QStringLiteral("fileNameEdit"));
+    if (!nameEdit)
+        return false;
+    nameEdit->setText(path);
+    // QFileDialog::accept() is protected; QDialog's is the public slot, and virtual.
+    static_cast<QDialog *>(dialog)->accept();
+    return true;
+}
+
+// The exported values of a time: milliseconds with six decimals, empty if not known.
+QString milliseconds(qint64 ns)
+{
+    return ns < 0 ? QString() : QString::number(double(ns) / 1e6, 'f', 6);
+}
+
 } // namespace
 
 class tst_MonitorWidget : public QObject
@@ -102,6 +193,11 @@ private Q_SLOTS:
     void setFeedShowsAnotherFeed();
     void keeperDestroyedBeforeWidget();
     void anyFeedWithManyTasks();
+    void exportCsvWritesTheShownRows();
+    void exportTraceHoldsEveryTask();
+    void exportTraceHasTheCounters();
+    void exportFailsWithAReason();
+    void exportButtons();
 };
 
 void tst_MonitorWidget::countersAndRows()
@@ -427,6 +523,247 @@ void tst_MonitorWidget::anyFeedWithManyTasks()
     QCOMPARE(feed.cancelled, QList<quint64>({ lastId + 1 }));
     child<QPushButton>(widget, "cancelAllButton")->click();
     QCOMPARE(feed.cancelAllCalls, 1);
+}
+
+void tst_MonitorWidget::exportCsvWritesTheShownRows()
+{
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.show();
+    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
+    feed.sendSnapshot(tasks.live, tasks.finished);
+    QCOMPARE(widget.model()->rowCount(), 8);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+
+    // Every row, in the table's order.
+    const QString all = dir.filePath(QStringLiteral("all.csv"));
+    QString error = QStringLiteral("stale");
+    QVERIFY2(widget.exportCsv(all, &error), qPrintable(error));
+    QVERIFY(error.isEmpty());
+    QList<QStringList> records = readCsv(all);
+    QCOMPARE(records.size(), 9);
+    QCOMPARE(records.first(),
+        QStringLiteral("id,title,state,priority,worker,queued_at,started_at,finished_at,wait_ms,"
+                       "run_ms,error")
+            .split(QLatin1Char(',')));
+
+    // What the filters leave, sorted by the view: the "photo" tasks not cancelled, newest first.
+    child<QToolButton>(widget, "stateChip_Cancelled")->click();
+    child<QLineEdit>(widget, "filterEdit")->setText(QStringLiteral("PHOTO"));
+    widget.tableView()->sortByColumn(pk::MonitorModel::IdColumn, Qt::DescendingOrder);
+    QCOMPARE(visibleRows(widget), 4);
+    const QString shown = dir.filePath(QStringLiteral("shown.csv"));
+    QVERIFY2(widget.exportCsv(shown, &error), qPrintable(error));
+    records = readCsv(shown);
+    QCOMPARE(records.size(), visibleRows(widget) + 1);
+    const QAbstractItemModel *view = widget.tableView()->model();
+    for (int row = 0; row < visibleRows(widget); ++row) {
+        const QStringList &fields = records.at(row + 1);
+        QCOMPARE(fields.size(), 11);
+        const quint64 id = view->index(row, 0).data(pk::MonitorModel::IdRole).toULongLong();
+        QCOMPARE(fields.at(0), QString::number(id));
+        const pk::TaskInfo info = widget.model()->taskAt(widget.model()->rowOf(id));
+        QCOMPARE(fields.at(1), info.title());
+        QCOMPARE(fields.at(2),
+            QString::fromLatin1(
+                QMetaEnum::fromType<pk::TaskState>().valueToKey(int(info.state()))));
+        QCOMPARE(fields.at(3), QString::number(info.priority()));
+        QCOMPARE(fields.at(4),
+            info.workerIndex() >= 0 ? QString::number(info.workerIndex()) : QString());
+        QCOMPARE(fields.at(5).isEmpty(), info.queuedAtNsecs() == 0);
+        QCOMPARE(fields.at(6).isEmpty(), info.startedAtNsecs() == 0);
+        QCOMPARE(fields.at(7).isEmpty(), info.finishedAtNsecs() == 0);
+        QCOMPARE(fields.at(8), milliseconds(info.waitNsecs()));
+        QCOMPARE(fields.at(9), milliseconds(info.runNsecs()));
+        QCOMPARE(fields.at(10), info.errorString());
+    }
+    QCOMPARE(records.at(1).at(0), QStringLiteral("7"));
+    QCOMPARE(records.at(4).at(0), QStringLiteral("1"));
+    QCOMPARE(records.at(2).at(1), QStringLiteral("long photo\r\njob"));
+    QCOMPARE(records.at(3).at(9), QStringLiteral("4.000000"));
+}
+
+void tst_MonitorWidget::exportTraceHoldsEveryTask()
+{
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.show();
+    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
+    feed.sendSnapshot(tasks.live, tasks.finished);
+    // The filters only choose the rows shown: the trace has every task.
+    child<QToolButton>(widget, "stateChip_Succeeded")->click();
+    child<QLineEdit>(widget, "filterEdit")->setText(QStringLiteral("memory"));
+    QCOMPARE(visibleRows(widget), 1);
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("tasks.trace.json"));
+    QString error = QStringLiteral("stale");
+    QVERIFY2(widget.exportTrace(path, &error), qPrintable(error));
+    QVERIFY(error.isEmpty());
+
+    pk::TraceReader reader;
+    QVERIFY2(reader.load(path), qPrintable(reader.errorString()));
+    QCOMPARE(reader.threadCount(), 4); // the feed's, though only three workers ran something
+    QCOMPARE(reader.droppedTaskCount(), 0u);
+    const QList<pk::TaskInfo> read = reader.tasks();
+    QCOMPARE(read.size(), widget.model()->rowCount());
+    for (const pk::TaskInfo &info : read) {
+        const int row = widget.model()->rowOf(info.id());
+        QVERIFY2(row >= 0, qPrintable(QString::number(info.id())));
+        // Every field, to the nanosecond.
+        QCOMPARE(info, widget.model()->taskAt(row));
+    }
+    const pk::TaskCounts counts = reader.counts();
+    QCOMPARE(counts.succeeded, 3);
+    QCOMPARE(counts.failed, 1);
+    QCOMPARE(counts.cancelled, 1);
+    QCOMPARE(counts.running, 1);
+    QCOMPARE(counts.queued, 1);
+    QCOMPARE(counts.waiting, 1);
+}
+
+void tst_MonitorWidget::exportTraceHasTheCounters()
+{
+    // The trace's "queued" and "running" counters as they were over the tasks held, though the
+    // model only has the latest state of each task.
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
+    feed.sendSnapshot(tasks.live, tasks.finished);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("tasks.trace.json"));
+    QString error;
+    QVERIFY2(widget.exportTrace(path, &error), qPrintable(error));
+
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parseError);
+    QVERIFY2(document.isObject(), qPrintable(parseError.errorString()));
+    QList<int> queued;
+    QList<int> running;
+    double lastTs = -1;
+    for (const QJsonValue &value :
+        document.object().value(QLatin1String("traceEvents")).toArray()) {
+        const QJsonObject event = value.toObject();
+        if (event.value(QLatin1String("ph")).toString() != QLatin1String("C"))
+            continue;
+        const QString name = event.value(QLatin1String("name")).toString();
+        const int count = event.value(QLatin1String("args")).toObject().value(name).toInt(-1);
+        (name == QLatin1String("queued") ? queued : running) << count;
+        const double ts = event.value(QLatin1String("ts")).toDouble();
+        QVERIFY(ts >= lastTs); // samples in time order
+        lastTs = ts;
+    }
+    QVERIFY(!queued.isEmpty());
+    QCOMPARE(queued.size(), running.size());
+    QCOMPARE(*std::max_element(queued.cbegin(), queued.cend()), 4);
+    QCOMPARE(*std::max_element(running.cbegin(), running.cend()), 3);
+    QCOMPARE(*std::min_element(queued.cbegin(), queued.cend()), 0);
+    // At the end: task 7 queued, task 6 running.
+    QCOMPARE(queued.last(), 1);
+    QCOMPARE(running.last(), 1);
+}
+
+void tst_MonitorWidget::exportFailsWithAReason()
+{
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
+    feed.sendSnapshot(tasks.live, tasks.finished);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+
+    const QString csv = dir.filePath(QStringLiteral("missing/tasks.csv"));
+    QString error;
+    QVERIFY(!widget.exportCsv(csv, &error));
+    QVERIFY2(error.contains(csv), qPrintable(error));
+    QVERIFY(!widget.exportCsv(csv)); // without a place for the reason
+    const QString trace = dir.filePath(QStringLiteral("missing/tasks.trace.json"));
+    error.clear();
+    QVERIFY(!widget.exportTrace(trace, &error));
+    QVERIFY2(error.contains(trace), qPrintable(error));
+    QVERIFY(!QFile::exists(csv));
+    QVERIFY(!QFile::exists(trace));
+    // Nothing lost: the table still holds everything, and the next export works.
+    QCOMPARE(widget.model()->rowCount(), 8);
+    QVERIFY(widget.exportCsv(dir.filePath(QStringLiteral("tasks.csv")), &error));
+    QVERIFY(error.isEmpty());
+    QCOMPARE(readCsv(dir.filePath(QStringLiteral("tasks.csv"))).size(), 9);
+}
+
+void tst_MonitorWidget::exportButtons()
+{
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.resize(1200, 800);
+    widget.show();
+    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
+    feed.sendSnapshot(tasks.live, tasks.finished);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const auto status = [&widget] { return child<QLabel>(widget, "statusLabel")->text(); };
+
+    // The "Export" button's menu: CSV of the rows shown, trace of every task.
+    auto *button = child<QPushButton>(widget, "exportButton");
+    QVERIFY(button);
+    QVERIFY(button->isVisible());
+    QVERIFY(button->menu());
+    auto *csvAction = widget.findChild<QAction *>(QStringLiteral("exportCsvAction"));
+    auto *traceAction = widget.findChild<QAction *>(QStringLiteral("exportTraceAction"));
+    QVERIFY(csvAction && traceAction);
+    QCOMPARE(button->menu()->actions(), QList<QAction *>({ csvAction, traceAction }));
+
+    // CSV: a file dialog, then the file, and a word in the status line.
+    csvAction->trigger();
+    QFileDialog *dialog = nullptr;
+    QTRY_VERIFY((dialog = widget.findChild<QFileDialog *>(QStringLiteral("exportCsvDialog"))));
+    QTRY_VERIFY(dialog->isVisible());
+    QCOMPARE(dialog->acceptMode(), QFileDialog::AcceptSave);
+    const QString csv = dir.filePath(QStringLiteral("table.csv"));
+    QVERIFY(saveAs(dialog, csv));
+    QTRY_VERIFY(QFile::exists(csv));
+    QCOMPARE(readCsv(csv).size(), 9);
+    QTRY_VERIFY2(
+        status().contains(QStringLiteral("Exported 8 rows to table.csv")), qPrintable(status()));
+
+    // Trace, to where nothing can be written: a message box with the reason.
+    traceAction->trigger();
+    QTRY_VERIFY((dialog = widget.findChild<QFileDialog *>(QStringLiteral("exportTraceDialog"))));
+    QTRY_VERIFY(dialog->isVisible());
+    const QString nowhere = dir.filePath(QStringLiteral("missing/tasks.trace.json"));
+    QVERIFY(saveAs(dialog, nowhere));
+    QMessageBox *box = nullptr;
+    QTRY_VERIFY((box = widget.findChild<QMessageBox *>(QStringLiteral("exportErrorBox"))));
+    QTRY_VERIFY(box->isVisible());
+    QVERIFY2(box->informativeText().contains(nowhere), qPrintable(box->informativeText()));
+    QVERIFY(box->text().contains(QStringLiteral("trace")));
+    QVERIFY2(status().contains(QStringLiteral("Could not export to tasks.trace.json")),
+        qPrintable(status()));
+    QVERIFY(!QFile::exists(nowhere));
+    box->accept();
+    QTRY_VERIFY(!widget.findChild<QMessageBox *>(QStringLiteral("exportErrorBox")));
+
+    // Then to a good place; the dialog starts where the last export went.
+    traceAction->trigger();
+    QTRY_VERIFY((dialog = widget.findChild<QFileDialog *>(QStringLiteral("exportTraceDialog"))));
+    QCOMPARE(dialog->directory().absolutePath(), QDir(dir.path()).absolutePath());
+    const QString trace = dir.filePath(QStringLiteral("run.trace.json"));
+    QVERIFY(saveAs(dialog, trace));
+    QTRY_VERIFY(QFile::exists(trace));
+    pk::TraceReader reader;
+    QVERIFY2(reader.load(trace), qPrintable(reader.errorString()));
+    QCOMPARE(reader.tasks().size(), 8);
+    QTRY_VERIFY2(status().contains(QStringLiteral("Exported 8 tasks to run.trace.json")),
+        qPrintable(status()));
 }
 
 QTEST_MAIN(tst_MonitorWidget)

@@ -24,7 +24,8 @@ class PromiseKeeper;
     and 95th percentile of queue wait and run time), the table of tasks with state filters, a
     text filter, "Follow" and "Freeze", the details of the selected task, a timeline of the
     workers, and a chart of completions per second and queue depth. "Cancel task" and "Cancel
-    all" act on the source.
+    all" act on the source. "Export" saves the rows shown as CSV or all the tasks as a Chrome
+    trace (see exportCsv() and exportTrace()).
 
     \code
     pk::PromiseKeeper keeper(4);
@@ -79,6 +80,27 @@ public:
     //! Whether the table scrolls to the newest task as tasks arrive (on by default).
     bool isFollowing() const;
     void setFollowing(bool following);
+
+    /*!
+        Writes the rows the table shows (after the state and text filters, in the view's order)
+        to the file \a fileName as CSV (RFC 4180, UTF-8, a header record; the columns are in
+        docs/monitor.md). While frozen, the rows as frozen.
+
+        The write is atomic: on failure an existing file is left as it was. Returns false and
+        sets \a errorString (if not null) to why.
+    */
+    bool exportCsv(const QString &fileName, QString *errorString = nullptr) const;
+    /*!
+        Writes every task the table holds (filters aside: live, finished and failed ones; older
+        finished tasks evicted from the model are not in it) to the file \a fileName as a
+        Chrome Trace Event file (pk::TraceWriter's format, with the feed's thread count), which
+        Perfetto, chrome://tracing and pk-monitor --open read. While frozen, the tasks as
+        frozen.
+
+        The write is atomic: on failure an existing file is left as it was. Returns false and
+        sets \a errorString (if not null) to why.
+    */
+    bool exportTrace(const QString &fileName, QString *errorString = nullptr) const;
 
 Q_SIGNALS:
     void frozenChanged(bool frozen);
