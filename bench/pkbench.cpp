@@ -25,7 +25,6 @@
 #include <pk/monitorwidget.h>
 
 #include <QtCore/qdeadlinetimer.h>
-#include <QtCore/qdir.h>
 #include <QtCore/qfileinfo.h>
 #include <QtCore/qprocess.h>
 #include <QtCore/qregularexpression.h>
@@ -285,7 +284,8 @@ QString startAttachedMonitor(
     if (monitor.state() == QProcess::NotRunning) {
         return monitor.error() == QProcess::FailedToStart
             ? QStringLiteral("cannot start %1: %2").arg(binary, monitor.errorString())
-            : QStringLiteral("pk-monitor exited before attaching");
+            : QStringLiteral("pk-monitor exited before attaching (exit code %1)")
+                  .arg(monitor.exitCode());
     }
     if (!ready)
         return QStringLiteral("pk-monitor did not attach within %1 ms").arg(kProcessTimeoutMs);
@@ -425,6 +425,9 @@ void runMonitorRows(const MonitorConfig &c)
     std::vector<Row> rows { { MonitorMode::None, "none", {} },
         { MonitorMode::InProcess, "in-process pk::MonitorWidget", {} },
         { MonitorMode::Attached, "attached pk-monitor (pk::MonitorServer)", {} } };
+    // A first million tasks is slower than the next ones whatever watches them (the heap grows,
+    // the pool's threads start): one round that does not count.
+    monitorRound(MonitorMode::None, c);
     // The configurations take turns, round after round, so that a slow spell of a shared
     // machine spreads over all of them instead of weighing on one.
     for (int r = 0; r < c.rounds; ++r) {
@@ -437,9 +440,10 @@ void runMonitorRows(const MonitorConfig &c)
         }
     }
 
-    std::printf("\n| monitor, %d no-op tasks, %d threads (%s) | workload ms | vs none (limit "
-                "%.1fx) | main-thread stall ms | monitor GUI stall ms (limit %lld) |\n"
-                "|---|---:|---:|---:|---:|\n",
+    std::printf(
+        "\n| monitor, %d no-op tasks, %d threads (%s) | workload ms (range) | vs none (limit "
+        "%.1fx) | main-thread stall ms | monitor GUI stall ms (limit %lld) |\n"
+        "|---|---:|---:|---:|---:|\n",
         c.tasks, c.threads, qPrintable(QGuiApplication::platformName()), kMaxSlowdown, kMaxStallMs);
     double noneMs = -1;
     for (const Row &row : rows) {
@@ -457,6 +461,12 @@ void runMonitorRows(const MonitorConfig &c)
             continue;
         }
         const double ms = median(workloadMs);
+        const auto [fastest, slowest] = std::minmax_element(workloadMs.begin(), workloadMs.end());
+        const QString workload = workloadMs.size() == 1 ? QString::number(ms, 'f', 0)
+                                                        : QStringLiteral("%1 (%2-%3)")
+                                                              .arg(ms, 0, 'f', 0)
+                                                              .arg(*fastest, 0, 'f', 0)
+                                                              .arg(*slowest, 0, 'f', 0);
         QString ratio;
         if (row.mode == MonitorMode::None) {
             noneMs = ms;
@@ -475,12 +485,14 @@ void runMonitorRows(const MonitorConfig &c)
             : monitorStall < 0
             ? QStringLiteral("n/a")
             : QStringLiteral("%1 %2").arg(monitorStall).arg(verdict(monitorStall <= kMaxStallMs));
-        std::printf("| %s | %.0f | %s | %lld | %s |\n", row.name, ms, qPrintable(ratio), mainStall,
-            qPrintable(gui));
+        std::printf("| %s | %s | %s | %lld | %s |\n", row.name, qPrintable(workload),
+            qPrintable(ratio), mainStall, qPrintable(gui));
     }
-    std::printf("\nWorkload: median of %d rounds, from the first submit until the keeper's "
-                "thread sees all finished. Stalls: the worst of the rounds, the longest gap "
-                "between two runs of a %d ms timer.\n",
+    std::printf("\nWorkload: median (fastest-slowest) of %d rounds, from the first submit until "
+                "the keeper's thread sees all finished. Stalls: the worst of the rounds, the "
+                "longest gap between two runs of a %d ms timer; main thread: this process's, "
+                "the keeper's; monitor GUI: the in-process widget's (the main thread) or the "
+                "attached pk-monitor's.\n",
         c.rounds, StallMeter::kIntervalMs);
 }
 
