@@ -404,7 +404,7 @@ MonitorConfig monitorConfig(const QCommandLineParser &parser)
     MonitorConfig c;
     c.tasks = std::max(1, parser.value(QStringLiteral("monitor-tasks")).toInt());
     c.threads = std::max(1, parser.value(QStringLiteral("threads")).toInt());
-    c.rounds = std::max(1, parser.value(QStringLiteral("rounds")).toInt());
+    c.rounds = std::max(1, parser.value(QStringLiteral("monitor-rounds")).toInt());
     c.monitorBinary = findMonitorBinary(parser.value(QStringLiteral("monitor-binary")));
     return c;
 }
@@ -520,6 +520,9 @@ int main(int argc, char **argv)
     parser.addOption(
         { QStringLiteral("monitor-tasks"), QStringLiteral("Tasks per round of the monitor rows."),
             QStringLiteral("n"), QStringLiteral("1000000") });
+    parser.addOption({ QStringLiteral("monitor-rounds"),
+        QStringLiteral("Rounds of the monitor rows (their times vary more than the others')."),
+        QStringLiteral("n"), QStringLiteral("5") });
     parser.addOption({ QStringLiteral("monitor-binary"),
         QStringLiteral("The pk-monitor to attach (default: the one built with pk-bench)."),
         QStringLiteral("path") });
