@@ -414,6 +414,29 @@ QString verdict(bool ok)
     return ok ? QStringLiteral("ok") : QStringLiteral("OVER");
 }
 
+// The monitor rows of a full run: this program again with --only monitor (and the options
+// that concern them), its output in ours.
+void runMonitorProcess(const QCommandLineParser &parser)
+{
+    QStringList arguments { QStringLiteral("--only"), QStringLiteral("monitor") };
+    for (const char *option : { "threads", "monitor-tasks", "monitor-rounds", "monitor-binary" }) {
+        const QString name = QString::fromLatin1(option);
+        if (parser.isSet(name))
+            arguments << QStringLiteral("--") + name << parser.value(name);
+    }
+    std::fflush(stdout); // ours first
+    QProcess rows;
+    rows.setProcessChannelMode(QProcess::ForwardedChannels);
+    rows.start(QCoreApplication::applicationFilePath(), arguments);
+    if (!rows.waitForFinished(-1) || rows.exitStatus() != QProcess::NormalExit
+        || rows.exitCode() != 0) {
+        std::printf("\n(monitor rows failed: %s)\n",
+            qPrintable(rows.error() == QProcess::UnknownError
+                    ? QStringLiteral("exit code %1").arg(rows.exitCode())
+                    : rows.errorString()));
+    }
+}
+
 void runMonitorRows(const MonitorConfig &c)
 {
     struct Row
@@ -527,9 +550,11 @@ int main(int argc, char **argv)
         QStringLiteral("The pk-monitor to attach (default: the one built with pk-bench)."),
         QStringLiteral("path") });
 
-    // The monitor rows need a QApplication (pk::MonitorWidget is a widget), the others only the
-    // QCoreApplication their users have; which one must be known before it exists, so the
-    // arguments are parsed once quietly here, and for real (errors, --help) by process().
+    // The monitor rows need a QApplication (pk::MonitorWidget is a widget); the other rows keep
+    // the QCoreApplication their users have, so a full run runs the monitor rows in a process
+    // of their own (runMonitorProcess()). Which application to create must be known before
+    // it exists: the arguments are parsed once quietly here, and for real (errors, --help) by
+    // process().
     QStringList arguments;
     for (int i = 0; i < argc; ++i)
         arguments.append(QString::fromLocal8Bit(argv[i]));
@@ -537,21 +562,19 @@ int main(int argc, char **argv)
     const QString only = parser.value(QStringLiteral("only"));
     const bool wantMonitor = only.isEmpty() || only == QLatin1String("monitor");
     std::unique_ptr<QCoreApplication> app;
-    QString monitorProblem;
 #ifdef PK_BENCH_MONITOR
-    if (wantMonitor)
-        monitorProblem = monitorDisplayProblem();
-    if (wantMonitor && monitorProblem.isEmpty()) {
+    const QString monitorProblem = wantMonitor ? monitorDisplayProblem() : QString();
+    if (only == QLatin1String("monitor") && monitorProblem.isEmpty()) {
         // No window on the screen unless asked for (QT_QPA_PLATFORM=xcb, say): the monitor
-        // does all its work but the final blit, and a benchmark should not pop up windows.
-        // The attached pk-monitor inherits the setting.
+        // does all its work but the copy to a screen, and a benchmark should not pop up
+        // windows. The attached pk-monitor inherits the setting.
         if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
             qputenv("QT_QPA_PLATFORM", "offscreen");
         app = std::make_unique<QApplication>(argc, argv);
     }
 #else
-    monitorProblem = QStringLiteral("pk-bench was built without the monitor "
-                                    "(PROMISEKEEPER_BUILD_MONITOR=OFF)");
+    const QString monitorProblem = QStringLiteral("pk-bench was built without the monitor "
+                                                  "(PROMISEKEEPER_BUILD_MONITOR=OFF)");
 #endif
     if (!app)
         app = std::make_unique<QCoreApplication>(argc, argv);
@@ -630,7 +653,7 @@ int main(int argc, char **argv)
 
 #ifdef PK_BENCH_MONITOR
     if (runMonitor)
-        runMonitorRows(monitorConfig(parser));
+        runMonitorProcess(parser);
 #endif
     if (!runMonitor)
         std::printf("\n(monitor rows left out: %s)\n", qPrintable(monitorProblem));
