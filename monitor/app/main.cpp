@@ -1,6 +1,7 @@
 // pk-monitor: the PromiseKeeper monitor. Without arguments it runs a demo workload and shows
 // it live; the options to attach to another program are wired by the socket feed.
 #include "demoworkload.h"
+#include "stallmeter.h"
 
 #include <pk/monitormodel.h>
 #include <pk/monitorserver.h>
@@ -29,43 +30,6 @@ void printLine(const QString &line)
     std::fprintf(stdout, "%s\n", qPrintable(line));
     std::fflush(stdout);
 }
-
-// The longest time the event loop did not run a 10 ms timer: how long the GUI froze.
-class StallMeter : public QObject
-{
-public:
-    explicit StallMeter(QObject *parent)
-        : QObject(parent)
-    {
-        m_timer.setInterval(10);
-        m_timer.setTimerType(Qt::PreciseTimer);
-        connect(&m_timer, &QTimer::timeout, this, [this] {
-            const qint64 gap = m_clock.restart();
-            if (gap > m_max) {
-                m_max = gap;
-                m_maxAt = m_total.elapsed();
-            }
-        });
-        m_clock.start();
-        m_total.start();
-        m_timer.start();
-    }
-    QString report() const
-    {
-        return QStringLiteral("pk-monitor: max GUI stall %1 ms (at %2 ms of %3 ms; timer "
-                              "interval 10 ms)")
-            .arg(m_max)
-            .arg(m_maxAt)
-            .arg(m_total.elapsed());
-    }
-
-private:
-    QTimer m_timer;
-    QElapsedTimer m_clock;
-    QElapsedTimer m_total;
-    qint64 m_max = 0;
-    qint64 m_maxAt = 0;
-};
 
 } // namespace
 
@@ -132,9 +96,26 @@ int main(int argc, char *argv[])
     QCommandLineOption reportStalls(QStringLiteral("report-stalls"),
         QStringLiteral("Print the longest GUI stall when quitting."));
     reportStalls.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption quitWhenDetached(QStringLiteral("quit-when-detached"),
+        QStringLiteral("With --attach: quit when the program, once attached, goes away."));
+    quitWhenDetached.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({ demoSeconds, threads, attach, list, open, screenshot, screenshotAfter,
-        stress, reportStalls });
+        stress, reportStalls, quitWhenDetached });
     parser.process(app);
+
+    // The measurements start once the window is up (its first paint loads fonts and is slow
+    // whatever the monitor does). The line printed then tells a script (pk-bench) that the
+    // work it wants measured may begin.
+    constexpr int kWarmUpMs = 500;
+    StallMeter *stalls = nullptr;
+    const auto measureStallsAfterWarmUp = [&] {
+        if (!parser.isSet(reportStalls))
+            return;
+        QTimer::singleShot(kWarmUpMs, &app, [&stalls, &app] {
+            stalls = new StallMeter(&app);
+            printLine(QStringLiteral("pk-monitor: measuring GUI stalls"));
+        });
+    };
 
     if (parser.isSet(list))
         return listServers();
@@ -146,6 +127,17 @@ int main(int argc, char *argv[])
             const QString name = parser.value(attach);
             auto *feed = new pk::RemoteFeed(monitor);
             monitor->setFeed(feed);
+            if (parser.isSet(quitWhenDetached)) {
+                // Lets a script end the monitor cleanly (its report printed) by closing its
+                // MonitorServer; a failed first attempt is not a detach.
+                QObject::connect(feed, &pk::RemoteFeed::connectionChanged, &app,
+                    [attached = false](bool connected) mutable {
+                        if (connected)
+                            attached = true;
+                        else if (attached)
+                            QCoreApplication::quit();
+                    });
+            }
             feed->connectToServer(name);
             window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — %1").arg(name));
         } else {
@@ -169,7 +161,11 @@ int main(int argc, char *argv[])
                 QCoreApplication::quit();
             });
         }
-        return app.exec();
+        measureStallsAfterWarmUp();
+        const int status = app.exec();
+        if (stalls)
+            printLine(stalls->report());
+        return status;
     }
 
     bool ok = true;
@@ -209,12 +205,7 @@ int main(int argc, char *argv[])
     window.resize(1400, 900);
     window.show();
 
-    // The measurements start once the window is up (its first paint loads fonts and is slow
-    // whatever the monitor does).
-    constexpr int kWarmUpMs = 500;
-    StallMeter *stalls = nullptr;
-    if (parser.isSet(reportStalls))
-        QTimer::singleShot(kWarmUpMs, &app, [&stalls, &app] { stalls = new StallMeter(&app); });
+    measureStallsAfterWarmUp();
 
     DemoWorkload demo(&keeper);
     std::unique_ptr<QThread> submitter;
