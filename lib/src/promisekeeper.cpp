@@ -87,6 +87,9 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
         auto dropRest = qScopeGuard([&work] { work.releaseRest(); });
         if (work.done()) {
             work = {};
+            // The workers record into the vector this hands them: one that has its capacity
+            // already does not grow (reallocate and copy) under the keeper's mutex.
+            work.batch.events = std::exchange(spareEvents, {});
             work.joining = !joiningListeners.isEmpty();
             if (shared->collectBatch(
                     work.batch, canComeBack, work.joining ? &work.live : nullptr)) {
@@ -146,8 +149,15 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
             for (EventListener *l : std::exchange(joiningListeners, {})) {
                 listeners.append(l);
                 l->snapshot(work.live, recentlyFinished);
+                if (!alive)
+                    return;
             }
         }
+        if (work.batch.events.capacity() <= kSpareEventCapacity) {
+            spareEvents = std::move(work.batch.events);
+            spareEvents.clear(); // all released
+        }
+        work = {};
     } while (deliverAgain);
     delivering = false;
 }

@@ -22,6 +22,8 @@ constexpr int kCollectIntervalMs = 4;
 constexpr qint64 kDeliverySliceNs = 5'000'000;
 // ...checking the time after this many events.
 constexpr std::size_t kDeliveryChunk = 1024;
+// A delivered batch's buffer is reused if it is no bigger than this (1.5 MB); a flood's is freed.
+constexpr std::size_t kSpareEventCapacity = std::size_t(1) << 16;
 
 /*!
     Keeper-thread state: the event listeners and the recent history. The keeper's signals are
@@ -73,6 +75,7 @@ public:
     int historySize = 256;
     TaskCounts lastCounts;
     Backlog backlog;
+    std::vector<TaskEvent> spareEvents; // empty, with capacity: the next batch's buffer
     bool delivering = false;
     bool deliverAgain = false;
 };
