@@ -19,9 +19,9 @@ namespace pk {
 
 constexpr int kCollectIntervalMs = 4;
 // A delivery from the event loop returns to it after about this long...
-constexpr qint64 kDeliverySliceNs = 5'000'000;
+constexpr qint64 kDeliverySliceNs = 3'000'000;
 // ...checking the time after this many events.
-constexpr std::size_t kDeliveryChunk = 1024;
+constexpr std::size_t kDeliveryChunk = 256;
 // A delivered batch's buffer is reused if it is no bigger than this (1.5 MB); a flood's is freed.
 constexpr std::size_t kSpareEventCapacity = std::size_t(1) << 16;
 
