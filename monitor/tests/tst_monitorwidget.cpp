@@ -144,6 +144,21 @@ struct MixedTasks
     QList<pk::TaskInfo> finished;
 };
 
+// A shown widget with MixedTasks of a second ago from a FakeFeed: where the export tests start.
+struct ShownMixedTasks
+{
+    ShownMixedTasks()
+    {
+        widget.setFeed(&feed);
+        widget.resize(1200, 800);
+        widget.show();
+        feed.sendSnapshot(tasks.live, tasks.finished);
+    }
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    const MixedTasks tasks { pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000 };
+};
+
 QList<QStringList> readCsv(const QString &path)
 {
     QFile file(path);
@@ -527,12 +542,8 @@ void tst_MonitorWidget::anyFeedWithManyTasks()
 
 void tst_MonitorWidget::exportCsvWritesTheShownRows()
 {
-    FakeFeed feed;
-    pk::MonitorWidget widget;
-    widget.setFeed(&feed);
-    widget.show();
-    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
-    feed.sendSnapshot(tasks.live, tasks.finished);
+    ShownMixedTasks fixture;
+    pk::MonitorWidget &widget = fixture.widget;
     QCOMPARE(widget.model()->rowCount(), 8);
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
@@ -587,12 +598,8 @@ void tst_MonitorWidget::exportCsvWritesTheShownRows()
 
 void tst_MonitorWidget::exportTraceHoldsEveryTask()
 {
-    FakeFeed feed;
-    pk::MonitorWidget widget;
-    widget.setFeed(&feed);
-    widget.show();
-    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
-    feed.sendSnapshot(tasks.live, tasks.finished);
+    ShownMixedTasks fixture;
+    pk::MonitorWidget &widget = fixture.widget;
     // The filters only choose the rows shown: the trace has every task.
     child<QToolButton>(widget, "stateChip_Succeeded")->click();
     child<QLineEdit>(widget, "filterEdit")->setText(QStringLiteral("memory"));
@@ -630,11 +637,8 @@ void tst_MonitorWidget::exportTraceHasTheCounters()
 {
     // The trace's "queued" and "running" counters as they were over the tasks held, though the
     // model only has the latest state of each task.
-    FakeFeed feed;
-    pk::MonitorWidget widget;
-    widget.setFeed(&feed);
-    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
-    feed.sendSnapshot(tasks.live, tasks.finished);
+    ShownMixedTasks fixture;
+    pk::MonitorWidget &widget = fixture.widget;
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     const QString path = dir.filePath(QStringLiteral("tasks.trace.json"));
@@ -673,11 +677,8 @@ void tst_MonitorWidget::exportTraceHasTheCounters()
 
 void tst_MonitorWidget::exportFailsWithAReason()
 {
-    FakeFeed feed;
-    pk::MonitorWidget widget;
-    widget.setFeed(&feed);
-    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
-    feed.sendSnapshot(tasks.live, tasks.finished);
+    ShownMixedTasks fixture;
+    pk::MonitorWidget &widget = fixture.widget;
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
 
@@ -701,13 +702,8 @@ void tst_MonitorWidget::exportFailsWithAReason()
 
 void tst_MonitorWidget::exportButtons()
 {
-    FakeFeed feed;
-    pk::MonitorWidget widget;
-    widget.setFeed(&feed);
-    widget.resize(1200, 800);
-    widget.show();
-    const MixedTasks tasks(pk::TaskInfo::monotonicNowNsecs() - 1'000'000'000);
-    feed.sendSnapshot(tasks.live, tasks.finished);
+    ShownMixedTasks fixture;
+    pk::MonitorWidget &widget = fixture.widget;
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     const auto status = [&widget] { return child<QLabel>(widget, "statusLabel")->text(); };
