@@ -19,6 +19,7 @@ Q_LOGGING_CATEGORY(lcKeeperFeed, "promisekeeper.monitor")
 
 constexpr int kDefaultIntervalMs = 33;
 constexpr int kDefaultMaxFinishedPerBatch = 5000;
+constexpr int kDefaultMaxNewQueuedPerBatch = 2000;
 } // namespace
 
 /*
@@ -119,6 +120,7 @@ public:
     std::vector<qint32> changeLog; // entry indexes, one per change
     quint64 droppedDetail = 0;
     int maxFinishedPerBatch = kDefaultMaxFinishedPerBatch;
+    int maxNewQueuedPerBatch = kDefaultMaxNewQueuedPerBatch;
     // Tasks sent as Waiting and not sent since: their Queued event does not make them new.
     QSet<quint64> sentWaiting;
     bool dirty = false; // counts or thread count may have moved without a task change
@@ -252,6 +254,15 @@ void KeeperFeedPrivate::flush()
     qsizetype toDrop = -qsizetype(maxFinishedPerBatch);
     for (const Pending &p : pending)
         toDrop += droppable(p);
+    // A deep queue: tasks the views have not seen, still waiting or queued, past
+    // maxNewQueuedPerBatch wait for a later batch. Sent, each would cost the views a row now and
+    // an update for every later change; held back, many finish unseen and are only counted.
+    const auto deferrable = [](const Pending &p) {
+        return p.unseen
+            && (p.info.state() == TaskState::Queued || p.info.state() == TaskState::Waiting);
+    };
+    int newQueuedLeft = maxNewQueuedPerBatch;
+    std::vector<Pending> deferred;
     QList<TaskInfo> changes;
     changes.reserve(qsizetype(pending.size()) - std::max<qsizetype>(toDrop, 0));
     // The changes in the order of their last change.
@@ -263,6 +274,13 @@ void KeeperFeedPrivate::flush()
             --toDrop;
             ++droppedDetail;
             continue;
+        }
+        if (deferrable(p)) {
+            if (newQueuedLeft == 0) {
+                deferred.push_back(std::move(p));
+                continue;
+            }
+            --newQueuedLeft;
         }
         if (p.info.state() == TaskState::Waiting)
             sentWaiting.insert(p.info.id());
@@ -279,6 +297,15 @@ void KeeperFeedPrivate::flush()
     if (changeLog.capacity() > 65536 && changeLog.size() < changeLog.capacity() / 8)
         std::vector<qint32>().swap(changeLog);
     changeLog.clear();
+    // The deferred tasks open the next batch, oldest first, still unseen.
+    for (Pending &p : deferred) {
+        pendingIndex.insert(p.info.id(), qsizetype(pending.size()));
+        p.lastChange = qsizetype(changeLog.size());
+        changeLog.push_back(qint32(pending.size()));
+        pending.push_back(std::move(p));
+    }
+    if (!deferred.empty())
+        dirty = true; // the timer goes on, for them
 
     const TaskCounts counts = keeper ? keeper->counts() : TaskCounts();
     const int threads = keeper ? keeper->threadCount() : 0;
@@ -366,6 +393,16 @@ int KeeperFeed::maxFinishedPerBatch() const
 void KeeperFeed::setMaxFinishedPerBatch(int count)
 {
     d->maxFinishedPerBatch = qMax(1, count);
+}
+
+int KeeperFeed::maxNewQueuedPerBatch() const
+{
+    return d->maxNewQueuedPerBatch;
+}
+
+void KeeperFeed::setMaxNewQueuedPerBatch(int count)
+{
+    d->maxNewQueuedPerBatch = qMax(1, count);
 }
 
 void KeeperFeed::requestSnapshot()

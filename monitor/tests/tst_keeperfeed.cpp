@@ -45,6 +45,8 @@ private Q_SLOTS:
     void ordersByLastChange();
     void timerSendsBatches();
     void floodIsCapped();
+    void deepQueueComesInBatches();
+    void heldBackTasksThatFinishCountAsFinished();
     void cancelTaskById();
     void cancelAll();
     void requestSnapshot();
@@ -283,6 +285,77 @@ void tst_KeeperFeed::floodIsCapped()
     QCOMPARE(updates.at(1).at(3).toULongLong(), 41u); // droppedDetail
     QCOMPARE(countsOf(updates, 1).succeeded, 55); // counts stay exact
     QCOMPARE(countsOf(updates, 1).cancelled, 1);
+}
+
+void tst_KeeperFeed::deepQueueComesInBatches()
+{
+    pk::PromiseKeeper keeper(0);
+    pk::KeeperFeed feed(&keeper);
+    manualFlush(feed);
+    feed.setMaxNewQueuedPerBatch(10);
+    QCOMPARE(feed.maxNewQueuedPerBatch(), 10);
+    feed.setMaxNewQueuedPerBatch(0);
+    QCOMPARE(feed.maxNewQueuedPerBatch(), 1);
+    feed.setMaxNewQueuedPerBatch(10);
+    QSignalSpy updates(&feed, &pk::MonitorFeed::updated);
+    feed.flush();
+    updates.clear();
+
+    QList<pk::Promise<void>> queued;
+    for (int i = 0; i < 25; ++i)
+        queued << keeper.submit([] {});
+    QSignalSpy queuedSignals(&keeper, &pk::PromiseKeeper::taskQueued);
+    QTRY_COMPARE(queuedSignals.count(), 25);
+
+    // Ten per batch, oldest first, each task once; the counts are exact from the first batch.
+    QList<quint64> sent;
+    for (int batch = 0; batch < 3; ++batch) {
+        feed.flush();
+        QCOMPARE(updates.count(), batch + 1);
+        const Changes changes = changesOf(updates, batch);
+        QCOMPARE(changes.size(), batch < 2 ? 10 : 5);
+        for (const pk::TaskInfo &info : changes) {
+            QCOMPARE(info.state(), pk::TaskState::Queued);
+            sent << info.id();
+        }
+        QCOMPARE(countsOf(updates, batch).queued, 25);
+        QCOMPARE(updates.at(batch).at(3).toULongLong(), 0u); // nothing dropped, only later
+    }
+    for (int i = 0; i < 25; ++i)
+        QCOMPARE(sent.at(i), queued.at(i).id());
+    feed.flush();
+    QCOMPARE(updates.count(), 3); // nothing left behind: nothing more to send
+}
+
+void tst_KeeperFeed::heldBackTasksThatFinishCountAsFinished()
+{
+    pk::PromiseKeeper keeper(0);
+    pk::KeeperFeed feed(&keeper);
+    manualFlush(feed);
+    feed.setMaxNewQueuedPerBatch(10);
+    feed.setMaxFinishedPerBatch(5);
+    QSignalSpy updates(&feed, &pk::MonitorFeed::updated);
+    feed.flush();
+    updates.clear();
+
+    QList<pk::Promise<void>> tasks;
+    for (int i = 0; i < 30; ++i)
+        tasks << keeper.submit([] {});
+    QSignalSpy queuedSignals(&keeper, &pk::PromiseKeeper::taskQueued);
+    QTRY_COMPARE(queuedSignals.count(), 30);
+    feed.flush(); // the first 10 sent as queued, 20 held back
+    QCOMPARE(changesOf(updates, 0).size(), 10);
+    QCOMPARE(keeper.processPending(), 30);
+    feed.flush();
+
+    // The 10 seen finish in detail; of the 20 never seen, the 5 that changed last come in
+    // detail and 15 are counted as dropped.
+    const Changes changes = changesOf(updates, 1);
+    QCOMPARE(changes.size(), 10 + 5);
+    for (const pk::TaskInfo &info : changes)
+        QCOMPARE(info.state(), pk::TaskState::Succeeded);
+    QCOMPARE(updates.at(1).at(3).toULongLong(), 15u);
+    QCOMPARE(countsOf(updates, 1).succeeded, 30);
 }
 
 void tst_KeeperFeed::cancelTaskById()

@@ -21,7 +21,8 @@ class KeeperFeedPrivate;
 
     The per-event cost is one array lookup and a few stores: a million tasks a second stay
     cheap. In a flood, a batch carries at most maxFinishedPerBatch() tasks that came and went
-    within the interval; the others only count.
+    within the interval (the others only count) and maxNewQueuedPerBatch() newly queued ones (the
+    others come in later batches), so that a view's work per batch stays small.
 
     Thread affinity: create it in the keeper's thread (the GUI thread for a keeper made there);
     all its signals are emitted there. The feed does not own the keeper; if the keeper is
@@ -57,6 +58,17 @@ public:
     */
     int maxFinishedPerBatch() const;
     void setMaxFinishedPerBatch(int count);
+
+    /*!
+        How many tasks that the views have not seen yet and that are still waiting or queued a
+        batch carries at most (default 2000, that is 60000 a second). Past it, with a deep
+        queue, the newer ones wait for a later batch, in order; those that finish meanwhile
+        count against maxFinishedPerBatch(). Running tasks, failures and tasks already sent are
+        never held back, and the counts stay exact: the table may list fewer queued tasks than
+        the counter for a while.
+    */
+    int maxNewQueuedPerBatch() const;
+    void setMaxNewQueuedPerBatch(int count);
 
     //! Sends a fresh snapshot() (from the event loop), e.g. for a view that connects late.
     void requestSnapshot();
