@@ -52,6 +52,10 @@ constexpr int kDefaultHistory = 256;
 constexpr int kCloseWaitMs = 1000;
 // What a connection may send before its handshake is done (a Hello is a few dozen bytes).
 constexpr qint64 kMaxHandshakeBytes = 64 * 1024;
+// What one update carries per keeper at most, as pk::KeeperFeed's batches: tasks that came and
+// went unseen, and new tasks still waiting or queued.
+constexpr int kDefaultMaxFinishedPerUpdate = 5000;
+constexpr int kDefaultMaxNewQueuedPerUpdate = 2000;
 
 bool processAlive(qint64 pid)
 {
@@ -146,6 +150,14 @@ private:
     stream and keeps a mirror (live tasks, recent finished ones) for the snapshots of monitors
     that attach later or resync, and the changes since the last flush, coalesced per task id.
     With no monitor attached the entries are not listeners and hold nothing.
+
+    Bounded updates: a change is "unseen" while its task was never sent to a monitor, in an
+    update or a snapshot. A task is unseen from its first event until an update carries it or a
+    snapshot carries it (markCarried()). Each update drops the oldest unseen tasks that already
+    finished past maxFinished (counted as dropped detail), and holds back the newest unseen
+    waiting or queued ones past maxNewQueued in `heldBack`, to open later updates oldest first.
+    The bounds apply to the one batch all monitors that keep up share, so they all see the same
+    tasks; a monitor that joins takes the held-back tasks from its snapshot.
 */
 class MonitorServerPrivate
 {
@@ -157,9 +169,11 @@ public:
         void taskEvents(const TaskEvent *events, qsizetype count) override;
         void eventsDropped(quint64 count) override;
 
-        void change(const TaskInfo &info);
-        void finish(const TaskInfo &info);
-        QList<TaskInfo> takeChanges();
+        void change(const TaskInfo &info, bool known);
+        void finish(const TaskInfo &info, bool known);
+        QList<TaskInfo> takeChanges(int maxFinished, int maxNewQueued, quint64 *droppedFinished);
+        void markCarried(quint64 idLimit);
+        void forgetHeldBack();
         void reset();
         void resyncFromKeeper();
 
@@ -176,10 +190,22 @@ public:
         {
             TaskInfo info;
             quint64 seq = 0;
+            bool unseen = false; // no monitor got the task yet
         };
         std::vector<Pending> pending;
         QHash<quint64, qsizetype> pendingIndex;
         quint64 seq = 0;
+        // Unseen waiting or queued tasks an update held back, oldest first. A held-back task that
+        // changes again moves to `pending` (its entry here goes stale, found by its seq), so
+        // what is held here is always the task's latest state, and a deep queue costs a flush
+        // only what it sends, not a pass over the whole queue.
+        std::deque<Pending> heldBack;
+        struct Held
+        {
+            quint64 seq = 0;
+            bool unseen = true; // false once a snapshot carried it
+        };
+        QHash<quint64, Held> heldBackIndex; // the valid entries of heldBack
         quint64 dropped = 0; // events the keeper dropped since the last flush
         TaskCounts lastCounts; // when the keeper is gone
     };
@@ -231,6 +257,8 @@ public:
     QDateTime started;
     qint64 bufferLimit = kDefaultBufferLimit;
     int handshakeTimeout = protocol::kHandshakeTimeoutMs;
+    int maxFinishedPerUpdate = kDefaultMaxFinishedPerUpdate;
+    int maxNewQueuedPerUpdate = kDefaultMaxNewQueuedPerUpdate;
     quint64 droppedTotal = 0;
     std::vector<std::unique_ptr<KeeperEntry>> keepers;
     std::vector<std::unique_ptr<Client>> clients;
@@ -263,13 +291,14 @@ void MonitorServerPrivate::KeeperEntry::taskEvents(const TaskEvent *events, qsiz
                 || state == TaskState::Cancelled);
         if (!fast) {
             const TaskInfo info = protocol::truncated(e->info());
+            const bool known = found != live.end();
             if (isFinal(state)) {
-                if (found != live.end())
+                if (known)
                     live.erase(found);
-                finish(info);
+                finish(info, known);
             } else {
                 live.insert(info.id(), info);
-                change(info);
+                change(info, known);
             }
             continue;
         }
@@ -278,24 +307,35 @@ void MonitorServerPrivate::KeeperEntry::taskEvents(const TaskEvent *events, qsiz
         if (state == TaskState::Running) {
             info.setStartedAtNsecs(e->timeNsecs());
             info.setWorkerIndex(e->workerIndex());
-            change(info);
+            change(info, true);
         } else {
             info.setFinishedAtNsecs(e->timeNsecs());
             if (e->workerIndex() >= 0)
                 info.setWorkerIndex(e->workerIndex());
             const TaskInfo done = info;
             live.erase(found);
-            finish(done);
+            finish(done, true);
         }
     }
 }
 
-void MonitorServerPrivate::KeeperEntry::change(const TaskInfo &info)
+// known: the task was in the mirror before this event, so an earlier update or snapshot carried
+// it, or an update held it back.
+void MonitorServerPrivate::KeeperEntry::change(const TaskInfo &info, bool known)
 {
     const auto found = pendingIndex.constFind(info.id());
     if (found == pendingIndex.cend()) {
+        bool unseen = !known;
+        if (known && !heldBackIndex.isEmpty()) {
+            // Held back: it leaves the queue of held-back tasks for this update's changes.
+            const auto held = heldBackIndex.constFind(info.id());
+            if (held != heldBackIndex.cend()) {
+                unseen = held->unseen;
+                heldBackIndex.erase(held);
+            }
+        }
         pendingIndex.insert(info.id(), qsizetype(pending.size()));
-        pending.push_back({ info, ++seq });
+        pending.push_back({ info, ++seq, unseen });
     } else {
         Pending &p = pending[std::size_t(*found)];
         p.info = info;
@@ -303,13 +343,13 @@ void MonitorServerPrivate::KeeperEntry::change(const TaskInfo &info)
     }
 }
 
-void MonitorServerPrivate::KeeperEntry::finish(const TaskInfo &info)
+void MonitorServerPrivate::KeeperEntry::finish(const TaskInfo &info, bool known)
 {
     recent.push_back(info);
     const int cap = keeper ? std::max(keeper->historySize(), 0) : kDefaultHistory;
     while (recent.size() > std::size_t(cap))
         recent.pop_front();
-    change(info);
+    change(info, known);
 }
 
 void MonitorServerPrivate::KeeperEntry::eventsDropped(quint64 count)
@@ -317,6 +357,8 @@ void MonitorServerPrivate::KeeperEntry::eventsDropped(quint64 count)
     // The mirror missed changes: take the live tasks from the keeper again, and give every
     // monitor a fresh snapshot. Counts were never dropped.
     dropped += count;
+    // The held-back tasks may have moved on unnoticed; the snapshots carry the live ones.
+    forgetHeldBack();
     resyncFromKeeper();
     for (const auto &c : d->clients)
         c->needsSnapshot = true;
@@ -332,17 +374,91 @@ void MonitorServerPrivate::KeeperEntry::resyncFromKeeper()
         live.insert(info.id(), protocol::truncated(info));
 }
 
-QList<TaskInfo> MonitorServerPrivate::KeeperEntry::takeChanges()
+QList<TaskInfo> MonitorServerPrivate::KeeperEntry::takeChanges(
+    int maxFinished, int maxNewQueued, quint64 *droppedFinished)
 {
     std::sort(pending.begin(), pending.end(),
         [](const Pending &a, const Pending &b) { return a.seq < b.seq; });
+
+    // A flood: more tasks came and went unseen than monitors can take in detail. The oldest of
+    // them are left out and counted; they are in no monitor's table, so nothing goes stale.
+    const auto droppable = [](const Pending &p) {
+        return p.unseen
+            && (p.info.state() == TaskState::Succeeded || p.info.state() == TaskState::Cancelled);
+    };
+    qsizetype toDrop = -qsizetype(maxFinished);
+    for (const Pending &p : pending)
+        toDrop += droppable(p);
+    // A deep queue: each new waiting or queued task sent would cost the monitors a row now and
+    // an update for each later change; held back, many finish unseen and are only counted.
+    const auto deferrable = [](const Pending &p) {
+        return p.unseen
+            && (p.info.state() == TaskState::Queued || p.info.state() == TaskState::Waiting);
+    };
+    int newQueuedLeft = maxNewQueued;
+
     QList<TaskInfo> changes;
-    changes.reserve(qsizetype(pending.size()));
-    for (Pending &p : pending)
+    // A hint: seen tasks are not bounded, the others are.
+    changes.reserve(std::min(qsizetype(pending.size()), qsizetype(maxFinished) + maxNewQueued)
+        + std::min(qsizetype(heldBack.size()), qsizetype(maxNewQueued)));
+    // The tasks held back by earlier updates come first, oldest first; the stale entries (the
+    // task changed since, and is in `pending`) go on the way.
+    while (newQueuedLeft > 0 && !heldBack.empty()) {
+        Pending &h = heldBack.front();
+        const auto held = heldBackIndex.constFind(h.info.id());
+        if (held != heldBackIndex.cend() && held->seq == h.seq) {
+            heldBackIndex.erase(held);
+            changes.append(std::move(h.info));
+            --newQueuedLeft;
+        }
+        heldBack.pop_front();
+    }
+    if (heldBackIndex.isEmpty())
+        heldBack.clear(); // only stale entries left
+
+    for (Pending &p : pending) {
+        if (toDrop > 0 && droppable(p)) {
+            --toDrop;
+            ++*droppedFinished;
+            continue;
+        }
+        if (deferrable(p)) {
+            if (newQueuedLeft == 0) {
+                // Newer than everything held back before: the order stays oldest first.
+                heldBackIndex.insert(p.info.id(), { p.seq, true });
+                heldBack.push_back(std::move(p));
+                continue;
+            }
+            --newQueuedLeft;
+        }
         changes.append(std::move(p.info));
+    }
     pending.clear();
     pendingIndex.clear();
     return changes;
+}
+
+// A snapshot carried the live tasks with ids up to idLimit, and the running ones (see
+// sendSnapshot()): the monitor that took it shows them, so their later changes must reach it
+// even if no update carried them yet. Over-marking only costs detail sent; missing one would
+// leave a stale row in that monitor.
+void MonitorServerPrivate::KeeperEntry::markCarried(quint64 idLimit)
+{
+    for (Pending &p : pending) {
+        const TaskState state = p.info.state();
+        if (p.unseen && !isFinal(state) && (state == TaskState::Running || p.info.id() <= idLimit))
+            p.unseen = false;
+    }
+    for (auto it = heldBackIndex.begin(), end = heldBackIndex.end(); it != end; ++it) {
+        if (it.key() <= idLimit)
+            it->unseen = false;
+    }
+}
+
+void MonitorServerPrivate::KeeperEntry::forgetHeldBack()
+{
+    heldBack.clear();
+    heldBackIndex.clear();
 }
 
 void MonitorServerPrivate::KeeperEntry::reset()
@@ -351,6 +467,7 @@ void MonitorServerPrivate::KeeperEntry::reset()
     recent.clear();
     pending.clear();
     pendingIndex.clear();
+    forgetHeldBack();
     ready = false;
 }
 
@@ -641,6 +758,14 @@ void MonitorServerPrivate::sendSnapshot(Client *client)
         while (fits < live.size() && budget >= protocol::encodedSize(live[fits]))
             budget -= protocol::encodedSize(live[fits++]);
         left += quint64(live.size() - fits);
+        // Running tasks first, then the others by id: what it carried is the running tasks and
+        // the others up to the last id that fit.
+        quint64 idLimit = std::numeric_limits<quint64>::max();
+        if (fits < live.size()) {
+            idLimit = fits > 0 && live[fits - 1].state() != TaskState::Running ? live[fits - 1].id()
+                                                                               : 0;
+        }
+        keepers[i]->markCarried(idLimit);
         live.resize(fits);
 
         // The first part of each keeper carries its counts and its recent tasks; more parts
@@ -671,6 +796,7 @@ void MonitorServerPrivate::flush()
 {
     // The changes since the last flush, the same for every monitor that keeps up.
     quint64 keeperDropped = 0;
+    quint64 finishedDropped = 0; // left out by maxFinishedPerUpdate
     qsizetype changeCount = 0;
     qint64 batchBytes = 0;
     const QList<KeeperState> states = currentStates();
@@ -680,7 +806,8 @@ void MonitorServerPrivate::flush()
     for (std::size_t i = 0; i < keepers.size(); ++i) {
         KeeperEntry &k = *keepers[i];
         keeperDropped += std::exchange(k.dropped, 0);
-        const QList<TaskInfo> changes = k.takeChanges();
+        const QList<TaskInfo> changes
+            = k.takeChanges(maxFinishedPerUpdate, maxNewQueuedPerUpdate, &finishedDropped);
         changeCount += changes.size();
         for (const TaskInfo &t : changes)
             batchBytes += protocol::encodedSize(t);
@@ -695,6 +822,9 @@ void MonitorServerPrivate::flush()
         }
     }
     QList<Message> messages = packer.finish();
+    // Every monitor misses the tasks the bound left out: they are no client's lag.
+    droppedTotal += finishedDropped;
+    keeperDropped += finishedDropped;
     messages.last().droppedDetail = keeperDropped;
     QList<QByteArray> frames; // encoded once, when the first monitor takes them
 
@@ -848,6 +978,7 @@ void MonitorServer::addKeeper(PromiseKeeper *keeper, const QString &label)
         // Its destructor ran: it is no longer a source, and its listener list is gone.
         raw->listening = false;
         raw->live.clear();
+        raw->forgetHeldBack(); // gone with their keeper: never to be sent as still queued
         raw->ready = true;
     });
     d->keepers.push_back(std::move(entry));
@@ -979,6 +1110,26 @@ int MonitorServer::handshakeTimeout() const
 void MonitorServer::setHandshakeTimeout(int msecs)
 {
     d->handshakeTimeout = std::max(msecs, 1);
+}
+
+int MonitorServer::maxFinishedPerUpdate() const
+{
+    return d->maxFinishedPerUpdate;
+}
+
+void MonitorServer::setMaxFinishedPerUpdate(int count)
+{
+    d->maxFinishedPerUpdate = std::max(count, 1);
+}
+
+int MonitorServer::maxNewQueuedPerUpdate() const
+{
+    return d->maxNewQueuedPerUpdate;
+}
+
+void MonitorServer::setMaxNewQueuedPerUpdate(int count)
+{
+    d->maxNewQueuedPerUpdate = std::max(count, 1);
 }
 
 quint64 MonitorServer::droppedDetailCount() const

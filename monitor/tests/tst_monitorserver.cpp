@@ -15,6 +15,7 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QPointer>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QSet>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QTimer>
 #include <QtCore/QtEndian>
@@ -90,6 +91,8 @@ public:
                 sequence.append(QStringLiteral("updated"));
                 for (const TaskInfo &t : changes)
                     tasks.insert(t.id(), t);
+                if (!changes.isEmpty())
+                    updates.append(changes);
                 counts = c;
                 threadCount = threads;
                 droppedDetail += dropped;
@@ -114,6 +117,7 @@ public:
     QList<TaskInfo> lastLive;
     QList<TaskInfo> lastRecent;
     QHash<quint64, TaskInfo> tasks;
+    QList<QList<TaskInfo>> updates; // the changes of each update that had some
     TaskCounts counts;
     int threadCount = -1;
     quint64 droppedDetail = 0;
@@ -148,6 +152,10 @@ private Q_SLOTS:
     void programStartsLater();
     void bigSnapshotIsChunkedAndBounded();
     void stuckClientDoesNotBlock();
+    void floodIsCapped();
+    void deepQueueComesInBatches();
+    void heldBackTasksThatFinishCountAsFinished();
+    void lateMonitorSeesHeldBackTasksFinish();
     void handshakeTimeoutSettings();
     void silentConnectionIsClosed_data();
     void silentConnectionIsClosed();
@@ -523,6 +531,191 @@ void tst_MonitorServer::stuckClientDoesNotBlock()
     QVERIFY(welcomed);
     QVERIFY(droppedForIt > 0);
     QCOMPARE(server.clientCount(), 2);
+}
+
+void tst_MonitorServer::floodIsCapped()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    QCOMPARE(server.maxFinishedPerUpdate(), 5000);
+    server.setMaxFinishedPerUpdate(0);
+    QCOMPARE(server.maxFinishedPerUpdate(), 1);
+    server.setMaxFinishedPerUpdate(10);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    // Five tasks the monitor has seen queued, then a flood that comes and goes within one
+    // update (the keeper's thread does not return to its loop in between).
+    QList<pk::Promise<void>> seen;
+    for (int i = 0; i < 5; ++i)
+        seen << keeper.submit([] {});
+    for (const auto &p : std::as_const(seen)) {
+        QTRY_VERIFY(log.knows(p.id()));
+        QCOMPARE(log.stateOf(p.id()), TaskState::Queued);
+    }
+    QList<pk::Promise<void>> flood;
+    for (int i = 0; i < 50; ++i)
+        flood << keeper.submit([] {});
+    auto failing = keeper.submit([] { throw std::runtime_error("x"); });
+    auto cancelled = keeper.submit([] {});
+    cancelled.cancel(); // before the flood ran: the oldest change
+    QCOMPARE(keeper.processPending(), 56);
+    // The counts may come before the changes (an update between the run and its events).
+    QTRY_COMPARE(log.stateOf(failing.id()), TaskState::Failed);
+    QTRY_COMPARE(feed.counts(), keeper.counts());
+
+    // The seen ones and the failure always; of the 51 that came and went unseen, the 10 that
+    // changed last. The others are counted, and the counts are exact.
+    for (const auto &p : std::as_const(seen))
+        QCOMPARE(log.stateOf(p.id()), TaskState::Succeeded);
+    QCOMPARE(log.stateOf(failing.id()), TaskState::Failed);
+    for (qsizetype i = 0; i < flood.size(); ++i)
+        QCOMPARE(log.knows(flood.at(i).id()), i >= 40);
+    QVERIFY(!log.knows(cancelled.id()));
+    QCOMPARE(log.tasks.size(), 5 + 1 + 10);
+    QCOMPARE(log.droppedDetail, 41u);
+    QCOMPARE(server.droppedDetailCount(), 41u);
+    QCOMPARE(feed.counts().succeeded, 55);
+    QCOMPARE(feed.counts().cancelled, 1);
+    QCOMPARE(feed.counts().failed, 1);
+}
+
+void tst_MonitorServer::deepQueueComesInBatches()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    QCOMPARE(server.maxNewQueuedPerUpdate(), 2000);
+    server.setMaxNewQueuedPerUpdate(0);
+    QCOMPARE(server.maxNewQueuedPerUpdate(), 1);
+    server.setMaxNewQueuedPerUpdate(10);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    QList<pk::Promise<void>> queued;
+    for (int i = 0; i < 25; ++i)
+        queued << keeper.submit([] {});
+    // The counts are exact from the first update; the tasks come ten per update at most, oldest
+    // first, each once, and the timer goes on for the held-back ones.
+    QTRY_COMPARE(feed.counts().queued, 25);
+    QTRY_COMPARE(log.tasks.size(), 25);
+    QVERIFY(log.updates.size() >= 3);
+    QList<quint64> sent;
+    for (const QList<TaskInfo> &changes : std::as_const(log.updates)) {
+        QVERIFY(changes.size() <= 10);
+        for (const TaskInfo &info : changes) {
+            QCOMPARE(info.state(), TaskState::Queued);
+            sent << info.id();
+        }
+    }
+    QCOMPARE(sent.size(), 25);
+    for (int i = 0; i < 25; ++i)
+        QCOMPARE(sent.at(i), queued.at(i).id());
+    QCOMPARE(log.droppedDetail, 0u);
+
+    QCOMPARE(keeper.processPending(), 25);
+    QTRY_COMPARE(feed.counts(), keeper.counts());
+    for (const auto &p : std::as_const(queued))
+        QTRY_COMPARE(log.stateOf(p.id()), TaskState::Succeeded);
+}
+
+void tst_MonitorServer::heldBackTasksThatFinishCountAsFinished()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    // Long enough that the held-back tasks are still held when they finish.
+    server.setUpdateInterval(300);
+    server.setMaxNewQueuedPerUpdate(10);
+    server.setMaxFinishedPerUpdate(5);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    // The first update sends 10 of them queued and holds 20 back: they all run as soon as the
+    // monitor has it.
+    QSet<quint64> seenQueued;
+    QObject::connect(
+        &feed, &pk::MonitorFeed::updated, &keeper, [&](const QList<TaskInfo> &changes) {
+            for (const TaskInfo &info : changes) {
+                if (info.state() == TaskState::Queued)
+                    seenQueued.insert(info.id());
+            }
+            if (!changes.isEmpty() && keeper.counts().queued > 0)
+                keeper.processPending();
+        });
+    for (int i = 0; i < 30; ++i)
+        keeper.submit([] {});
+    QTRY_COMPARE(feed.counts().succeeded, 30);
+    QTRY_COMPARE(log.droppedDetail + quint64(log.tasks.size()), 30u);
+
+    // The seen ones finish in detail; of those never seen, the 5 that changed last come in
+    // detail and the others are counted as dropped. (A slow machine may send one more
+    // held-back batch before they run: then 10 more were seen.)
+    QVERIFY2(seenQueued.size() == 10 || seenQueued.size() == 20,
+        qPrintable(QString::number(seenQueued.size())));
+    QCOMPARE(log.tasks.size(), seenQueued.size() + 5);
+    QCOMPARE(log.droppedDetail, quint64(30 - seenQueued.size() - 5));
+    for (const TaskInfo &info : std::as_const(log.tasks))
+        QCOMPARE(info.state(), TaskState::Succeeded);
+}
+
+void tst_MonitorServer::lateMonitorSeesHeldBackTasksFinish()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.setUpdateInterval(300);
+    server.setMaxNewQueuedPerUpdate(10);
+    server.setMaxFinishedPerUpdate(5);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    RemoteFeed early;
+    FeedLog earlyLog(&early);
+    early.connectToServer(name);
+    QTRY_COMPARE(earlyLog.snapshots, 1);
+
+    // While 20 of 30 new tasks are held back, a second monitor attaches: its snapshot shows
+    // them all queued, and then they run.
+    RemoteFeed late;
+    FeedLog lateLog(&late);
+    QObject::connect(&early, &pk::MonitorFeed::updated, &late, [&](const QList<TaskInfo> &changes) {
+        if (!changes.isEmpty() && !late.isConnected())
+            late.connectToServer(name);
+    });
+    QObject::connect(&late, &pk::MonitorFeed::snapshot, &keeper, [&] {
+        QCOMPARE(lateLog.lastLive.size(), 30);
+        keeper.processPending();
+    });
+    for (int i = 0; i < 30; ++i)
+        keeper.submit([] {});
+    QTRY_COMPARE(lateLog.snapshots, 1);
+    QTRY_COMPARE(late.counts().succeeded, 30);
+    QTRY_COMPARE(early.counts().succeeded, 30);
+
+    // The late one saw every task: each must reach it finished, none stays queued. The early
+    // one gets them too (they are seen now), and nothing was dropped.
+    QTRY_COMPARE(lateLog.tasks.size(), 30);
+    const QList<quint64> ids = lateLog.tasks.keys();
+    for (const quint64 id : ids)
+        QTRY_COMPARE(lateLog.stateOf(id), TaskState::Succeeded);
+    QTRY_COMPARE(earlyLog.tasks.size(), 30);
+    for (const TaskInfo &info : std::as_const(earlyLog.tasks))
+        QCOMPARE(info.state(), TaskState::Succeeded);
+    QCOMPARE(lateLog.droppedDetail, 0u);
+    QCOMPARE(earlyLog.droppedDetail, 0u);
 }
 
 void tst_MonitorServer::handshakeTimeoutSettings()

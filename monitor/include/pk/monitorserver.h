@@ -43,16 +43,18 @@ struct MonitorServerInfo
     small JSON file under QStandardPaths::RuntimeLocation ("promisekeeper-monitor/<name>.json")
     for availableServers(); the file goes away with close().
 
-    While a monitor is attached the server is an EventListener of each keeper: it keeps the
-    live tasks and the recently finished ones, coalesces changes per task and sends them about
-    25 times a second. With no monitor attached it costs nothing. A slow or stuck monitor never
-    blocks a worker or the keeper's thread: its output is bounded (clientBufferLimit()); above
-    the limit it only gets the counts, and a fresh snapshot once it has caught up. Task titles
-    and error messages are sent cut to 4096 characters. A connection that does not complete the
-    protocol's handshake within handshakeTimeout() (or sends more than 64 KiB before it) is
-    closed with a warning in the "promisekeeper.monitor" logging category, so that a stuck or
-    foreign program connecting to the socket holds nothing for long and never delays the
-    monitors that do attach.
+    While a monitor is attached the server is an EventListener of each keeper: it keeps the live
+    tasks and the recently finished ones, coalesces changes per task and sends them about 25
+    times a second. Each update carries a bounded number of new tasks per keeper
+    (maxFinishedPerUpdate(), maxNewQueuedPerUpdate()), so that a flood of tasks never stalls the
+    keeper's thread for long. With no monitor attached it costs nothing. A slow or stuck monitor
+    never blocks a worker or the keeper's thread: its output is bounded (clientBufferLimit());
+    above the limit it only gets the counts, and a fresh snapshot once it has caught up. Task
+    titles and error messages are sent cut to 4096 characters. A connection that does not
+    complete the protocol's handshake within handshakeTimeout() (or sends more than 64 KiB
+    before it) is closed with a warning in the "promisekeeper.monitor" logging category, so that
+    a stuck or foreign program connecting to the socket holds nothing for long and never delays
+    the monitors that do attach.
 
     Thread affinity: create the server in the thread of the keepers it publishes (their event
     streams are delivered there); use it from that thread. The server does not own the keepers;
@@ -126,7 +128,31 @@ public:
     int handshakeTimeout() const;
     void setHandshakeTimeout(int msecs);
 
-    //! Task changes not sent in detail to some monitor because it was too slow, since creation.
+    /*!
+        How many tasks that appeared and finished since the last update, never sent to a
+        monitor, one update carries for each keeper (default 5000, 125000 a second at the default
+        interval). In a flood the oldest others are left out and only counted (the update's
+        dropped detail, "not received in detail" in pk-monitor), so that the keeper's thread
+        never encodes a whole flood at once. Running tasks, failures and tasks a monitor has
+        seen are always sent, and the counts stay exact. Values below 1 are taken as 1.
+    */
+    int maxFinishedPerUpdate() const;
+    void setMaxFinishedPerUpdate(int count);
+
+    /*!
+        How many tasks never sent to a monitor and still waiting or queued one update carries
+        for each keeper (default 2000). The newer ones of a deep queue are held back and sent in
+        later updates, oldest first; those that finish meanwhile count as finished tasks above
+        (maxFinishedPerUpdate()). A monitor's snapshot holds the live tasks: those it carried are
+        seen, and their later changes are always sent. Values below 1 are taken as 1.
+    */
+    int maxNewQueuedPerUpdate() const;
+    void setMaxNewQueuedPerUpdate(int count);
+
+    /*!
+        Task changes not sent in detail to some monitor because it was too slow, or left out of
+        an update by maxFinishedPerUpdate(), since creation.
+    */
     quint64 droppedDetailCount() const;
 
     /*!
