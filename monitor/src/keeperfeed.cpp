@@ -18,8 +18,8 @@ namespace {
 Q_LOGGING_CATEGORY(lcKeeperFeed, "promisekeeper.monitor")
 
 constexpr int kDefaultIntervalMs = 33;
-constexpr int kDefaultMaxFinishedPerBatch = 5000;
-constexpr int kDefaultMaxNewQueuedPerBatch = 2000;
+constexpr int kDefaultMaxFinishedPerBatch = 2000;
+constexpr int kDefaultMaxNewQueuedPerBatch = 1000;
 } // namespace
 
 /*

@@ -51,7 +51,7 @@ public:
 
     /*!
         How many tasks that appeared and finished (succeeded or cancelled) within one interval
-        a batch carries at most (default 5000, that is 150000 a second: more than a table can
+        a batch carries at most (default 2000, that is 60000 a second: more than a table can
         show, and what keeps a view's work per batch to a few milliseconds). Past it, in a flood,
         the oldest of them are left out and counted in updated()'s droppedDetail; the counts stay
         exact, and live tasks, failures and tasks already sent are always sent.
@@ -61,7 +61,7 @@ public:
 
     /*!
         How many tasks that the views have not seen yet and that are still waiting or queued a
-        batch carries at most (default 2000, that is 60000 a second). Past it, with a deep
+        batch carries at most (default 1000, that is 30000 a second). Past it, with a deep
         queue, the newer ones wait for a later batch, in order; those that finish meanwhile
         count against maxFinishedPerBatch(). Running tasks, failures and tasks already sent are
         never held back, and the counts stay exact: the table may list fewer queued tasks than
