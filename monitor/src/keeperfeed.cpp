@@ -1,3 +1,5 @@
+#include "updatebounds_p.h"
+
 #include <pk/eventstream.h>
 #include <pk/keeperfeed.h>
 #include <pk/promisekeeper.h>
@@ -18,8 +20,6 @@ namespace {
 Q_LOGGING_CATEGORY(lcKeeperFeed, "promisekeeper.monitor")
 
 constexpr int kDefaultIntervalMs = 33;
-constexpr int kDefaultMaxFinishedPerBatch = 2000;
-constexpr int kDefaultMaxNewQueuedPerBatch = 1000;
 } // namespace
 
 /*
@@ -119,8 +119,8 @@ public:
     IdIndex pendingIndex;
     std::vector<qint32> changeLog; // entry indexes, one per change
     quint64 droppedDetail = 0;
-    int maxFinishedPerBatch = kDefaultMaxFinishedPerBatch;
-    int maxNewQueuedPerBatch = kDefaultMaxNewQueuedPerBatch;
+    int maxFinishedPerBatch = monitor::kDefaultMaxFinishedPerUpdate;
+    int maxNewQueuedPerBatch = monitor::kDefaultMaxNewQueuedPerUpdate;
     // Tasks sent as Waiting and not sent since: their Queued event does not make them new.
     QSet<quint64> sentWaiting;
     bool dirty = false; // counts or thread count may have moved without a task change
@@ -247,20 +247,15 @@ void KeeperFeedPrivate::flush()
     // A flood: more tasks appeared and finished in this interval than views can take in
     // detail. The oldest of them are left out (and counted as dropped detail); tasks the views
     // have seen, live tasks and failures are always sent.
-    const auto droppable = [](const Pending &p) {
-        return p.unseen
-            && (p.info.state() == TaskState::Succeeded || p.info.state() == TaskState::Cancelled);
-    };
+    const auto droppable
+        = [](const Pending &p) { return monitor::isDroppableDetail(p.unseen, p.info.state()); };
     qsizetype toDrop = -qsizetype(maxFinishedPerBatch);
     for (const Pending &p : pending)
         toDrop += droppable(p);
     // A deep queue: tasks the views have not seen, still waiting or queued, past
-    // maxNewQueuedPerBatch wait for a later batch. Sent, each would cost the views a row now and
-    // an update for every later change; held back, many finish unseen and are only counted.
-    const auto deferrable = [](const Pending &p) {
-        return p.unseen
-            && (p.info.state() == TaskState::Queued || p.info.state() == TaskState::Waiting);
-    };
+    // maxNewQueuedPerBatch wait for a later batch.
+    const auto deferrable
+        = [](const Pending &p) { return monitor::isDeferrable(p.unseen, p.info.state()); };
     int newQueuedLeft = maxNewQueuedPerBatch;
     std::vector<Pending> deferred;
     QList<TaskInfo> changes;

@@ -1,4 +1,5 @@
 #include "protocol_p.h"
+#include "updatebounds_p.h"
 
 #include <pk/eventstream.h>
 #include <pk/monitorserver.h>
@@ -52,10 +53,6 @@ constexpr int kDefaultHistory = 256;
 constexpr int kCloseWaitMs = 1000;
 // What a connection may send before its handshake is done (a Hello is a few dozen bytes).
 constexpr qint64 kMaxHandshakeBytes = 64 * 1024;
-// What one update carries per keeper at most, as pk::KeeperFeed's batches: tasks that came and
-// went unseen, and new tasks still waiting or queued.
-constexpr int kDefaultMaxFinishedPerUpdate = 5000;
-constexpr int kDefaultMaxNewQueuedPerUpdate = 2000;
 
 bool processAlive(qint64 pid)
 {
@@ -257,8 +254,9 @@ public:
     QDateTime started;
     qint64 bufferLimit = kDefaultBufferLimit;
     int handshakeTimeout = protocol::kHandshakeTimeoutMs;
-    int maxFinishedPerUpdate = kDefaultMaxFinishedPerUpdate;
-    int maxNewQueuedPerUpdate = kDefaultMaxNewQueuedPerUpdate;
+    // What one update carries per keeper at most, as pk::KeeperFeed's batches.
+    int maxFinishedPerUpdate = monitor::kDefaultMaxFinishedPerUpdate;
+    int maxNewQueuedPerUpdate = monitor::kDefaultMaxNewQueuedPerUpdate;
     quint64 droppedTotal = 0;
     std::vector<std::unique_ptr<KeeperEntry>> keepers;
     std::vector<std::unique_ptr<Client>> clients;
@@ -382,19 +380,14 @@ QList<TaskInfo> MonitorServerPrivate::KeeperEntry::takeChanges(
 
     // A flood: more tasks came and went unseen than monitors can take in detail. The oldest of
     // them are left out and counted; they are in no monitor's table, so nothing goes stale.
-    const auto droppable = [](const Pending &p) {
-        return p.unseen
-            && (p.info.state() == TaskState::Succeeded || p.info.state() == TaskState::Cancelled);
-    };
+    const auto droppable
+        = [](const Pending &p) { return monitor::isDroppableDetail(p.unseen, p.info.state()); };
     qsizetype toDrop = -qsizetype(maxFinished);
     for (const Pending &p : pending)
         toDrop += droppable(p);
-    // A deep queue: each new waiting or queued task sent would cost the monitors a row now and
-    // an update for each later change; held back, many finish unseen and are only counted.
-    const auto deferrable = [](const Pending &p) {
-        return p.unseen
-            && (p.info.state() == TaskState::Queued || p.info.state() == TaskState::Waiting);
-    };
+    // A deep queue: the newer unseen waiting or queued tasks wait for later updates.
+    const auto deferrable
+        = [](const Pending &p) { return monitor::isDeferrable(p.unseen, p.info.state()); };
     int newQueuedLeft = maxNewQueued;
 
     QList<TaskInfo> changes;

@@ -537,7 +537,7 @@ void tst_MonitorServer::floodIsCapped()
 {
     PromiseKeeper keeper(0);
     MonitorServer server;
-    QCOMPARE(server.maxFinishedPerUpdate(), 5000);
+    QCOMPARE(server.maxFinishedPerUpdate(), 2000);
     server.setMaxFinishedPerUpdate(0);
     QCOMPARE(server.maxFinishedPerUpdate(), 1);
     server.setMaxFinishedPerUpdate(10);
@@ -589,7 +589,7 @@ void tst_MonitorServer::deepQueueComesInBatches()
 {
     PromiseKeeper keeper(0);
     MonitorServer server;
-    QCOMPARE(server.maxNewQueuedPerUpdate(), 2000);
+    QCOMPARE(server.maxNewQueuedPerUpdate(), 1000);
     server.setMaxNewQueuedPerUpdate(0);
     QCOMPARE(server.maxNewQueuedPerUpdate(), 1);
     server.setMaxNewQueuedPerUpdate(10);

@@ -130,7 +130,7 @@ public:
 
     /*!
         How many tasks that appeared and finished since the last update, never sent to a
-        monitor, one update carries for each keeper (default 5000, 125000 a second at the default
+        monitor, one update carries for each keeper (default 2000, 50000 a second at the default
         interval). In a flood the oldest others are left out and only counted (the update's
         dropped detail, "not received in detail" in pk-monitor), so that the keeper's thread
         never encodes a whole flood at once. Running tasks, failures and tasks a monitor has
@@ -141,7 +141,7 @@ public:
 
     /*!
         How many tasks never sent to a monitor and still waiting or queued one update carries
-        for each keeper (default 2000). The newer ones of a deep queue are held back and sent in
+        for each keeper (default 1000). The newer ones of a deep queue are held back and sent in
         later updates, oldest first; those that finish meanwhile count as finished tasks above
         (maxFinishedPerUpdate()). A monitor's snapshot holds the live tasks: those it carried are
         seen, and their later changes are always sent. Values below 1 are taken as 1.
