@@ -105,7 +105,8 @@ private Q_SLOTS:
     void cancelWaitingTask();
     void waitingTasksCancelledWithTheKeeper_data();
     void waitingTasksCancelledWithTheKeeper();
-    void inputSucceedingAfterShutdownGivesShutdownError();
+    void waitingTaskAtShutdown_data();
+    void waitingTaskAtShutdown();
 
     // Event stream
     void waitingTaskIsListed();
@@ -672,8 +673,21 @@ void tst_Chaining::waitingTasksCancelledWithTheKeeper()
     QCOMPARE(ran.load(), 0);
 }
 
-void tst_Chaining::inputSucceedingAfterShutdownGivesShutdownError()
+void tst_Chaining::waitingTaskAtShutdown_data()
 {
+    QTest::addColumn<pk::ShutdownMode>("mode");
+    QTest::addColumn<TaskState>("expected");
+    QTest::newRow("Drain runs it") << pk::ShutdownMode::Drain << TaskState::Succeeded;
+    QTest::newRow("CancelPending cancels it")
+        << pk::ShutdownMode::CancelPending << TaskState::Cancelled;
+}
+
+// A task chained by argument before the shutdown is part of what was submitted: Drain runs it
+// once its input succeeds, CancelPending cancels it at once.
+void tst_Chaining::waitingTaskAtShutdown()
+{
+    QFETCH(pk::ShutdownMode, mode);
+    QFETCH(TaskState, expected);
     std::atomic<bool> ran { false };
     pktest::Gate gate;
     PromiseKeeper inputKeeper(1);
@@ -684,20 +698,20 @@ void tst_Chaining::inputSucceedingAfterShutdownGivesShutdownError()
     auto dependent = keeper.submit(
         [&ran](int v) {
             ran = true;
-            return v;
+            return v + 1;
         },
         input);
-    QVERIFY(!keeper.shutdown(pk::ShutdownMode::Drain, 0)); // the waiting task is still live
+    QVERIFY(gate.waitArrived());
+    QCOMPARE(keeper.shutdown(mode, 0), mode == pk::ShutdownMode::CancelPending);
     QVERIFY(keeper.isShutdown());
-    QCOMPARE(dependent.state(), TaskState::Waiting);
 
     gate.open();
-    QVERIFY(dependent.wait(pktest::kTimeoutMs));
-    QCOMPARE(dependent.state(), TaskState::Failed);
-    QVERIFY(isExactly<pk::ShutdownError>(dependent.exception()));
-    QVERIFY(!ran);
-    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
-    QCOMPARE(keeper.counts().failed, 1);
+    QVERIFY(keeper.shutdown(mode, pktest::kTimeoutMs)); // the wait includes the released task
+    QCOMPARE(dependent.state(), expected);
+    QCOMPARE(ran.load(), expected == TaskState::Succeeded);
+    if (expected == TaskState::Succeeded)
+        QCOMPARE(dependent.result(), 2);
+    QCOMPARE(keeper.counts().failed, 0);
 }
 
 // ---- Event stream -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <pk/errors.h>
 #include <pk/promisekeeper.h>
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QMetaObject>
 #include <QtCore/QMetaProperty>
@@ -14,6 +15,7 @@
 #include <QtTest/QTest>
 
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -83,6 +85,59 @@ enum class Outcome { Succeed, Fail, Cancel };
 
 Q_DECLARE_METATYPE(Outcome)
 
+namespace {
+// Every kind of submission a keeper takes, for the tests of what it refuses.
+enum class Submission { Submit, Chained, Then, ThenOnContext, OnFailed, OnCancelled, Finally, Map };
+
+const char *const kSubmissionNames[]
+    = { "submit", "chained", "then", "then(context)", "onFailed", "onCancelled", "finally", "map" };
+
+/*!
+    Submits \a kind to \a keeper (a continuation or a chained task of \a input, which is one of
+    its promises) with the callable \a fn, which may be empty.
+*/
+template<typename Fn>
+pk::PromiseBase submitKind(
+    Submission kind, PromiseKeeper &keeper, QObject *context, const pk::Promise<int> &input, Fn fn)
+{
+    const std::function<int(int)> unary
+        = fn ? [fn](int) { return fn(); } : std::function<int(int)>();
+    switch (kind) {
+    case Submission::Submit:
+        return keeper.submit(fn);
+    case Submission::Chained:
+        return keeper.submit(unary, input);
+    case Submission::Then:
+        return input.then(unary);
+    case Submission::ThenOnContext:
+        return input.then(context, unary);
+    case Submission::OnFailed:
+        return input.onFailed(context, fn);
+    case Submission::OnCancelled:
+        return input.onCancelled(context, fn);
+    case Submission::Finally:
+        return input.finally(context, std::function<void()>(fn ? [] {} : std::function<void()>()));
+    case Submission::Map:
+        return keeper.map(unary, QList<int> { 1, 2, 3 });
+    }
+    return {};
+}
+
+template<typename E>
+bool failedWith(const pk::PromiseBase &p)
+{
+    if (p.state() != TaskState::Failed)
+        return false;
+    try {
+        std::rethrow_exception(p.exception());
+    } catch (const E &e) {
+        return typeid(e) == typeid(E);
+    } catch (...) { }
+    return false;
+}
+} // namespace
+Q_DECLARE_METATYPE(Submission)
+
 class tst_Keeper : public QObject
 {
     Q_OBJECT
@@ -114,6 +169,13 @@ private Q_SLOTS:
     void submitAfterShutdown_data();
     void submitAfterShutdown();
     void destroyCancelsQueuedAndWaitsForRunning();
+    void everySubmissionRefusedAfterShutdown_data();
+    void everySubmissionRefusedAfterShutdown();
+    void everyEmptyCallableFailsAtOnce_data();
+    void everyEmptyCallableFailsAtOnce();
+    void refusalWarningsAreRateLimited();
+    void drainRunsWhatWasSubmitted_data();
+    void drainRunsWhatWasSubmitted();
 
     // Robustness and threads
     void exceptionsNeverEscapeWorkers();
@@ -124,6 +186,7 @@ private Q_SLOTS:
     void raisingThreadCountFromIdle();
     void loweringThreadCountWithIdleWorkers();
     void loweringThreadCountWhileRunning();
+    void hugeThreadCountStartsWorkersAsNeeded();
     void concurrentSubmission();
 };
 
@@ -614,6 +677,131 @@ void tst_Keeper::submitAfterShutdown()
     QVERIFY(!ran.load());
 }
 
+void tst_Keeper::everySubmissionRefusedAfterShutdown_data()
+{
+    QTest::addColumn<Submission>("kind");
+    for (int k = 0; k <= int(Submission::Map); ++k)
+        QTest::newRow(kSubmissionNames[k]) << Submission(k);
+}
+
+// One rule: after shutdown nothing new is accepted, whatever the way in; each fails at once.
+void tst_Keeper::everySubmissionRefusedAfterShutdown()
+{
+    QFETCH(Submission, kind);
+    QObject context;
+    PromiseKeeper keeper(1);
+    const pk::Promise<int> input = keeper.submit([] { return 1; });
+    QVERIFY(keeper.shutdown(pk::ShutdownMode::Drain, pktest::kTimeoutMs));
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("after shutdown\\(\\).*pk::ShutdownError")));
+    std::atomic<int> calls { 0 };
+    const pk::PromiseBase p
+        = submitKind(kind, keeper, &context, input, std::function<int()>([&calls] {
+              ++calls;
+              return 2;
+          }));
+    QVERIFY(failedWith<pk::ShutdownError>(p)); // at once, not later
+    QCoreApplication::processEvents();
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QCOMPARE(calls.load(), 0);
+}
+
+void tst_Keeper::everyEmptyCallableFailsAtOnce_data()
+{
+    everySubmissionRefusedAfterShutdown_data();
+}
+
+// A null function never reaches a worker (where calling it would jump to address 0).
+void tst_Keeper::everyEmptyCallableFailsAtOnce()
+{
+    QFETCH(Submission, kind);
+    QObject context;
+    PromiseKeeper keeper(1);
+    const pk::Promise<int> input = keeper.submit([] { return 1; });
+    QVERIFY(input.wait(pktest::kTimeoutMs));
+    QTest::ignoreMessage(
+        QtWarningMsg, QRegularExpression(QStringLiteral("empty callable.*pk::InvalidTaskError")));
+    const pk::PromiseBase p = submitKind(kind, keeper, &context, input, std::function<int()>());
+    QVERIFY(failedWith<pk::InvalidTaskError>(p));
+    QCoreApplication::processEvents();
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+}
+
+// A flood of refused submissions prints a line, then at most one a second with the count of
+// those in between, and the rest when the keeper goes: every refusal is counted once.
+void tst_Keeper::refusalWarningsAreRateLimited()
+{
+    constexpr int kRefused = 1000;
+    pktest::MessageLog log;
+    QElapsedTimer elapsed;
+    {
+        PromiseKeeper keeper(1);
+        QVERIFY(keeper.shutdown());
+        elapsed.start();
+        for (int i = 0; i < kRefused; ++i)
+            keeper.submit([] {});
+        QCOMPARE(keeper.failedCount(), kRefused);
+    }
+    const qint64 seconds = elapsed.elapsed() / 1000;
+    qint64 counted = 0;
+    int lines = 0;
+    static const QRegularExpression more(QStringLiteral("and (\\d+) more since"));
+    static const QRegularExpression rest(
+        QStringLiteral("^PromiseKeeper: (\\d+) more submissions after shutdown"));
+    for (const QString &w : log.warnings()) {
+        if (w.startsWith(QStringLiteral("submit() after shutdown()"))) {
+            ++lines;
+            const auto m = more.match(w);
+            counted += 1 + (m.hasMatch() ? m.captured(1).toLongLong() : 0);
+        } else if (const auto m = rest.match(w); m.hasMatch()) {
+            counted += m.captured(1).toLongLong();
+        }
+    }
+    QVERIFY2(lines >= 1 && lines <= 1 + seconds, qPrintable(QString::number(lines)));
+    QCOMPARE(counted, qint64(kRefused));
+}
+
+void tst_Keeper::drainRunsWhatWasSubmitted_data()
+{
+    QTest::addColumn<Submission>("kind");
+    QTest::newRow("chained") << Submission::Chained;
+    QTest::newRow("then") << Submission::Then;
+    QTest::newRow("map, one in flight") << Submission::Map;
+}
+
+// Tasks accepted before shutdown(Drain) but not queued yet (waiting for an input, map items
+// launched as others finish) run, and the drain waits for them.
+void tst_Keeper::drainRunsWhatWasSubmitted()
+{
+    QFETCH(Submission, kind);
+    pktest::Gate gate;
+    PromiseKeeper keeper(1);
+    const auto unblock = gate.openOnExit();
+    std::atomic<int> calls { 0 };
+    const pk::Promise<int> input = keeper.submit([gate] { return gate.pass() ? 1 : -1; });
+    QVERIFY(gate.waitArrived());
+    const auto call = [&calls](int v) {
+        ++calls;
+        return v + 1;
+    };
+    pk::PromiseBase p;
+    int expectedCalls = 1;
+    if (kind == Submission::Map) {
+        pk::MapOptions options;
+        options.maxInFlight = 1;
+        p = keeper.map(call, QList<int> { 1, 2, 3, 4 }, options);
+        expectedCalls = 4;
+    } else {
+        p = submitKind(kind, keeper, nullptr, input, std::function<int()>([&] { return call(1); }));
+    }
+    QVERIFY(!keeper.shutdown(pk::ShutdownMode::Drain, 0));
+    gate.open();
+    QVERIFY(keeper.shutdown(pk::ShutdownMode::Drain, pktest::kTimeoutMs));
+    QCOMPARE(p.state(), TaskState::Succeeded); // done by the time the drain returns
+    QCOMPARE(calls.load(), expectedCalls);
+    QCOMPARE(keeper.counts().failed, 0);
+}
+
 void tst_Keeper::destroyCancelsQueuedAndWaitsForRunning()
 {
     std::atomic<int> ran { 0 };
@@ -827,6 +1015,27 @@ void tst_Keeper::loweringThreadCountWhileRunning()
     gate.open();
     QVERIFY(c.result());
     QCOMPARE(d.result(), 4);
+}
+
+// setThreadCount() starts one worker; the workers start the rest as they take tasks, so a
+// huge count costs the caller nothing and a deep queue still gets a thread per task.
+void tst_Keeper::hugeThreadCountStartsWorkersAsNeeded()
+{
+    constexpr int kTasks = 48;
+    pktest::Gate gate;
+    PromiseKeeper keeper(1);
+    const auto unblock = gate.openOnExit();
+    std::vector<pk::Promise<bool>> all;
+    for (int i = 0; i < kTasks; ++i)
+        all.push_back(keeper.submit([gate] { return gate.pass(); }));
+    QVERIFY(gate.waitArrived());
+    keeper.setThreadCount(std::numeric_limits<int>::max());
+    QCOMPARE(keeper.threadCount(), std::numeric_limits<int>::max());
+    QVERIFY(gate.waitArrived(kTasks - 1)); // all run at once: a worker each
+    QCOMPARE(keeper.runningCount(), kTasks);
+    gate.open(kTasks);
+    for (const pk::Promise<bool> &p : all)
+        QVERIFY(p.result());
 }
 
 void tst_Keeper::concurrentSubmission()

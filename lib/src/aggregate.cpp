@@ -28,18 +28,17 @@ void settleLike(TaskCore *core, TaskCore *input) noexcept
 
 void enqueueOn(KeeperShared *keeper, TaskCore *task, const TaskOptions &options)
 {
-    keeper->enqueue(task, options, false, "map()");
+    keeper->enqueueContinued(task, options);
 }
 
-bool rejectMapAfterShutdown(KeeperShared *keeper, TaskCore *result)
+bool admitMap(KeeperShared *keeper, TaskCore *result, bool emptyCallable)
 {
-    if (!keeper->isShutdown())
-        return false;
-    qCWarning(lcPromiseKeeper, "map() after shutdown(): \"%s\" failed with pk::ShutdownError",
-        qUtf8Printable(result->title()));
-    result->claimSettlement();
-    result->publishSettlement(TaskState::Failed, std::make_exception_ptr(ShutdownError()));
-    return true;
+    return keeper->admitMap(result, emptyCallable);
+}
+
+void releaseMapHold(KeeperShared *keeper) noexcept
+{
+    keeper->releaseHold();
 }
 
 void refKeeper(KeeperShared *keeper) noexcept

@@ -109,7 +109,7 @@ public:
             // The outcome passes on unchanged.
             if (state == TaskState::Succeeded) {
                 try {
-                    m_task->passThrough();
+                    m_task->passThrough(input);
                     keeper->settleWaiting(m_task, TaskState::Succeeded);
                 } catch (...) {
                     keeper->settleWaiting(m_task, TaskState::Failed, std::current_exception());
@@ -136,7 +136,7 @@ private:
     ContextMode m_mode;
 };
 
-void submitThen(TaskCore *input, TaskCore *task, const QString &title)
+void submitThen(TaskCore *input, TaskCore *task, const QString &title, bool emptyCallable)
 {
     if (!input) {
         failDetached(
@@ -147,11 +147,11 @@ void submitThen(TaskCore *input, TaskCore *task, const QString &title)
     options.title = title;
     options.priority = input->priority();
     runnerFor(input)->submitDependent(
-        task, options, { input }, InputFailure::Propagate, false, false, "then()");
+        task, options, { input }, InputFailure::Propagate, emptyCallable, false, "then()");
 }
 
-void attachOnContext(
-    TaskCore *input, TaskCore *task, QObject *context, ContextMode mode, const QString &title)
+void attachOnContext(TaskCore *input, TaskCore *task, QObject *context, ContextMode mode,
+    const QString &title, bool emptyCallable)
 {
     if (!input || !context) {
         failDetached(task, title,
@@ -164,9 +164,12 @@ void attachOnContext(
     TaskOptions options;
     options.title = title;
     // Registered as a waiting task of the input's keeper (it counts and shows it), but run by
-    // the link below on the context's thread, never queued.
-    runnerFor(input)->submitDependent(task, options, {}, InputFailure::Propagate, false, true);
-    input->addContinuation(new ContextLink(task, context, mode));
+    // the link below on the context's thread, never queued. Refused (shut down, empty
+    // callable), it is final already and needs no link.
+    const QByteArray caller = "Promise::" + title.toLatin1() + "()";
+    if (runnerFor(input)->submitDependent(
+            task, options, {}, InputFailure::Propagate, emptyCallable, true, caller.constData()))
+        input->addContinuation(new ContextLink(task, context, mode));
 }
 
 } // namespace pk::detail

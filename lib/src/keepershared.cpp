@@ -7,6 +7,7 @@
 #include <pk/promisekeeper.h>
 
 #include <QtCore/qcoreapplication.h>
+#include <QtCore/qscopeguard.h>
 #include <QtCore/qthread.h>
 #include <QtCore/qthreadpool.h>
 
@@ -51,6 +52,16 @@ KeeperShared::~KeeperShared()
 {
     for (const TaskEvent &e : m_events)
         e.m_core->deref();
+    // The rest of a rate-limited flood, so that the log's count is complete.
+    if (const qint64 n = m_shutdownWarnings.takeSuppressed())
+        qCWarning(lcPromiseKeeper,
+            "PromiseKeeper: %lld more submissions after shutdown() failed with pk::ShutdownError",
+            n);
+    if (const qint64 n = m_emptyWarnings.takeSuppressed())
+        qCWarning(lcPromiseKeeper,
+            "PromiseKeeper: %lld more submissions of an empty callable failed with "
+            "pk::InvalidTaskError",
+            n);
 }
 
 void KeeperShared::deref() noexcept
@@ -76,7 +87,7 @@ void KeeperShared::afterFinal(TaskCore *task) noexcept
 
 void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, int worker)
 {
-    if (isFinal(state) && m_allDoneWaiters > 0 && m_counts.live() == 0)
+    if (isFinal(state) && m_allDoneWaiters > 0 && m_counts.live() == 0 && m_holds == 0)
         m_allDone.notify_all();
     if (m_events.size() >= kEventBufferCap) {
         ++m_dropped;
@@ -133,30 +144,49 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
     }
 }
 
+namespace {
+std::exception_ptr rejection(bool emptyCallable)
+{
+    return emptyCallable ? std::make_exception_ptr(
+               InvalidTaskError(QStringLiteral("the callable is empty (a null function)")))
+                         : std::make_exception_ptr(ShutdownError());
+}
+} // namespace
+
 bool KeeperShared::rejectAtSubmission_locked(
     std::unique_lock<std::mutex> &lock, TaskCore *task, bool emptyCallable, const char *caller)
 {
     if (!emptyCallable && !m_shutdown)
         return false;
-    fail_locked(task,
-        emptyCallable ? std::make_exception_ptr(
-            InvalidTaskError(QStringLiteral("the callable is empty (a null function)")))
-                      : std::make_exception_ptr(ShutdownError()),
-        task->state());
-    lock.unlock();
-    if (emptyCallable)
-        qCWarning(lcPromiseKeeper,
-            "%s with an empty callable: task %llu (\"%s\") failed with "
-            "pk::InvalidTaskError",
-            caller, task->m_id, qUtf8Printable(task->m_title));
-    else
-        qCWarning(lcPromiseKeeper,
-            "%s after shutdown(): task %llu (\"%s\") failed with "
-            "pk::ShutdownError",
-            caller, task->m_id, qUtf8Printable(task->m_title));
+    fail_locked(task, rejection(emptyCallable), task->state());
+    warnRejected_locked(lock, emptyCallable, caller, task->m_id, task->m_title);
     task->dropCallable();
     task->completed();
     return true;
+}
+
+void KeeperShared::warnRejected_locked(std::unique_lock<std::mutex> &lock, bool emptyCallable,
+    const char *caller, quint64 id, const QString &title)
+{
+    qint64 suppressed = 0;
+    const bool print
+        = (emptyCallable ? m_emptyWarnings : m_shutdownWarnings).admit(monotonicNs(), suppressed);
+    lock.unlock();
+    if (!print)
+        return;
+    const QString more = suppressed > 0
+        ? QStringLiteral(" (and %1 more since the last such warning)").arg(suppressed)
+        : QString();
+    if (emptyCallable)
+        qCWarning(lcPromiseKeeper,
+            "%s with an empty callable: task %llu (\"%s\") failed with "
+            "pk::InvalidTaskError%s",
+            caller, id, qUtf8Printable(title), qUtf8Printable(more));
+    else
+        qCWarning(lcPromiseKeeper,
+            "%s after shutdown(): task %llu (\"%s\") failed with "
+            "pk::ShutdownError%s",
+            caller, id, qUtf8Printable(title), qUtf8Printable(more));
 }
 
 void KeeperShared::enqueue(
@@ -169,6 +199,27 @@ void KeeperShared::enqueue(
     task->m_queuedNs = monotonicNs();
     if (!rejectAtSubmission_locked(lock, task, emptyCallable, caller))
         queue_locked(lock, task, task->m_queuedNs);
+}
+
+void KeeperShared::enqueueContinued(TaskCore *task, const TaskOptions &options)
+{
+    adopt(task, options, TaskState::Queued);
+    std::unique_lock lock(m_mutex, std::defer_lock);
+    lockBriefly(lock);
+    const qint64 now = monotonicNs();
+    task->m_queuedNs = now;
+    if (m_shutdown && m_shutdownMode == ShutdownMode::CancelPending) {
+        // Accepted with its submission before the shutdown, not started: cancelled, as
+        // CancelPending does to everything that has not started.
+        ++m_counts.queued;
+        record_locked(task, TaskState::Queued, now, -1);
+        cancel_locked(task, now);
+        lock.unlock();
+        task->dropCallable();
+        task->completed();
+        return;
+    }
+    queue_locked(lock, task, now);
 }
 
 namespace {
@@ -198,7 +249,7 @@ private:
 };
 } // namespace
 
-void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
+bool KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
     const std::vector<TaskCore *> &inputs, InputFailure mode, bool emptyCallable, bool onContext,
     const char *caller)
 {
@@ -207,16 +258,26 @@ void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
     // One extra count until every link is attached, so that inputs finishing meanwhile cannot
     // release the task early.
     task->m_pendingInputs.store(int(inputs.size()) + 1, std::memory_order_relaxed);
+    // Once the task is registered below, a concurrent cancel may drop its arguments, and with
+    // them the only references to its inputs: these keep the inputs until their links are on.
+    for (TaskCore *input : inputs) {
+        if (input)
+            input->ref();
+    }
+    const auto releaseInputs = qScopeGuard([&inputs] {
+        for (TaskCore *input : inputs) {
+            if (input)
+                input->deref();
+        }
+    });
     {
         std::unique_lock lock(m_mutex);
         task->m_queuedNs = monotonicNs();
         ++m_counts.waiting;
         m_waiting.insert(task);
         record_locked(task, TaskState::Waiting, task->m_queuedNs, -1);
-        // A context continuation needs nothing from the keeper but its accounting: it is
-        // accepted after shutdown too.
-        if (!onContext && rejectAtSubmission_locked(lock, task, emptyCallable, caller))
-            return;
+        if (rejectAtSubmission_locked(lock, task, emptyCallable, caller))
+            return false;
     }
     for (TaskCore *input : inputs) {
         if (input)
@@ -225,6 +286,7 @@ void KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
             inputFailed(task, nullptr, mode);
     }
     inputSucceeded(task);
+    return true;
 }
 
 void KeeperShared::inputSucceeded(TaskCore *task)
@@ -237,13 +299,9 @@ void KeeperShared::inputSucceeded(TaskCore *task)
     std::unique_lock lock(self->m_mutex);
     if (task->state() != TaskState::Waiting)
         return; // cancelled or failed meanwhile
-    if (self->m_shutdown) {
-        self->fail_locked(task, std::make_exception_ptr(ShutdownError()), TaskState::Waiting);
-        lock.unlock();
-        task->dropCallable();
-        task->completed();
-        return;
-    }
+    // Accepted before any shutdown (nothing is after one), and not cancelled by
+    // CancelPending, which cancels every waiting task: it runs, as Drain promises.
+    Q_ASSERT(!self->m_shutdown || self->m_shutdownMode == ShutdownMode::Drain);
     --self->m_counts.waiting;
     self->m_waiting.erase(task);
     self->queue_locked(lock, task, monotonicNs());
@@ -454,8 +512,14 @@ void KeeperShared::workerLoop()
         if (done)
             finish_locked(done, index, now);
         TaskCore *next = m_activeWorkers > m_threadCount ? nullptr : pop_locked(cancelled);
-        if (next)
+        if (next) {
             start_locked(next, index, now);
+            // Workers start one another as work needs them, so that raising the thread count
+            // with a deep queue does not start them all on the caller's thread.
+            if (m_counts.queued > 0 && m_idleWorkers == 0 && m_activeWorkers < m_threadCount
+                && !m_stopping)
+                startWorker_locked();
+        }
         if (done || !cancelled.empty()) {
             lock.unlock();
             if (done)
@@ -631,7 +695,7 @@ bool KeeperShared::waitForAll(QDeadlineTimer deadline)
     if (waitsMustHelp())
         processPending();
     std::unique_lock lock(m_mutex);
-    const auto done = [this] { return m_counts.live() == 0; };
+    const auto done = [this] { return m_counts.live() == 0 && m_holds == 0; };
     ++m_allDoneWaiters;
     bool finished;
     if (deadline.isForever()) {
@@ -652,8 +716,10 @@ bool KeeperShared::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
         std::lock_guard lock(m_mutex);
         m_shutdown = true;
         m_stopping = true; // workers drain the queue, then leave
-        if (mode == ShutdownMode::CancelPending)
+        if (mode == ShutdownMode::CancelPending) {
+            m_shutdownMode = mode;
             cancelQueued_locked(entries, cancelled);
+        }
     }
     m_workAvailable.notify_all();
     for (TaskCore *task : cancelled) {
@@ -662,6 +728,27 @@ bool KeeperShared::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
     }
     release(entries);
     return waitForAll(deadline);
+}
+
+bool KeeperShared::admitMap(TaskCore *result, bool emptyCallable)
+{
+    std::unique_lock lock(m_mutex);
+    if (!emptyCallable && !m_shutdown) {
+        ++m_holds;
+        return true;
+    }
+    warnRejected_locked(lock, emptyCallable, "map()", result->m_id, result->title());
+    result->claimSettlement();
+    result->publishSettlement(TaskState::Failed, rejection(emptyCallable));
+    return false;
+}
+
+void KeeperShared::releaseHold()
+{
+    std::lock_guard lock(m_mutex);
+    Q_ASSERT(m_holds > 0);
+    if (--m_holds == 0 && m_allDoneWaiters > 0 && m_counts.live() == 0)
+        m_allDone.notify_all();
 }
 
 bool KeeperShared::isShutdown() const
@@ -688,10 +775,9 @@ bool KeeperShared::setThreadCount(int count)
     // there are fewer (the extra ones leave; busy ones leave after their task).
     m_wakeTokens += m_idleWorkers;
     m_idleWorkers = 0;
-    // New workers for what is queued, whatever the busy ones are doing; extra ones go idle.
-    for (qint64 started = 0;
-         m_activeWorkers < m_threadCount && started < m_counts.queued && !m_stopping && m_pool;
-         ++started)
+    // One new worker for what is queued, whatever the busy ones are doing; it starts the next
+    // as it takes work (see workerLoop()), so this returns at once whatever the count.
+    if (m_activeWorkers < m_threadCount && m_counts.queued > 0 && !m_stopping)
         startWorker_locked();
     lock.unlock();
     m_workAvailable.notify_all();
@@ -764,6 +850,7 @@ void KeeperShared::detach()
     m_q = nullptr;
     m_pool = nullptr;
     m_shutdown = true;
+    m_shutdownMode = ShutdownMode::CancelPending;
     m_stopping = true;
 }
 

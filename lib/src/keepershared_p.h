@@ -2,6 +2,8 @@
 // PromiseKeeper QObject for as long as a promise of one of its tasks exists.
 #pragma once
 
+#include "warninglimiter_p.h"
+
 #include <pk/detail/taskcore.h>
 #include <pk/enums.h>
 #include <pk/eventstream.h>
@@ -40,6 +42,12 @@ class TaskCore;
     Task references: the queue owns one reference per entry, handed to whoever pops it (worker
     or processPending()), who drops it after the task is final and its waiters are woken. Each
     buffered event owns one reference, dropped once the keeper's thread delivered it.
+
+    Shutdown has one rule: a shut-down keeper accepts no new submission of any kind (submit,
+    chaining by argument, then(), continuations on a context, map()); each fails at once with
+    ShutdownError. What was accepted before goes on as the mode says: Drain runs it, including
+    dependents released later and map items launched later; CancelPending cancels what has not
+    started, and so what would start later.
 */
 class KeeperShared
 {
@@ -54,10 +62,15 @@ public:
     // \a caller names the API in warnings ("submit()", "map()", "then()").
     void enqueue(TaskCore *task, const TaskOptions &options, bool emptyCallable,
         const char *caller = "submit()");
+    // A task that is part of a submission accepted earlier (a map item launched as others
+    // finish): it follows the shutdown mode instead of failing as a new submission would.
+    void enqueueContinued(TaskCore *task, const TaskOptions &options);
     // Submission of a task that waits for \a inputs (null entries are invalid promises): it is
     // Waiting until all succeeded, then queued, or, for a context continuation, posted by its
-    // own link. A failed or cancelled input settles it according to \a mode.
-    void submitDependent(TaskCore *task, const TaskOptions &options,
+    // own link. A failed or cancelled input settles it according to \a mode. Returns whether
+    // it was accepted (false: it is final already, failed with InvalidTaskError or
+    // ShutdownError).
+    bool submitDependent(TaskCore *task, const TaskOptions &options,
         const std::vector<TaskCore *> &inputs, InputFailure mode, bool emptyCallable,
         bool onContext = false, const char *caller = "submit()");
     static void inputSucceeded(TaskCore *task);
@@ -81,6 +94,12 @@ public:
     bool cancelById(quint64 id);
     int cancelAll();
     bool waitForAll(QDeadlineTimer deadline);
+    // A submission that will still queue tasks (a map launching items as others finish) keeps
+    // waitForAll() and shutdown() waiting while it holds the keeper open. admitMap() fails
+    // \a result at once (false) if the keeper is shut down or the callable is empty, and
+    // otherwise takes the hold that releaseHold() gives back.
+    bool admitMap(TaskCore *result, bool emptyCallable);
+    void releaseHold();
     bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);
     bool isShutdown() const;
 
@@ -117,8 +136,14 @@ private:
     void adopt(TaskCore *task, const TaskOptions &options, TaskState state);
     void fail_locked(TaskCore *task, std::exception_ptr error, TaskState from);
     void queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task, qint64 now);
+    // A new submission of an empty callable, or one after shutdown, fails at once: returns
+    // true then, having unlocked and warned.
     bool rejectAtSubmission_locked(
         std::unique_lock<std::mutex> &lock, TaskCore *task, bool emptyCallable, const char *caller);
+    // Unlocks, then warns that a submission was refused, rate limited (see WarningLimiter);
+    // \a caller names the API ("submit()", "then()", "map()").
+    void warnRejected_locked(std::unique_lock<std::mutex> &lock, bool emptyCallable,
+        const char *caller, quint64 id, const QString &title);
     static std::exception_ptr dependencyError(const TaskCore *input);
     void start_locked(TaskCore *task, int worker, qint64 now);
     void finish_locked(TaskCore *task, int worker, qint64 now);
@@ -152,8 +177,12 @@ private:
     int m_idleWorkers = 0;
     int m_wakeTokens = 0; // idle workers claimed by enqueue() and not yet awake
     int m_allDoneWaiters = 0;
+    int m_holds = 0; // see admitMap()
     std::vector<bool> m_workerSlots;
     bool m_shutdown = false;
+    ShutdownMode m_shutdownMode = ShutdownMode::Drain; // CancelPending, once asked, stays
+    WarningLimiter m_shutdownWarnings; // submissions refused after shutdown
+    WarningLimiter m_emptyWarnings; // submissions of empty callables
     bool m_stopping = false; // workers leave once the queue is empty
 
     std::vector<TaskEvent> m_events;

@@ -142,10 +142,11 @@ public:
             "pk::Promise::then: the callable must take the promise's "
             "value (nothing for Promise<void>) or the promise itself");
         using R = typename Plan::Result;
+        const bool empty = isEmptyCallable(fn);
         auto *core = new CallableCore<R, Plan::unwrap, std::decay_t<F>, Promise<T>>(
             std::forward<F>(fn), self());
         Promise<R> next = adoptPromise<R>(core);
-        submitThen(this->d, core, QStringLiteral("then"));
+        submitThen(this->d, core, QStringLiteral("then"), empty);
         return next;
     }
 
@@ -234,9 +235,10 @@ private:
     template<typename R, ContextMode Mode, typename F>
     Promise<R> onContext(QObject *context, F &&fn, const QString &title) const
     {
+        const bool empty = isEmptyCallable(fn);
         auto *core = new ContextCore<R, std::decay_t<F>, T, Mode>(std::forward<F>(fn), self());
         Promise<R> next = adoptPromise<R>(core);
-        attachOnContext(this->d, core, context, Mode, title);
+        attachOnContext(this->d, core, context, Mode, title, empty);
         return next;
     }
 };

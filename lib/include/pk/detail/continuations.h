@@ -21,12 +21,14 @@ enum class ContextMode : quint8 {
 };
 
 //! Queues \a task (already holding \a input) on the input's keeper once the input is final.
-PROMISEKEEPER_EXPORT void submitThen(TaskCore *input, TaskCore *task, const QString &title);
+//! An empty callable fails it at once with InvalidTaskError, as submit() does.
+PROMISEKEEPER_EXPORT void submitThen(
+    TaskCore *input, TaskCore *task, const QString &title, bool emptyCallable);
 
 //! Runs \a task on \a context's thread when \a input is final, as \a mode says; if the context
 //! is destroyed first the task ends Cancelled and never runs.
-PROMISEKEEPER_EXPORT void attachOnContext(
-    TaskCore *input, TaskCore *task, QObject *context, ContextMode mode, const QString &title);
+PROMISEKEEPER_EXPORT void attachOnContext(TaskCore *input, TaskCore *task, QObject *context,
+    ContextMode mode, const QString &title, bool emptyCallable);
 
 //! A continuation on a context: calls Handler with the input's value (Then), its exception
 //! (OnFailed) or nothing, on the context's thread.
@@ -63,15 +65,17 @@ protected:
             if (m_input.state() == TaskState::Failed)
                 this->propagateError(m_input.exception());
             else
-                passThrough();
+                passThrough(m_input.taskCore());
         }
     }
-    void passThrough() override
+    void passThrough(const TaskCore *input) override
     {
         // then() never hands a success on (its handler makes the value, of another type).
         if constexpr (!std::is_void_v<R> && Mode != ContextMode::Then) {
-            if (m_input.state() == TaskState::Succeeded)
-                this->value.emplace(valueOf(m_input));
+            if (input->state() == TaskState::Succeeded)
+                this->value.emplace(*static_cast<const ValueCore<T> *>(input)->value);
+        } else {
+            Q_UNUSED(input);
         }
     }
     void dropCallable() noexcept override

@@ -9,18 +9,23 @@
 #include <QtCore/qlist.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 namespace pk::detail {
 
-//! Queues \a task on \a keeper, as PromiseKeeper::submit() does.
+//! Queues map item \a task on \a keeper: accepted with its map, it follows the shutdown
+//! mode (run by Drain, cancelled by CancelPending) rather than failing as a new submission.
 PROMISEKEEPER_EXPORT void enqueueOn(
     KeeperShared *keeper, TaskCore *task, const TaskOptions &options);
 PROMISEKEEPER_EXPORT void refKeeper(KeeperShared *keeper) noexcept;
-//! Fails \a result at once, with one warning, if \a keeper is shut down.
-PROMISEKEEPER_EXPORT bool rejectMapAfterShutdown(KeeperShared *keeper, TaskCore *result);
+//! Fails \a result at once, with a warning, if \a keeper is shut down or the callable is
+//! empty; otherwise holds the keeper open (waitForAll() and shutdown() wait) until
+//! releaseMapHold().
+PROMISEKEEPER_EXPORT bool admitMap(KeeperShared *keeper, TaskCore *result, bool emptyCallable);
+PROMISEKEEPER_EXPORT void releaseMapHold(KeeperShared *keeper) noexcept;
 PROMISEKEEPER_EXPORT void derefKeeper(KeeperShared *keeper) noexcept;
 
 template<typename Fn, typename Item, typename R>
@@ -41,7 +46,11 @@ public:
         auto *core = new AggregateCore<Result>();
         m_result = adoptPromise<Result>(core);
     }
-    ~MapState() { derefKeeper(m_keeper); }
+    ~MapState()
+    {
+        releaseHold();
+        derefKeeper(m_keeper);
+    }
 
     Promise<Result> start()
     {
@@ -49,20 +58,25 @@ public:
                 ? QStringLiteral("map")
                 : QStringLiteral("map: %1").arg(m_options.item.title),
             m_keeper);
-        if (rejectMapAfterShutdown(m_keeper, m_result.taskCore()))
+        if (!admitMap(m_keeper, m_result.taskCore(), isEmptyCallable(m_fn)))
             return m_result;
+        m_holding = true;
         if (m_items.empty()) {
             settleWith(resultCore(), [] { return collect({}); });
+            releaseHold();
             return m_result;
         }
         // Cancelling the map's promise stops it: nothing more is launched and the items not
         // started yet are cancelled. A weak reference, so that the result does not keep the
         // state alive.
         whenFinal(m_result.taskCore(), [weak = this->weak_from_this()](TaskCore *result) {
-            if (!result || result->state() != TaskState::Cancelled)
+            auto self = weak.lock();
+            if (!self)
                 return;
-            if (auto self = weak.lock())
+            if (result && result->state() == TaskState::Cancelled)
                 self->stop();
+            // Settled: it launches nothing more, and a drain that waited sees it final.
+            self->releaseHold();
         });
         const std::size_t first = m_options.maxInFlight > 0
             ? std::min(m_items.size(), std::size_t(m_options.maxInFlight))
@@ -99,6 +113,12 @@ private:
                             .arg(options.title.isEmpty() ? QStringLiteral("map") : options.title)
                             .arg(i);
         enqueueOn(m_keeper, core, options);
+    }
+
+    void releaseHold() noexcept
+    {
+        if (m_holding.exchange(false))
+            releaseMapHold(m_keeper);
     }
 
     void stop()
@@ -181,6 +201,7 @@ private:
     std::size_t m_done = 0;
     std::size_t m_prefixDone = 0;
     std::size_t m_firstBad = std::size_t(-1); // the earliest item that did not succeed
+    std::atomic<bool> m_holding { false }; // holds the keeper open while it may launch items
 };
 
 } // namespace pk::detail

@@ -123,8 +123,9 @@ protected:
         m_errorPropagated = true;
     }
     // Continuations that hand their input's value on without running (onFailed() of a task
-    // that succeeded, say) copy it here.
-    virtual void passThrough() { }
+    // that succeeded, say) copy it here from \a input, which the caller keeps alive: never
+    // from a reference of their own, which a concurrent cancel may drop meanwhile.
+    virtual void passThrough(const TaskCore *input) { Q_UNUSED(input); }
 
 private:
     friend class KeeperShared;
