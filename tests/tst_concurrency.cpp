@@ -56,6 +56,7 @@ private Q_SLOTS:
     void chainedSubmitRacingCancel();
     void contextPassThroughRacingCancelAll();
     void destroyWhileTaskAttachesContextContinuation();
+    void mapStoppingWhileLaunching();
     void finalStateIsReachedOnce();
 };
 
@@ -173,6 +174,31 @@ void tst_Concurrency::destroyWhileTaskAttachesContextContinuation()
     QVERIFY(late.wait(pktest::kTimeoutMs));
     QCOMPARE(late.state(), pk::TaskState::Failed);
     QVERIFY_THROWS_EXCEPTION(pk::ShutdownError, late.result());
+}
+
+// A map stops (an item was cancelled) while another worker is queueing its next item: the
+// stop must not cancel an item the keeper does not account for yet (the counts went wrong,
+// and waitForAll() never returned).
+void tst_Concurrency::mapStoppingWhileLaunching()
+{
+    pk::PromiseKeeper keeper(2);
+    QElapsedTimer elapsed;
+    elapsed.start();
+    int maps = 0;
+    Hammer hammer([&] { keeper.cancelAll(); });
+    while (elapsed.elapsed() < kStressMs) {
+        pk::MapOptions options;
+        options.maxInFlight = 2;
+        auto map
+            = keeper.map([](int v) { return v; }, QList<int> { 1, 2, 3, 4, 5, 6, 7, 8 }, options);
+        QVERIFY(map.wait(pktest::kTimeoutMs));
+        ++maps;
+    }
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    const pk::TaskCounts counts = keeper.counts();
+    QCOMPARE(counts.queued, qint64(0));
+    QCOMPARE(counts.live(), qint64(0));
+    qInfo("%d maps", maps);
 }
 
 // Mixed cancels of every kind against tasks in every state: each promise ends in exactly one

@@ -1,6 +1,7 @@
 // Continuations: then() on a keeper's pool, and handlers run on a context object's thread.
 #include "keepershared_p.h"
 #include "promisekeeper_p.h"
+#include "tsan_p.h"
 
 #include <pk/detail/continuations.h>
 #include <pk/logging.h>
@@ -57,12 +58,14 @@ public:
     ContextJob &operator=(const ContextJob &) = delete;
     ~ContextJob()
     {
+        PK_TSAN_ACQUIRE(this); // destroyed unrun where Qt drops the queued call
         if (!m_ran)
             m_task->m_keeper->settleWaiting(m_task, TaskState::Cancelled);
         m_task->deref();
     }
     void exec()
     {
+        PK_TSAN_ACQUIRE(this); // queued through Qt's event queue (a QMutex) from run()
         m_ran = true;
         KeeperShared *keeper = m_task->m_keeper;
         if (!keeper->startOutside(m_task))
@@ -122,6 +125,7 @@ public:
         if (m_mode == ContextMode::Finally && state == TaskState::Cancelled)
             m_task->m_cancelAfterRun = true;
         auto job = std::make_shared<ContextJob>(m_task);
+        PK_TSAN_RELEASE(job.get());
         std::lock_guard lock(m_guard->mutex);
         if (m_guard->alive)
             QMetaObject::invokeMethod(

@@ -1,5 +1,6 @@
 #include "clock_p.h"
 #include "keepershared_p.h"
+#include "tsan_p.h"
 
 #include <pk/detail/taskcore.h>
 #include <pk/errors.h>
@@ -435,7 +436,9 @@ void KeeperShared::startWorker_locked()
     ++m_activeWorkers;
     ref();
     // Under the mutex, so that detach() cannot take the pool away meanwhile.
+    PK_TSAN_RELEASE(this); // QThreadPool hands the function over through a QMutex
     m_pool->start([this] {
+        PK_TSAN_ACQUIRE(this);
         workerLoop();
         deref();
     });

@@ -41,6 +41,7 @@ public:
         , m_options(options)
         , m_results(m_items.size())
         , m_finished(m_items.size(), false)
+        , m_enqueued(m_items.size(), false)
     {
         refKeeper(keeper);
         auto *core = new AggregateCore<Result>();
@@ -113,6 +114,27 @@ private:
                             .arg(options.title.isEmpty() ? QStringLiteral("map") : options.title)
                             .arg(i);
         enqueueOn(m_keeper, core, options);
+        bool stopped;
+        {
+            std::lock_guard lock(m_mutex);
+            m_enqueued[i] = true;
+            stopped = m_stopped;
+        }
+        if (stopped) // the map stopped while this item was being queued
+            promise.cancel();
+    }
+
+    // Launches nothing more; \a toCancel gets the items queued and not final. An item still
+    // being queued is left to launch(), which cancels it once the keeper has it: a cancel
+    // before that would reach a task the keeper does not account for yet.
+    void stop_locked(std::vector<Promise<R>> &toCancel)
+    {
+        m_next = m_items.size();
+        m_stopped = true;
+        for (std::size_t j = 0; j < m_results.size(); ++j) {
+            if (m_enqueued[j] && !m_results[j].isReady())
+                toCancel.push_back(m_results[j]);
+        }
     }
 
     void releaseHold() noexcept
@@ -126,11 +148,7 @@ private:
         std::vector<Promise<R>> toCancel;
         {
             std::lock_guard lock(m_mutex);
-            m_next = m_items.size();
-            for (const Promise<R> &p : m_results) {
-                if (p.isValid() && !p.isReady())
-                    toCancel.push_back(p);
-            }
+            stop_locked(toCancel);
         }
         for (Promise<R> &p : toCancel)
             p.cancel();
@@ -159,13 +177,8 @@ private:
             } else if (!over && m_firstBad >= m_items.size() && m_next < m_items.size()) {
                 toLaunch.push_back(m_next++);
             }
-            if (failedItem || over) {
-                m_next = m_items.size(); // launch nothing more
-                for (const Promise<R> &p : m_results) {
-                    if (p.isValid() && !p.isReady())
-                        toCancel.push_back(p);
-                }
-            }
+            if (failedItem || over)
+                stop_locked(toCancel);
         }
         if (failedItem)
             settleLike(resultCore(), failedItem);
@@ -197,6 +210,8 @@ private:
     std::mutex m_mutex;
     std::vector<Promise<R>> m_results;
     std::vector<bool> m_finished;
+    std::vector<bool> m_enqueued; // the keeper has the item: it may be cancelled
+    bool m_stopped = false;
     std::size_t m_next = 0;
     std::size_t m_done = 0;
     std::size_t m_prefixDone = 0;
