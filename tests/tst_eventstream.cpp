@@ -122,6 +122,7 @@ private Q_SLOTS:
     void batchesNotOneEventPerTask();
     void backlogDeliveredInSlices();
     void processPendingDeliversEverything();
+    void processPendingDeliversBacklogAndNewerEvents();
     void lateListenerSnapshot_data();
     void lateListenerSnapshot();
     void historySize_data();
@@ -335,6 +336,31 @@ void tst_EventStream::processPendingDeliversEverything()
     QCOMPARE(keeper.processPending(), taskCount);
     QCOMPARE(listener.events.size(), qsizetype(3 * taskCount));
     QCOMPARE(finishedSpy.count(), taskCount);
+    keeper.removeEventListener(&listener);
+}
+
+// processPending() on the keeper's thread delivers everything even while a sliced delivery has
+// a backlog left: the backlog, then what was recorded meanwhile (it used to stop after the
+// backlog).
+void tst_EventStream::processPendingDeliversBacklogAndNewerEvents()
+{
+    constexpr int firstCount = 5000;
+    constexpr int laterCount = 10;
+    PromiseKeeper keeper(2);
+    SlowListener listener;
+    keeper.addEventListener(&listener);
+    QSignalSpy finishedSpy(&keeper, &PromiseKeeper::taskFinished);
+    for (int i = 0; i < firstCount; ++i)
+        keeper.submit([] {});
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QCoreApplication::sendPostedEvents(&keeper); // one bounded delivery: a slice, then a backlog
+    QVERIFY(listener.events.size() < qsizetype(3 * firstCount));
+    for (int i = 0; i < laterCount; ++i)
+        keeper.submit([] {});
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    keeper.processPending();
+    QCOMPARE(listener.events.size(), qsizetype(3 * (firstCount + laterCount)));
+    QCOMPARE(finishedSpy.count(), firstCount + laterCount);
     keeper.removeEventListener(&listener);
 }
 

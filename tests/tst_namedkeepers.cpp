@@ -10,6 +10,7 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -83,11 +84,13 @@ void tst_NamedKeepers::createdFromStdThreadLivesInMainThread()
 
 void tst_NamedKeepers::createdFromQThreadLivesInMainThread()
 {
-    PromiseKeeper *keeper = nullptr;
+    // Atomic: QThread::wait() orders through a QMutex, which ThreadSanitizer cannot see.
+    std::atomic<PromiseKeeper *> created { nullptr };
     std::unique_ptr<QThread> creator(QThread::create(
-        [&keeper] { keeper = PromiseKeeper::named(QStringLiteral("from-qthread")); }));
+        [&created] { created = PromiseKeeper::named(QStringLiteral("from-qthread")); }));
     creator->start();
     QVERIFY(creator->wait(pktest::kTimeoutMs));
+    PromiseKeeper *keeper = created.load();
     QVERIFY(keeper);
     QCOMPARE(keeper->thread(), QCoreApplication::instance()->thread());
     QCOMPARE(keeper, PromiseKeeper::named(QStringLiteral("from-qthread")));

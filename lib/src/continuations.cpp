@@ -1,6 +1,7 @@
 // Continuations: then() on a keeper's pool, and handlers run on a context object's thread.
 #include "keepershared_p.h"
 #include "promisekeeper_p.h"
+#include "queuedcall_p.h"
 #include "tsan_p.h"
 
 #include <pk/detail/continuations.h>
@@ -9,6 +10,7 @@
 
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qobject.h>
+#include <QtCore/qscopeguard.h>
 
 #include <memory>
 #include <mutex>
@@ -66,6 +68,8 @@ public:
     void exec()
     {
         PK_TSAN_ACQUIRE(this); // queued through Qt's event queue (a QMutex) from run()
+        // The last reference may be dropped on another thread, after a hand-off through Qt.
+        const auto released = qScopeGuard([this] { PK_TSAN_RELEASE(this); });
         m_ran = true;
         KeeperShared *keeper = m_task->m_keeper;
         if (!keeper->startOutside(m_task))
@@ -128,8 +132,7 @@ public:
         PK_TSAN_RELEASE(job.get());
         std::lock_guard lock(m_guard->mutex);
         if (m_guard->alive)
-            QMetaObject::invokeMethod(
-                m_context, [job] { job->exec(); }, Qt::QueuedConnection);
+            invokeQueued(m_context, [job] { job->exec(); });
         // Otherwise the job dies here, unrun: the task ends Cancelled.
     }
 

@@ -104,7 +104,9 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     // when it gets to it, and while events keep coming it comes back on a timer by itself.
     if (!m_collectorScheduled && m_q) {
         m_collectorScheduled = true;
-        QCoreApplication::postEvent(m_q, new QEvent(QEvent::Type(flushEventType())));
+        auto *flush = new QEvent(QEvent::Type(flushEventType()));
+        PK_TSAN_RELEASE(flush); // PromiseKeeper::event() acquires it
+        QCoreApplication::postEvent(m_q, flush);
     }
 }
 

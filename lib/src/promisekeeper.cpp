@@ -1,4 +1,5 @@
 #include "promisekeeper_p.h"
+#include "tsan_p.h"
 
 #include <pk/logging.h>
 #include <pk/promisekeeper.h>
@@ -85,6 +86,9 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
         Backlog work = std::exchange(backlog, {});
         // References not dispatched yet are dropped if the keeper goes away meanwhile.
         auto dropRest = qScopeGuard([&work] { work.releaseRest(); });
+        // Finishing a backlog takes nothing new: a delivery of everything goes round again.
+        if (!work.done() && !bounded)
+            deliverAgain = true;
         if (work.done()) {
             work = {};
             // The workers record into the vector this hands them: one that has its capacity
@@ -420,6 +424,7 @@ void PromiseKeeper::removeEventListener(EventListener *listener)
 
 bool PromiseKeeper::event(QEvent *event)
 {
+    PK_TSAN_ACQUIRE(event); // a flush event comes from a worker, through Qt's event queue
     if (event->type() == detail::flushEventType()
         || (event->type() == QEvent::Timer
             && static_cast<QTimerEvent *>(event)->timerId() == d->collectTimer.timerId())) {

@@ -1,3 +1,5 @@
+#include "queuedcall_p.h"
+
 #include <pk/detail/aggregate.h>
 #include <pk/promisewatcher.h>
 
@@ -57,26 +59,23 @@ int PromiseWatcher::addPromise(const PromiseBase &promise)
             return;
         inbox->posted = true;
         PromiseWatcher *watcher = inbox->watcher;
-        QMetaObject::invokeMethod(
-            watcher,
-            [watcher, inbox] {
-                std::vector<int> batch;
-                {
-                    std::lock_guard take(inbox->mutex);
-                    batch.swap(inbox->finished);
-                    inbox->posted = false;
-                }
-                QPointer<PromiseWatcher> alive(watcher);
-                for (int i : batch) {
-                    ++watcher->d->finished;
-                    Q_EMIT watcher->promiseFinished(i);
-                    if (!alive)
-                        return;
-                }
-                if (!batch.empty() && watcher->d->finished == watcher->d->promises.size())
-                    Q_EMIT watcher->allFinished();
-            },
-            Qt::QueuedConnection);
+        detail::invokeQueued(watcher, [watcher, inbox] {
+            std::vector<int> batch;
+            {
+                std::lock_guard take(inbox->mutex);
+                batch.swap(inbox->finished);
+                inbox->posted = false;
+            }
+            QPointer<PromiseWatcher> alive(watcher);
+            for (int i : batch) {
+                ++watcher->d->finished;
+                Q_EMIT watcher->promiseFinished(i);
+                if (!alive)
+                    return;
+            }
+            if (!batch.empty() && watcher->d->finished == watcher->d->promises.size())
+                Q_EMIT watcher->allFinished();
+        });
     });
     return index;
 }

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -124,6 +125,7 @@ public:
         QTimer::singleShot(m_seconds * 1000, [this] { m_stop = true; });
         QTimer quit;
         QObject::connect(&quit, &QTimer::timeout, [this] {
+            retireDropped();
             if (m_producersDone.load() == m_producerCount + 1)
                 QCoreApplication::quit();
         });
@@ -139,8 +141,10 @@ public:
             std::atomic_store(&slot, std::shared_ptr<Slot>());
         QElapsedTimer retiring;
         retiring.start();
-        while (m_retired < int(m_records.size()) && retiring.elapsed() < 60000)
+        while (m_retired < int(m_records.size()) && retiring.elapsed() < 60000) {
+            retireDropped();
             QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+        }
 
         return check(elapsed.elapsed());
     }
@@ -165,16 +169,25 @@ private:
                 if (!info.title().startsWith(kMapTitle))
                     ++record->signalledOutsideMaps[i];
             });
-        // The last reference may go on a producer: the keeper is retired on its own thread.
+        // The last reference may go on a producer: the keeper is retired on its own thread,
+        // which picks it up on a timer (retireDropped()).
         return std::shared_ptr<Slot>(new Slot { keeper, record }, [this](Slot *slot) {
-            QMetaObject::invokeMethod(
-                qApp,
-                [this, slot] {
-                    retire(*slot);
-                    delete slot;
-                },
-                Qt::QueuedConnection);
+            std::lock_guard lock(m_droppedMutex);
+            m_dropped.push_back(slot);
         });
+    }
+
+    void retireDropped()
+    {
+        std::vector<Slot *> dropped;
+        {
+            std::lock_guard lock(m_droppedMutex);
+            dropped.swap(m_dropped);
+        }
+        for (Slot *slot : dropped) {
+            retire(*slot);
+            delete slot;
+        }
     }
 
     // On the main thread: shuts the keeper down, delivers what it still has to say, keeps its
@@ -358,6 +371,8 @@ private:
     }
 
     QObject m_context; // on the main thread: the continuations' context
+    std::mutex m_droppedMutex;
+    std::vector<Slot *> m_dropped; // keepers nobody uses any more, to retire
     const int m_seconds;
     const int m_producerCount;
     std::vector<std::shared_ptr<Slot>> m_slots; // accessed with std::atomic_load/exchange
