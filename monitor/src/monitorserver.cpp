@@ -221,7 +221,7 @@ public:
     struct Client
     {
         QLocalSocket *socket = nullptr;
-        int id = 0; // for the warnings: "monitor 3 (pid 1234)"
+        int id = 0; // for the warnings: "monitor connection 3 (pid 1234)"
         qint64 pid = 0; // the peer's, where the system tells it
         protocol::FrameReader reader;
         bool welcomed = false;
@@ -645,7 +645,7 @@ int MonitorServerPrivate::welcomedCount() const
         std::count_if(clients.begin(), clients.end(), [](const auto &c) { return c->welcomed; }));
 }
 
-// "a monitor connection (pid 1234)", as the warnings name it.
+// "monitor connection 3 (pid 1234)", as the warnings name it.
 QString MonitorServerPrivate::describe(const Client *client)
 {
     if (client->pid > 0)
@@ -1226,18 +1226,21 @@ bool MonitorServer::listen(const QString &name)
         d->errorString = QStringLiteral("cannot listen as '%1': %2").arg(name, error);
         return false;
     }
-    d->name = name;
-    d->path = path;
+    // serverName() and fullServerName() keep the previous ones if this fails.
+    const QString previousPath = std::exchange(d->path, path);
     switch (d->bindSocket(&error)) {
     case MonitorServerPrivate::Bound:
         break;
     case MonitorServerPrivate::InUse:
+        d->path = previousPath;
         d->errorString = QStringLiteral("the name '%1' is in use by another program").arg(name);
         return false;
     case MonitorServerPrivate::Failed:
+        d->path = previousPath;
         d->errorString = QStringLiteral("cannot listen as '%1': %2").arg(name, error);
         return false;
     }
+    d->name = name;
     d->serving = true;
     d->started = QDateTime::currentDateTime();
     d->errorString.clear();

@@ -272,6 +272,7 @@ private Q_SLOTS:
     void otherUsersServerIsRefused();
     void tooManyMonitorsAreRefused();
     void stalledMonitorIsCutOff();
+    void pendingConnectionsAreCapped();
     void survivesDescriptorExhaustion();
     void badKeepers();
 
@@ -1503,6 +1504,45 @@ void tst_MonitorServer::stalledMonitorIsCutOff()
     stuck.readAll();
     QTRY_VERIFY_WITH_TIMEOUT(
         (stuck.readAll(), stuck.state() == QLocalSocket::UnconnectedState), pktest::kTimeoutMs);
+}
+
+void tst_MonitorServer::pendingConnectionsAreCapped()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    // 16 connections that never say hello hold their place until their deadline; the next
+    // ones are closed as soon as they are accepted, with one warning.
+    pktest::MessageLog messages;
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("closing a new connection: 16 others have not "
+                                          "completed their handshake yet")));
+    std::vector<std::unique_ptr<QLocalSocket>> silent;
+    for (int i = 0; i < 20; ++i) {
+        silent.push_back(std::make_unique<QLocalSocket>());
+        silent.back()->connectToServer(server.fullServerName());
+        QVERIFY(silent.back()->waitForConnected(pktest::kTimeoutMs));
+    }
+    const auto closedCount = [&silent] {
+        return std::count_if(silent.begin(), silent.end(),
+            [](const auto &s) { return s->state() == QLocalSocket::UnconnectedState; });
+    };
+    QTRY_COMPARE(closedCount(), 4);
+    for (int i = 0; i < 16; ++i)
+        QCOMPARE(silent[std::size_t(i)]->state(), QLocalSocket::ConnectedState);
+    QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("closing a new"))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+
+    // Once they are gone, monitors attach as before.
+    silent.clear();
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.setRetryInterval(20);
+    feed.connectToServer(name);
+    QTRY_COMPARE_WITH_TIMEOUT(log.snapshots, 1, pktest::kTimeoutMs);
 }
 
 void tst_MonitorServer::survivesDescriptorExhaustion()
