@@ -50,7 +50,7 @@ public:
 
     RemoteFeed *q;
     QString name;
-    QString path; // of the socket, from the name
+    QString path; // of the socket, from the name (on the first attempt)
     State state = State::Idle;
     QLocalSocket *socket = nullptr;
     protocol::FrameReader reader;
@@ -82,9 +82,10 @@ void RemoteFeedPrivate::attempt()
     dropSocket();
     if (name.isEmpty() || state == State::Refused)
         return;
+    // Once per name: without XDG_RUNTIME_DIR, Qt warns each time it is asked for the runtime
+    // directory, and the feed retries every second.
     QString why;
-    path = localsocket::socketPath(name, &why);
-    if (path.isEmpty()) {
+    if (path.isEmpty() && (path = localsocket::socketPath(name, &why)).isEmpty()) {
         // A name that can never work: say so, and do not retry.
         refuse(why);
         return;
@@ -396,6 +397,7 @@ void RemoteFeed::connectToServer(const QString &name)
 {
     disconnectFromServer();
     d->name = name;
+    d->path.clear();
     d->announced.clear();
     d->attempt();
 }
