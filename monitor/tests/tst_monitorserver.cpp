@@ -1,5 +1,6 @@
 // pk::MonitorServer and pk::RemoteFeed in one process, over a local socket: snapshots, updates,
 // commands, reconnection, slow monitors, handshake timeouts, discovery.
+#include "localsocket_p.h"
 #include "pktest.h"
 #include "protocol_p.h"
 
@@ -80,9 +81,9 @@ QString uniqueName()
 // for servers that are not a MonitorServer and raw connections.
 QString socketPathFor(const QString &name)
 {
-    const QString dir = MonitorServer::registryDirectory();
-    QDir().mkdir(dir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
-    return QDir(dir).filePath(name + QStringLiteral(".socket"));
+    QString error;
+    pk::localsocket::ensureDirectory(&error);
+    return pk::localsocket::socketPath(name, &error);
 }
 
 // Everything a feed said, in order, and the latest state of each task it heard of.
