@@ -52,10 +52,11 @@ struct MonitorServerInfo
     monitor over the limit is refused with a message that says why), each has a send buffer
     limit (clientBufferLimit()), and one that stays behind it for stalledClientTimeout() is cut
     off, with a warning that names it. At most 16 connections may be in their handshake at
-    once; further ones are closed at once. If accepting a connection fails (the process is out
-    of file descriptors), QLocalServer closes the listening socket: the server warns (once a
-    minute at most), keeps its attached monitors and its registration, and listens again as
-    soon as it can (it tries every 200 ms); isListening() is false meanwhile.
+    once; further ones are closed at once (a pk::RemoteFeed among them tries again). If accepting a
+   connection fails (the process is out of file descriptors), QLocalServer closes the listening
+   socket: the server warns (once a minute at most), keeps its attached monitors and its
+   registration, and listens again as soon as it can (it tries every 200 ms); isListening() is false
+   meanwhile.
 
     While a monitor is attached the server is an EventListener of each keeper: it keeps the live
     tasks and the recently finished ones, coalesces changes per task and sends them about 25
@@ -67,8 +68,8 @@ struct MonitorServerInfo
     titles and error messages are sent cut to 4096 characters. A connection that does not
     complete the protocol's handshake within handshakeTimeout() (or sends more than 64 KiB
     before it) is closed with a warning in the "promisekeeper.monitor" logging category, so that
-    a stuck or foreign program connecting to the socket holds nothing for long and never delays
-    the monitors that do attach.
+    a stuck or foreign program connecting to the socket holds nothing for long and does not
+    delay the monitors that do attach (unless it holds all 16 places).
 
     Thread affinity: create the server in the thread of the keepers it publishes (their event
     streams are delivered there); use it from that thread. The server does not own the keepers;
