@@ -673,8 +673,11 @@ void MonitorServerPrivate::onNewConnection()
             if (warningDue(&lastPendingWarning)) {
                 qCWarning(lcMonitor,
                     "pk::MonitorServer '%s': closing a new connection: %d others have not "
-                    "completed their handshake yet (further ones are closed silently for a "
+                    "completed their handshake yet (further ones are not warned about for a "
                     "minute)",
+                    qPrintable(name), kMaxPendingConnections);
+            } else {
+                qCDebug(lcMonitor, "pk::MonitorServer '%s': closing a new connection: %d pending",
                     qPrintable(name), kMaxPendingConnections);
             }
             socket->abort();

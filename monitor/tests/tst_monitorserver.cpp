@@ -269,6 +269,7 @@ private Q_SLOTS:
     void staleSocketIsReplaced();
     void socketAndRegistryArePrivate();
     void badNames();
+    void foreignDirectoryIsRefused();
     void otherUserCannotTakeTheName();
     void otherUsersServerIsRefused();
     void tooManyMonitorsAreRefused();
@@ -1255,6 +1256,36 @@ void tst_MonitorServer::badNames()
         qPrintable(log.messages.first()));
     QCOMPARE(feed.errorString(), log.messages.first());
     QVERIFY(!feed.isConnected());
+#endif
+}
+
+void tst_MonitorServer::foreignDirectoryIsRefused()
+{
+#ifdef Q_OS_UNIX
+    if (::geteuid() != 0 || !::getpwnam("nobody"))
+        QSKIP("needs root and the user 'nobody', to give a directory to another user");
+    // Another user's directory where ours should be (root can make one): neither the socket
+    // nor the registration goes in it.
+    QTemporaryDir runtime;
+    QVERIFY(runtime.isValid());
+    const QByteArray previous = qgetenv("XDG_RUNTIME_DIR");
+    qputenv("XDG_RUNTIME_DIR", QFile::encodeName(runtime.path()));
+    const auto restore = qScopeGuard([&previous] { qputenv("XDG_RUNTIME_DIR", previous); });
+    const QString dir = MonitorServer::registryDirectory();
+    QVERIFY(dir.startsWith(runtime.path()));
+    QVERIFY(QDir().mkdir(dir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+    QCOMPARE(::chown(QFile::encodeName(dir).constData(), Impostor::uid(), gid_t(-1)), 0);
+
+    MonitorServer server;
+    const QString name = uniqueName();
+    QVERIFY(!server.listen(name));
+    QVERIFY2(server.errorString().contains(QLatin1String("belongs to another user")),
+        qPrintable(server.errorString()));
+    QVERIFY(!server.isListening());
+    QVERIFY(
+        QDir(dir).isEmpty(QDir::AllEntries | QDir::System | QDir::Hidden | QDir::NoDotAndDotDot));
+#else
+    QSKIP("Unix users only");
 #endif
 }
 
