@@ -680,8 +680,19 @@ void MonitorServerPrivate::onNewConnection()
                 qCDebug(lcMonitor, "pk::MonitorServer '%s': closing a new connection: %d pending",
                     qPrintable(name), kMaxPendingConnections);
             }
-            socket->abort();
-            socket->deleteLater();
+            // A monitor among them is told why (before its Hello: a Reject needs none), and
+            // tries again. The Reject fits in the system's buffer, so the close is immediate.
+            Message reject;
+            reject.type = MessageType::Reject;
+            reject.version = protocol::kVersion;
+            reject.text = QStringLiteral("the program has %1 connections in their handshake "
+                                         "already")
+                              .arg(kMaxPendingConnections);
+            socket->write(protocol::frame(protocol::encode(reject)));
+            QObject::connect(socket, &QLocalSocket::disconnected, socket, &QObject::deleteLater);
+            socket->disconnectFromServer();
+            if (socket->state() == QLocalSocket::UnconnectedState)
+                socket->deleteLater();
             continue;
         }
         auto client = std::make_unique<Client>();

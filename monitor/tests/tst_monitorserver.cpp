@@ -1566,6 +1566,20 @@ void tst_MonitorServer::pendingConnectionsAreCapped()
     QTRY_COMPARE(closedCount(), 4);
     for (int i = 0; i < 16; ++i)
         QCOMPARE(silent[std::size_t(i)]->state(), QLocalSocket::ConnectedState);
+    // Each closed one was told why.
+    for (int i = 16; i < 20; ++i) {
+        pk::protocol::FrameReader reader;
+        reader.append(silent[std::size_t(i)]->readAll());
+        QByteArray payload;
+        QString error;
+        QCOMPARE(reader.next(&payload, &error), pk::protocol::FrameReader::Frame);
+        pk::protocol::Message reject;
+        QVERIFY2(pk::protocol::decode(payload, &reject, &error), qPrintable(error));
+        QCOMPARE(reject.type, pk::protocol::MessageType::Reject);
+        QCOMPARE(reject.version, pk::protocol::kVersion);
+        QCOMPARE(reject.text,
+            QStringLiteral("the program has 16 connections in their handshake already"));
+    }
     QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("closing a new"))),
         QStringList { QStringLiteral("promisekeeper.monitor") });
 

@@ -52,7 +52,8 @@ struct MonitorServerInfo
     monitor over the limit is refused with a message that says why), each has a send buffer
     limit (clientBufferLimit()), and one that stays behind it for stalledClientTimeout() is cut
     off, with a warning that names it. At most 16 connections may be in their handshake at
-    once; further ones are closed at once (a pk::RemoteFeed among them tries again). If accepting a
+    once; further ones are closed at once, with a Reject that says why (a pk::RemoteFeed
+    among them tries again). If accepting a
    connection fails (the process is out of file descriptors), QLocalServer closes the listening
    socket: the server warns (once a minute at most), keeps its attached monitors and its
    registration, and listens again as soon as it can (it tries every 200 ms); isListening() is false
