@@ -138,6 +138,14 @@ int main(int argc, char *argv[])
                             QCoreApplication::quit();
                     });
             }
+            // The status line says why it is not attached; a terminal should hear it too (a
+            // name that cannot work, another user's server, a program with all the monitors it
+            // takes). The feed announces each failure once, not at every retry.
+            QObject::connect(feed, &pk::RemoteFeed::connectionChanged, &app,
+                [](bool connected, const QString &message) {
+                    if (!connected)
+                        std::fprintf(stderr, "pk-monitor: %s\n", qPrintable(message));
+                });
             feed->connectToServer(name);
             window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — %1").arg(name));
         } else {

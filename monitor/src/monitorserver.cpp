@@ -1,3 +1,4 @@
+#include "localsocket_p.h"
 #include "protocol_p.h"
 #include "updatebounds_p.h"
 
@@ -8,6 +9,7 @@
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qdir.h>
+#include <QtCore/qelapsedtimer.h>
 #include <QtCore/qfile.h>
 #include <QtCore/qfileinfo.h>
 #include <QtCore/qhash.h>
@@ -16,7 +18,7 @@
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qpointer.h>
 #include <QtCore/qsavefile.h>
-#include <QtCore/qstandardpaths.h>
+#include <QtCore/qsocketnotifier.h>
 #include <QtCore/qthread.h>
 #include <QtCore/qtimer.h>
 #include <QtNetwork/qlocalserver.h>
@@ -53,6 +55,15 @@ constexpr int kDefaultHistory = 256;
 constexpr int kCloseWaitMs = 1000;
 // What a connection may send before its handshake is done (a Hello is a few dozen bytes).
 constexpr qint64 kMaxHandshakeBytes = 64 * 1024;
+constexpr int kDefaultMaxClients = 8;
+constexpr int kDefaultStalledTimeoutMs = 30000;
+// Connections still in their handshake at once, at most: each holds a descriptor and up to
+// kMaxHandshakeBytes, and a monitor needs a few milliseconds there.
+constexpr int kMaxPendingConnections = 16;
+// While the listening socket is lost (descriptors exhausted), how often to try it again.
+constexpr int kRelistenIntervalMs = 200;
+// Warnings about a lost listening socket, or refused connections, at most once in this time.
+constexpr qint64 kWarningIntervalMs = 60000;
 
 bool processAlive(qint64 pid)
 {
@@ -210,9 +221,13 @@ public:
     struct Client
     {
         QLocalSocket *socket = nullptr;
+        int id = 0; // for the warnings: "monitor connection 3 (pid 1234)"
+        qint64 pid = 0; // the peer's, where the system tells it
         protocol::FrameReader reader;
         bool welcomed = false;
         bool needsSnapshot = true;
+        // Valid while its buffer keeps its updates back: since when (stalledClientTimeout()).
+        QElapsedTimer behindSince;
         quint64 droppedDetail = 0; // not yet reported to it
         QList<TaskCounts> sentCounts;
         QList<qint32> sentThreads;
@@ -222,14 +237,23 @@ public:
         : q(owner)
     { }
 
+    enum BindResult { Bound, InUse, Failed };
+    BindResult bindSocket(QString *error);
+    void watchListener();
+    void onListenerLost();
+    void relisten();
+    static bool warningDue(QElapsedTimer *last);
+
     void onNewConnection();
     void onHandshakeTimeout(QLocalSocket *socket, int msecs);
     void onReadyRead(Client *client);
     bool handle(Client *client, const Message &message);
+    void reject(Client *client, const QString &why);
     void dropClient(Client *client, const QString &why);
     void removeClient(Client *client);
     Client *clientOf(QLocalSocket *socket) const;
     int welcomedCount() const;
+    static QString describe(const Client *client);
 
     void attachListeners();
     void detachListeners();
@@ -248,8 +272,23 @@ public:
     MonitorServer *q;
     QLocalServer server;
     QTimer timer;
-    QString name;
+    QString name; // given to listen()
+    QString path; // the socket's
+    // From listen() to close(), also while the listening socket is lost and being restored.
+    bool serving = false;
+    QMetaObject::Connection listenerWatch;
     QString errorString;
+    // The listening socket lost (see onListenerLost()): tries to get it back.
+    QTimer relistenTimer;
+    // Only where Qt's listener cannot be watched (see watchListener()): checks it now and then.
+    QTimer listenerWatchdog;
+    QElapsedTimer lastListenerWarning;
+    QElapsedTimer lastPendingWarning;
+    QElapsedTimer lastRejectWarning;
+    bool listenerLossWarned = false; // in the current loss
+    int nextClientId = 0;
+    int maxClients = kDefaultMaxClients;
+    int stalledTimeout = kDefaultStalledTimeoutMs;
     QString registrationPath;
     QDateTime started;
     qint64 bufferLimit = kDefaultBufferLimit;
@@ -491,6 +530,104 @@ bool MonitorServerPrivate::mirrorsReady() const
         keepers.begin(), keepers.end(), [](const auto &k) { return k->ready || !k->keeper; });
 }
 
+// --- the listening socket --------------------------------------------------------------------
+
+MonitorServerPrivate::BindResult MonitorServerPrivate::bindSocket(QString *error)
+{
+    // QLocalServer would take the name over from a live program (with access options it binds
+    // elsewhere and renames the socket into place): ask first. A live program answers; a socket
+    // file left by a crashed one refuses, and is replaced.
+    {
+        QLocalSocket probe;
+        probe.connectToServer(path);
+        if (probe.waitForConnected(1000)) {
+            probe.abort();
+            return InUse;
+        }
+    }
+    bool ok = server.listen(path);
+    if (!ok && server.serverError() == QAbstractSocket::AddressInUseError) {
+        QLocalServer::removeServer(path);
+        ok = server.listen(path);
+    }
+    if (!ok) {
+        *error = server.errorString();
+        return Failed;
+    }
+    watchListener();
+    return Bound;
+}
+
+void MonitorServerPrivate::watchListener()
+{
+    // When accept() fails (EMFILE: the process is out of descriptors), QLocalServer closes its
+    // listening socket, removes the socket file and emits nothing (Qt 6.4,
+    // qlocalserver_unix.cpp); isListening() turns false. What it deletes then is its socket
+    // notifier, a direct child: its destruction is the signal to get the socket back.
+    QObject::disconnect(std::exchange(listenerWatch, {}));
+    const QList<QSocketNotifier *> notifiers
+        = server.findChildren<QSocketNotifier *>(QString(), Qt::FindDirectChildrenOnly);
+    if (notifiers.size() == 1) {
+        listenerWatch = QObject::connect(notifiers.first(), &QObject::destroyed, q, [this] {
+            if (serving && !server.isListening())
+                onListenerLost();
+        });
+    } else {
+        // Another implementation (Windows, another Qt): look now and then instead.
+        listenerWatchdog.start();
+    }
+}
+
+void MonitorServerPrivate::onListenerLost()
+{
+    listenerWatchdog.stop();
+    QObject::disconnect(std::exchange(listenerWatch, {}));
+    const QString why = server.errorString();
+    if (server.isListening())
+        server.close();
+    // The registration stays: the program is still there, and soon reachable again. Attached
+    // monitors are not affected.
+    listenerLossWarned = warningDue(&lastListenerWarning);
+    if (listenerLossWarned) {
+        qCWarning(lcMonitor,
+            "pk::MonitorServer '%s': lost its listening socket (%s; is the process out of file "
+            "descriptors?); no monitor can attach until it is back, tried every %d ms",
+            qPrintable(name), qPrintable(why), kRelistenIntervalMs);
+    } else {
+        qCDebug(lcMonitor, "pk::MonitorServer '%s': lost its listening socket again (%s)",
+            qPrintable(name), qPrintable(why));
+    }
+    relistenTimer.start();
+}
+
+void MonitorServerPrivate::relisten()
+{
+    if (!serving)
+        return;
+    QString error;
+    switch (bindSocket(&error)) {
+    case Bound:
+        if (listenerLossWarned)
+            qCInfo(lcMonitor, "pk::MonitorServer '%s': listening again", qPrintable(name));
+        listenerLossWarned = false;
+        return;
+    case InUse:
+        // Another run of the program took the name meanwhile (its registration file too).
+        qCWarning(lcMonitor,
+            "pk::MonitorServer '%s': the name is in use by another program now; no longer "
+            "listening",
+            qPrintable(name));
+        serving = false;
+        registrationPath.clear();
+        return;
+    case Failed:
+        qCDebug(lcMonitor, "pk::MonitorServer '%s': cannot listen yet: %s", qPrintable(name),
+            qPrintable(error));
+        relistenTimer.start();
+        return;
+    }
+}
+
 // --- clients ---------------------------------------------------------------------------------
 
 MonitorServerPrivate::Client *MonitorServerPrivate::clientOf(QLocalSocket *socket) const
@@ -508,11 +645,60 @@ int MonitorServerPrivate::welcomedCount() const
         std::count_if(clients.begin(), clients.end(), [](const auto &c) { return c->welcomed; }));
 }
 
+// "monitor connection 3 (pid 1234)", as the warnings name it.
+QString MonitorServerPrivate::describe(const Client *client)
+{
+    if (client->pid > 0)
+        return QStringLiteral("monitor connection %1 (pid %2)").arg(client->id).arg(client->pid);
+    return QStringLiteral("monitor connection %1").arg(client->id);
+}
+
+// Whether a rate-limited warning may be given now (and if so, restarts \a last).
+bool MonitorServerPrivate::warningDue(QElapsedTimer *last)
+{
+    if (last->isValid() && last->elapsed() < kWarningIntervalMs)
+        return false;
+    last->start();
+    return true;
+}
+
 void MonitorServerPrivate::onNewConnection()
 {
     while (QLocalSocket *socket = server.nextPendingConnection()) {
+        const qsizetype pendingCount = std::count_if(
+            clients.begin(), clients.end(), [](const auto &c) { return !c->welcomed; });
+        if (pendingCount >= kMaxPendingConnections) {
+            // Each one holds a descriptor and a buffer until its deadline: a program (of this
+            // user) that opens connections in a loop must not exhaust ours.
+            if (warningDue(&lastPendingWarning)) {
+                qCWarning(lcMonitor,
+                    "pk::MonitorServer '%s': closing a new connection: %d others have not "
+                    "completed their handshake yet (further ones are not warned about for a "
+                    "minute)",
+                    qPrintable(name), kMaxPendingConnections);
+            } else {
+                qCDebug(lcMonitor, "pk::MonitorServer '%s': closing a new connection: %d pending",
+                    qPrintable(name), kMaxPendingConnections);
+            }
+            // A monitor among them is told why (before its Hello: a Reject needs none), and
+            // tries again. The Reject fits in the system's buffer, so the close is immediate.
+            Message reject;
+            reject.type = MessageType::Reject;
+            reject.version = protocol::kVersion;
+            reject.text = QStringLiteral("the program has %1 connections in their handshake "
+                                         "already")
+                              .arg(kMaxPendingConnections);
+            socket->write(protocol::frame(protocol::encode(reject)));
+            QObject::connect(socket, &QLocalSocket::disconnected, socket, &QObject::deleteLater);
+            socket->disconnectFromServer();
+            if (socket->state() == QLocalSocket::UnconnectedState)
+                socket->deleteLater();
+            continue;
+        }
         auto client = std::make_unique<Client>();
         client->socket = socket;
+        client->id = ++nextClientId;
+        client->pid = localsocket::peerCredentials(*socket).pid;
         Client *c = client.get();
         clients.push_back(std::move(client));
         QObject::connect(socket, &QLocalSocket::readyRead, q, [this, socket] {
@@ -592,15 +778,25 @@ bool MonitorServerPrivate::handle(Client *client, const Message &message)
                 "pk::MonitorServer '%s': refused a monitor speaking protocol "
                 "version %u; this program speaks version %u",
                 qPrintable(name), message.version, protocol::kVersion);
-            Message reject;
-            reject.type = MessageType::Reject;
-            reject.version = protocol::kVersion;
-            reject.text = text;
-            send(client, reject);
-            // Graceful: the rejection is written before the socket closes.
-            QLocalSocket *socket = client->socket;
-            removeClient(client);
-            socket->disconnectFromServer();
+            reject(client, text);
+            return false;
+        }
+        if (welcomedCount() >= maxClients) {
+            // Each attached monitor costs up to its buffer limit: their number is bounded too.
+            const QString text = QStringLiteral("the program has %1 monitors attached already, "
+                                                "as many as it takes")
+                                     .arg(welcomedCount());
+            // A refused monitor tries again every second or so: warn once a minute.
+            if (warningDue(&lastRejectWarning)) {
+                qCWarning(lcMonitor,
+                    "pk::MonitorServer '%s': refused %s: %d monitors are attached already "
+                    "(MonitorServer::maxClients())",
+                    qPrintable(name), qPrintable(describe(client)), welcomedCount());
+            } else {
+                qCDebug(lcMonitor, "pk::MonitorServer '%s': refused %s: %d monitors attached",
+                    qPrintable(name), qPrintable(describe(client)), welcomedCount());
+            }
+            reject(client, text);
             return false;
         }
         Message welcome;
@@ -649,10 +845,23 @@ bool MonitorServerPrivate::handle(Client *client, const Message &message)
     }
 }
 
+void MonitorServerPrivate::reject(Client *client, const QString &why)
+{
+    Message reject;
+    reject.type = MessageType::Reject;
+    reject.version = protocol::kVersion;
+    reject.text = why;
+    send(client, reject);
+    // Graceful: the rejection is written before the socket closes.
+    QLocalSocket *socket = client->socket;
+    removeClient(client);
+    socket->disconnectFromServer();
+}
+
 void MonitorServerPrivate::dropClient(Client *client, const QString &why)
 {
-    qCWarning(lcMonitor, "pk::MonitorServer '%s': closing a monitor connection: %s",
-        qPrintable(name), qPrintable(why));
+    qCWarning(lcMonitor, "pk::MonitorServer '%s': closing %s: %s", qPrintable(name),
+        qPrintable(describe(client)), qPrintable(why));
     QLocalSocket *socket = client->socket;
     removeClient(client);
     socket->abort();
@@ -838,9 +1047,25 @@ void MonitorServerPrivate::flush()
         if (client->needsSnapshot && buffered <= bufferLimit / 2 && mirrorsReady()) {
             // Caught up (or new): a snapshot holds everything, including this flush's changes.
             sendSnapshot(client);
+            client->behindSince.invalidate();
             continue;
         }
         if (client->needsSnapshot || buffered + batchBytes > bufferLimit) {
+            // Its buffer holds its updates back (unless it only waits for the mirrors). Below
+            // the hard limit it only gets counts, which a monitor that never reads would take
+            // for ever, each holding about clientBufferLimit(): it has a time limit too.
+            if (!client->needsSnapshot || buffered > bufferLimit / 2) {
+                if (!client->behindSince.isValid()) {
+                    client->behindSince.start();
+                } else if (client->behindSince.elapsed() >= stalledTimeout) {
+                    dropClient(client,
+                        QStringLiteral("it has not kept up for %1 ms (%2 bytes wait to be sent to "
+                                       "it); it seems stuck")
+                            .arg(client->behindSince.elapsed())
+                            .arg(buffered));
+                    continue;
+                }
+            }
             // Too slow for this batch (or too big a batch): only the counts now, and a
             // snapshot once its buffer has drained.
             client->needsSnapshot = true;
@@ -856,6 +1081,7 @@ void MonitorServerPrivate::flush()
             }
             continue;
         }
+        client->behindSince.invalidate();
         if (changeCount == 0 && keeperDropped == 0 && !countsDifferFor(client, states))
             continue;
         if (frames.isEmpty()) {
@@ -871,17 +1097,16 @@ void MonitorServerPrivate::flush()
 
 bool MonitorServerPrivate::writeRegistration()
 {
-    const QString dir = MonitorServer::registryDirectory();
-    if (dir.isEmpty() || !QDir().mkpath(dir)) {
-        qCWarning(lcMonitor,
-            "pk::MonitorServer: cannot create %s; pk-monitor --list will not "
-            "show '%s'",
-            qPrintable(dir), qPrintable(name));
+    QString error;
+    const QString dir = localsocket::ensureDirectory(&error);
+    if (dir.isEmpty()) {
+        qCWarning(lcMonitor, "pk::MonitorServer: %s; pk-monitor --list will not show '%s'",
+            qPrintable(error), qPrintable(name));
         return false;
     }
     QJsonObject o;
     o.insert(QStringLiteral("name"), name);
-    o.insert(QStringLiteral("fullServerName"), server.fullServerName());
+    o.insert(QStringLiteral("fullServerName"), path);
     o.insert(QStringLiteral("pid"), QCoreApplication::applicationPid());
     o.insert(QStringLiteral("program"), programName());
     o.insert(QStringLiteral("started"), started.toString(Qt::ISODateWithMs));
@@ -889,8 +1114,10 @@ bool MonitorServerPrivate::writeRegistration()
     o.insert(QStringLiteral("keepers"), QJsonArray::fromStringList(q->keeperLabels()));
     registrationPath = QDir(dir).filePath(registryFileName(name));
     QSaveFile file(registrationPath);
-    if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(o).toJson()) < 0
-        || !file.commit()) {
+    // 0600 before the data goes in, on the temporary file that commit() renames into place.
+    if (!file.open(QIODevice::WriteOnly)
+        || !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)
+        || file.write(QJsonDocument(o).toJson()) < 0 || !file.commit()) {
         qCWarning(lcMonitor, "pk::MonitorServer: cannot write %s: %s", qPrintable(registrationPath),
             qPrintable(file.errorString()));
         registrationPath.clear();
@@ -912,8 +1139,18 @@ MonitorServer::MonitorServer(QObject *parent)
     : QObject(parent)
     , d(std::make_unique<MonitorServerPrivate>(this))
 {
+    // The socket file 0700 (Unix), the pipe for this user only (Windows), whatever directory
+    // it is in.
     d->server.setSocketOptions(QLocalServer::UserAccessOption);
     d->timer.setInterval(kDefaultIntervalMs);
+    d->relistenTimer.setSingleShot(true);
+    d->relistenTimer.setInterval(kRelistenIntervalMs);
+    connect(&d->relistenTimer, &QTimer::timeout, this, [this] { d->relisten(); });
+    d->listenerWatchdog.setInterval(1000);
+    connect(&d->listenerWatchdog, &QTimer::timeout, this, [this] {
+        if (d->serving && !d->server.isListening() && !d->relistenTimer.isActive())
+            d->onListenerLost();
+    });
     connect(&d->timer, &QTimer::timeout, this, [this] { d->flush(); });
     connect(&d->server, &QLocalServer::newConnection, this, [this] { d->onNewConnection(); });
 }
@@ -991,37 +1228,34 @@ QStringList MonitorServer::keeperLabels() const
 
 bool MonitorServer::listen(const QString &name)
 {
-    if (d->server.isListening()) {
+    if (d->serving) {
         d->errorString = QStringLiteral("already listening as '%1'").arg(d->name);
         return false;
     }
-    if (name.isEmpty()) {
-        d->errorString = QStringLiteral("no server name given");
+    QString error;
+    const QString path = localsocket::socketPath(name, &error);
+    // A plain name's socket goes in the private directory, where no other user can take it.
+    if (path.isEmpty()
+        || (!QDir::isAbsolutePath(name) && localsocket::ensureDirectory(&error).isEmpty())) {
+        d->errorString = QStringLiteral("cannot listen as '%1': %2").arg(name, error);
         return false;
     }
-    // QLocalServer would take the name over from a live program (with access options it binds
-    // elsewhere and renames the socket into place): ask first. A live program answers; a socket
-    // file left by a crashed one refuses, and is replaced.
-    {
-        QLocalSocket probe;
-        probe.connectToServer(name);
-        if (probe.waitForConnected(1000)) {
-            probe.abort();
-            d->errorString = QStringLiteral("the name '%1' is in use by another program").arg(name);
-            return false;
-        }
-    }
-    bool ok = d->server.listen(name);
-    if (!ok && d->server.serverError() == QAbstractSocket::AddressInUseError) {
-        QLocalServer::removeServer(name);
-        ok = d->server.listen(name);
-    }
-    if (!ok) {
-        d->errorString
-            = QStringLiteral("cannot listen as '%1': %2").arg(name, d->server.errorString());
+    // serverName() and fullServerName() keep the previous ones if this fails.
+    const QString previousPath = std::exchange(d->path, path);
+    switch (d->bindSocket(&error)) {
+    case MonitorServerPrivate::Bound:
+        break;
+    case MonitorServerPrivate::InUse:
+        d->path = previousPath;
+        d->errorString = QStringLiteral("the name '%1' is in use by another program").arg(name);
+        return false;
+    case MonitorServerPrivate::Failed:
+        d->path = previousPath;
+        d->errorString = QStringLiteral("cannot listen as '%1': %2").arg(name, error);
         return false;
     }
     d->name = name;
+    d->serving = true;
     d->started = QDateTime::currentDateTime();
     d->errorString.clear();
     d->writeRegistration();
@@ -1035,6 +1269,10 @@ bool MonitorServer::isListening() const
 
 void MonitorServer::close()
 {
+    d->serving = false;
+    d->relistenTimer.stop();
+    d->listenerWatchdog.stop();
+    QObject::disconnect(std::exchange(d->listenerWatch, {}));
     if (d->server.isListening())
         d->server.close();
     d->removeRegistration();
@@ -1062,7 +1300,7 @@ QString MonitorServer::serverName() const
 
 QString MonitorServer::fullServerName() const
 {
-    return d->server.fullServerName();
+    return d->path;
 }
 
 QString MonitorServer::errorString() const
@@ -1105,6 +1343,26 @@ void MonitorServer::setHandshakeTimeout(int msecs)
     d->handshakeTimeout = std::max(msecs, 1);
 }
 
+int MonitorServer::maxClients() const
+{
+    return d->maxClients;
+}
+
+void MonitorServer::setMaxClients(int count)
+{
+    d->maxClients = std::max(count, 1);
+}
+
+int MonitorServer::stalledClientTimeout() const
+{
+    return d->stalledTimeout;
+}
+
+void MonitorServer::setStalledClientTimeout(int msecs)
+{
+    d->stalledTimeout = std::max(msecs, 1);
+}
+
 int MonitorServer::maxFinishedPerUpdate() const
 {
     return d->maxFinishedPerUpdate;
@@ -1132,10 +1390,7 @@ quint64 MonitorServer::droppedDetailCount() const
 
 QString MonitorServer::registryDirectory()
 {
-    const QString runtime = QStandardPaths::writableLocation(QStandardPaths::RuntimeLocation);
-    if (runtime.isEmpty())
-        return {};
-    return QDir(runtime).filePath(QStringLiteral("promisekeeper-monitor"));
+    return localsocket::directory();
 }
 
 QList<MonitorServerInfo> MonitorServer::availableServers()

@@ -42,6 +42,9 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, Task
     Session:
       client -> Hello (magic "PKMON", version)
       server -> Welcome (version, program, pid, keeper labels)   or Reject (version, message)
+                A Reject of another version is a version mismatch, not to be retried; one of
+                the client's own version refuses it for the reason in its message (the program
+                has all the monitors it takes), and the client may try again later.
       server -> Snapshot chunks (more = true ... false): live and recently finished tasks, per
                 keeper, with counts and thread count
       server -> Update* (coalesced changes per keeper, counts, thread count, droppedDetail)

@@ -1,3 +1,4 @@
+#include "localsocket_p.h"
 #include "protocol_p.h"
 
 #include <pk/remotefeed.h>
@@ -37,6 +38,8 @@ public:
     bool handle(const Message &message);
     void lost(const QString &why, const QString &notice = {});
     void fail(const QString &why);
+    void refuse(const QString &why);
+    void refuseForNow(const QString &why);
     void onHandshakeTimeout();
     void dropSocket();
     void send(const Message &message);
@@ -47,6 +50,7 @@ public:
 
     RemoteFeed *q;
     QString name;
+    QString path; // of the socket, from the name (on the first attempt)
     State state = State::Idle;
     QLocalSocket *socket = nullptr;
     protocol::FrameReader reader;
@@ -78,6 +82,14 @@ void RemoteFeedPrivate::attempt()
     dropSocket();
     if (name.isEmpty() || state == State::Refused)
         return;
+    // Once per name: without XDG_RUNTIME_DIR, Qt warns each time it is asked for the runtime
+    // directory, and the feed retries every second.
+    QString why;
+    if (path.isEmpty() && (path = localsocket::socketPath(name, &why)).isEmpty()) {
+        // A name that can never work: say so, and do not retry.
+        refuse(why);
+        return;
+    }
     state = State::Connecting;
     reader = protocol::FrameReader();
     goodbye = false;
@@ -87,6 +99,13 @@ void RemoteFeedPrivate::attempt()
     QObject::connect(s, &QLocalSocket::connected, q, [this, s] {
         if (s != socket)
             return;
+        // Anyone can listen on a full path in a shared directory: a server of another user
+        // could send anything, and is not the program the user means.
+        QString stranger;
+        if (!localsocket::isOwnServer(*s, path, &stranger)) {
+            refuseForNow(stranger);
+            return;
+        }
         state = State::Handshaking;
         send(Message::hello());
     });
@@ -108,7 +127,7 @@ void RemoteFeedPrivate::attempt()
             else
                 lost(QStringLiteral("the connection closed"));
         });
-    s->connectToServer(name);
+    s->connectToServer(path);
 }
 
 void RemoteFeedPrivate::dropSocket()
@@ -153,6 +172,30 @@ void RemoteFeedPrivate::lost(const QString &why, const QString &notice)
     }
     if (state == State::Connecting && !name.isEmpty())
         retryTimer.start();
+}
+
+// Not to be retried (a bad name, another protocol version): stays refused until
+// connectToServer() is called again.
+void RemoteFeedPrivate::refuse(const QString &why)
+{
+    error = why;
+    qCWarning(lcMonitor, "pk::RemoteFeed: '%s': %s", qPrintable(name), qPrintable(error));
+    dropSocket();
+    state = State::Refused;
+    announced = why;
+    Q_EMIT q->connectionChanged(false, error);
+}
+
+// Not now (another user's server, a program with all the monitors it takes): said once per
+// streak, and tried again every retryInterval() like a program that went away.
+void RemoteFeedPrivate::refuseForNow(const QString &why)
+{
+    const QString notice = why + QStringLiteral(" — trying again");
+    if (notice != announced)
+        qCWarning(lcMonitor, "pk::RemoteFeed: '%s': %s", qPrintable(name), qPrintable(why));
+    else
+        qCDebug(lcMonitor, "pk::RemoteFeed: '%s': %s", qPrintable(name), qPrintable(why));
+    lost(why, notice);
 }
 
 void RemoteFeedPrivate::fail(const QString &why)
@@ -229,13 +272,16 @@ void RemoteFeedPrivate::onReadyRead()
 bool RemoteFeedPrivate::handle(const Message &message)
 {
     if (state == State::Handshaking) {
+        if (message.type == MessageType::Reject && message.version == protocol::kVersion) {
+            // Same version: refused for another reason, which it gives (too many monitors).
+            refuseForNow(message.text.isEmpty()
+                    ? QStringLiteral("the program refused the monitor")
+                    : QStringLiteral("the program refused the monitor: %1").arg(message.text));
+            return false;
+        }
         if (message.type == MessageType::Reject
             || (message.type == MessageType::Welcome && message.version != protocol::kVersion)) {
-            error = protocol::versionMismatchMessage(message.version, protocol::kVersion);
-            qCWarning(lcMonitor, "pk::RemoteFeed: '%s': %s", qPrintable(name), qPrintable(error));
-            dropSocket();
-            state = State::Refused;
-            Q_EMIT q->connectionChanged(false, error);
+            refuse(protocol::versionMismatchMessage(message.version, protocol::kVersion));
             return false;
         }
         if (message.type != MessageType::Welcome) {
@@ -351,6 +397,7 @@ void RemoteFeed::connectToServer(const QString &name)
 {
     disconnectFromServer();
     d->name = name;
+    d->path.clear();
     d->announced.clear();
     d->attempt();
 }

@@ -1,5 +1,6 @@
 // pk::MonitorServer and pk::RemoteFeed in one process, over a local socket: snapshots, updates,
 // commands, reconnection, slow monitors, handshake timeouts, discovery.
+#include "localsocket_p.h"
 #include "pktest.h"
 #include "protocol_p.h"
 
@@ -7,6 +8,7 @@
 #include <pk/promisekeeper.h>
 #include <pk/remotefeed.h>
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QDir>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
@@ -14,8 +16,11 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QPointer>
+#include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QSet>
+#include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QTimer>
 #include <QtCore/QtEndian>
@@ -24,11 +29,16 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <algorithm>
 #include <memory>
 
 #ifdef Q_OS_UNIX
 #include <cstring>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #endif
@@ -65,6 +75,15 @@ QString uniqueName()
     return QStringLiteral("pk-tst-server-%1-%2")
         .arg(QCoreApplication::applicationPid())
         .arg(++counter);
+}
+
+// Where a server listening as \a name has its socket (the private directory made if needed),
+// for servers that are not a MonitorServer and raw connections.
+QString socketPathFor(const QString &name)
+{
+    QString error;
+    pk::localsocket::ensureDirectory(&error);
+    return pk::localsocket::socketPath(name, &error);
 }
 
 // Everything a feed said, in order, and the latest state of each task it heard of.
@@ -134,6 +153,89 @@ QList<quint64> idsOf(const QList<TaskInfo> &tasks)
 
 const QString kWentAway = QStringLiteral("program went away — waiting for it to come back");
 
+#ifdef Q_OS_UNIX
+// The mode bits of \a path (permissions, set-id, sticky), and whether it is \a type (S_IFDIR...).
+int modeOf(const QString &path, mode_t type)
+{
+    struct stat st = {};
+    if (::lstat(QFile::encodeName(path).constData(), &st) != 0 || (st.st_mode & S_IFMT) != type)
+        return -1;
+    return int(st.st_mode & 07777);
+}
+
+uid_t ownerOf(const QString &path)
+{
+    struct stat st = {};
+    return ::lstat(QFile::encodeName(path).constData(), &st) == 0 ? st.st_uid : uid_t(-1);
+}
+
+/*
+    pk-tst-impostor run as the user "nobody" through runuser: a server of another user. Needs
+    root, runuser and that user; skip() says which one is missing. The helper ends when its
+    standard input closes (with the process object), so no signal has to cross users.
+*/
+class Impostor
+{
+public:
+    // Why another user cannot be played here, or an empty string.
+    static QString unavailable()
+    {
+        if (::geteuid() != 0)
+            return QStringLiteral("needs root, to run a server as another user (runuser)");
+        if (QStandardPaths::findExecutable(QStringLiteral("runuser")).isEmpty())
+            return QStringLiteral("runuser is not installed");
+        if (!::getpwnam("nobody"))
+            return QStringLiteral("there is no user 'nobody' to run the other server as");
+        return {};
+    }
+
+    static uid_t uid() { return ::getpwnam("nobody")->pw_uid; }
+
+    ~Impostor()
+    {
+        if (m_process.state() == QProcess::NotRunning)
+            return;
+        m_process.closeWriteChannel();
+        if (!m_process.waitForFinished(pktest::kTimeoutMs))
+            m_process.kill();
+    }
+
+    // Starts it on \a path, to send \a answer to each connection; returns its first line
+    // ("LISTENING", "CANNOT-LISTEN ..."), or an empty string with the reason in \a error.
+    QByteArray start(const QString &path, const QByteArray &answer, QString *error)
+    {
+        m_process.start(QStringLiteral("runuser"),
+            { QStringLiteral("-u"), QStringLiteral("nobody"), QStringLiteral("--"),
+                QStringLiteral(PK_IMPOSTOR), path, QString::fromLatin1(answer.toHex()) });
+        if (!m_process.waitForStarted(pktest::kTimeoutMs)) {
+            *error = m_process.errorString();
+            return {};
+        }
+        QDeadlineTimer deadline(pktest::kTimeoutMs);
+        while (!m_process.canReadLine() && m_process.state() == QProcess::Running
+            && !deadline.hasExpired())
+            m_process.waitForReadyRead(int(std::max<qint64>(deadline.remainingTime(), 1)));
+        if (!m_process.canReadLine()) {
+            m_process.waitForFinished(pktest::kTimeoutMs);
+            *error = QString::fromLocal8Bit(m_process.readAllStandardError()).trimmed();
+            return {};
+        }
+        return m_process.readLine().trimmed();
+    }
+
+    // The connections it accepted so far.
+    int connections()
+    {
+        m_output += m_process.readAllStandardOutput();
+        return int(m_output.count("CONNECTION"));
+    }
+
+private:
+    QProcess m_process;
+    QByteArray m_output;
+};
+#endif
+
 } // namespace
 
 class tst_MonitorServer : public QObject
@@ -165,6 +267,15 @@ private Q_SLOTS:
     void discovery();
     void nameInUse();
     void staleSocketIsReplaced();
+    void socketAndRegistryArePrivate();
+    void badNames();
+    void foreignDirectoryIsRefused();
+    void otherUserCannotTakeTheName();
+    void otherUsersServerIsRefused();
+    void tooManyMonitorsAreRefused();
+    void stalledMonitorIsCutOff();
+    void pendingConnectionsAreCapped();
+    void survivesDescriptorExhaustion();
     void badKeepers();
 
 private:
@@ -466,6 +577,8 @@ void tst_MonitorServer::stuckClientDoesNotBlock()
     PromiseKeeper keeper(2);
     MonitorServer server;
     server.setClientBufferLimit(64 * 1024);
+    // Far longer than the test: behind, it is kept (stalledMonitorIsCutOff() tests the limit).
+    server.setStalledClientTimeout(60 * 60 * 1000);
     server.addKeeper(&keeper);
     const QString name = uniqueName();
     QVERIFY(server.listen(name));
@@ -479,7 +592,7 @@ void tst_MonitorServer::stuckClientDoesNotBlock()
     // system, so everything else piles up in the server's send buffer for it.
     QLocalSocket stuck;
     stuck.setReadBufferSize(4096);
-    stuck.connectToServer(name);
+    stuck.connectToServer(server.fullServerName());
     QVERIFY(stuck.waitForConnected(pktest::kTimeoutMs));
     stuck.write(pk::protocol::frame(pk::protocol::encode(pk::protocol::Message::hello())));
     QTRY_COMPARE(server.clientCount(), 2);
@@ -775,12 +888,13 @@ void tst_MonitorServer::silentConnectionIsClosed()
 
     pktest::MessageLog messages;
     QTest::ignoreMessage(QtWarningMsg,
-        QRegularExpression(QStringLiteral("closing a monitor connection: no handshake within %1 ms")
-                               .arg(timeoutMs)));
+        QRegularExpression(
+            QStringLiteral("closing monitor connection \\d+.*: no handshake within %1 ms")
+                .arg(timeoutMs)));
     QElapsedTimer elapsed;
     elapsed.start();
     QLocalSocket silent;
-    silent.connectToServer(name);
+    silent.connectToServer(server.fullServerName());
     QVERIFY(silent.waitForConnected(pktest::kTimeoutMs));
     silent.write(bytes);
     QTimer trickle;
@@ -829,15 +943,16 @@ void tst_MonitorServer::floodBeforeHandshakeIsClosed()
     QVERIFY(server.listen(name));
 
     QLocalSocket flood;
-    flood.connectToServer(name);
+    flood.connectToServer(server.fullServerName());
     QVERIFY(flood.waitForConnected(pktest::kTimeoutMs));
     // A frame header within kMaxFrameSize, then more than a handshake could take.
     QByteArray bytes(4, Qt::Uninitialized);
     qToBigEndian<quint32>(quint32(1024 * 1024), bytes.data());
     bytes.append(QByteArray(128 * 1024, 'x'));
     QTest::ignoreMessage(QtWarningMsg,
-        QRegularExpression(QStringLiteral("closing a monitor connection: \\d+ bytes before the "
-                                          "handshake")));
+        QRegularExpression(
+            QStringLiteral("closing monitor connection \\d+.*: \\d+ bytes before the "
+                           "handshake")));
     flood.write(bytes);
     QSignalSpy closed(&flood, &QLocalSocket::disconnected);
     QVERIFY(closed.wait(pktest::kTimeoutMs));
@@ -853,7 +968,7 @@ void tst_MonitorServer::feedTimesOutOnSilentProgram()
     // A program that accepts monitors and says nothing, until told to answer.
     const QString name = uniqueName();
     auto fake = std::make_unique<QLocalServer>();
-    QVERIFY(fake->listen(name));
+    QVERIFY(fake->listen(socketPathFor(name)));
     int connections = 0;
     bool answer = false;
     QList<QPointer<QLocalSocket>> peers;
@@ -920,7 +1035,7 @@ void tst_MonitorServer::feedTimesOutOnSilentProgram()
     // It comes back and answers: attached.
     answer = true;
     fake = std::make_unique<QLocalServer>();
-    QVERIFY(fake->listen(name));
+    QVERIFY(fake->listen(socketPathFor(name)));
     serve(fake.get());
     QTRY_COMPARE_WITH_TIMEOUT(log.sequence.size(), 3, pktest::kTimeoutMs);
     QCOMPARE(log.sequence.last(), QStringLiteral("connected"));
@@ -1029,7 +1144,9 @@ void tst_MonitorServer::staleSocketIsReplaced()
 #ifdef Q_OS_UNIX
     // A socket file nobody listens on, as a crashed program leaves it.
     const QString name = uniqueName();
-    const QByteArray path = QFile::encodeName(QDir::temp().filePath(name));
+    const QString dir = MonitorServer::registryDirectory();
+    QVERIFY(QDir().mkpath(dir));
+    const QByteArray path = QFile::encodeName(QDir(dir).filePath(name + QStringLiteral(".socket")));
     const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     QVERIFY(fd >= 0);
     sockaddr_un address = {};
@@ -1044,12 +1161,516 @@ void tst_MonitorServer::staleSocketIsReplaced()
     MonitorServer server;
     server.addKeeper(&keeper);
     QVERIFY2(server.listen(name), qPrintable(server.errorString()));
+    QCOMPARE(server.fullServerName(), QFile::decodeName(path));
     RemoteFeed feed;
     FeedLog log(&feed);
     feed.connectToServer(name);
     QTRY_COMPARE(log.snapshots, 1);
 #else
     QSKIP("Unix sockets only");
+#endif
+}
+
+void tst_MonitorServer::socketAndRegistryArePrivate()
+{
+#ifdef Q_OS_UNIX
+    const QString dir = MonitorServer::registryDirectory();
+    QCOMPARE(dir, QDir(m_runtime.path()).filePath(QStringLiteral("promisekeeper-monitor")));
+    // As an older version left it: made with the umask's mode.
+    QVERIFY(QDir().mkpath(dir));
+    QVERIFY(::chmod(QFile::encodeName(dir).constData(), 0755) == 0);
+
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY2(server.listen(name), qPrintable(server.errorString()));
+
+    // The socket in a directory nobody else may enter, the socket and registration for the
+    // user only.
+    const QString socket = server.fullServerName();
+    QCOMPARE(socket, QDir(dir).filePath(name + QStringLiteral(".socket")));
+    QCOMPARE(modeOf(dir, S_IFDIR), 0700);
+    QCOMPARE(ownerOf(dir), ::geteuid());
+    QCOMPARE(modeOf(socket, S_IFSOCK), 0700);
+    QCOMPARE(ownerOf(socket), ::geteuid());
+    const QString registration = QDir(dir).filePath(name + QStringLiteral(".json"));
+    QCOMPARE(modeOf(registration, S_IFREG), 0600);
+    QJsonObject o = QJsonDocument::fromJson([&] {
+        QFile f(registration);
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    }())
+                        .object();
+    QCOMPARE(o.value(QLatin1String("fullServerName")).toString(), socket);
+
+    // Rewritten when a keeper joins: still 0600.
+    PromiseKeeper second(0);
+    server.addKeeper(&second, QStringLiteral("second"));
+    QCOMPARE(modeOf(registration, S_IFREG), 0600);
+
+    // Listing reads them, and attaching by name finds the socket.
+    bool listed = false;
+    const QList<pk::MonitorServerInfo> servers = MonitorServer::availableServers();
+    for (const pk::MonitorServerInfo &info : servers)
+        listed = listed || info.name == name;
+    QVERIFY(listed);
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    // Nothing in the temporary directory, where anyone could have taken the name.
+    QVERIFY(!QFileInfo::exists(QDir::temp().filePath(name)));
+#else
+    QSKIP("Unix permissions only");
+#endif
+}
+
+void tst_MonitorServer::badNames()
+{
+    MonitorServer server;
+    QVERIFY(!server.listen(QString()));
+    QVERIFY2(server.errorString().contains(QLatin1String("no server name")),
+        qPrintable(server.errorString()));
+#ifdef Q_OS_UNIX
+    for (const QString &name :
+        { QStringLiteral("a/b"), QStringLiteral(".."), QStringLiteral("../up") }) {
+        QVERIFY(!server.listen(name));
+        QVERIFY2(server.errorString().contains(QLatin1String("is not a server name")),
+            qPrintable(server.errorString()));
+    }
+    const QString tooLong(200, QLatin1Char('x'));
+    QVERIFY(!server.listen(tooLong));
+    QVERIFY2(
+        server.errorString().contains(QLatin1String("too long")), qPrintable(server.errorString()));
+    QVERIFY(!server.isListening());
+
+    // The feed says so at once and does not retry: the name can never work.
+    RemoteFeed feed;
+    feed.setRetryInterval(10);
+    FeedLog log(&feed);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("is not a server name")));
+    feed.connectToServer(QStringLiteral("a/b"));
+    QCOMPARE(log.sequence, QStringList { QStringLiteral("disconnected") });
+    QVERIFY2(log.messages.first().contains(QLatin1String("is not a server name")),
+        qPrintable(log.messages.first()));
+    QCOMPARE(feed.errorString(), log.messages.first());
+    QVERIFY(!feed.isConnected());
+#endif
+}
+
+void tst_MonitorServer::foreignDirectoryIsRefused()
+{
+#ifdef Q_OS_UNIX
+    if (::geteuid() != 0 || !::getpwnam("nobody"))
+        QSKIP("needs root and the user 'nobody', to give a directory to another user");
+    // Another user's directory where ours should be (root can make one): neither the socket
+    // nor the registration goes in it.
+    QTemporaryDir runtime;
+    QVERIFY(runtime.isValid());
+    const QByteArray previous = qgetenv("XDG_RUNTIME_DIR");
+    qputenv("XDG_RUNTIME_DIR", QFile::encodeName(runtime.path()));
+    const auto restore = qScopeGuard([&previous] { qputenv("XDG_RUNTIME_DIR", previous); });
+    const QString dir = MonitorServer::registryDirectory();
+    QVERIFY(dir.startsWith(runtime.path()));
+    QVERIFY(QDir().mkdir(dir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+    QCOMPARE(::chown(QFile::encodeName(dir).constData(), Impostor::uid(), gid_t(-1)), 0);
+
+    MonitorServer server;
+    const QString name = uniqueName();
+    QVERIFY(!server.listen(name));
+    QVERIFY2(server.errorString().contains(QLatin1String("belongs to another user")),
+        qPrintable(server.errorString()));
+    QVERIFY(!server.isListening());
+    QVERIFY(
+        QDir(dir).isEmpty(QDir::AllEntries | QDir::System | QDir::Hidden | QDir::NoDotAndDotDot));
+#else
+    QSKIP("Unix users only");
+#endif
+}
+
+void tst_MonitorServer::otherUserCannotTakeTheName()
+{
+#ifdef Q_OS_UNIX
+    if (const QString why = Impostor::unavailable(); !why.isEmpty())
+        QSKIP(qPrintable(why));
+    const QString name = uniqueName();
+
+    // Where the socket used to be, anyone could take the name first.
+    Impostor squatter;
+    QString error;
+    const QString oldPlace = QDir::temp().filePath(name);
+    const QByteArray started = squatter.start(oldPlace, QByteArray(), &error);
+    if (started.isEmpty())
+        QSKIP(qPrintable(QStringLiteral("runuser cannot start the helper: ") + error));
+    QCOMPARE(started, QByteArray("LISTENING"));
+    QCOMPARE(ownerOf(oldPlace), Impostor::uid());
+
+    // Where it is now, another user cannot even create it.
+    const QString dir = MonitorServer::registryDirectory();
+    QVERIFY(QDir().mkdir(dir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner)
+        || QFileInfo(dir).isDir());
+    Impostor intruder;
+    const QString newPlace = QDir(dir).filePath(name + QStringLiteral(".socket"));
+    const QByteArray refused = intruder.start(newPlace, QByteArray(), &error);
+    QVERIFY2(refused.startsWith("CANNOT-LISTEN"), refused.constData());
+    QVERIFY(!QFileInfo::exists(newPlace));
+
+    // The program listens under its name and the monitor reaches it, not the squatter.
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.addKeeper(&keeper, QStringLiteral("real"));
+    QVERIFY2(server.listen(name), qPrintable(server.errorString()));
+    QCOMPARE(server.fullServerName(), newPlace);
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+    QCOMPARE(feed.keeperLabels(), QStringList { QStringLiteral("real") });
+    QCOMPARE(feed.programPid(), QCoreApplication::applicationPid());
+    QCOMPARE(squatter.connections(), 0);
+#else
+    QSKIP("Unix users only");
+#endif
+}
+
+void tst_MonitorServer::otherUsersServerIsRefused()
+{
+#ifdef Q_OS_UNIX
+    if (const QString why = Impostor::unavailable(); !why.isEmpty())
+        QSKIP(qPrintable(why));
+    // A full path in a directory every user may write to, as a careless program might use.
+    QTemporaryDir shared;
+    QVERIFY(shared.isValid());
+    QVERIFY(::chmod(QFile::encodeName(shared.path()).constData(), 01777) == 0);
+    const QString path = QDir(shared.path()).filePath(QStringLiteral("myapp"));
+
+    // It answers every connection with a welcome at once: a monitor that did not check
+    // would attach and show what it says.
+    pk::protocol::Message welcome;
+    welcome.type = pk::protocol::MessageType::Welcome;
+    welcome.text = QStringLiteral("impostor");
+    welcome.pid = 1;
+    welcome.keeperLabels = { QStringLiteral("fake") };
+    Impostor impostor;
+    QString error;
+    const QByteArray started
+        = impostor.start(path, pk::protocol::frame(pk::protocol::encode(welcome)), &error);
+    if (started.isEmpty())
+        QSKIP(qPrintable(QStringLiteral("runuser cannot start the helper: ") + error));
+    QCOMPARE(started, QByteArray("LISTENING"));
+
+    const QString expected
+        = QStringLiteral("refused the server at %1: it runs as another user (uid %2, not %3)")
+              .arg(path)
+              .arg(Impostor::uid())
+              .arg(::geteuid());
+    pktest::MessageLog messages;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QRegularExpression::escape(expected)));
+    RemoteFeed feed;
+    feed.setRetryInterval(20);
+    FeedLog log(&feed);
+    feed.connectToServer(path);
+    QTRY_COMPARE(log.sequence.size(), 1);
+    QCOMPARE(log.sequence.first(), QStringLiteral("disconnected"));
+    QCOMPARE(log.messages.first(), expected + QStringLiteral(" — trying again"));
+    QCOMPARE(feed.errorString(), expected);
+
+    // It tries again (the right program may take the path later), saying it once.
+    QTRY_VERIFY_WITH_TIMEOUT(impostor.connections() >= 3, pktest::kTimeoutMs);
+    QVERIFY(!feed.isConnected());
+    QCOMPARE(log.sequence, QStringList { QStringLiteral("disconnected") });
+    QCOMPARE(log.snapshots, 0);
+    QVERIFY(feed.keeperLabels().isEmpty());
+    QCOMPARE(messages.warningCategories(QRegularExpression(QRegularExpression::escape(expected))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+    feed.disconnectFromServer();
+#else
+    QSKIP("Unix users only");
+#endif
+}
+
+void tst_MonitorServer::tooManyMonitorsAreRefused()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    QCOMPARE(server.maxClients(), 8);
+    server.setMaxClients(0);
+    QCOMPARE(server.maxClients(), 1);
+    server.setMaxClients(2);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    RemoteFeed first;
+    FeedLog firstLog(&first);
+    first.connectToServer(name);
+    RemoteFeed second;
+    FeedLog secondLog(&second);
+    second.connectToServer(name);
+    QTRY_COMPARE(firstLog.snapshots, 1);
+    QTRY_COMPARE(secondLog.snapshots, 1);
+    QCOMPARE(server.clientCount(), 2);
+
+    // A third one is told why, then the connection closes.
+    pktest::MessageLog messages;
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("refused monitor connection \\d+.*: 2 monitors are "
+                                          "attached already")));
+    QLocalSocket raw;
+    raw.connectToServer(server.fullServerName());
+    QVERIFY(raw.waitForConnected(pktest::kTimeoutMs));
+    raw.write(pk::protocol::frame(pk::protocol::encode(pk::protocol::Message::hello())));
+    QSignalSpy closed(&raw, &QLocalSocket::disconnected);
+    QVERIFY(closed.isValid());
+    QVERIFY(closed.wait(pktest::kTimeoutMs));
+    pk::protocol::FrameReader reader;
+    reader.append(raw.readAll());
+    QByteArray payload;
+    QString error;
+    QCOMPARE(reader.next(&payload, &error), pk::protocol::FrameReader::Frame);
+    pk::protocol::Message reject;
+    QVERIFY2(pk::protocol::decode(payload, &reject, &error), qPrintable(error));
+    QCOMPARE(reject.type, pk::protocol::MessageType::Reject);
+    QCOMPARE(reject.version, pk::protocol::kVersion);
+    const QString reason
+        = QStringLiteral("the program has 2 monitors attached already, as many as it takes");
+    QCOMPARE(reject.text, reason);
+    QCOMPARE(reader.next(&payload, &error), pk::protocol::FrameReader::NeedMore);
+    QCOMPARE(server.clientCount(), 2);
+    QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("refused monitor"))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+
+    // A feed says it, with the program's reason, and tries again; it attaches once there is
+    // room. The program does not repeat its warning for every retry.
+    const QString expected = QStringLiteral("the program refused the monitor: ") + reason;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QRegularExpression::escape(expected)));
+    RemoteFeed third;
+    third.setRetryInterval(20);
+    FeedLog thirdLog(&third);
+    third.connectToServer(name);
+    QTRY_COMPARE(thirdLog.sequence.size(), 1);
+    QCOMPARE(thirdLog.messages.first(), expected + QStringLiteral(" — trying again"));
+    QCOMPARE(third.errorString(), expected);
+    QVERIFY(!third.isConnected());
+    QCOMPARE(server.clientCount(), 2);
+    QVERIFY(first.isConnected());
+    QVERIFY(second.isConnected());
+
+    first.disconnectFromServer();
+    QTRY_COMPARE_WITH_TIMEOUT(thirdLog.snapshots, 1, pktest::kTimeoutMs);
+    QVERIFY(third.isConnected());
+    QCOMPARE(thirdLog.sequence.mid(0, 3),
+        (QStringList { QStringLiteral("disconnected"), QStringLiteral("connected"),
+            QStringLiteral("snapshot") }));
+    QCOMPARE(server.clientCount(), 2);
+    QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("refused monitor"))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+}
+
+void tst_MonitorServer::stalledMonitorIsCutOff()
+{
+    PromiseKeeper keeper(0);
+    // Snapshots carry the recently finished tasks: few, so that one snapshot stays well below
+    // the hard limit (eight times the buffer limit) and only the timeout can cut the monitor.
+    keeper.setHistorySize(16);
+    MonitorServer server;
+    QCOMPARE(server.stalledClientTimeout(), 30000);
+    server.setStalledClientTimeout(0);
+    QCOMPARE(server.stalledClientTimeout(), 1);
+    const int timeoutMs = 200;
+    server.setStalledClientTimeout(timeoutMs);
+    server.setClientBufferLimit(64 * 1024);
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.connectToServer(name);
+    QTRY_COMPARE(log.snapshots, 1);
+
+    // A monitor that handshakes, then reads no more than 4 KiB: what it is sent piles up in
+    // the kernel's socket buffers, then in the server's buffer for it.
+    pktest::MessageLog messages;
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("closing monitor connection \\d+ \\(pid %1\\): it has "
+                                          "not kept up for \\d+ ms \\(\\d+ bytes wait to be sent "
+                                          "to it\\); it seems stuck")
+                               .arg(QCoreApplication::applicationPid())));
+    QLocalSocket stuck;
+    stuck.setReadBufferSize(4096);
+    stuck.connectToServer(server.fullServerName());
+    QVERIFY(stuck.waitForConnected(pktest::kTimeoutMs));
+    stuck.write(pk::protocol::frame(pk::protocol::encode(pk::protocol::Message::hello())));
+    QTRY_COMPARE(server.clientCount(), 2);
+    QSignalSpy counted(&server, &MonitorServer::clientCountChanged);
+    QVERIFY(counted.isValid());
+
+    // Tasks with long titles come and go until the stuck monitor is cut off: the server's
+    // buffer for it fills, it stays behind, and after the timeout it goes. An update (about
+    // 20 KB) fits in the buffer limit, so the monitor that reads is never behind.
+    const QString title(500, QLatin1Char('t'));
+    QTimer work;
+    connect(&work, &QTimer::timeout, &keeper, [&] {
+        for (int i = 0; i < 5; ++i)
+            keeper.submit(pk::TaskOptions { title, 0 }, [] {});
+        keeper.processPending();
+    });
+    work.start(10);
+    QTRY_COMPARE_WITH_TIMEOUT(server.clientCount(), 1, pktest::kTimeoutMs);
+    work.stop();
+    QCOMPARE(counted.size(), 1);
+    QCOMPARE(counted.first().first().toInt(), 1);
+    QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("it seems stuck"))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+
+    // The monitor that reads stays, and catches up.
+    QVERIFY(feed.isConnected());
+    QTRY_COMPARE_WITH_TIMEOUT(feed.counts(), keeper.counts(), pktest::kTimeoutMs);
+    QVERIFY(!log.sequence.contains(QStringLiteral("disconnected")));
+
+    // The stuck one finds its connection closed once it reads what it was sent.
+    QSignalSpy closed(&stuck, &QLocalSocket::disconnected);
+    QVERIFY(closed.isValid());
+    stuck.setReadBufferSize(0);
+    stuck.readAll();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (stuck.readAll(), stuck.state() == QLocalSocket::UnconnectedState), pktest::kTimeoutMs);
+}
+
+void tst_MonitorServer::pendingConnectionsAreCapped()
+{
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+
+    // 16 connections that never say hello hold their place until their deadline; the next
+    // ones are closed as soon as they are accepted, with one warning.
+    pktest::MessageLog messages;
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("closing a new connection: 16 others have not "
+                                          "completed their handshake yet")));
+    std::vector<std::unique_ptr<QLocalSocket>> silent;
+    for (int i = 0; i < 20; ++i) {
+        silent.push_back(std::make_unique<QLocalSocket>());
+        silent.back()->connectToServer(server.fullServerName());
+        QVERIFY(silent.back()->waitForConnected(pktest::kTimeoutMs));
+    }
+    const auto closedCount = [&silent] {
+        return std::count_if(silent.begin(), silent.end(),
+            [](const auto &s) { return s->state() == QLocalSocket::UnconnectedState; });
+    };
+    QTRY_COMPARE(closedCount(), 4);
+    for (int i = 0; i < 16; ++i)
+        QCOMPARE(silent[std::size_t(i)]->state(), QLocalSocket::ConnectedState);
+    // Each closed one was told why.
+    for (int i = 16; i < 20; ++i) {
+        pk::protocol::FrameReader reader;
+        reader.append(silent[std::size_t(i)]->readAll());
+        QByteArray payload;
+        QString error;
+        QCOMPARE(reader.next(&payload, &error), pk::protocol::FrameReader::Frame);
+        pk::protocol::Message reject;
+        QVERIFY2(pk::protocol::decode(payload, &reject, &error), qPrintable(error));
+        QCOMPARE(reject.type, pk::protocol::MessageType::Reject);
+        QCOMPARE(reject.version, pk::protocol::kVersion);
+        QCOMPARE(reject.text,
+            QStringLiteral("the program has 16 connections in their handshake already"));
+    }
+    QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("closing a new"))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+
+    // Once they are gone, monitors attach as before.
+    silent.clear();
+    RemoteFeed feed;
+    FeedLog log(&feed);
+    feed.setRetryInterval(20);
+    feed.connectToServer(name);
+    QTRY_COMPARE_WITH_TIMEOUT(log.snapshots, 1, pktest::kTimeoutMs);
+}
+
+void tst_MonitorServer::survivesDescriptorExhaustion()
+{
+#ifdef Q_OS_UNIX
+    PromiseKeeper keeper(0);
+    MonitorServer server;
+    server.addKeeper(&keeper);
+    const QString name = uniqueName();
+    QVERIFY(server.listen(name));
+    const QString path = server.fullServerName();
+
+    // Attached before: unaffected.
+    RemoteFeed early;
+    FeedLog earlyLog(&early);
+    early.connectToServer(name);
+    QTRY_COMPARE(earlyLog.snapshots, 1);
+
+    // Room for a few more descriptors only, then more connections than that.
+    rlimit saved = {};
+    QCOMPARE(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    const auto restore = qScopeGuard([&saved] { ::setrlimit(RLIMIT_NOFILE, &saved); });
+    int highest = 0;
+    int open = 0;
+    for (int fd = 0; fd < 4096; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1) {
+            highest = fd;
+            ++open;
+        }
+    }
+    rlimit low = saved;
+    low.rlim_cur = rlim_t(highest + 1 + 12);
+    QVERIFY(low.rlim_cur <= saved.rlim_max);
+    // The free descriptors, holes below the highest included: the connections take them all
+    // before the event loop lets the server accept any.
+    const int free = int(low.rlim_cur) - open;
+
+    pktest::MessageLog messages;
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("lost its listening socket .*out of file descriptors")));
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<std::unique_ptr<QLocalSocket>> crowd;
+    for (int i = 0; i < free + 8; ++i) {
+        crowd.push_back(std::make_unique<QLocalSocket>());
+        crowd.back()->connectToServer(path);
+    }
+    // Accepting fails, and QLocalServer drops its listening socket: the server notices.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !messages.warningCategories(QRegularExpression(QStringLiteral("lost its listening")))
+             .isEmpty(),
+        pktest::kTimeoutMs);
+
+    // Once there are descriptors again, it listens again and a monitor attaches.
+    crowd.clear();
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    RemoteFeed late;
+    FeedLog lateLog(&late);
+    late.setRetryInterval(50);
+    late.connectToServer(name);
+    QTRY_COMPARE_WITH_TIMEOUT(lateLog.snapshots, 1, pktest::kTimeoutMs);
+    QVERIFY(server.isListening());
+    QCOMPARE(server.fullServerName(), path);
+    QVERIFY(QFileInfo::exists(path));
+    bool listed = false;
+    const QList<pk::MonitorServerInfo> servers = MonitorServer::availableServers();
+    for (const pk::MonitorServerInfo &info : servers)
+        listed = listed || info.name == name;
+    QVERIFY(listed);
+
+    // One warning (they are rate-limited), in the monitor's category; the early monitor never
+    // noticed.
+    QCOMPARE(messages.warningCategories(QRegularExpression(QStringLiteral("lost its listening"))),
+        QStringList { QStringLiteral("promisekeeper.monitor") });
+    QVERIFY(early.isConnected());
+    QVERIFY(!earlyLog.sequence.contains(QStringLiteral("disconnected")));
+    keeper.submit([] {});
+    QCOMPARE(keeper.processPending(), 1);
+    QTRY_COMPARE(early.counts().succeeded, 1);
+    QTRY_COMPARE(late.counts().succeeded, 1);
+#else
+    QSKIP("RLIMIT_NOFILE is Unix only");
 #endif
 }
 

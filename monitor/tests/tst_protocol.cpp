@@ -1,5 +1,6 @@
 // The monitor's socket protocol: serialization, framing, the handshake and what happens to
 // connections that send garbage.
+#include "localsocket_p.h"
 #include "pktest.h"
 #include "protocol_p.h"
 
@@ -29,6 +30,15 @@ using pk::protocol::MessageType;
 Q_DECLARE_METATYPE(pk::protocol::Message)
 
 namespace {
+
+// Where a program listening as \a name has its socket (the private directory made): for the
+// fake programs, which are plain QLocalServers.
+QString socketPathFor(const QString &name)
+{
+    QString error;
+    pk::localsocket::ensureDirectory(&error);
+    return pk::localsocket::socketPath(name, &error);
+}
 
 QString uniqueName()
 {
@@ -480,7 +490,7 @@ void tst_Protocol::serverRejectsOtherVersion()
     QVERIFY2(server.listen(name), qPrintable(server.errorString()));
 
     QLocalSocket client;
-    client.connectToServer(name);
+    client.connectToServer(server.fullServerName());
     QVERIFY(client.waitForConnected(pktest::kTimeoutMs));
     Message hello = Message::hello();
     hello.version = 999;
@@ -515,7 +525,7 @@ void tst_Protocol::clientRejectsOtherVersion()
     // A fake program that speaks version 2.
     QLocalServer fake;
     const QString name = uniqueName();
-    QVERIFY(fake.listen(name));
+    QVERIFY(fake.listen(socketPathFor(name)));
     QLocalSocket *peer = nullptr;
     connect(&fake, &QLocalServer::newConnection, this, [&] {
         peer = fake.nextPendingConnection();
@@ -590,14 +600,14 @@ void tst_Protocol::serverClosesOnGarbage()
     QVERIFY2(server.listen(name), qPrintable(server.errorString()));
 
     QLocalSocket client;
-    client.connectToServer(name);
+    client.connectToServer(server.fullServerName());
     QVERIFY(client.waitForConnected(pktest::kTimeoutMs));
     if (handshakeFirst) {
         client.write(framed(Message::hello()));
         QTRY_COMPARE(server.clientCount(), 1);
     }
     QTest::ignoreMessage(QtWarningMsg,
-        QRegularExpression(QStringLiteral("closing a monitor connection: .*")
+        QRegularExpression(QStringLiteral("closing monitor connection \\d+.*: .*")
             + QRegularExpression::escape(warning)));
     client.write(bytes);
     QTRY_COMPARE(client.state(), QLocalSocket::UnconnectedState);
@@ -632,7 +642,7 @@ void tst_Protocol::clientClosesOnGarbage()
     // A fake program: welcomes the monitor, then sends garbage.
     QLocalServer fake;
     const QString name = uniqueName();
-    QVERIFY(fake.listen(name));
+    QVERIFY(fake.listen(socketPathFor(name)));
     int connections = 0;
     connect(&fake, &QLocalServer::newConnection, this, [&] {
         QLocalSocket *peer = fake.nextPendingConnection();

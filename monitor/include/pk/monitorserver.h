@@ -39,9 +39,25 @@ struct MonitorServerInfo
     // $ pk-monitor --attach myapp
     \endcode
 
-    It listens on a QLocalServer that only the same user may connect to, and registers in a
-    small JSON file under QStandardPaths::RuntimeLocation ("promisekeeper-monitor/<name>.json")
-    for availableServers(); the file goes away with close().
+    Only the same user can attach. The socket of a plain name such as "myapp" is
+    "<runtime>/promisekeeper-monitor/myapp.socket", in a directory of mode 0700 inside
+    QStandardPaths::RuntimeLocation (XDG_RUNTIME_DIR, which Qt only uses if it is the user's and
+    0700, else /tmp/runtime-<user>), so no other user can take the name or connect; the socket
+    itself is 0700 (QLocalServer::UserAccessOption). pk::RemoteFeed checks in turn that the
+    server it reaches runs as its own user. The server registers in a small JSON file of mode
+    0600 in the same directory ("<name>.json") for availableServers(); the file goes away with
+    close().
+
+    Whatever the monitors do, what they cost is bounded: at most maxClients() are attached (a
+    monitor over the limit is refused with a message that says why), each has a send buffer
+    limit (clientBufferLimit()), and one that stays behind it for stalledClientTimeout() is cut
+    off, with a warning that names it. At most 16 connections may be in their handshake at
+    once; further ones are closed at once, with a Reject that says why (a pk::RemoteFeed
+    among them tries again). If accepting a
+   connection fails (the process is out of file descriptors), QLocalServer closes the listening
+   socket: the server warns (once a minute at most), keeps its attached monitors and its
+   registration, and listens again as soon as it can (it tries every 200 ms); isListening() is false
+   meanwhile.
 
     While a monitor is attached the server is an EventListener of each keeper: it keeps the live
     tasks and the recently finished ones, coalesces changes per task and sends them about 25
@@ -53,8 +69,8 @@ struct MonitorServerInfo
     titles and error messages are sent cut to 4096 characters. A connection that does not
     complete the protocol's handshake within handshakeTimeout() (or sends more than 64 KiB
     before it) is closed with a warning in the "promisekeeper.monitor" logging category, so that
-    a stuck or foreign program connecting to the socket holds nothing for long and never delays
-    the monitors that do attach.
+    a stuck or foreign program connecting to the socket holds nothing for long and does not
+    delay the monitors that do attach (unless it holds all 16 places).
 
     Thread affinity: create the server in the thread of the keepers it publishes (their event
     streams are delivered there); use it from that thread. The server does not own the keepers;
@@ -86,12 +102,18 @@ public:
     QStringList keeperLabels() const;
 
     /*!
-        Starts listening on the local socket \a name (a plain name such as "myapp", placed by Qt
-        in the temporary directory, or a full path) and registers it for availableServers().
-        A stale socket file left by a program that crashed is replaced; a name in use by a live
-        program fails. Returns false and sets errorString() on failure.
+        Starts listening on the local socket \a name and registers it for availableServers().
+        \a name is a plain name such as "myapp" (the socket goes in the user's private
+        directory, see the class documentation), or a full path, whose directory is then the
+        caller's to keep private. A stale socket file left by a program that crashed is
+        replaced; a name in use by a live program fails, and so do a name with a '/' that is
+        not a full path, a path too long for a socket, or a private directory that cannot be
+        made (it exists as another user's, say). Returns false and sets errorString() on
+        failure.
     */
     bool listen(const QString &name);
+    //! Whether monitors can connect now: false before listen(), after close(), and while the
+    //! listening socket is lost to descriptor exhaustion and not back yet.
     bool isListening() const;
     /*!
         Stops listening, unregisters, and closes the connections: each attached monitor gets
@@ -100,7 +122,7 @@ public:
     void close();
     //! The name given to listen().
     QString serverName() const;
-    //! The full path of the socket.
+    //! The full path of the socket (from listen() on).
     QString fullServerName() const;
     QString errorString() const;
 
@@ -109,10 +131,31 @@ public:
 
     /*!
         How many bytes may wait in one monitor's send buffer before it only gets counts
-        (default 8 MiB). Past eight times this, the monitor is disconnected.
+        (default 8 MiB, at least 64 KiB). Past eight times this, or behind for longer than
+        stalledClientTimeout(), the monitor is disconnected.
     */
     qint64 clientBufferLimit() const;
     void setClientBufferLimit(qint64 bytes);
+
+    /*!
+        How many monitors may be attached at once (default 8). One more is refused: it gets a
+        Reject message that says why (pk::RemoteFeed shows it, and tries again later) and the
+        program logs a warning (once a minute at most). Lowering it does not detach anyone.
+        Values below 1 are taken as 1.
+    */
+    int maxClients() const;
+    void setMaxClients(int count);
+
+    /*!
+        Milliseconds an attached monitor may stay behind, its send buffer too full
+        (clientBufferLimit()) for the updates, before it is disconnected with a warning that
+        names it (default 30000). A monitor that reads again in time gets a fresh snapshot and
+        stays; one that is stuck, or suspended, is cut off, so that it holds its buffer for a
+        bounded time. pk::RemoteFeed reattaches by itself when it reads again. Values below 1
+        are taken as 1.
+    */
+    int stalledClientTimeout() const;
+    void setStalledClientTimeout(int msecs);
 
     //! Interval between two batches of updates in milliseconds (default 40).
     int updateInterval() const;
@@ -160,7 +203,7 @@ public:
         whose process is gone are left out. Thread-safe.
     */
     static QList<MonitorServerInfo> availableServers();
-    //! The directory the registration files are in.
+    //! The directory the registration files (and the sockets of plain names) are in. Thread-safe.
     static QString registryDirectory();
 
 Q_SIGNALS:

@@ -32,10 +32,23 @@ class RemoteFeedPrivate;
     trying again"), then retried like a program that went away. A failure that repeats the same
     way is announced once, not at every retry; errorString() always has the latest.
 
+    It attaches only to a program of its own user: a plain name is looked up in the user's
+    private directory (see pk::MonitorServer), and whatever the name, the server's credentials
+    are checked once connected (SO_PEERCRED on Linux, getpeereid() on the BSDs and macOS, the
+    socket file's owner elsewhere). Another user's server is left before the handshake, with a
+    warning in the "promisekeeper.monitor" logging category, errorString() and
+    connectionChanged(false, "refused the server at PATH: it runs as another user (uid 65534,
+    not 1000) — trying again"), and tried again like a program that went away. So is a program
+    that refuses the monitor because it has as many attached as it takes
+    (MonitorServer::maxClients()); the message gives its reason. A name that can never work (a
+    relative path, a path too long for a socket) is refused at once, with the reason, and not
+    retried.
+
     A program with several keepers is shown as one: their tasks together, counts and thread
     counts added up.
 
-    Lives in one thread (the GUI thread, usually) and emits its signals there.
+    Thread affinity: lives in one thread (the GUI thread, usually), is used from it and emits
+    its signals there.
 */
 class PROMISEKEEPER_MONITORSERVER_EXPORT RemoteFeed : public MonitorFeed
 {
