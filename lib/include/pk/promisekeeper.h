@@ -55,7 +55,8 @@ public:
 
     int threadCount() const;
     //! Sets the number of worker threads; 0 switches to manual mode. Negative values warn and
-    //! count as 0. Lowering it lets running tasks finish; raising it starts pending ones.
+    //! count as 0. Lowering it lets running tasks finish; raising it starts pending ones. Returns
+    //! at once whatever the count: workers start one another as they take queued tasks.
     void setThreadCount(int count);
 
     /*!
@@ -63,7 +64,9 @@ public:
         use std::ref to pass a reference) and returns its promise at once. Never blocks, never
         throws for a bad task: an empty callable gives a promise already Failed with
         pk::InvalidTaskError, and a shut-down keeper one Failed with pk::ShutdownError.
-        Member functions work too: submit(&Class::method, object, args...).
+        Member functions work too: submit(&Class::method, object, args...). A result type whose
+        destructor throws ends the program (std::terminate), as any exception leaving a
+        destructor does.
     */
     template<typename F, typename... Args,
         std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskOptions>, int> = 0>
@@ -158,9 +161,12 @@ public:
     int cancelAll();
 
     /*!
-        Stops accepting tasks (later submits fail with pk::ShutdownError), then either runs what
-        was submitted (Drain) or cancels what has not started (CancelPending), and waits for the
-        rest until the deadline. Returns whether everything finished in time. Idempotent.
+        Stops accepting tasks: every later submission of any kind (submit, then(), continuations
+        on a context, map()) fails at once with pk::ShutdownError. Then either runs what was
+        submitted (Drain: also tasks still waiting for their inputs and map items not launched
+        yet) or cancels what has not started (CancelPending), and waits for the rest until the
+        deadline. Returns whether everything finished in time. Idempotent; CancelPending after
+        Drain cancels what is still pending.
     */
     bool shutdown(ShutdownMode mode = ShutdownMode::Drain, int msecs = -1);
     bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);
