@@ -256,6 +256,8 @@ void RemoteFeedPrivate::applyStates(
     }
 }
 
+// The decoder bounds what these add up (kMaxKeepers keepers, each count at most kMaxTaskCount
+// and each thread count at most kMaxThreadCount): the sums cannot overflow.
 TaskCounts RemoteFeedPrivate::totalCounts() const
 {
     TaskCounts total;
