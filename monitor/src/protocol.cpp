@@ -217,10 +217,11 @@ namespace protocol {
 
 QString checkTaskInfo(const TaskInfo &info)
 {
-    if (int(info.state()) < 0 || info.state() > TaskState::Cancelled)
+    if (info.state() > TaskState::Cancelled) { // TaskState is unsigned
         return QStringLiteral("task %1: state %2 out of range")
             .arg(info.id())
             .arg(int(info.state()));
+    }
     if (info.workerIndex() < -1 || info.workerIndex() >= kMaxThreadCount) {
         return QStringLiteral("task %1: worker index %2 out of range (-1 to %3)")
             .arg(info.id())

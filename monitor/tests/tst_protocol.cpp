@@ -93,20 +93,20 @@ QList<BadValue> badValues()
     const int intMax = std::numeric_limits<int>::max();
     const qint64 int64Max = std::numeric_limits<qint64>::max();
     const qint64 int64Min = std::numeric_limits<qint64>::min();
-    rows.append({ "worker index 2^31-1",
-        updateWith(task([&](TaskInfo &t) { t.setWorkerIndex(intMax); })),
-        QStringLiteral("task 1: worker index 2147483647 out of range (-1 to 4095)") });
-    rows.append({ "worker index 10^7",
-        updateWith(task([](TaskInfo &t) { t.setWorkerIndex(10000000); })),
-        QStringLiteral("worker index 10000000 out of range") });
+    rows.append(
+        { "worker index 2^31-1", updateWith(task([&](TaskInfo &t) { t.setWorkerIndex(intMax); })),
+            QStringLiteral("task 1: worker index 2147483647 out of range (-1 to 4095)") });
+    rows.append(
+        { "worker index 10^7", updateWith(task([](TaskInfo &t) { t.setWorkerIndex(10000000); })),
+            QStringLiteral("worker index 10000000 out of range") });
     rows.append({ "worker index 4096",
         updateWith(task([](TaskInfo &t) { t.setWorkerIndex(pk::protocol::kMaxThreadCount); })),
         QStringLiteral("worker index 4096 out of range") });
     rows.append({ "worker index -2", updateWith(task([](TaskInfo &t) { t.setWorkerIndex(-2); })),
         QStringLiteral("worker index -2 out of range") });
-    rows.append({ "negative queued time",
-        updateWith(task([](TaskInfo &t) { t.setQueuedAtNsecs(-1); })),
-        QStringLiteral("task 1: queued time -1 ns out of range") });
+    rows.append(
+        { "negative queued time", updateWith(task([](TaskInfo &t) { t.setQueuedAtNsecs(-1); })),
+            QStringLiteral("task 1: queued time -1 ns out of range") });
     rows.append({ "started time -2^63",
         updateWith(task([&](TaskInfo &t) { t.setStartedAtNsecs(int64Min); })),
         QStringLiteral("started time -9223372036854775808 ns out of range") });
@@ -254,7 +254,7 @@ void tst_Protocol::taskInfoRoundTrip()
 
 void tst_Protocol::taskCountsRoundTrip()
 {
-    const TaskCounts counts { 1, 2, 3, std::numeric_limits<qint64>::max(), 5, 6 };
+    const TaskCounts counts { 1, 2, 3, pk::protocol::kMaxTaskCount, 5, 6 }; // the largest read
     QByteArray bytes;
     {
         QDataStream out(&bytes, QIODevice::WriteOnly);
@@ -272,6 +272,17 @@ void tst_Protocol::taskCountsRoundTrip()
     TaskCounts untouched { 9, 9, 9, 9, 9, 9 };
     shortIn >> untouched;
     QCOMPARE(shortIn.status(), QDataStream::ReadPastEnd);
+    QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9 }));
+
+    // So does a count out of range, and the stream says it is corrupt.
+    QByteArray tooMany;
+    {
+        QDataStream out(&tooMany, QIODevice::WriteOnly);
+        out << TaskCounts { 1, 2, 3, std::numeric_limits<qint64>::max(), 5, 6 };
+    }
+    QDataStream corruptIn(tooMany);
+    corruptIn >> untouched;
+    QCOMPARE(corruptIn.status(), QDataStream::ReadCorruptData);
     QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9 }));
 }
 
@@ -573,7 +584,8 @@ void tst_Protocol::valueBounds()
         return;
     }
     QVERIFY(!decoded);
-    QVERIFY2(error.startsWith(QStringLiteral("corrupt message of type %1: ").arg(int(message.type))),
+    QVERIFY2(
+        error.startsWith(QStringLiteral("corrupt message of type %1: ").arg(int(message.type))),
         qPrintable(error));
     QVERIFY2(error.contains(why), qPrintable(error));
 }
