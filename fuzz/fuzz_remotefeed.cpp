@@ -48,7 +48,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     // Where the socket's connected() leaves it: the Hello is sent, the Welcome is due.
     d->name = QStringLiteral("pk-fuzz");
     d->state = pk::RemoteFeedPrivate::State::Handshaking;
+    const quint64 warningsBefore = pkfuzz::warnings();
     d->receive(pkfuzz::bytes(data, size));
+    // Bad input closes the connection (the feed waits to retry, or gives up on another
+    // version), and always with a warning.
+    using State = pk::RemoteFeedPrivate::State;
+    if (d->state != State::Handshaking && d->state != State::Attached
+        && pkfuzz::warnings() == warningsBefore)
+        pkfuzz::fail("the connection closed without a warning");
 
     // What the user sees: the table, the details of a task, the timeline, the chart.
     const QAbstractItemModel *model = f.widget.tableView()->model();

@@ -1,5 +1,6 @@
 // What the fuzz targets share: one QApplication for the whole run, on the offscreen platform,
-// and quiet logging (a warning per rejected input would cost more than the input itself).
+// and quiet, counted logging (printing a warning per rejected input would cost more than the
+// input itself).
 #pragma once
 
 #include <QtCore/QByteArray>
@@ -11,6 +12,14 @@
 
 namespace pkfuzz {
 
+//! The warnings logged so far (after ensureApplication()): a harness checks that an input
+//! is never rejected silently.
+inline quint64 &warnings()
+{
+    static quint64 count = 0;
+    return count;
+}
+
 //! Creates the application on first use. QApplication keeps a reference to argc: static.
 inline void ensureApplication()
 {
@@ -18,9 +27,17 @@ inline void ensureApplication()
         return;
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
-    // Rejected input is the normal case here; PK_FUZZ_VERBOSE=1 shows the warnings.
-    if (qEnvironmentVariableIsEmpty("PK_FUZZ_VERBOSE"))
-        qInstallMessageHandler([](QtMsgType, const QMessageLogContext &, const QString &) {});
+    // Rejected input is the normal case here: the warnings are counted, and shown only with
+    // PK_FUZZ_VERBOSE=1.
+    static const QtMessageHandler shown = qInstallMessageHandler(nullptr);
+    static const bool verbose = !qEnvironmentVariableIsEmpty("PK_FUZZ_VERBOSE");
+    qInstallMessageHandler(
+        [](QtMsgType type, const QMessageLogContext &context, const QString &text) {
+            if (type != QtDebugMsg && type != QtInfoMsg)
+                ++warnings();
+            if (verbose)
+                shown(type, context, text);
+        });
     static int argc = 1;
     static char name[] = "pk-fuzz";
     static char *argv[] = { name, nullptr };
