@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f.widget.exportTrace(trace)) {
         pk::TraceReader reader;
         if (!reader.load(trace))
-            pkfuzz::fail("an exported trace does not load");
+            pkfuzz::fail("an exported trace does not load", reader.errorString());
     }
     (void)f.widget.exportCsv(f.dir.filePath(QStringLiteral("tasks.csv")));
     f.widget.setFeed(nullptr);

@@ -50,10 +50,10 @@ inline QByteArray bytes(const uint8_t *data, size_t size)
 }
 
 //! Stops the run with \a what when a harness's invariant does not hold: libFuzzer reports it.
-[[noreturn]] inline void fail(const char *what)
+[[noreturn]] inline void fail(const char *what, const QString &detail = {})
 {
     qInstallMessageHandler(nullptr);
-    qFatal("pk-fuzz: %s", what);
+    qFatal("pk-fuzz: %s%s%s", what, detail.isEmpty() ? "" : ": ", qPrintable(detail));
 }
 
 } // namespace pkfuzz

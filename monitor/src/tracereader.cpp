@@ -43,6 +43,11 @@ bool stateFromName(const QString &name, TaskState *state)
     return true;
 }
 
+// TraceWriter writes exact decimal microseconds, but JSON numbers are read as doubles: far from
+// the base (past 2^53 ns) a time comes back rounded, by less than this, and the last times of
+// the range may come back a little past it.
+constexpr qint64 kRoundingNs = 2000;
+
 /*
     \a micros (a "ts" or "dur": microseconds, a JSON number) in nanoseconds after \a base, into
     \a ns; false if that is not a timestamp a task can have (see protocol::kMaxTimestampNs).
@@ -51,10 +56,13 @@ bool stateFromName(const QString &name, TaskState *state)
 bool toNs(qint64 base, const QJsonValue &micros, qint64 *ns)
 {
     const double offset = std::round(micros.toDouble() * 1000.0);
-    const auto max = double(protocol::kMaxTimestampNs);
-    if (!(offset >= -max && offset <= max)) // also false for NaN
+    const qint64 limit = protocol::kMaxTimestampNs + kRoundingNs;
+    if (!(offset >= -double(limit) && offset <= double(limit))) // also false for NaN
         return false;
-    return !qAddOverflow(base, qint64(offset), ns) && *ns >= 0 && *ns <= protocol::kMaxTimestampNs;
+    if (qAddOverflow(base, qint64(offset), ns) || *ns < 0 || *ns > limit)
+        return false;
+    *ns = std::min(*ns, protocol::kMaxTimestampNs); // rounded past the end: the end
+    return true;
 }
 
 } // namespace
