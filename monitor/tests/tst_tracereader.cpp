@@ -81,6 +81,7 @@ private Q_SLOTS:
     void errors();
     void valuesOutOfRange_data();
     void valuesOutOfRange();
+    void timeAtTheEndOfTheRange();
     void traceFeed();
     void traceFeedBadFile();
 };
@@ -356,6 +357,20 @@ void tst_TraceReader::valuesOutOfRange()
     QVERIFY2(connected.first().at(1).toString().contains(error),
         qPrintable(connected.first().at(1).toString()));
     QCOMPARE(snapshots.size(), 0);
+}
+
+void tst_TraceReader::timeAtTheEndOfTheRange()
+{
+    // The latest timestamp the monitor accepts (2^62 ns), as TraceWriter writes it: as a double
+    // it reads back 96 ns past the end, which is still the end.
+    const QByteArray json = R"({"otherData": {"producer": "PromiseKeeper", "format": 2,
+        "baseMonotonicNs": "0"}, "traceEvents": [{"name": "t", "ph": "X", "tid": 1,
+        "ts": 4611686018427387.904, "dur": 0.000, "args": {"id": 1, "worker": 0}}]})";
+    TraceReader reader;
+    QVERIFY2(reader.parse(json), qPrintable(reader.errorString()));
+    QCOMPARE(reader.tasks().size(), 1);
+    QCOMPARE(reader.tasks().first().startedAtNsecs(), qint64(1) << 62);
+    QCOMPARE(reader.tasks().first().runNsecs(), 0);
 }
 
 void tst_TraceReader::traceFeed()
