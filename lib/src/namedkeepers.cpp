@@ -31,7 +31,9 @@ struct Registry
     ~Registry() { clear(); }
 };
 
-Q_GLOBAL_STATIC(Registry, registry)
+// Q_GLOBAL_STATIC(Registry, registry) with no constructor arguments trips clang's -Wpedantic
+// (Qt 6.4's macro passes an empty __VA_ARGS__); this is what it expands to.
+Q_GLOBAL_STATIC_WITH_ARGS(Registry, registry, ())
 
 void clearRegistry()
 {

@@ -2,7 +2,25 @@
 
 #include <pk/taskinfo.h>
 
+#include <QtCore/qnumeric.h>
+
+#include <limits>
+
 namespace pk {
+
+namespace {
+// Timestamps also come from other processes and from files (the monitor reads them): a
+// difference that does not fit saturates instead of overflowing.
+qint64 saturatedDifference(qint64 later, qint64 earlier) noexcept
+{
+    qint64 difference = 0;
+    if (qSubOverflow(later, earlier, &difference)) {
+        return later > earlier ? std::numeric_limits<qint64>::max()
+                               : std::numeric_limits<qint64>::min();
+    }
+    return difference;
+}
+} // namespace
 
 QDateTime TaskInfo::queuedAt() const
 {
@@ -24,13 +42,14 @@ qint64 TaskInfo::waitNsecs() const noexcept
     if (m_queuedNs == 0)
         return -1;
     if (m_startedNs != 0)
-        return m_startedNs - m_queuedNs;
-    return m_finishedNs != 0 ? m_finishedNs - m_queuedNs : -1;
+        return saturatedDifference(m_startedNs, m_queuedNs);
+    return m_finishedNs != 0 ? saturatedDifference(m_finishedNs, m_queuedNs) : -1;
 }
 
 qint64 TaskInfo::runNsecs() const noexcept
 {
-    return (m_startedNs != 0 && m_finishedNs != 0) ? m_finishedNs - m_startedNs : -1;
+    return (m_startedNs != 0 && m_finishedNs != 0) ? saturatedDifference(m_finishedNs, m_startedNs)
+                                                   : -1;
 }
 
 qint64 TaskInfo::monotonicNowNsecs() noexcept
@@ -42,8 +61,12 @@ QDateTime TaskInfo::toDateTime(qint64 monotonicNsecs)
 {
     if (monotonicNsecs == 0)
         return {};
-    return QDateTime::fromMSecsSinceEpoch(
-        (monotonicNsecs + detail::wallOffsetNs()) / 1000000, Qt::UTC);
+    // A timestamp read from elsewhere may be anything: one that is not a time of this clock
+    // (past the end of qint64 in Unix time) has no wall-clock time.
+    qint64 unixNs = 0;
+    if (qAddOverflow(monotonicNsecs, detail::wallOffsetNs(), &unixNs))
+        return {};
+    return QDateTime::fromMSecsSinceEpoch(unixNs / 1000000, Qt::UTC);
 }
 
 bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept

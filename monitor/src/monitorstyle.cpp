@@ -54,7 +54,9 @@ QString formatDuration(qint64 nsecs)
 
 QString formatCount(qint64 count)
 {
-    QString digits = QString::number(count < 0 ? -count : count);
+    // In unsigned arithmetic: -count overflows for the lowest qint64.
+    const quint64 magnitude = count < 0 ? 0 - quint64(count) : quint64(count);
+    QString digits = QString::number(magnitude);
     for (qsizetype i = digits.size() - 3; i > 0; i -= 3)
         digits.insert(i, QChar(0x202F)); // narrow no-break space
     return count < 0 ? QLatin1Char('-') + digits : digits;

@@ -15,6 +15,7 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+#include <QtCore/QtNumeric>
 #include <QtGui/QAction>
 #include <QtGui/QPainter>
 #include <QtWidgets/QAbstractItemView>
@@ -33,6 +34,8 @@
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QToolButton>
 #include <QtWidgets/QVBoxLayout>
+
+#include <limits>
 
 namespace pk {
 
@@ -453,7 +456,11 @@ void MonitorWidgetPrivate::onUpdated(
     counts = c;
     queuePeak = std::max(queuePeak, c.queued + c.waiting);
     threadCount = threads;
-    droppedDetail += dropped;
+    // A feed's counts may come from another process: the total saturates, and stays a qint64
+    // for formatCount().
+    if (qAddOverflow(droppedDetail, dropped, &droppedDetail)
+        || droppedDetail > quint64(std::numeric_limits<qint64>::max()))
+        droppedDetail = quint64(std::numeric_limits<qint64>::max());
     countersDirty = true;
     for (const TaskInfo &info : changes) {
         if (isFinal(info.state()))

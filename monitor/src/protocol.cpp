@@ -35,7 +35,62 @@ bool readCount(QDataStream &in, qint64 minElementSize, quint32 *count)
     return true;
 }
 
-bool readTasks(QDataStream &in, QList<TaskInfo> *tasks)
+/*
+    One TaskInfo; a value out of range sets ReadCorruptData, with the reason in \a why, and
+    leaves \a info alone.
+*/
+void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
+{
+    quint64 id = 0;
+    QString title;
+    quint8 state = 0;
+    qint32 priority = 0;
+    qint64 queued = 0;
+    qint64 started = 0;
+    qint64 finished = 0;
+    qint32 worker = -1;
+    QString error;
+    in >> id >> title >> state >> priority >> queued >> started >> finished >> worker >> error;
+    if (in.status() != QDataStream::Ok)
+        return;
+    if (state > quint8(TaskState::Cancelled)) {
+        *why = QStringLiteral("task %1: state %2 out of range").arg(id).arg(state);
+        in.setStatus(QDataStream::ReadCorruptData);
+        return;
+    }
+    TaskInfo read;
+    read.setId(id);
+    read.setTitle(title);
+    read.setState(TaskState(state));
+    read.setPriority(priority);
+    read.setQueuedAtNsecs(queued);
+    read.setStartedAtNsecs(started);
+    read.setFinishedAtNsecs(finished);
+    read.setWorkerIndex(worker);
+    read.setErrorString(error);
+    *why = protocol::checkTaskInfo(read);
+    if (!why->isEmpty()) {
+        in.setStatus(QDataStream::ReadCorruptData);
+        return;
+    }
+    *info = std::move(read);
+}
+
+void readCounts(QDataStream &in, TaskCounts *counts, QString *why)
+{
+    TaskCounts c;
+    in >> c.waiting >> c.queued >> c.running >> c.succeeded >> c.failed >> c.cancelled;
+    if (in.status() != QDataStream::Ok)
+        return;
+    *why = protocol::checkCounts(c);
+    if (!why->isEmpty()) {
+        in.setStatus(QDataStream::ReadCorruptData);
+        return;
+    }
+    *counts = c;
+}
+
+bool readTasks(QDataStream &in, QList<TaskInfo> *tasks, QString *why)
 {
     quint32 n = 0;
     if (!readCount(in, kMinTaskInfoSize, &n))
@@ -44,7 +99,7 @@ bool readTasks(QDataStream &in, QList<TaskInfo> *tasks)
     tasks->reserve(n);
     for (quint32 i = 0; i < n && in.status() == QDataStream::Ok; ++i) {
         TaskInfo info;
-        in >> info;
+        readTaskInfo(in, &info, why);
         tasks->append(info);
     }
     return in.status() == QDataStream::Ok;
@@ -81,7 +136,7 @@ void writeKeepers(QDataStream &out, const QList<protocol::KeeperState> &keepers)
     }
 }
 
-bool readKeepers(QDataStream &in, QList<protocol::KeeperState> *keepers)
+bool readKeepers(QDataStream &in, QList<protocol::KeeperState> *keepers, QString *why)
 {
     quint32 n = 0;
     if (!readCount(in, kMinKeeperStateSize, &n))
@@ -89,17 +144,42 @@ bool readKeepers(QDataStream &in, QList<protocol::KeeperState> *keepers)
     keepers->clear();
     for (quint32 i = 0; i < n; ++i) {
         protocol::KeeperState k;
-        in >> k.keeper >> k.threadCount >> k.counts;
-        if (in.status() != QDataStream::Ok || !readTasks(in, &k.tasks)
-            || !readTasks(in, &k.recentlyFinished))
+        in >> k.keeper >> k.threadCount;
+        if (in.status() != QDataStream::Ok)
             return false;
-        if (k.keeper < 0 || k.threadCount < 0) {
+        if (k.keeper < 0 || k.keeper >= protocol::kMaxKeepers) {
+            *why = QStringLiteral("keeper index %1 out of range (0 to %2)")
+                       .arg(k.keeper)
+                       .arg(protocol::kMaxKeepers - 1);
             in.setStatus(QDataStream::ReadCorruptData);
             return false;
         }
+        if (k.threadCount < 0 || k.threadCount > protocol::kMaxThreadCount) {
+            *why = QStringLiteral("keeper %1: thread count %2 out of range (0 to %3)")
+                       .arg(k.keeper)
+                       .arg(k.threadCount)
+                       .arg(protocol::kMaxThreadCount);
+            in.setStatus(QDataStream::ReadCorruptData);
+            return false;
+        }
+        readCounts(in, &k.counts, why);
+        if (in.status() != QDataStream::Ok || !readTasks(in, &k.tasks, why)
+            || !readTasks(in, &k.recentlyFinished, why))
+            return false;
         keepers->append(std::move(k));
     }
     return true;
+}
+
+// droppedDetail: added up by the monitor over a whole session.
+void checkDropped(QDataStream &in, quint64 dropped, QString *why)
+{
+    if (in.status() == QDataStream::Ok && dropped > quint64(protocol::kMaxTaskCount)) {
+        *why = QStringLiteral("dropped count %1 out of range (0 to %2)")
+                   .arg(dropped)
+                   .arg(protocol::kMaxTaskCount);
+        in.setStatus(QDataStream::ReadCorruptData);
+    }
 }
 
 } // namespace
@@ -114,32 +194,8 @@ QDataStream &operator<<(QDataStream &out, const TaskInfo &info)
 
 QDataStream &operator>>(QDataStream &in, TaskInfo &info)
 {
-    quint64 id = 0;
-    QString title;
-    quint8 state = 0;
-    qint32 priority = 0;
-    qint64 queued = 0;
-    qint64 started = 0;
-    qint64 finished = 0;
-    qint32 worker = -1;
-    QString error;
-    in >> id >> title >> state >> priority >> queued >> started >> finished >> worker >> error;
-    if (in.status() != QDataStream::Ok)
-        return in;
-    if (state > quint8(TaskState::Cancelled)) {
-        in.setStatus(QDataStream::ReadCorruptData);
-        return in;
-    }
-    info = TaskInfo();
-    info.setId(id);
-    info.setTitle(title);
-    info.setState(TaskState(state));
-    info.setPriority(priority);
-    info.setQueuedAtNsecs(queued);
-    info.setStartedAtNsecs(started);
-    info.setFinishedAtNsecs(finished);
-    info.setWorkerIndex(worker);
-    info.setErrorString(error);
+    QString why;
+    readTaskInfo(in, &info, &why);
     return in;
 }
 
@@ -152,14 +208,63 @@ QDataStream &operator<<(QDataStream &out, const TaskCounts &counts)
 
 QDataStream &operator>>(QDataStream &in, TaskCounts &counts)
 {
-    TaskCounts c;
-    in >> c.waiting >> c.queued >> c.running >> c.succeeded >> c.failed >> c.cancelled;
-    if (in.status() == QDataStream::Ok)
-        counts = c;
+    QString why;
+    readCounts(in, &counts, &why);
     return in;
 }
 
 namespace protocol {
+
+QString checkTaskInfo(const TaskInfo &info)
+{
+    if (info.state() > TaskState::Cancelled) { // TaskState is unsigned
+        return QStringLiteral("task %1: state %2 out of range")
+            .arg(info.id())
+            .arg(int(info.state()));
+    }
+    if (info.workerIndex() < -1 || info.workerIndex() >= kMaxThreadCount) {
+        return QStringLiteral("task %1: worker index %2 out of range (-1 to %3)")
+            .arg(info.id())
+            .arg(info.workerIndex())
+            .arg(kMaxThreadCount - 1);
+    }
+    const std::pair<const char *, qint64> times[] = {
+        { "queued", info.queuedAtNsecs() },
+        { "started", info.startedAtNsecs() },
+        { "finished", info.finishedAtNsecs() },
+    };
+    for (const auto &[name, ns] : times) {
+        if (ns < 0 || ns > kMaxTimestampNs) {
+            return QStringLiteral("task %1: %2 time %3 ns out of range (0 to %4)")
+                .arg(info.id())
+                .arg(QLatin1String(name))
+                .arg(ns)
+                .arg(kMaxTimestampNs);
+        }
+    }
+    return {};
+}
+
+QString checkCounts(const TaskCounts &counts)
+{
+    const std::pair<const char *, qint64> values[] = {
+        { "waiting", counts.waiting },
+        { "queued", counts.queued },
+        { "running", counts.running },
+        { "succeeded", counts.succeeded },
+        { "failed", counts.failed },
+        { "cancelled", counts.cancelled },
+    };
+    for (const auto &[name, n] : values) {
+        if (n < 0 || n > kMaxTaskCount) {
+            return QStringLiteral("%1 count %2 out of range (0 to %3)")
+                .arg(QLatin1String(name))
+                .arg(n)
+                .arg(kMaxTaskCount);
+        }
+    }
+    return {};
+}
 
 Message Message::hello()
 {
@@ -222,6 +327,7 @@ bool decode(const QByteArray &payload, Message *message, QString *error)
     }
     Message m;
     m.type = MessageType(type);
+    QString why; // what was out of range, when a value was
     switch (m.type) {
     case MessageType::Hello: {
         m.magic.resize(magic().size());
@@ -234,6 +340,12 @@ bool decode(const QByteArray &payload, Message *message, QString *error)
         in >> m.version >> m.text >> m.pid;
         if (in.status() == QDataStream::Ok)
             readStrings(in, &m.keeperLabels);
+        if (in.status() == QDataStream::Ok && m.keeperLabels.size() > kMaxKeepers) {
+            why = QStringLiteral("%1 keepers, more than the limit of %2")
+                      .arg(m.keeperLabels.size())
+                      .arg(kMaxKeepers);
+            in.setStatus(QDataStream::ReadCorruptData);
+        }
         break;
     }
     case MessageType::Reject:
@@ -243,14 +355,16 @@ bool decode(const QByteArray &payload, Message *message, QString *error)
         quint8 more = 0;
         in >> more >> m.droppedDetail;
         m.more = more != 0;
+        checkDropped(in, m.droppedDetail, &why);
         if (in.status() == QDataStream::Ok)
-            readKeepers(in, &m.keepers);
+            readKeepers(in, &m.keepers, &why);
         break;
     }
     case MessageType::Update:
         in >> m.droppedDetail;
+        checkDropped(in, m.droppedDetail, &why);
         if (in.status() == QDataStream::Ok)
-            readKeepers(in, &m.keepers);
+            readKeepers(in, &m.keepers, &why);
         break;
     case MessageType::Goodbye:
         in >> m.text;
@@ -262,6 +376,10 @@ bool decode(const QByteArray &payload, Message *message, QString *error)
         break;
     default:
         *error = QStringLiteral("unknown message type %1").arg(type);
+        return false;
+    }
+    if (in.status() == QDataStream::ReadCorruptData && !why.isEmpty()) {
+        *error = QStringLiteral("corrupt message of type %1: %2").arg(type).arg(why);
         return false;
     }
     if (in.status() != QDataStream::Ok) {

@@ -23,7 +23,8 @@ PROMISEKEEPER_MONITORSERVER_EXPORT const QLoggingCategory &lcMonitor();
 
 /*!
     TaskInfo and TaskCounts on a QDataStream: every field, so that a round trip gives an equal
-    value. A TaskInfo with a state out of range sets QDataStream::ReadCorruptData.
+    value. Reading a value out of range (see protocol::checkTaskInfo() and
+    protocol::checkCounts()) sets QDataStream::ReadCorruptData and leaves the target as it was.
 */
 PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator<<(QDataStream &out, const TaskInfo &info);
 PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, TaskInfo &info);
@@ -50,6 +51,10 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, Task
       server -> Update* (coalesced changes per keeper, counts, thread count, droppedDetail)
       client -> CancelTask(id) / CancelAll at any time after Welcome
       server -> Goodbye when it closes; a new Snapshot whenever a lagging client caught up
+
+    Values: whatever comes over the socket is checked before it is used (see checkTaskInfo(),
+    checkCounts() and the bounds below). A value out of range makes the message corrupt: it does
+    not decode, and the connection closes with a warning that says which value was wrong.
 
     Handshake timeout: each side gives the other kHandshakeTimeoutMs by default (configurable
     on both) from the start of the connection to the end of the handshake. The server closes a
@@ -81,6 +86,26 @@ constexpr int kHandshakeTimeoutMs = 5000;
 //! Titles and error messages are cut to this many characters before they are sent, so that
 //! one task always fits in a frame.
 constexpr qsizetype kMaxTextLength = 4096;
+
+/*
+    The bounds of what is read. Each is far beyond what a real keeper reaches, and small enough
+    that what the monitor derives from the values cannot overflow: sums of counts and thread
+    counts over every keeper, differences of timestamps, a timestamp plus the wall-clock offset.
+*/
+//! Thread counts are at most this, worker indexes below it (or -1, no worker).
+constexpr int kMaxThreadCount = 4096;
+//! Keepers in a Welcome.
+constexpr qsizetype kMaxKeepers = 1024;
+//! Timestamps are 0 (not reached) up to this: 146 years of uptime.
+constexpr qint64 kMaxTimestampNs = qint64(1) << 62;
+//! Each count of a TaskCounts, and droppedDetail: 142 years at a million tasks a second.
+constexpr qint64 kMaxTaskCount = qint64(1) << 52;
+
+//! Why \a info cannot be a keeper's task (a state, worker index or timestamp out of range),
+//! or an empty string if it can be. What the decoder and TraceReader check what they read with.
+PROMISEKEEPER_MONITORSERVER_EXPORT QString checkTaskInfo(const TaskInfo &info);
+//! The same for counts: each from 0 to kMaxTaskCount.
+PROMISEKEEPER_MONITORSERVER_EXPORT QString checkCounts(const TaskCounts &counts);
 
 enum class MessageType : quint8 {
     Hello = 1,

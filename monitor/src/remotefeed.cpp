@@ -1,10 +1,7 @@
 #include "localsocket_p.h"
-#include "protocol_p.h"
-
-#include <pk/remotefeed.h>
+#include "remotefeed_p.h"
 
 #include <QtCore/qpointer.h>
-#include <QtCore/qtimer.h>
 #include <QtNetwork/qlocalsocket.h>
 
 #include <algorithm>
@@ -18,64 +15,6 @@ using protocol::MessageType;
 namespace {
 constexpr int kDefaultRetryMs = 1000;
 } // namespace
-
-/*
-    One QLocalSocket per attempt: a failed or closed socket is dropped (later, since it may be
-    inside one of its own signals) and a fresh one tries again when the retry timer fires.
-*/
-class RemoteFeedPrivate
-{
-public:
-    enum class State { Idle, Connecting, Handshaking, Attached, Refused };
-
-    explicit RemoteFeedPrivate(RemoteFeed *feed)
-        : q(feed)
-    { }
-
-    void attempt();
-    void onReadyRead();
-    bool readRest(QLocalSocket *s);
-    bool handle(const Message &message);
-    void lost(const QString &why, const QString &notice = {});
-    void fail(const QString &why);
-    void refuse(const QString &why);
-    void refuseForNow(const QString &why);
-    void onHandshakeTimeout();
-    void dropSocket();
-    void send(const Message &message);
-    void applyStates(
-        const QList<KeeperState> &states, QList<TaskInfo> *tasks, QList<TaskInfo> *recent);
-    TaskCounts totalCounts() const;
-    int totalThreads() const;
-
-    RemoteFeed *q;
-    QString name;
-    QString path; // of the socket, from the name (on the first attempt)
-    State state = State::Idle;
-    QLocalSocket *socket = nullptr;
-    protocol::FrameReader reader;
-    QTimer retryTimer;
-    // From connectToServer() on the socket to the Welcome: a program that accepts but never
-    // answers (hung, or something else on the name) must not hold the feed forever.
-    QTimer handshakeTimer;
-    int handshakeTimeout = protocol::kHandshakeTimeoutMs;
-    // The last connectionChanged(false, ...) message, so that a program that keeps failing the
-    // same way is announced once, not at every retry. Empty while attached.
-    QString announced;
-    bool goodbye = false;
-    QString error;
-
-    QString program;
-    qint64 pid = 0;
-    QStringList labels;
-    QList<TaskCounts> counts;
-    QList<int> threads;
-
-    // A snapshot arrives in chunks; it is emitted once complete.
-    QList<TaskInfo> snapshotLive;
-    QList<TaskInfo> snapshotRecent;
-    quint64 snapshotDropped = 0;
-};
 
 void RemoteFeedPrivate::attempt()
 {
@@ -246,9 +185,14 @@ bool RemoteFeedPrivate::readRest(QLocalSocket *s)
 
 void RemoteFeedPrivate::onReadyRead()
 {
+    receive(socket->readAll());
+}
+
+void RemoteFeedPrivate::receive(const QByteArray &bytes)
+{
     QPointer<RemoteFeed> alive(q);
     QLocalSocket *s = socket;
-    reader.append(s->readAll());
+    reader.append(bytes);
     while (alive && s == socket) {
         QByteArray payload;
         QString why;
@@ -355,6 +299,8 @@ void RemoteFeedPrivate::applyStates(
     }
 }
 
+// The decoder bounds what these add up (kMaxKeepers keepers, each count at most kMaxTaskCount
+// and each thread count at most kMaxThreadCount): the sums cannot overflow.
 TaskCounts RemoteFeedPrivate::totalCounts() const
 {
     TaskCounts total;

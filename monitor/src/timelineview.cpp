@@ -1,6 +1,8 @@
 #include "monitorstyle_p.h"
+#include "protocol_p.h"
 #include "timelineview_p.h"
 
+#include <QtCore/QStringList>
 #include <QtGui/QMouseEvent>
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
@@ -18,6 +20,16 @@ constexpr qint64 kMinSpanNs = kMsNs; // 1 ms across the whole width
 constexpr qint64 kMaxSpanNs = 3600 * kSecNs;
 constexpr int kLabelWidth = 74;
 constexpr int kAxisHeight = 18;
+// Every worker an attached program may name gets its lane.
+static_assert(TimelineView::kMaxLanes >= protocol::kMaxThreadCount);
+
+// A pixel coordinate computed in floating point, for an int: times far outside the view (a
+// task of last week, a timestamp from a broken file) would not fit. Anything off the widget
+// is as good as one pixel past its edge.
+int toPixel(double x, int min, int max)
+{
+    return int(std::clamp(x, double(min) - 1.0, double(max) + 1.0));
+}
 
 // A step of the time axis that gives labels about 90 px apart.
 qint64 niceStep(qint64 spanNs, int widthPx)
@@ -66,11 +78,15 @@ QSize TimelineView::minimumSizeHint() const
     return { 200, 90 };
 }
 
-TimelineView::Lane &TimelineView::lane(int worker)
+TimelineView::Lane *TimelineView::lane(int worker)
 {
+    // The lanes are a vector up to the highest worker seen: an index from elsewhere must not
+    // size it (2^31 lanes would not fit in memory).
+    if (worker < 0 || worker >= kMaxLanes)
+        return nullptr;
     if (std::size_t(worker) >= m_lanes.size())
         m_lanes.resize(std::size_t(worker) + 1);
-    return m_lanes[std::size_t(worker)];
+    return &m_lanes[std::size_t(worker)];
 }
 
 void TimelineView::insertSorted(std::deque<Bar> &bars, Bar bar)
@@ -93,7 +109,12 @@ void TimelineView::addTasks(const QList<TaskInfo> &tasks)
         const int worker = info.workerIndex();
         if (worker < 0 || info.startedAtNsecs() <= 0)
             continue; // never ran on a worker: nothing to draw in a lane
-        Lane &l = lane(worker);
+        Lane *found = lane(worker);
+        if (!found) {
+            ++m_undrawn;
+            continue;
+        }
+        Lane &l = *found;
         if (info.state() == TaskState::Running) {
             l.runningId = info.id();
             l.runningStart = info.startedAtNsecs();
@@ -125,6 +146,7 @@ void TimelineView::addQueueDepth(qint64 timeNs, qint64 depth)
 
 void TimelineView::setThreadCount(int count)
 {
+    count = std::clamp(count, 0, kMaxLanes);
     if (count == m_threadCount)
         return;
     m_threadCount = count;
@@ -135,6 +157,7 @@ void TimelineView::clear()
 {
     m_lanes.clear();
     m_queue.clear();
+    m_undrawn = 0;
     update();
 }
 
@@ -219,10 +242,15 @@ void TimelineView::paintEvent(QPaintEvent *)
         painter.setPen(QPen(pal.color(QPalette::Highlight), 1, Qt::DashLine));
         painter.drawLine(x, plot.top(), x, plot.top() + laneCount * laneHeight);
     }
-    if (!m_followNow) {
+    QStringList notes;
+    if (m_undrawn > 0)
+        notes << tr("%1 tasks of workers past %2 not drawn").arg(m_undrawn).arg(kMaxLanes - 1);
+    if (!m_followNow)
+        notes << tr("paused: double-click to follow");
+    if (!notes.isEmpty()) {
         painter.setPen(pal.color(QPalette::PlaceholderText));
         painter.drawText(rect().adjusted(4, 0, -10, 0), Qt::AlignTop | Qt::AlignRight,
-            tr("paused: double-click to follow"));
+            notes.join(QStringLiteral(" · ")));
     }
 }
 
@@ -255,8 +283,10 @@ void TimelineView::paintLane(
     QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now)
 {
     const double pxPerNs = double(rect.width()) / double(t1 - t0);
-    const auto toX
-        = [&](qint64 t) { return rect.left() + int(std::floor(double(t - t0) * pxPerNs)); };
+    const auto toX = [&](qint64 t) {
+        return toPixel(double(rect.left()) + std::floor((double(t) - double(t0)) * pxPerNs),
+            rect.left(), rect.right());
+    };
     const auto paintRuns = [&](const std::deque<Bar> &bars, const QColor &color, int minWidth) {
         // The first bar that ends in view; bars are sorted by start, and by end too since a
         // worker runs one task at a time.
@@ -328,8 +358,9 @@ void TimelineView::paintQueue(QPainter &painter, const QRect &rect, qint64 t0, q
     std::vector<qint64> columns(std::size_t(width), -1);
     const double pxPerNs = double(width) / double(t1 - t0);
     const qint64 last = std::min(t1, m_followNow ? TaskInfo::monotonicNowNsecs() : t1);
-    const auto columnOf
-        = [&](qint64 t) { return std::clamp(int(double(t - t0) * pxPerNs), 0, width - 1); };
+    const auto columnOf = [&](qint64 t) {
+        return std::clamp(toPixel((double(t) - double(t0)) * pxPerNs, 0, width - 1), 0, width - 1);
+    };
     for (auto it = first; it != m_queue.end() && it->time <= t1; ++it) {
         const auto next = it + 1;
         const qint64 from = std::max(it->time, t0);
@@ -390,8 +421,9 @@ void TimelineView::wheelEvent(QWheelEvent *event)
     const double fraction
         = std::clamp((event->position().x() - plot.left()) / plot.width(), 0.0, 1.0);
     const qint64 anchor = t0 + qint64(fraction * double(m_spanNs));
-    const qint64 span
-        = std::clamp(qint64(double(m_spanNs) * std::pow(0.8, steps)), kMinSpanNs, kMaxSpanNs);
+    // Clamped as a double: a fast wheel (a large angleDelta) gives a factor far out of range.
+    const qint64 span = qint64(std::clamp(
+        double(m_spanNs) * std::pow(0.8, steps), double(kMinSpanNs), double(kMaxSpanNs)));
     const qint64 newEnd = anchor + qint64((1.0 - fraction) * double(span));
     m_spanNs = span;
     // Zooming around a point in the past pins the view; zooming at the right edge keeps

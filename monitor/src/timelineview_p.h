@@ -20,8 +20,9 @@ namespace pk::monitor {
     Per lane the bars are kept sorted by time (a worker runs one task after another); painting
     binary-searches the visible ones and merges the bars that fall into the same pixel column,
     so its cost depends on the width in pixels, not on the number of tasks: a million tasks
-    draw as fast as a hundred. Memory is bounded: at most kMaxBarsPerLane bars per lane, the
-    oldest go first.
+    draw as fast as a hundred. Memory is bounded: at most kMaxLanes lanes (what the tasks say
+    about their workers never sizes more), at most kMaxBarsPerLane bars per lane, the oldest go
+    first. Tasks of workers past the last lane are counted, and the count is shown, not drawn.
 */
 class TimelineView : public QWidget
 {
@@ -29,6 +30,8 @@ class TimelineView : public QWidget
 public:
     static constexpr std::size_t kMaxBarsPerLane = 250000;
     static constexpr std::size_t kMaxQueueSamples = 100000;
+    //! Workers 0 to kMaxLanes - 1 get a lane; no keeper runs more threads than that in one view.
+    static constexpr int kMaxLanes = 4096;
 
     explicit TimelineView(QWidget *parent = nullptr);
 
@@ -48,6 +51,10 @@ public:
 
     //! How many bars are kept in all (for tests).
     std::size_t barCount() const;
+    //! How many worker lanes are allocated (for tests).
+    std::size_t laneCount() const { return m_lanes.size(); }
+    //! Tasks not drawn since the last clear(): their worker index is kMaxLanes or more.
+    quint64 undrawnCount() const { return m_undrawn; }
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
@@ -79,7 +86,8 @@ private:
         qint64 depth;
     };
 
-    Lane &lane(int worker);
+    //! The lane of \a worker, made if needed; nullptr past the last lane.
+    Lane *lane(int worker);
     static void insertSorted(std::deque<Bar> &bars, Bar bar);
     qint64 endTime() const;
     QRect plotRect() const;
@@ -90,6 +98,7 @@ private:
 
     std::vector<Lane> m_lanes;
     std::deque<QueueSample> m_queue;
+    quint64 m_undrawn = 0;
     int m_threadCount = 1;
     qint64 m_spanNs;
     bool m_followNow = true;

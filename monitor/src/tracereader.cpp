@@ -8,7 +8,9 @@
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
+#include <QtCore/qlocale.h>
 #include <QtCore/qmetaobject.h>
+#include <QtCore/qnumeric.h>
 #include <QtCore/qpointer.h>
 
 #include <algorithm>
@@ -41,9 +43,26 @@ bool stateFromName(const QString &name, TaskState *state)
     return true;
 }
 
-qint64 toNs(const QJsonValue &micros)
+// TraceWriter writes exact decimal microseconds, but JSON numbers are read as doubles: far from
+// the base (past 2^53 ns) a time comes back rounded, by less than this, and the last times of
+// the range may come back a little past it.
+constexpr qint64 kRoundingNs = 2000;
+
+/*
+    \a micros (a "ts" or "dur": microseconds, a JSON number) in nanoseconds after \a base, into
+    \a ns; false if that is not a timestamp a task can have (see protocol::kMaxTimestampNs).
+    A file is anybody's: its numbers may be anything a double holds.
+*/
+bool toNs(qint64 base, const QJsonValue &micros, qint64 *ns)
 {
-    return qint64(std::llround(micros.toDouble() * 1000.0));
+    const double offset = std::round(micros.toDouble() * 1000.0);
+    const qint64 limit = protocol::kMaxTimestampNs + kRoundingNs;
+    if (!(offset >= -double(limit) && offset <= double(limit))) // also false for NaN
+        return false;
+    if (qAddOverflow(base, qint64(offset), ns) || *ns < 0 || *ns > limit)
+        return false;
+    *ns = std::min(*ns, protocol::kMaxTimestampNs); // rounded past the end: the end
+    return true;
 }
 
 } // namespace
@@ -145,16 +164,38 @@ bool TraceReader::parse(const QByteArray &json)
 
     const bool ours
         = other.value(QLatin1String("producer")).toString() == QLatin1String("PromiseKeeper");
-    const qint64 base = ours ? other.value(QLatin1String("baseMonotonicNs")).toString().toLongLong()
-                             : kForeignBaseNs;
+    qint64 base = kForeignBaseNs;
+    if (ours) {
+        const QJsonValue written = other.value(QLatin1String("baseMonotonicNs"));
+        bool ok = written.isUndefined();
+        base = ok ? 0 : written.toString().toLongLong(&ok);
+        if (!ok || base < 0 || base > protocol::kMaxTimestampNs) {
+            d->error = QStringLiteral("\"baseMonotonicNs\" is not a timestamp (0 to %1)")
+                           .arg(protocol::kMaxTimestampNs);
+            return false;
+        }
+    }
+    const int written = other.value(QLatin1String("threadCount")).toInt(-1);
+    if (written < -1 || written > protocol::kMaxThreadCount) {
+        d->error = QStringLiteral("thread count %1 out of range (0 to %2)")
+                       .arg(written)
+                       .arg(protocol::kMaxThreadCount);
+        return false;
+    }
     // From format 2 on, every queue wait is named "queued" (see TraceWriter): its name is no
     // title. In format 1 it was the title, or "task <id>"; the title is in "args" in both.
     const bool waitNamedAfterTask = !ours || other.value(QLatin1String("format")).toInt(1) < 2;
     quint64 foreignId = kForeignIdBase;
     int maxWorker = -1;
 
-    for (const QJsonValue &value : std::as_const(events)) {
-        const QJsonObject event = value.toObject();
+    // Stops the reading with what is wrong with the event \a index.
+    const auto corrupt = [this](qsizetype index, const QString &why) {
+        d->byId.clear();
+        d->error = QStringLiteral("event %1: %2").arg(index).arg(why);
+        return false;
+    };
+    for (qsizetype index = 0; index < events.size(); ++index) {
+        const QJsonObject event = events.at(index).toObject();
         const QString phase = event.value(QLatin1String("ph")).toString();
         const QJsonObject args = event.value(QLatin1String("args")).toObject();
         const QString name = event.value(QLatin1String("name")).toString();
@@ -162,16 +203,27 @@ bool TraceReader::parse(const QByteArray &json)
             const quint64 id = args.contains(QLatin1String("id"))
                 ? quint64(args.value(QLatin1String("id")).toInteger())
                 : ++foreignId;
+            qint64 start = 0;
+            qint64 finish = 0;
+            if (!toNs(base, event.value(QLatin1String("ts")), &start)
+                || !toNs(start, event.value(QLatin1String("dur")), &finish))
+                return corrupt(index, QStringLiteral("\"ts\" or \"dur\" out of range"));
+            // As a double: toInt() would give 0 (a worker) for a number out of int's range.
+            const double worker = args.contains(QLatin1String("worker"))
+                ? args.value(QLatin1String("worker")).toDouble()
+                : event.value(QLatin1String("tid")).toDouble() - 1;
+            if (!(worker >= -1 && worker < protocol::kMaxThreadCount)) {
+                return corrupt(index,
+                    QStringLiteral("worker %1 out of range (-1 to %2)")
+                        .arg(worker, 0, 'g', QLocale::FloatingPointShortest)
+                        .arg(protocol::kMaxThreadCount - 1));
+            }
             TraceReaderPrivate::Entry &e = d->entry(id);
             d->takeArgs(e, args, name);
-            const qint64 start = base + toNs(event.value(QLatin1String("ts")));
             e.info.setStartedAtNsecs(start);
-            e.info.setFinishedAtNsecs(start + toNs(event.value(QLatin1String("dur"))));
-            const int worker = args.contains(QLatin1String("worker"))
-                ? args.value(QLatin1String("worker")).toInt()
-                : event.value(QLatin1String("tid")).toInt() - 1;
-            e.info.setWorkerIndex(worker);
-            maxWorker = std::max(maxWorker, worker);
+            e.info.setFinishedAtNsecs(finish);
+            e.info.setWorkerIndex(int(worker));
+            maxWorker = std::max(maxWorker, int(worker));
             if (!e.hasState) {
                 e.info.setState(TaskState::Succeeded);
                 e.hasState = true;
@@ -181,8 +233,10 @@ bool TraceReader::parse(const QByteArray &json)
             const quint64 id = quint64(event.value(QLatin1String("id")).toInteger());
             if (id == 0)
                 continue;
+            qint64 ts = 0;
+            if (!toNs(base, event.value(QLatin1String("ts")), &ts))
+                return corrupt(index, QStringLiteral("\"ts\" out of range"));
             TraceReaderPrivate::Entry &e = d->entry(id);
-            const qint64 ts = base + toNs(event.value(QLatin1String("ts")));
             if (phase == QLatin1String("b")) {
                 d->takeArgs(e, args, waitNamedAfterTask ? name : QString());
                 e.info.setQueuedAtNsecs(ts);
@@ -211,13 +265,13 @@ bool TraceReader::parse(const QByteArray &json)
         }
         if (info.queuedAtNsecs() == 0 && !ours)
             info.setQueuedAtNsecs(info.startedAtNsecs());
+        Q_ASSERT(protocol::checkTaskInfo(info).isEmpty()); // every value was checked above
         d->tasks.append(info);
     }
     d->byId.clear();
     std::sort(d->tasks.begin(), d->tasks.end(),
         [](const TaskInfo &a, const TaskInfo &b) { return a.id() < b.id(); });
 
-    const int written = other.value(QLatin1String("threadCount")).toInt(-1);
     d->threadCount = written >= 0 ? written : maxWorker + 1;
     d->dropped
         = quint64(std::max<qint64>(other.value(QLatin1String("droppedTasks")).toInteger(), 0));

@@ -2,6 +2,7 @@
 // tasks, the state chips filter, Freeze keeps updates back, the buttons cancel and export.
 #include "csvparser.h"
 #include "pktest.h"
+#include "timelineview_p.h"
 
 #include <pk/keeperfeed.h>
 #include <pk/monitorfiltermodel.h>
@@ -28,6 +29,7 @@
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QToolButton>
 
+#include <limits>
 #include <stdexcept>
 
 namespace {
@@ -71,10 +73,10 @@ public:
     {
         Q_EMIT snapshot(live, finished, 4);
     }
-    void sendUpdate(
-        const QList<pk::TaskInfo> &changes, const pk::TaskCounts &counts, quint64 dropped = 0)
+    void sendUpdate(const QList<pk::TaskInfo> &changes, const pk::TaskCounts &counts,
+        quint64 dropped = 0, int threads = 4)
     {
-        Q_EMIT updated(changes, counts, 4, dropped);
+        Q_EMIT updated(changes, counts, threads, dropped);
     }
 
     QList<quint64> cancelled;
@@ -208,6 +210,8 @@ private Q_SLOTS:
     void setFeedShowsAnotherFeed();
     void keeperDestroyedBeforeWidget();
     void anyFeedWithManyTasks();
+    void timelineBoundsItsLanes_data();
+    void timelineBoundsItsLanes();
     void exportCsvWritesTheShownRows();
     void exportTraceHoldsEveryTask();
     void exportTraceHasTheCounters();
@@ -538,6 +542,48 @@ void tst_MonitorWidget::anyFeedWithManyTasks()
     QCOMPARE(feed.cancelled, QList<quint64>({ lastId + 1 }));
     child<QPushButton>(widget, "cancelAllButton")->click();
     QCOMPARE(feed.cancelAllCalls, 1);
+}
+
+void tst_MonitorWidget::timelineBoundsItsLanes_data()
+{
+    // Feeds other than the socket's (which checks them) can give any worker index and time.
+    QTest::addColumn<int>("worker");
+    QTest::addColumn<int>("lanes"); // allocated for it and worker 1
+    QTest::addColumn<quint64>("undrawn");
+    const int maxLanes = pk::monitor::TimelineView::kMaxLanes;
+    QTest::newRow("2^31-1") << std::numeric_limits<int>::max() << 2 << quint64(2);
+    QTest::newRow("10^7") << 10000000 << 2 << quint64(2);
+    QTest::newRow("past the last lane") << maxLanes << 2 << quint64(2);
+    QTest::newRow("the last lane") << maxLanes - 1 << maxLanes << quint64(0);
+}
+
+void tst_MonitorWidget::timelineBoundsItsLanes()
+{
+    QFETCH(int, worker);
+    QFETCH(int, lanes);
+    QFETCH(quint64, undrawn);
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.resize(800, 600);
+    widget.show();
+    // Not qobject_cast: the view's meta-object is private to the library.
+    const auto *timeline
+        = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
+    QVERIFY(timeline);
+    const qint64 now = pk::TaskInfo::monotonicNowNsecs();
+    pk::TaskInfo running = finishedTask(2, worker, now - 1000, 0, false);
+    running.setState(pk::TaskState::Running);
+    running.setFinishedAtNsecs(0);
+    feed.sendSnapshot({ running }, { finishedTask(1, worker, now - 5000, 1000, false) });
+    // Times far from now, both ways, and a thread count no view can draw.
+    const qint64 max = std::numeric_limits<qint64>::max();
+    feed.sendUpdate({ finishedTask(3, 1, 1, max - 1, true), finishedTask(4, 1, max / 2, 1, false) },
+        pk::TaskCounts { 0, 0, 1, 3, 1, 0 }, 0, std::numeric_limits<int>::max());
+    QCOMPARE(int(timeline->laneCount()), lanes);
+    QCOMPARE(timeline->undrawnCount(), undrawn);
+    QCOMPARE(widget.grab().isNull(), false); // paints, with the note if some are not drawn
+    QCOMPARE(widget.model()->rowCount(), 4); // the table has them all
 }
 
 void tst_MonitorWidget::exportCsvWritesTheShownRows()

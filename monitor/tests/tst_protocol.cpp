@@ -19,6 +19,8 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <limits>
+
 using pk::TaskCounts;
 using pk::TaskInfo;
 using pk::TaskState;
@@ -68,6 +70,95 @@ QByteArray framed(const Message &m)
     return pk::protocol::frame(pk::protocol::encode(m));
 }
 
+// An Update of one keeper, with \a task as its only change.
+Message updateWith(const TaskInfo &task, KeeperState keeper = {})
+{
+    Message m;
+    m.type = MessageType::Update;
+    keeper.tasks = { task };
+    m.keepers = { keeper };
+    return m;
+}
+
+/*
+    Messages with one value past the bounds of what is read (pk::protocol::kMax*), each with
+    what the decoder says of it: they do not decode, and a connection that receives one closes.
+    They encode: the encoder writes what it is given, like a broken or hostile program would.
+*/
+struct BadValue
+{
+    const char *name;
+    Message message;
+    QString why;
+};
+
+QList<BadValue> badValues()
+{
+    QList<BadValue> rows;
+    const auto task = [](const auto &change) {
+        TaskInfo info = sampleTask(1);
+        change(info);
+        return info;
+    };
+    const int intMax = std::numeric_limits<int>::max();
+    const qint64 int64Max = std::numeric_limits<qint64>::max();
+    const qint64 int64Min = std::numeric_limits<qint64>::min();
+    rows.append(
+        { "worker index 2^31-1", updateWith(task([&](TaskInfo &t) { t.setWorkerIndex(intMax); })),
+            QStringLiteral("task 1: worker index 2147483647 out of range (-1 to 4095)") });
+    rows.append(
+        { "worker index 10^7", updateWith(task([](TaskInfo &t) { t.setWorkerIndex(10000000); })),
+            QStringLiteral("worker index 10000000 out of range") });
+    rows.append({ "worker index 4096",
+        updateWith(task([](TaskInfo &t) { t.setWorkerIndex(pk::protocol::kMaxThreadCount); })),
+        QStringLiteral("worker index 4096 out of range") });
+    rows.append({ "worker index -2", updateWith(task([](TaskInfo &t) { t.setWorkerIndex(-2); })),
+        QStringLiteral("worker index -2 out of range") });
+    rows.append(
+        { "negative queued time", updateWith(task([](TaskInfo &t) { t.setQueuedAtNsecs(-1); })),
+            QStringLiteral("task 1: queued time -1 ns out of range") });
+    rows.append({ "started time -2^63",
+        updateWith(task([&](TaskInfo &t) { t.setStartedAtNsecs(int64Min); })),
+        QStringLiteral("started time -9223372036854775808 ns out of range") });
+    rows.append({ "finished time 2^63-1",
+        updateWith(task([&](TaskInfo &t) { t.setFinishedAtNsecs(int64Max); })),
+        QStringLiteral("finished time 9223372036854775807 ns out of range") });
+    KeeperState threads;
+    threads.threadCount = intMax;
+    rows.append({ "thread count 2^31-1", updateWith(sampleTask(1), threads),
+        QStringLiteral("keeper 0: thread count 2147483647 out of range (0 to 4096)") });
+    KeeperState negative;
+    negative.counts.queued = -1;
+    rows.append({ "negative count", updateWith(sampleTask(1), negative),
+        QStringLiteral("queued count -1 out of range") });
+    KeeperState huge;
+    huge.counts.succeeded = int64Max;
+    rows.append({ "count 2^63-1", updateWith(sampleTask(1), huge),
+        QStringLiteral("succeeded count 9223372036854775807 out of range") });
+    KeeperState keeperIndex;
+    keeperIndex.keeper = int(pk::protocol::kMaxKeepers);
+    rows.append({ "keeper index past the limit", updateWith(sampleTask(1), keeperIndex),
+        QStringLiteral("keeper index 1024 out of range") });
+    Message dropped = updateWith(sampleTask(1));
+    dropped.droppedDetail = std::numeric_limits<quint64>::max();
+    rows.append({ "dropped count 2^64-1", dropped,
+        QStringLiteral("dropped count 18446744073709551615 out of range") });
+    Message snapshot;
+    snapshot.type = MessageType::Snapshot;
+    KeeperState finished;
+    finished.recentlyFinished = { task([&](TaskInfo &t) { t.setWorkerIndex(intMax); }) };
+    snapshot.keepers = { finished };
+    rows.append({ "snapshot, worker of a finished task", snapshot,
+        QStringLiteral("worker index 2147483647 out of range") });
+    Message welcome;
+    welcome.type = MessageType::Welcome;
+    for (qsizetype i = 0; i <= pk::protocol::kMaxKeepers; ++i)
+        welcome.keeperLabels.append(QString());
+    rows.append({ "welcome with too many keepers", welcome,
+        QStringLiteral("1025 keepers, more than the limit of 1024") });
+    return rows;
+}
+
 // Reads every complete message the socket has; false on a protocol error.
 bool readMessages(QLocalSocket *socket, FrameReader *reader, QList<Message> *messages)
 {
@@ -104,6 +195,10 @@ private Q_SLOTS:
     void oversizedFrame();
     void malformedPayloads_data();
     void malformedPayloads();
+    void valueBounds_data();
+    void valueBounds();
+    void taskInfoArithmeticSaturates_data();
+    void taskInfoArithmeticSaturates();
     void chunking();
     void truncation();
 
@@ -135,7 +230,7 @@ void tst_Protocol::taskInfoRoundTrip_data()
     queued.setId(std::numeric_limits<quint64>::max());
     queued.setTitle(QString());
     queued.setState(TaskState::Queued);
-    queued.setQueuedAtNsecs(std::numeric_limits<qint64>::max());
+    queued.setQueuedAtNsecs(pk::protocol::kMaxTimestampNs); // the latest time read
     queued.setPriority(std::numeric_limits<int>::min());
     QTest::newRow("extremes") << queued;
     TaskInfo unicode = sampleTask(7);
@@ -169,7 +264,7 @@ void tst_Protocol::taskInfoRoundTrip()
 
 void tst_Protocol::taskCountsRoundTrip()
 {
-    const TaskCounts counts { 1, 2, 3, std::numeric_limits<qint64>::max(), 5, 6 };
+    const TaskCounts counts { 1, 2, 3, pk::protocol::kMaxTaskCount, 5, 6 }; // the largest read
     QByteArray bytes;
     {
         QDataStream out(&bytes, QIODevice::WriteOnly);
@@ -187,6 +282,17 @@ void tst_Protocol::taskCountsRoundTrip()
     TaskCounts untouched { 9, 9, 9, 9, 9, 9 };
     shortIn >> untouched;
     QCOMPARE(shortIn.status(), QDataStream::ReadPastEnd);
+    QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9 }));
+
+    // So does a count out of range, and the stream says it is corrupt.
+    QByteArray tooMany;
+    {
+        QDataStream out(&tooMany, QIODevice::WriteOnly);
+        out << TaskCounts { 1, 2, 3, std::numeric_limits<qint64>::max(), 5, 6 };
+    }
+    QDataStream corruptIn(tooMany);
+    corruptIn >> untouched;
+    QCOMPARE(corruptIn.status(), QDataStream::ReadCorruptData);
     QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9 }));
 }
 
@@ -444,6 +550,92 @@ void tst_Protocol::malformedPayloads()
     QVERIFY(!error.isEmpty());
 }
 
+void tst_Protocol::valueBounds_data()
+{
+    QTest::addColumn<Message>("message");
+    QTest::addColumn<QString>("why"); // empty: it decodes
+
+    for (const BadValue &row : badValues())
+        QTest::newRow(row.name) << row.message << row.why;
+
+    // The bounds themselves are in range.
+    TaskInfo edge = sampleTask(1);
+    edge.setWorkerIndex(pk::protocol::kMaxThreadCount - 1);
+    edge.setQueuedAtNsecs(0);
+    edge.setStartedAtNsecs(1);
+    edge.setFinishedAtNsecs(pk::protocol::kMaxTimestampNs);
+    KeeperState k;
+    k.keeper = int(pk::protocol::kMaxKeepers) - 1;
+    k.threadCount = pk::protocol::kMaxThreadCount;
+    k.counts = TaskCounts { 0, 1, 2, pk::protocol::kMaxTaskCount, 4, 5 };
+    Message update = updateWith(edge, k);
+    update.droppedDetail = quint64(pk::protocol::kMaxTaskCount);
+    QTest::newRow("at the bounds") << update << QString();
+    TaskInfo never = sampleTask(2);
+    never.setWorkerIndex(-1);
+    QTest::newRow("no worker") << updateWith(never) << QString();
+    Message welcome;
+    welcome.type = MessageType::Welcome;
+    for (qsizetype i = 0; i < pk::protocol::kMaxKeepers; ++i)
+        welcome.keeperLabels.append(QString());
+    QTest::newRow("welcome with 1024 keepers") << welcome << QString();
+}
+
+void tst_Protocol::valueBounds()
+{
+    QFETCH(Message, message);
+    QFETCH(QString, why);
+    Message back;
+    QString error;
+    const bool decoded = pk::protocol::decode(pk::protocol::encode(message), &back, &error);
+    if (why.isEmpty()) {
+        QVERIFY2(decoded, qPrintable(error));
+        QCOMPARE(back.keepers.size(), message.keepers.size());
+        return;
+    }
+    QVERIFY(!decoded);
+    QVERIFY2(
+        error.startsWith(QStringLiteral("corrupt message of type %1: ").arg(int(message.type))),
+        qPrintable(error));
+    QVERIFY2(error.contains(why), qPrintable(error));
+}
+
+void tst_Protocol::taskInfoArithmeticSaturates_data()
+{
+    // Timestamps set by hand (or read unchecked): differences that do not fit saturate.
+    QTest::addColumn<qint64>("queued");
+    QTest::addColumn<qint64>("started");
+    QTest::addColumn<qint64>("finished");
+    QTest::addColumn<qint64>("wait");
+    QTest::addColumn<qint64>("run");
+    const qint64 max = std::numeric_limits<qint64>::max();
+    const qint64 min = std::numeric_limits<qint64>::min();
+    QTest::newRow("ordinary") << qint64(10) << qint64(15) << qint64(35) << qint64(5) << qint64(20);
+    QTest::newRow("wait past the maximum") << min << max << max << max << qint64(0);
+    QTest::newRow("wait past the minimum") << max << min << qint64(1) << min << max;
+    QTest::newRow("run past the maximum") << qint64(1) << qint64(-5) << max << qint64(-6) << max;
+    QTest::newRow("cancelled, wait past the minimum")
+        << max << qint64(0) << qint64(-2) << min << qint64(-1);
+}
+
+void tst_Protocol::taskInfoArithmeticSaturates()
+{
+    QFETCH(qint64, queued);
+    QFETCH(qint64, started);
+    QFETCH(qint64, finished);
+    QFETCH(qint64, wait);
+    QFETCH(qint64, run);
+    TaskInfo info;
+    info.setQueuedAtNsecs(queued);
+    info.setStartedAtNsecs(started);
+    info.setFinishedAtNsecs(finished);
+    QCOMPARE(info.waitNsecs(), wait);
+    QCOMPARE(info.runNsecs(), run);
+    // A timestamp past the end of Unix time in qint64 nanoseconds has no wall-clock time.
+    QVERIFY(TaskInfo::toDateTime(std::numeric_limits<qint64>::max()).isNull());
+    QVERIFY(TaskInfo::toDateTime(pk::protocol::kMaxTimestampNs).isValid());
+}
+
 void tst_Protocol::chunking()
 {
     QList<TaskInfo> tasks;
@@ -585,6 +777,8 @@ void tst_Protocol::serverClosesOnGarbage_data()
     snapshot.type = MessageType::Snapshot;
     QTest::newRow("server message from a client")
         << true << framed(snapshot) << QStringLiteral("unexpected message type");
+    const BadValue bad = badValues().first();
+    QTest::newRow("value out of range") << true << framed(bad.message) << bad.why;
 }
 
 void tst_Protocol::serverClosesOnGarbage()
@@ -632,6 +826,12 @@ void tst_Protocol::clientClosesOnGarbage_data()
                                      << QStringLiteral("malformed message");
     QTest::newRow("client message from the program")
         << framed(Message::hello()) << QStringLiteral("unexpected message type");
+    // Values out of range: the monitor closes the connection, whatever the view would have
+    // done with them (a lane per worker index, sums of times and counts).
+    for (const BadValue &row : badValues()) {
+        if (row.message.type != MessageType::Welcome) // the fake program sends its own
+            QTest::newRow(row.name) << framed(row.message) << row.why;
+    }
 }
 
 void tst_Protocol::clientClosesOnGarbage()

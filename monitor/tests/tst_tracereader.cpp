@@ -79,6 +79,9 @@ private Q_SLOTS:
     void threadCountAndDropped();
     void foreignTrace();
     void errors();
+    void valuesOutOfRange_data();
+    void valuesOutOfRange();
+    void timeAtTheEndOfTheRange();
     void traceFeed();
     void traceFeedBadFile();
 };
@@ -284,6 +287,90 @@ void tst_TraceReader::errors()
     QVERIFY(reader.parse(R"({"traceEvents": []})"));
     QVERIFY(reader.tasks().isEmpty());
     QVERIFY(reader.errorString().isEmpty());
+}
+
+void tst_TraceReader::valuesOutOfRange_data()
+{
+    // A file is anybody's: numbers a task cannot have make it unreadable, with the reason.
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("error");
+    const auto ours = [](const QByteArray &other, const QByteArray &event) {
+        return R"({"otherData": {"producer": "PromiseKeeper", "format": 2)" + other
+            + R"(}, "traceEvents": [)" + event + "]}";
+    };
+    const QByteArray base = R"(, "baseMonotonicNs": "1000")";
+    const auto task = [](const QByteArray &fields) {
+        return R"({"name": "t", "ph": "X", "tid": 1, "ts": 1, "dur": 2, "args": {"id": 1)" + fields
+            + "}}";
+    };
+    QTest::newRow("worker 2^31-1") << ours(base, task(R"(, "worker": 2147483647)"))
+                                   << QStringLiteral("event 0: worker 2147483647 out of range");
+    QTest::newRow("worker 10^12") << ours(base, task(R"(, "worker": 1e12)"))
+                                  << QStringLiteral("worker 1e+12 out of range");
+    QTest::newRow("worker -2") << ours(base, task(R"(, "worker": -2)"))
+                               << QStringLiteral("worker -2 out of range (-1 to 4095)");
+    QTest::newRow("tid -2^31") << QByteArray(R"([{"name": "a", "ph": "X", "tid": -2147483648,
+                                     "ts": 1, "dur": 1}])")
+                               << QStringLiteral("event 0: worker -2147483649 out of range");
+    QTest::newRow("ts 1e300") << ours(
+        base, R"({"name": "t", "ph": "X", "tid": 1, "ts": 1e300, "dur": 2, "args": {"id": 1}})")
+                              << QStringLiteral(R"(event 0: "ts" or "dur" out of range)");
+    QTest::newRow("dur -1e300") << ours(
+        base, R"({"name": "t", "ph": "X", "tid": 1, "ts": 5, "dur": -1e300, "args": {"id": 1}})")
+                                << QStringLiteral(R"("ts" or "dur" out of range)");
+    QTest::newRow("dur past the latest time") << ours(
+        base, R"({"name": "t", "ph": "X", "tid": 1, "ts": 5, "dur": 4611686018427388,
+                "args": {"id": 1}})") << QStringLiteral(R"("ts" or "dur" out of range)");
+    QTest::newRow("queue wait at -1e18")
+        << ours(base, R"({"name": "queued", "cat": "queue", "ph": "b", "id": 3, "ts": -1e18})")
+        << QStringLiteral(R"(event 0: "ts" out of range)");
+    QTest::newRow("base 2^63-1") << ours(R"(, "baseMonotonicNs": "9223372036854775807")", {})
+                                 << QStringLiteral(R"("baseMonotonicNs" is not a timestamp)");
+    QTest::newRow("base not a number") << ours(R"(, "baseMonotonicNs": "soon")", {})
+                                       << QStringLiteral(R"("baseMonotonicNs" is not a timestamp)");
+    QTest::newRow("thread count 2^31-1") << ours(base + R"(, "threadCount": 2147483647)",
+        {}) << QStringLiteral("thread count 2147483647 out of range (0 to 4096)");
+}
+
+void tst_TraceReader::valuesOutOfRange()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, error);
+    TraceReader reader;
+    QVERIFY(!reader.parse(json));
+    QVERIFY2(reader.errorString().contains(error), qPrintable(reader.errorString()));
+    QVERIFY(reader.tasks().isEmpty());
+
+    // pk-monitor --open FILE: the feed says why, and shows nothing.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("bad.trace.json"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(json);
+    file.close();
+    pk::TraceFeed feed;
+    QSignalSpy connected(&feed, &pk::MonitorFeed::connectionChanged);
+    QSignalSpy snapshots(&feed, &pk::MonitorFeed::snapshot);
+    QVERIFY(!feed.open(path));
+    QVERIFY(connected.wait(pktest::kTimeoutMs));
+    QCOMPARE(connected.first().at(0).toBool(), false);
+    QVERIFY2(connected.first().at(1).toString().contains(error),
+        qPrintable(connected.first().at(1).toString()));
+    QCOMPARE(snapshots.size(), 0);
+}
+
+void tst_TraceReader::timeAtTheEndOfTheRange()
+{
+    // The latest timestamp the monitor accepts (2^62 ns), as TraceWriter writes it: as a double
+    // it reads back 96 ns past the end, which is still the end.
+    const QByteArray json = R"({"otherData": {"producer": "PromiseKeeper", "format": 2,
+        "baseMonotonicNs": "0"}, "traceEvents": [{"name": "t", "ph": "X", "tid": 1,
+        "ts": 4611686018427387.904, "dur": 0.000, "args": {"id": 1, "worker": 0}}]})";
+    TraceReader reader;
+    QVERIFY2(reader.parse(json), qPrintable(reader.errorString()));
+    QCOMPARE(reader.tasks().size(), 1);
+    QCOMPARE(reader.tasks().first().startedAtNsecs(), qint64(1) << 62);
+    QCOMPARE(reader.tasks().first().runNsecs(), 0);
 }
 
 void tst_TraceReader::traceFeed()

@@ -65,9 +65,10 @@ public:
     void setStartedAtNsecs(qint64 ns) noexcept { m_startedNs = ns; }
     void setFinishedAtNsecs(qint64 ns) noexcept { m_finishedNs = ns; }
 
-    //! Time spent queued (until start, or until cancelled); -1 while still queued.
+    //! Time spent queued (until start, or until cancelled); -1 while still queued. Saturates
+    //! at the limits of qint64 for timestamps too far apart (set by hand, or read from a file).
     qint64 waitNsecs() const noexcept;
-    //! Time spent running; -1 if it has not run to the end.
+    //! Time spent running; -1 if it has not run to the end. Saturates like waitNsecs().
     qint64 runNsecs() const noexcept;
 
     /*!
@@ -85,7 +86,8 @@ public:
 
     //! Nanoseconds on the monotonic clock all TaskInfo timestamps use.
     static qint64 monotonicNowNsecs() noexcept;
-    //! The wall-clock time of a monotonic timestamp; null for 0.
+    //! The wall-clock time of a monotonic timestamp; null for 0, and for a timestamp too large
+    //! to have one (past the end of qint64 nanoseconds since 1970).
     static QDateTime toDateTime(qint64 monotonicNsecs);
 
     friend PROMISEKEEPER_EXPORT bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept;
