@@ -1,6 +1,8 @@
-// Internal: the timeline of the monitor, one lane per worker thread and one for the queue.
+// Internal: the timeline of the monitor, one lane per worker thread and one for the queue
+// (exported for its tests only).
 #pragma once
 
+#include <pk/monitor_export.h>
 #include <pk/taskinfo.h>
 
 #include <QtCore/QHash>
@@ -24,7 +26,7 @@ namespace pk::monitor {
     about their workers never sizes more), at most kMaxBarsPerLane bars per lane, the oldest go
     first. Tasks of workers past the last lane are counted, and the count is shown, not drawn.
 */
-class TimelineView : public QWidget
+class PROMISEKEEPER_MONITOR_EXPORT TimelineView : public QWidget
 {
     Q_OBJECT
 public:
