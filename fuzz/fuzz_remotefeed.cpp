@@ -5,6 +5,7 @@
 // Input: the byte stream the program sends, from its Welcome on.
 #include "harness_p.h"
 #include "remotefeed_p.h"
+#include "widgetfixture_p.h"
 
 #include <pk/monitormodel.h>
 #include <pk/monitorwidget.h>
@@ -16,31 +17,9 @@
 
 #include <memory>
 
-namespace {
-
-struct Fixture
-{
-    Fixture()
-    {
-        widget.resize(800, 600);
-        widget.show();
-    }
-    QTemporaryDir dir;
-    pk::MonitorWidget widget;
-};
-
-Fixture &fixture()
-{
-    pkfuzz::ensureApplication(); // before the widget
-    static Fixture *f = new Fixture; // never destroyed: the run ends with the process
-    return *f;
-}
-
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Fixture &f = fixture();
+    pkfuzz::WidgetFixture &f = pkfuzz::widgetFixture();
     // A feed of its own per input, so that no input depends on the ones before it.
     auto feed = std::make_unique<pk::RemoteFeed>();
     f.widget.setFeed(feed.get());

@@ -3,6 +3,7 @@
 //
 // Input: the file's bytes.
 #include "harness_p.h"
+#include "widgetfixture_p.h"
 
 #include <pk/monitormodel.h>
 #include <pk/monitorwidget.h>
@@ -14,31 +15,9 @@
 
 #include <memory>
 
-namespace {
-
-struct Fixture
-{
-    Fixture()
-    {
-        widget.resize(800, 600);
-        widget.show();
-    }
-    QTemporaryDir dir;
-    pk::MonitorWidget widget;
-};
-
-Fixture &fixture()
-{
-    pkfuzz::ensureApplication(); // before the widget
-    static Fixture *f = new Fixture; // never destroyed: the run ends with the process
-    return *f;
-}
-
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Fixture &f = fixture();
+    pkfuzz::WidgetFixture &f = pkfuzz::widgetFixture();
     const QString path = f.dir.filePath(QStringLiteral("input.trace.json"));
     {
         QFile file(path);
