@@ -6,9 +6,10 @@
 
 namespace pk::detail {
 
-void initAggregate(TaskCore *core, const QString &title, TaskCore *firstInput)
+void initAggregate(TaskCore *core, const QString &title, TaskCore *const *inputs, std::size_t count)
 {
-    core->initDetached(title, firstInput ? firstInput->keeper() : nullptr);
+    core->setInputs(TaskKind::Combinator, inputs, count);
+    core->initDetached(title, count > 0 && inputs[0] ? inputs[0]->keeper() : nullptr);
 }
 
 void settleLike(TaskCore *core, TaskCore *input) noexcept

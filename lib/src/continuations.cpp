@@ -143,39 +143,88 @@ private:
     ContextMode m_mode;
 };
 
-void submitThen(TaskCore *input, TaskCore *task, const QString &title, bool emptyCallable)
+namespace {
+const char *modeName(ContextMode mode)
+{
+    switch (mode) {
+    case ContextMode::Then:
+        return "then";
+    case ContextMode::OnFailed:
+        return "onFailed";
+    case ContextMode::OnCancelled:
+        return "onCancelled";
+    case ContextMode::Finally:
+        return "finally";
+    }
+    Q_UNREACHABLE();
+    return "";
+}
+
+TitleVerb verbOf(ContextMode mode)
+{
+    switch (mode) {
+    case ContextMode::Then:
+        return TitleVerb::Then;
+    case ContextMode::OnFailed:
+        return TitleVerb::OnFailed;
+    case ContextMode::OnCancelled:
+        return TitleVerb::OnCancelled;
+    case ContextMode::Finally:
+        return TitleVerb::Finally;
+    }
+    Q_UNREACHABLE();
+    return TitleVerb::None;
+}
+
+// What a continuation continues, and its title if \a options gives none; before the keeper
+// publishes the task.
+TaskOptions describeContinuation(
+    TaskCore *input, TaskCore *task, ContextMode mode, const TaskOptions *options)
+{
+    task->setInputs(TaskKind::Continuation, &input, 1);
+    TaskOptions effective = options ? *options : TaskOptions();
+    if (effective.title.isEmpty())
+        task->inheritTitle(input, verbOf(mode));
+    return effective;
+}
+} // namespace
+
+void submitThen(
+    TaskCore *input, TaskCore *task, const TaskOptions *options, bool emptyCallable)
 {
     if (!input) {
-        failDetached(
-            task, title, QStringLiteral("then() on an invalid (default-constructed) promise"));
+        failDetached(task, options && !options->title.isEmpty() ? options->title : QStringLiteral("then"),
+            QStringLiteral("then() on an invalid (default-constructed) promise"));
         return;
     }
-    TaskOptions options;
-    options.title = title;
-    options.priority = input->priority();
+    TaskOptions effective = describeContinuation(input, task, ContextMode::Then, options);
+    if (!options)
+        effective.priority = input->priority();
     runnerFor(input)->submitDependent(
-        task, options, { input }, InputFailure::Propagate, emptyCallable, false, "then()");
+        task, effective, { input }, InputFailure::Propagate, emptyCallable, false, "then()");
 }
 
 void attachOnContext(TaskCore *input, TaskCore *task, QObject *context, ContextMode mode,
-    const QString &title, bool emptyCallable)
+    const TaskOptions *options, bool emptyCallable)
 {
+    const char *name = modeName(mode);
     if (!input || !context) {
-        failDetached(task, title,
-            input ? QStringLiteral("%1() with a null context object").arg(title)
-                  : QStringLiteral("%1() on an invalid (default-constructed) promise").arg(title));
-        qCWarning(lcPromiseKeeper, "Promise::%s(): %s", qUtf8Printable(title),
+        failDetached(task,
+            options && !options->title.isEmpty() ? options->title : QString::fromLatin1(name),
+            input ? QStringLiteral("%1() with a null context object").arg(QLatin1String(name))
+                  : QStringLiteral("%1() on an invalid (default-constructed) promise")
+                        .arg(QLatin1String(name)));
+        qCWarning(lcPromiseKeeper, "Promise::%s(): %s", name,
             input ? "the context object is null" : "the promise is invalid");
         return;
     }
-    TaskOptions options;
-    options.title = title;
+    const TaskOptions effective = describeContinuation(input, task, mode, options);
     // Registered as a waiting task of the input's keeper (it counts and shows it), but run by
     // the link below on the context's thread, never queued. Refused (shut down, empty
     // callable), it is final already and needs no link.
-    const QByteArray caller = "Promise::" + title.toLatin1() + "()";
+    const QByteArray caller = QByteArray("Promise::") + name + "()";
     if (runnerFor(input)->submitDependent(
-            task, options, {}, InputFailure::Propagate, emptyCallable, true, caller.constData()))
+            task, effective, {}, InputFailure::Propagate, emptyCallable, true, caller.constData()))
         input->addContinuation(new ContextLink(task, context, mode));
 }
 

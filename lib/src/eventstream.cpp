@@ -10,7 +10,7 @@ quint64 TaskEvent::taskId() const noexcept
 
 QString TaskEvent::title() const
 {
-    return m_core->m_title;
+    return m_core->displayTitle();
 }
 
 int TaskEvent::priority() const noexcept

@@ -113,7 +113,8 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
 void KeeperShared::adopt(TaskCore *task, const TaskOptions &options, TaskState state)
 {
     task->m_id = nextTaskId();
-    task->m_title = options.title;
+    if (task->m_titleVerb == TitleVerb::None) // an untitled continuation has its input's
+        task->m_title = options.title;
     task->m_priority = options.priority;
     task->m_keeper = this;
     ref();
@@ -258,6 +259,9 @@ bool KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
 {
     adopt(task, options, TaskState::Waiting);
     task->m_onContext = onContext;
+    // Chaining by argument; a continuation's caller said what it continues.
+    if (mode == InputFailure::Wrap)
+        task->setInputs(TaskKind::Task, inputs.data(), inputs.size());
     // One extra count until every link is attached, so that inputs finishing meanwhile cannot
     // release the task early.
     task->m_pendingInputs.store(int(inputs.size()) + 1, std::memory_order_relaxed);

@@ -75,7 +75,7 @@ quint64 PromiseBase::id() const noexcept
 
 QString PromiseBase::title() const
 {
-    return d ? d->m_title : QString();
+    return d ? d->displayTitle() : QString();
 }
 
 TaskInfo PromiseBase::info() const

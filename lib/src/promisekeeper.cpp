@@ -195,6 +195,7 @@ void PromiseKeeperPrivate::emitSignals(const TaskEvent *events, std::size_t coun
         return;
 
     QPointer<PromiseKeeper> alive(q);
+    const QString keeperName = q->objectName(); // this is the keeper's thread
     for (const TaskEvent &e : Span { events, count }) {
         const TaskState state = e.state();
         bool wanted = false;
@@ -219,7 +220,8 @@ void PromiseKeeperPrivate::emitSignals(const TaskEvent *events, std::size_t coun
         }
         if (!wanted)
             continue;
-        const TaskInfo info = e.info();
+        TaskInfo info = e.info();
+        info.setKeeperName(keeperName);
         switch (state) {
         case TaskState::Waiting:
             break;

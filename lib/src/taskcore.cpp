@@ -6,10 +6,46 @@
 #include <pk/taskinfo.h>
 
 #include <deque>
+#include <typeinfo>
+
+#if __has_include(<cxxabi.h>)
+#    include <cxxabi.h>
+#    define PK_HAVE_CXXABI 1
+#endif
+
+#include <cstdlib>
 
 namespace pk::detail {
 
 namespace {
+// "St13runtime_error" as "std::runtime_error", where the C++ runtime can say; the name as the
+// compiler gives it otherwise (MSVC's names are readable already).
+QString demangledTypeName(const char *name)
+{
+#ifdef PK_HAVE_CXXABI
+    int status = 0;
+    char *readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    if (status == 0 && readable) {
+        QString result = QString::fromUtf8(readable);
+        std::free(readable);
+        return result;
+    }
+    std::free(readable);
+#endif
+    return QString::fromUtf8(name);
+}
+
+// The type of the exception being handled, inside a catch (...); what the runtime tells of
+// exceptions that are not std::exception (an int thrown, say).
+QString currentExceptionTypeName()
+{
+#ifdef PK_HAVE_CXXABI
+    if (const std::type_info *type = abi::__cxa_current_exception_type())
+        return demangledTypeName(type->name());
+#endif
+    return QStringLiteral("unknown exception");
+}
+
 // Tasks whose continuations are due on this thread. While one completion is being processed,
 // completions it causes (a dependent failing, a combinator settling) are queued here instead
 // of recursing: the stack stays flat whatever the length of a chain.
@@ -48,8 +84,50 @@ TaskCore::TaskCore() noexcept = default;
 
 TaskCore::~TaskCore()
 {
+    delete m_moreInputIds;
     if (m_keeper)
         m_keeper->deref();
+}
+
+void TaskCore::setInputs(TaskKind kind, TaskCore *const *inputs, std::size_t count) noexcept
+{
+    m_kind = kind;
+    for (std::size_t i = 0; i < count; ++i) {
+        // An invalid (default-constructed) input has no id; 0 keeps the argument's place.
+        const quint64 id = inputs[i] ? inputs[i]->m_id : 0;
+        if (i == 0) {
+            m_inputId = id;
+            continue;
+        }
+        if (!m_moreInputIds) {
+            m_moreInputIds = new QList<quint64>;
+            m_moreInputIds->reserve(qsizetype(count - 1));
+        }
+        m_moreInputIds->append(id);
+    }
+}
+
+void TaskCore::inheritTitle(const TaskCore *input, TitleVerb verb) noexcept
+{
+    Q_ASSERT(verb != TitleVerb::None);
+    m_titleVerb = verb;
+    // A copy of an implicitly shared string: no allocation, whatever the chain's length. A
+    // continuation of an untitled continuation names the same task: "then ← decode".
+    if (input)
+        m_title = input->m_title;
+}
+
+QString TaskCore::displayTitle() const
+{
+    if (m_titleVerb == TitleVerb::None)
+        return m_title;
+    static const char *const verbs[] = { "", "then", "onFailed", "onCancelled", "finally" };
+    QString title = QLatin1String(verbs[int(m_titleVerb)]);
+    if (!m_title.isEmpty())
+        title += u" \u2190 " + m_title;
+    else if (m_inputId != 0)
+        title += u" \u2190 task " + QString::number(m_inputId);
+    return title;
 }
 
 void TaskCore::run() noexcept
@@ -181,7 +259,16 @@ bool TaskCore::waitUntilFinal(QDeadlineTimer deadline) noexcept
 void TaskCore::fillInfo(TaskInfo &info, TaskState upTo) const
 {
     info.setId(m_id);
-    info.setTitle(m_title);
+    info.setTitle(displayTitle());
+    info.setKind(m_kind);
+    if (m_inputId != 0 || m_moreInputIds) {
+        QList<quint64> ids;
+        ids.reserve(1 + (m_moreInputIds ? m_moreInputIds->size() : 0));
+        ids.append(m_inputId);
+        if (m_moreInputIds)
+            ids.append(*m_moreInputIds);
+        info.setInputIds(ids);
+    }
     info.setPriority(m_priority);
     info.setState(upTo);
     info.setQueuedAtNsecs(m_queuedNs);
@@ -196,8 +283,10 @@ void TaskCore::fillInfo(TaskInfo &info, TaskState upTo) const
             std::rethrow_exception(m_error);
         } catch (const std::exception &e) {
             info.setErrorString(QString::fromUtf8(e.what()));
+            info.setErrorType(demangledTypeName(typeid(e).name()));
         } catch (...) {
             info.setErrorString(QStringLiteral("unknown exception"));
+            info.setErrorType(currentExceptionTypeName());
         }
     }
 }

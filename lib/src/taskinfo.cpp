@@ -74,7 +74,9 @@ bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept
     return a.m_id == b.m_id && a.m_state == b.m_state && a.m_title == b.m_title
         && a.m_priority == b.m_priority && a.m_queuedNs == b.m_queuedNs
         && a.m_startedNs == b.m_startedNs && a.m_finishedNs == b.m_finishedNs
-        && a.m_worker == b.m_worker && a.m_error == b.m_error;
+        && a.m_worker == b.m_worker && a.m_error == b.m_error && a.m_kind == b.m_kind
+        && a.m_errorType == b.m_errorType && a.m_keeperName == b.m_keeperName
+        && a.m_inputIds == b.m_inputIds;
 }
 
 } // namespace pk

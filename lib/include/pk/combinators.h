@@ -41,7 +41,7 @@ Promise<R> gatherAll(const QString &title, std::vector<PromiseBase> inputs, Make
 {
     auto *core = new AggregateCore<R>();
     Promise<R> result = adoptPromise<R>(core);
-    initAggregate(core, title, inputs.empty() ? nullptr : inputs.front().taskCore());
+    initAggregateOf(core, title, inputs);
     if (inputs.empty()) {
         settleWith(core, make);
         return result;
@@ -115,8 +115,7 @@ Promise<WhenAnyResult<T>> whenAny(const QList<Promise<T>> &promises)
     using R = WhenAnyResult<T>;
     auto *core = new detail::AggregateCore<R>();
     Promise<R> result = detail::adoptPromise<R>(core);
-    detail::initAggregate(core, QStringLiteral("whenAny"),
-        promises.isEmpty() ? nullptr : promises.first().taskCore());
+    detail::initAggregateOf(core, QStringLiteral("whenAny"), promises);
     if (promises.isEmpty()) {
         detail::settleLike(core, nullptr);
         return result;
@@ -149,8 +148,7 @@ Promise<QList<Promise<T>>> whenAllSettled(const QList<Promise<T>> &promises)
     using R = QList<Promise<T>>;
     auto *core = new detail::AggregateCore<R>();
     Promise<R> result = detail::adoptPromise<R>(core);
-    detail::initAggregate(core, QStringLiteral("whenAllSettled"),
-        promises.isEmpty() ? nullptr : promises.first().taskCore());
+    detail::initAggregateOf(core, QStringLiteral("whenAllSettled"), promises);
     auto remaining = std::make_shared<std::atomic<qsizetype>>(promises.size());
     const auto settle = [result, promises] {
         detail::settleWith(

@@ -28,6 +28,17 @@ constexpr bool isFinal(TaskState state) noexcept
     return state >= TaskState::Succeeded;
 }
 
+/*!
+    What a task is, for views that group tasks (the monitor folds continuations under the task
+    they continue). TaskInfo::inputIds() says what a task waits for or continues.
+*/
+enum class TaskKind : quint8 {
+    Task, //!< submitted to a keeper (submit(), chaining by argument, map() items)
+    Continuation, //!< then(), onFailed(), onCancelled() or finally() of another promise
+    Combinator, //!< whenAll(), whenAny(), whenAllSettled() or the result of map(): no callable
+};
+Q_ENUM_NS(TaskKind)
+
 //! What PromiseKeeper::shutdown() does with tasks that have not started yet.
 enum class ShutdownMode : quint8 {
     Drain, //!< run everything already submitted, then stop

@@ -132,22 +132,19 @@ public:
         Runs \a fn on this promise's keeper's pool once it succeeded, with its value (or
         nothing, for Promise<void>, or the promise itself if \a fn takes a Promise<T>). If this
         promise fails or is cancelled, the returned one fails with the same exception or is
-        cancelled, and \a fn never runs.
+        cancelled, and \a fn never runs. It has this promise's priority and is titled after it
+        ("then ← decode img-020"); the overload with TaskOptions sets both.
     */
     template<typename F>
     auto then(F &&fn) const
     {
-        using Plan = CallPlan<std::decay_t<F>, Promise<T>>;
-        static_assert(Plan::valid,
-            "pk::Promise::then: the callable must take the promise's "
-            "value (nothing for Promise<void>) or the promise itself");
-        using R = typename Plan::Result;
-        const bool empty = isEmptyCallable(fn);
-        auto *core = new CallableCore<R, Plan::unwrap, std::decay_t<F>, Promise<T>>(
-            std::forward<F>(fn), self());
-        Promise<R> next = adoptPromise<R>(core);
-        submitThen(this->d, core, QStringLiteral("then"), empty);
-        return next;
+        return thenOnPool(nullptr, std::forward<F>(fn));
+    }
+    //! then(), titled and prioritised by \a options.
+    template<typename F>
+    auto then(const TaskOptions &options, F &&fn) const
+    {
+        return thenOnPool(&options, std::forward<F>(fn));
     }
 
     /*!
@@ -155,16 +152,20 @@ public:
         this promise succeeded. If \a context is destroyed first, \a fn is never called and the
         returned promise ends Cancelled. An exception from \a fn fails the returned promise and
         makes the keeper emit callbackFailed(); it never reaches the event loop.
+
+        Untitled, it is titled after this promise ("then ← decode img-020"); the overloads
+        with TaskOptions give it a title (their priority does not apply: it never queues). The
+        same holds for onFailed(), onCancelled() and finally().
     */
     template<typename F>
     auto then(QObject *context, F &&fn) const
     {
-        using H = ValueHandler<std::decay_t<F>, T>;
-        static_assert(H::valid,
-            "pk::Promise::then: the callable must take the promise's value "
-            "(or nothing)");
-        return onContext<typename H::Result, ContextMode::Then>(
-            context, std::forward<F>(fn), QStringLiteral("then"));
+        return thenOnContext(context, nullptr, std::forward<F>(fn));
+    }
+    template<typename F>
+    auto then(QObject *context, const TaskOptions &options, F &&fn) const
+    {
+        return thenOnContext(context, &options, std::forward<F>(fn));
     }
 
     /*!
@@ -174,12 +175,12 @@ public:
     template<typename F>
     Promise<T> onFailed(QObject *context, F &&fn) const
     {
-        using Fn = std::decay_t<F>;
-        static_assert(std::is_invocable_v<Fn &, std::exception_ptr> || std::is_invocable_v<Fn &>,
-            "pk::Promise::onFailed: the callable takes std::exception_ptr or nothing");
-        requirePassThrough();
-        return onContext<T, ContextMode::OnFailed>(
-            context, std::forward<F>(fn), QStringLiteral("onFailed"));
+        return onFailedOnContext(context, nullptr, std::forward<F>(fn));
+    }
+    template<typename F>
+    Promise<T> onFailed(QObject *context, const TaskOptions &options, F &&fn) const
+    {
+        return onFailedOnContext(context, &options, std::forward<F>(fn));
     }
 
     //! Runs \a fn (no arguments, returns a replacement value) on \a context's thread if this
@@ -188,8 +189,13 @@ public:
     Promise<T> onCancelled(QObject *context, F &&fn) const
     {
         requirePassThrough();
-        return onContext<T, ContextMode::OnCancelled>(
-            context, std::forward<F>(fn), QStringLiteral("onCancelled"));
+        return onContext<T, ContextMode::OnCancelled>(context, nullptr, std::forward<F>(fn));
+    }
+    template<typename F>
+    Promise<T> onCancelled(QObject *context, const TaskOptions &options, F &&fn) const
+    {
+        requirePassThrough();
+        return onContext<T, ContextMode::OnCancelled>(context, &options, std::forward<F>(fn));
     }
 
     //! Runs \a fn (no arguments) on \a context's thread whatever the outcome; the outcome then
@@ -198,8 +204,13 @@ public:
     Promise<T> finally(QObject *context, F &&fn) const
     {
         requirePassThrough();
-        return onContext<T, ContextMode::Finally>(
-            context, std::forward<F>(fn), QStringLiteral("finally"));
+        return onContext<T, ContextMode::Finally>(context, nullptr, std::forward<F>(fn));
+    }
+    template<typename F>
+    Promise<T> finally(QObject *context, const TaskOptions &options, F &&fn) const
+    {
+        requirePassThrough();
+        return onContext<T, ContextMode::Finally>(context, &options, std::forward<F>(fn));
     }
 
     //! A QFuture that finishes with this promise, for QFutureWatcher, QtFuture::whenAll and
@@ -232,13 +243,47 @@ private:
             "pk::Promise: onFailed/onCancelled/finally pass the value on and need a "
             "copyable type");
     }
+    template<typename F>
+    auto thenOnPool(const TaskOptions *options, F &&fn) const
+    {
+        using Plan = CallPlan<std::decay_t<F>, Promise<T>>;
+        static_assert(Plan::valid,
+            "pk::Promise::then: the callable must take the promise's "
+            "value (nothing for Promise<void>) or the promise itself");
+        using R = typename Plan::Result;
+        const bool empty = isEmptyCallable(fn);
+        auto *core = new CallableCore<R, Plan::unwrap, std::decay_t<F>, Promise<T>>(
+            std::forward<F>(fn), self());
+        Promise<R> next = adoptPromise<R>(core);
+        submitThen(this->d, core, options, empty);
+        return next;
+    }
+    template<typename F>
+    auto thenOnContext(QObject *context, const TaskOptions *options, F &&fn) const
+    {
+        using H = ValueHandler<std::decay_t<F>, T>;
+        static_assert(H::valid,
+            "pk::Promise::then: the callable must take the promise's value "
+            "(or nothing)");
+        return onContext<typename H::Result, ContextMode::Then>(
+            context, options, std::forward<F>(fn));
+    }
+    template<typename F>
+    Promise<T> onFailedOnContext(QObject *context, const TaskOptions *options, F &&fn) const
+    {
+        using Fn = std::decay_t<F>;
+        static_assert(std::is_invocable_v<Fn &, std::exception_ptr> || std::is_invocable_v<Fn &>,
+            "pk::Promise::onFailed: the callable takes std::exception_ptr or nothing");
+        requirePassThrough();
+        return onContext<T, ContextMode::OnFailed>(context, options, std::forward<F>(fn));
+    }
     template<typename R, ContextMode Mode, typename F>
-    Promise<R> onContext(QObject *context, F &&fn, const QString &title) const
+    Promise<R> onContext(QObject *context, const TaskOptions *options, F &&fn) const
     {
         const bool empty = isEmptyCallable(fn);
         auto *core = new ContextCore<R, std::decay_t<F>, T, Mode>(std::forward<F>(fn), self());
         Promise<R> next = adoptPromise<R>(core);
-        attachOnContext(this->d, core, context, Mode, title, empty);
+        attachOnContext(this->d, core, context, Mode, options, empty);
         return next;
     }
 };

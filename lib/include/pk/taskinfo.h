@@ -5,6 +5,7 @@
 #include <pk/promisekeeper_export.h>
 
 #include <QtCore/qdatetime.h>
+#include <QtCore/qlist.h>
 #include <QtCore/qmetatype.h>
 #include <QtCore/qstring.h>
 
@@ -30,6 +31,10 @@ class PROMISEKEEPER_EXPORT TaskInfo
     Q_PROPERTY(QDateTime finishedAt READ finishedAt)
     Q_PROPERTY(int workerIndex READ workerIndex WRITE setWorkerIndex)
     Q_PROPERTY(QString errorString READ errorString WRITE setErrorString)
+    Q_PROPERTY(QString errorType READ errorType WRITE setErrorType)
+    Q_PROPERTY(pk::TaskKind kind READ kind WRITE setKind)
+    Q_PROPERTY(QList<quint64> inputIds READ inputIds WRITE setInputIds)
+    Q_PROPERTY(QString keeperName READ keeperName WRITE setKeeperName)
 
 public:
     TaskInfo() = default;
@@ -41,8 +46,32 @@ public:
     quint64 id() const noexcept { return m_id; }
     void setId(quint64 id) noexcept { m_id = id; }
 
+    /*!
+        The title given in TaskOptions. A continuation given none is titled after what it
+        continues: "then ← decode img-020", or "then ← task 17" if that has no title either.
+    */
     QString title() const { return m_title; }
     void setTitle(const QString &title) { m_title = title; }
+
+    //! Whether this is a submitted task, a continuation or a combinator.
+    TaskKind kind() const noexcept { return m_kind; }
+    void setKind(TaskKind kind) noexcept { m_kind = kind; }
+
+    /*!
+        The ids of the promises this task waits for (chaining by argument, combinators) or
+        continues (a continuation: its one input), in argument order; empty for a plain task.
+    */
+    QList<quint64> inputIds() const { return m_inputIds; }
+    void setInputIds(const QList<quint64> &ids) { m_inputIds = ids; }
+
+    /*!
+        The label of the task's keeper where one is known: the keeper's objectName() in what its
+        signals carry, the label a monitor feed gives it (pk::KeeperFeed,
+        pk::MonitorServer::addKeeper()) in what the monitor shows and records. Empty in
+        Promise::info() and PromiseKeeper::tasks(), which any thread may call.
+    */
+    QString keeperName() const { return m_keeperName; }
+    void setKeeperName(const QString &name) { m_keeperName = name; }
 
     TaskState state() const noexcept { return m_state; }
     void setState(TaskState state) noexcept { m_state = state; }
@@ -83,6 +112,11 @@ public:
     //! std::exception); empty otherwise.
     QString errorString() const { return m_error; }
     void setErrorString(const QString &error) { m_error = error; }
+    //! The failed task's exception type, demangled ("std::runtime_error",
+    //! "pk::DependencyError"); "unknown exception" if it was not a std::exception and the
+    //! runtime cannot tell; empty otherwise.
+    QString errorType() const { return m_errorType; }
+    void setErrorType(const QString &type) { m_errorType = type; }
 
     //! Nanoseconds on the monotonic clock all TaskInfo timestamps use.
     static qint64 monotonicNowNsecs() noexcept;
@@ -100,9 +134,13 @@ private:
     qint64 m_startedNs = 0;
     qint64 m_finishedNs = 0;
     QString m_error;
+    QString m_errorType;
+    QString m_keeperName;
+    QList<quint64> m_inputIds;
     int m_priority = 0;
     int m_worker = -1;
     TaskState m_state = TaskState::Queued;
+    TaskKind m_kind = TaskKind::Task;
 };
 
 } // namespace pk

@@ -10,6 +10,7 @@
 #include <exception>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace pk::detail {
 
@@ -51,9 +52,21 @@ void whenFinal(TaskCore *task, F &&f)
     task->addContinuation(new FunctionLink<std::decay_t<F>>(std::forward<F>(f)));
 }
 
-//! Gives a combinator's promise its id and title; continuations of it run on \a firstInput's
-//! keeper (or the default one).
-PROMISEKEEPER_EXPORT void initAggregate(TaskCore *core, const QString &title, TaskCore *firstInput);
+//! Gives a combinator's promise its id, title and inputs; continuations of it run on the first
+//! input's keeper (or the default one).
+PROMISEKEEPER_EXPORT void initAggregate(
+    TaskCore *core, const QString &title, TaskCore *const *inputs, std::size_t count);
+
+//! initAggregate() over the promises \a inputs.
+template<typename List>
+void initAggregateOf(TaskCore *core, const QString &title, const List &inputs)
+{
+    std::vector<TaskCore *> cores;
+    cores.reserve(std::size_t(inputs.size()));
+    for (const auto &p : inputs)
+        cores.push_back(p.taskCore());
+    initAggregate(core, title, cores.data(), cores.size());
+}
 
 //! Settles \a core with the value \a make() returns (a throw fails it instead); no-op if it was
 //! settled already.

@@ -3,6 +3,7 @@
 
 #include <pk/detail/callablecore.h>
 #include <pk/errors.h>
+#include <pk/taskoptions.h>
 
 #include <QtCore/qfutureinterface.h>
 
@@ -21,14 +22,15 @@ enum class ContextMode : quint8 {
 };
 
 //! Queues \a task (already holding \a input) on the input's keeper once the input is final.
-//! An empty callable fails it at once with InvalidTaskError, as submit() does.
+//! An empty callable fails it at once with InvalidTaskError, as submit() does. Without
+//! \a options (null) it has the input's priority and is titled after it ("then ← decode").
 PROMISEKEEPER_EXPORT void submitThen(
-    TaskCore *input, TaskCore *task, const QString &title, bool emptyCallable);
+    TaskCore *input, TaskCore *task, const TaskOptions *options, bool emptyCallable);
 
 //! Runs \a task on \a context's thread when \a input is final, as \a mode says; if the context
-//! is destroyed first the task ends Cancelled and never runs.
+//! is destroyed first the task ends Cancelled and never runs. Titled as submitThen() says.
 PROMISEKEEPER_EXPORT void attachOnContext(TaskCore *input, TaskCore *task, QObject *context,
-    ContextMode mode, const QString &title, bool emptyCallable);
+    ContextMode mode, const TaskOptions *options, bool emptyCallable);
 
 //! A continuation on a context: calls Handler with the input's value (Then), its exception
 //! (OnFailed) or nothing, on the context's thread.

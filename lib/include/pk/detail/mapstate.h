@@ -55,6 +55,7 @@ public:
 
     Promise<Result> start()
     {
+        m_result.taskCore()->setInputs(TaskKind::Combinator, nullptr, 0);
         m_result.taskCore()->initDetached(m_options.item.title.isEmpty()
                 ? QStringLiteral("map")
                 : QStringLiteral("map: %1").arg(m_options.item.title),

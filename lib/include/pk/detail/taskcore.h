@@ -6,6 +6,7 @@
 #include <pk/promisekeeper_export.h>
 
 #include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qlist.h>
 #include <QtCore/qstring.h>
 
 #include <atomic>
@@ -25,6 +26,9 @@ enum class InputFailure : quint8 {
     Wrap, //!< Failed with pk::DependencyError naming the input (chaining by argument)
     Propagate, //!< the input's own exception, or Cancelled (then() and continuations)
 };
+
+//! What an untitled continuation's title says it does with its input.
+enum class TitleVerb : quint8 { None, Then, OnFailed, OnCancelled, Finally };
 
 /*!
     Something to do once a task is final: release a dependent task, post a continuation to a
@@ -102,6 +106,12 @@ public:
     KeeperShared *keeper() const noexcept { return m_keeper; }
     int priority() const noexcept { return m_priority; }
     const QString &title() const noexcept { return m_title; }
+    // The title shown: m_title, or "then ← <input's title>" for an untitled continuation.
+    QString displayTitle() const;
+    // Records what the task waits for or continues, and what it is; before it is published.
+    void setInputs(TaskKind kind, TaskCore *const *inputs, std::size_t count) noexcept;
+    // An untitled continuation takes its title from \a input, after \a verb ("then").
+    void inheritTitle(const TaskCore *input, TitleVerb verb) noexcept;
     // Runs and deletes the attached continuations, then drops the reference completed() took.
     void runContinuationsAndDeref() noexcept;
 
@@ -141,20 +151,28 @@ private:
     // Wakes threads blocked in waitUntilFinal(); called after the final state is published.
     void wakeWaiters() noexcept;
 
+    // Ordered so that the small fields share words: a retained Promise<int> stays small.
     std::atomic<int> m_ref { 1 };
+    std::atomic<int> m_waiters { 0 };
+    std::atomic<int> m_pendingInputs { 0 }; // inputs not yet succeeded (tasks that wait)
+    int m_priority = 0;
+    int m_worker = -1;
     std::atomic<TaskState> m_state { TaskState::Queued };
     std::atomic<bool> m_taken { false };
-    std::atomic<int> m_waiters { 0 };
     std::atomic<bool> m_settling { false };
-    std::atomic<int> m_pendingInputs { 0 }; // inputs not yet succeeded (tasks that wait)
-    std::atomic<Continuation *> m_continuations { nullptr }; // newest first
     bool m_detached = false; // settled by claimSettlement(), not by a keeper
     bool m_onContext = false; // a continuation run on a context object's thread
     bool m_errorPropagated = false; // m_error is an input's, handed on
     bool m_cancelAfterRun = false; // finally() of a cancelled task: ends Cancelled once run
-    int m_priority = 0;
-    int m_worker = -1;
+    TaskKind m_kind = TaskKind::Task;
+    // An untitled continuation: m_title is its input's, shown after this verb (displayTitle()).
+    TitleVerb m_titleVerb = TitleVerb::None;
+    std::atomic<Continuation *> m_continuations { nullptr }; // newest first
     quint64 m_id = 0;
+    // What the task waits for or continues (TaskInfo::inputIds()): the first input's id here,
+    // the others (chaining by several arguments, combinators) in m_moreInputIds.
+    quint64 m_inputId = 0;
+    QList<quint64> *m_moreInputIds = nullptr;
     QString m_title;
     qint64 m_queuedNs = 0;
     qint64 m_startedNs = 0;
