@@ -124,9 +124,9 @@ QString TaskCore::displayTitle() const
     static const char *const verbs[] = { "", "then", "onFailed", "onCancelled", "finally" };
     QString title = QLatin1String(verbs[int(m_titleVerb)]);
     if (!m_title.isEmpty())
-        title += u" \u2190 " + m_title;
+        title.append(u" \u2190 ").append(m_title);
     else if (m_inputId != 0)
-        title += u" \u2190 task " + QString::number(m_inputId);
+        title.append(u" \u2190 task ").append(QString::number(m_inputId));
     return title;
 }
 

@@ -12,10 +12,28 @@
 
 namespace pk {
 
+//! One keeper of a feed's source, as of the feed's last batch.
+struct KeeperStatus
+{
+    QString name; //!< its label: TaskInfo::keeperName() of its tasks
+    int threadCount = 0;
+    TaskCounts counts;
+
+    friend bool operator==(const KeeperStatus &a, const KeeperStatus &b)
+    {
+        return a.name == b.name && a.threadCount == b.threadCount && a.counts == b.counts;
+    }
+    friend bool operator!=(const KeeperStatus &a, const KeeperStatus &b) { return !(a == b); }
+};
+
 /*!
     A source of task updates for monitor views, in batches at a bounded rate (tens per second).
     Views never see single events: they get coalesced TaskInfo snapshots (the latest state of
     each task that changed since the last batch) plus exact counts.
+
+    A source may have several keepers: every TaskInfo a feed sends names its keeper
+    (TaskInfo::keeperName()), keepers() gives each keeper's counts and thread count as of the
+    last batch, and the counts and thread count the signals carry are their sums.
 
     Lives in the GUI thread; all signals are emitted there.
 */
@@ -30,6 +48,22 @@ public:
     virtual bool isConnected() const = 0;
     //! Human-readable name of the source ("keeper 'demo'", "pid 1234 (myapp)").
     virtual QString sourceName() const = 0;
+
+    /*!
+        The source's keepers, in a stable order, as of the last snapshot() or updated(): set
+        before either is emitted, so that a slot of theirs reads the same batch. Empty by
+        default: one keeper, which the signals' counts describe.
+    */
+    virtual QList<KeeperStatus> keepers() const;
+
+    //! Whether the tasks change while they are watched: false for a recorded trace, where
+    //! nothing runs, nothing can be cancelled and time does not pass.
+    virtual bool isLive() const { return true; }
+
+    //! The watched program's name and process id (this process in-process; the attached
+    //! program's; the recorded one's, as far as the trace says: 0 if unknown).
+    virtual QString programName() const;
+    virtual qint64 programPid() const;
 
     //! Asks the source to cancel a task not started yet. Works in-process and attached.
     virtual void cancelTask(quint64 taskId) = 0;
