@@ -256,6 +256,9 @@ void tst_Chaining::mixedPromiseAndPlainArguments()
     static_assert(std::is_same_v<decltype(joined), pk::Promise<QString>>);
     QVERIFY(gate.waitArrived());
     QCOMPARE(joined.state(), TaskState::Waiting);
+    // The promises it waits for, in argument order; plain values are no inputs.
+    QCOMPARE(joined.info().kind(), pk::TaskKind::Task);
+    QCOMPARE(joined.info().inputIds(), (QList<quint64> { number.id(), word.id() }));
     prefix = QStringLiteral("changed"); // plain arguments were copied at submission
 
     gate.open();

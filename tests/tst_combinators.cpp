@@ -219,6 +219,8 @@ void tst_Combinators::whenAllOfDifferentTypes()
     QVERIFY(gate.waitArrived());
     QVERIFY(number.wait(pktest::kTimeoutMs));
     QCOMPARE(all.state(), TaskState::Waiting);
+    QCOMPARE(all.info().kind(), pk::TaskKind::Combinator);
+    QCOMPARE(all.info().inputIds(), (QList<quint64> { number.id(), text.id(), nothing.id() }));
     gate.open();
     QVERIFY(all.wait(pktest::kTimeoutMs));
     const auto values = all.result();

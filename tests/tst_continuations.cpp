@@ -13,6 +13,7 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <memory>
@@ -146,6 +147,14 @@ private Q_SLOTS:
     void handedOnFailureIsNoCallbackFailure();
     void nullContext_data();
     void nullContext();
+
+    // What the monitor shows of continuations
+    void continuationKindInputsAndTitle_data();
+    void continuationKindInputsAndTitle();
+    void untitledInputGivesItsId();
+    void chainOfUntitledContinuationsNamesTheTask();
+    void titledThenHasItsOwnPriority();
+    void signalsNameTheKeeper();
 
     // QFuture
     void futureFinishesWithPromise_data();
@@ -701,6 +710,146 @@ void tst_Continuations::nullContext()
 }
 
 // ---- QFuture ----------------------------------------------------------------------------------
+
+// ---- What the monitor shows of continuations --------------------------------------------------
+
+namespace {
+// Which continuation continuationKindInputsAndTitle() attaches: on the pool or on a context,
+// titled by TaskOptions or not.
+enum class Attach { Then, ThenOnContext, OnFailed, OnCancelled, Finally };
+
+} // namespace
+Q_DECLARE_METATYPE(Attach)
+namespace {
+
+pk::Promise<int> attachTitled(
+    const pk::Promise<int> &input, Attach how, QObject *context, const pk::TaskOptions *options)
+{
+    const auto value = [](int v) { return v; };
+    const auto replacement = [] { return 0; };
+    switch (how) {
+    case Attach::Then:
+        return options ? input.then(*options, value) : input.then(value);
+    case Attach::ThenOnContext:
+        return options ? input.then(context, *options, value) : input.then(context, value);
+    case Attach::OnFailed:
+        return options ? input.onFailed(context, *options, replacement)
+                       : input.onFailed(context, replacement);
+    case Attach::OnCancelled:
+        return options ? input.onCancelled(context, *options, replacement)
+                       : input.onCancelled(context, replacement);
+    case Attach::Finally:
+        return options ? input.finally(context, *options, [] {}) : input.finally(context, [] {});
+    }
+    return {};
+}
+} // namespace
+
+void tst_Continuations::continuationKindInputsAndTitle_data()
+{
+    QTest::addColumn<Attach>("how");
+    QTest::addColumn<QString>("optionsTitle"); // empty: the overload without TaskOptions
+    QTest::addColumn<QString>("expectedTitle");
+    const QString arrow = QStringLiteral(" \u2190 decode");
+    QTest::newRow("then") << Attach::Then << QString() << (QStringLiteral("then") + arrow);
+    QTest::newRow("then, context")
+        << Attach::ThenOnContext << QString() << (QStringLiteral("then") + arrow);
+    QTest::newRow("onFailed") << Attach::OnFailed << QString()
+                              << (QStringLiteral("onFailed") + arrow);
+    QTest::newRow("onCancelled") << Attach::OnCancelled << QString()
+                                 << (QStringLiteral("onCancelled") + arrow);
+    QTest::newRow("finally") << Attach::Finally << QString() << (QStringLiteral("finally") + arrow);
+    QTest::newRow("then, titled") << Attach::Then << QStringLiteral("scale")
+                                  << QStringLiteral("scale");
+    QTest::newRow("then, context, titled")
+        << Attach::ThenOnContext << QStringLiteral("show") << QStringLiteral("show");
+    QTest::newRow("onFailed, titled")
+        << Attach::OnFailed << QStringLiteral("placeholder") << QStringLiteral("placeholder");
+    QTest::newRow("onCancelled, titled")
+        << Attach::OnCancelled << QStringLiteral("skipped") << QStringLiteral("skipped");
+    QTest::newRow("finally, titled")
+        << Attach::Finally << QStringLiteral("close file") << QStringLiteral("close file");
+}
+
+void tst_Continuations::continuationKindInputsAndTitle()
+{
+    QFETCH(Attach, how);
+    QFETCH(QString, optionsTitle);
+    QFETCH(QString, expectedTitle);
+
+    PromiseKeeper keeper(1);
+    QSignalSpy finished(&keeper, &PromiseKeeper::taskFinished);
+    auto input = keeper.submit(pk::TaskOptions { QStringLiteral("decode"), 0 }, [] { return 1; });
+    const pk::TaskOptions options { optionsTitle, 0 };
+    auto next = attachTitled(input, how, this, optionsTitle.isEmpty() ? nullptr : &options);
+
+    const pk::TaskInfo info = next.info();
+    QCOMPARE(info.kind(), pk::TaskKind::Continuation);
+    QCOMPARE(info.inputIds(), QList<quint64> { input.id() });
+    QCOMPARE(info.title(), expectedTitle);
+    QCOMPARE(next.title(), expectedTitle);
+    QCOMPARE(input.info().kind(), pk::TaskKind::Task);
+    QVERIFY(input.info().inputIds().isEmpty());
+
+    // The same in what the keeper's signals carry, once it is final.
+    QTRY_VERIFY_WITH_TIMEOUT(pk::isFinal(next.state()), pktest::kTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(std::any_of(finished.cbegin(), finished.cend(),
+                                 [&](const QList<QVariant> &args) {
+                                     const auto i = args.at(0).value<pk::TaskInfo>();
+                                     return i.id() == next.id() && i.title() == expectedTitle
+                                         && i.kind() == pk::TaskKind::Continuation
+                                         && i.inputIds() == QList<quint64> { input.id() };
+                                 }),
+        pktest::kTimeoutMs);
+}
+
+void tst_Continuations::untitledInputGivesItsId()
+{
+    PromiseKeeper keeper(1);
+    auto input = keeper.submit([] { return 1; });
+    auto next = input.then([](int v) { return v; });
+    QCOMPARE(next.title(), QStringLiteral("then \u2190 task %1").arg(input.id()));
+    QVERIFY(next.wait(pktest::kTimeoutMs));
+}
+
+void tst_Continuations::chainOfUntitledContinuationsNamesTheTask()
+{
+    PromiseKeeper keeper(1);
+    auto first = keeper.submit(pk::TaskOptions { QStringLiteral("load"), 0 }, [] { return 1; });
+    auto second = first.then([](int v) { return v + 1; });
+    auto third = second.onFailed(this, [] { return 0; });
+    // Each names the task at the head, not a title that grows along the chain...
+    QCOMPARE(second.title(), QStringLiteral("then \u2190 load"));
+    QCOMPARE(third.title(), QStringLiteral("onFailed \u2190 load"));
+    // ...and each its own input.
+    QCOMPARE(third.info().inputIds(), QList<quint64> { second.id() });
+    QVERIFY(third.wait(pktest::kTimeoutMs));
+}
+
+void tst_Continuations::titledThenHasItsOwnPriority()
+{
+    PromiseKeeper keeper(1);
+    auto input = keeper.submit(pk::TaskOptions { QStringLiteral("in"), 5 }, [] { return 1; });
+    auto inherited = input.then([](int v) { return v; });
+    auto own = input.then(pk::TaskOptions { QStringLiteral("mine"), -3 }, [](int v) { return v; });
+    QCOMPARE(inherited.info().priority(), 5);
+    QCOMPARE(own.info().priority(), -3);
+    QVERIFY(own.wait(pktest::kTimeoutMs));
+    QVERIFY(inherited.wait(pktest::kTimeoutMs));
+}
+
+void tst_Continuations::signalsNameTheKeeper()
+{
+    PromiseKeeper keeper(1);
+    keeper.setObjectName(QStringLiteral("images"));
+    QSignalSpy finished(&keeper, &PromiseKeeper::taskFinished);
+    auto p = keeper.submit([] { return 1; });
+    QVERIFY(p.wait(pktest::kTimeoutMs));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, pktest::kTimeoutMs);
+    QCOMPARE(finished.at(0).at(0).value<pk::TaskInfo>().keeperName(), QStringLiteral("images"));
+    // Promise::info() may be called from any thread: it does not read the keeper's name.
+    QCOMPARE(p.info().keeperName(), QString());
+}
 
 void tst_Continuations::futureFinishesWithPromise_data()
 {

@@ -189,11 +189,11 @@ TaskOptions describeContinuation(
 }
 } // namespace
 
-void submitThen(
-    TaskCore *input, TaskCore *task, const TaskOptions *options, bool emptyCallable)
+void submitThen(TaskCore *input, TaskCore *task, const TaskOptions *options, bool emptyCallable)
 {
     if (!input) {
-        failDetached(task, options && !options->title.isEmpty() ? options->title : QStringLiteral("then"),
+        failDetached(task,
+            options && !options->title.isEmpty() ? options->title : QStringLiteral("then"),
             QStringLiteral("then() on an invalid (default-constructed) promise"));
         return;
     }

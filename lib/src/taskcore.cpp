@@ -9,8 +9,8 @@
 #include <typeinfo>
 
 #if __has_include(<cxxabi.h>)
-#    include <cxxabi.h>
-#    define PK_HAVE_CXXABI 1
+#include <cxxabi.h>
+#define PK_HAVE_CXXABI 1
 #endif
 
 #include <cstdlib>
