@@ -84,26 +84,27 @@ TaskCore::TaskCore() noexcept = default;
 
 TaskCore::~TaskCore()
 {
-    delete m_moreInputIds;
+    if (m_manyInputs)
+        delete m_inputIds;
     if (m_keeper)
         m_keeper->deref();
 }
 
 void TaskCore::setInputs(TaskKind kind, TaskCore *const *inputs, std::size_t count) noexcept
 {
+    Q_ASSERT(!m_manyInputs);
     m_kind = kind;
-    for (std::size_t i = 0; i < count; ++i) {
-        // An invalid (default-constructed) input has no id; 0 keeps the argument's place.
-        const quint64 id = inputs[i] ? inputs[i]->m_id : 0;
-        if (i == 0) {
-            m_inputId = id;
-            continue;
-        }
-        if (!m_moreInputIds) {
-            m_moreInputIds = new QList<quint64>;
-            m_moreInputIds->reserve(qsizetype(count - 1));
-        }
-        m_moreInputIds->append(id);
+    // An invalid (default-constructed) input has no id; 0 keeps the argument's place.
+    const auto idOf = [](const TaskCore *input) { return input ? input->m_id : quint64(0); };
+    if (count == 1) {
+        m_inputId = idOf(inputs[0]);
+    } else if (count > 1) {
+        auto *ids = new QList<quint64>;
+        ids->reserve(qsizetype(count));
+        for (std::size_t i = 0; i < count; ++i)
+            ids->append(idOf(inputs[i]));
+        m_inputIds = ids;
+        m_manyInputs = true;
     }
 }
 
@@ -125,7 +126,7 @@ QString TaskCore::displayTitle() const
     QString title = QLatin1String(verbs[int(m_titleVerb)]);
     if (!m_title.isEmpty())
         title.append(u" \u2190 ").append(m_title);
-    else if (m_inputId != 0)
+    else if (!m_manyInputs && m_inputId != 0)
         title.append(u" \u2190 task ").append(QString::number(m_inputId));
     return title;
 }
@@ -261,14 +262,10 @@ void TaskCore::fillInfo(TaskInfo &info, TaskState upTo) const
     info.setId(m_id);
     info.setTitle(displayTitle());
     info.setKind(m_kind);
-    if (m_inputId != 0 || m_moreInputIds) {
-        QList<quint64> ids;
-        ids.reserve(1 + (m_moreInputIds ? m_moreInputIds->size() : 0));
-        ids.append(m_inputId);
-        if (m_moreInputIds)
-            ids.append(*m_moreInputIds);
-        info.setInputIds(ids);
-    }
+    if (m_manyInputs)
+        info.setInputIds(*m_inputIds);
+    else if (m_inputId != 0)
+        info.setInputIds({ m_inputId });
     info.setPriority(m_priority);
     info.setState(upTo);
     info.setQueuedAtNsecs(m_queuedNs);

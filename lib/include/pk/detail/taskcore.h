@@ -167,12 +167,15 @@ private:
     TaskKind m_kind = TaskKind::Task;
     // An untitled continuation: m_title is its input's, shown after this verb (displayTitle()).
     TitleVerb m_titleVerb = TitleVerb::None;
+    bool m_manyInputs = false;
     std::atomic<Continuation *> m_continuations { nullptr }; // newest first
     quint64 m_id = 0;
-    // What the task waits for or continues (TaskInfo::inputIds()): the first input's id here,
-    // the others (chaining by several arguments, combinators) in m_moreInputIds.
-    quint64 m_inputId = 0;
-    QList<quint64> *m_moreInputIds = nullptr;
+    // What the task waits for or continues (TaskInfo::inputIds()): one input's id in place, or
+    // (chaining by several arguments, combinators) all of them on the heap.
+    union {
+        quint64 m_inputId = 0; // !m_manyInputs
+        QList<quint64> *m_inputIds; // m_manyInputs
+    };
     QString m_title;
     qint64 m_queuedNs = 0;
     qint64 m_startedNs = 0;
