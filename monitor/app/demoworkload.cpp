@@ -40,9 +40,10 @@ QString pick(const Strings &...choices)
 
 } // namespace
 
-DemoWorkload::DemoWorkload(pk::PromiseKeeper *keeper, QObject *parent)
+DemoWorkload::DemoWorkload(pk::PromiseKeeper *keeper, pk::PromiseKeeper *network, QObject *parent)
     : QObject(parent)
     , m_keeper(keeper)
+    , m_network(network ? network : keeper)
 {
     m_timer.setInterval(kTickMs);
     connect(&m_timer, &QTimer::timeout, this, &DemoWorkload::tick);
@@ -132,23 +133,27 @@ void DemoWorkload::failingTasks(int count)
             break;
         }
         const int ms = randomBetween(5, 60);
-        m_keeper->submit(pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms, kind, n]() -> int {
-            work(stopped, ms);
-            switch (kind) {
-            case 0:
-                throw std::runtime_error("host not found: example.invalid");
-            case 1:
-                throw std::runtime_error("connection refused: db-3:5432\n"
-                                         "  while running SELECT * FROM orders\n"
-                                         "  after 3 retries");
-            case 2:
-                throw std::runtime_error(
-                    "No such file or directory: /data/missing-" + std::to_string(n) + ".csv");
-            default:
-                throw std::out_of_range(
-                    "upload part " + std::to_string(n) + " out of range (412 > 400)");
-            }
-        });
+        // Fetches and queries go over the network; a failure is logged on this thread.
+        pk::PromiseKeeper *keeper = kind <= 1 ? m_network : m_keeper;
+        auto failing = keeper->submit(
+            pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms, kind, n]() -> int {
+                work(stopped, ms);
+                switch (kind) {
+                case 0:
+                    throw std::runtime_error("host not found: example.invalid");
+                case 1:
+                    throw std::runtime_error("connection refused: db-3:5432\n"
+                                             "  while running SELECT * FROM orders\n"
+                                             "  after 3 retries");
+                case 2:
+                    throw std::runtime_error(
+                        "No such file or directory: /data/missing-" + std::to_string(n) + ".csv");
+                default:
+                    throw std::out_of_range(
+                        "upload part " + std::to_string(n) + " out of range (412 > 400)");
+                }
+            });
+        failing.onFailed(this, [] { return -1; });
     }
 }
 
@@ -184,12 +189,12 @@ void DemoWorkload::chainedTasks()
     // Two downloads feed a merge that waits for both (promises as arguments), then a
     // continuation on the pool.
     const int n = ++m_serial;
-    auto left = m_keeper->submit(
+    auto left = m_network->submit(
         pk::TaskOptions { QStringLiteral("download left %1").arg(n), 0 }, [stopped = m_stopped] {
             work(stopped, randomBetween(30, 200));
             return randomBetween(1, 100);
         });
-    auto right = m_keeper->submit(
+    auto right = m_network->submit(
         pk::TaskOptions { QStringLiteral("download right %1").arg(n), 0 }, [stopped = m_stopped] {
             work(stopped, randomBetween(30, 300));
             return randomBetween(1, 100);
@@ -201,8 +206,10 @@ void DemoWorkload::chainedTasks()
             return a + b;
         },
         left, right);
-    merged.then([stopped = m_stopped](int total) {
-        work(stopped, randomBetween(5, 20));
-        return total * 2;
-    });
+    merged
+        .then([stopped = m_stopped](int total) {
+            work(stopped, randomBetween(5, 20));
+            return total * 2;
+        })
+        .finally(this, [] {});
 }

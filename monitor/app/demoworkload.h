@@ -1,4 +1,4 @@
-// The demo workload of pk-monitor: a keeper kept busy with every kind of task, in bursts.
+// The demo workload of pk-monitor: two keepers kept busy with every kind of task, in bursts.
 #pragma once
 
 #include <QtCore/QObject>
@@ -15,7 +15,9 @@ class PromiseKeeper;
     Submits tasks to a keeper in bursts, forever (until stop() or destruction), so that the
     monitor has something to show: short tasks in floods, long tasks, failing tasks, tasks
     cancelled while queued, high-priority tasks jumping the queue, and chains (promises passed
-    as arguments, then()).
+    as arguments, then(), onFailed() and finally() on this object's thread). With a second
+    keeper (\a network), the downloads and fetches run there, as a program with an image keeper
+    and a network keeper would.
 
     Tasks sleep to simulate work, in slices, and give up as soon as the workload stops: the
     keeper's destructor never waits long for them.
@@ -24,7 +26,8 @@ class DemoWorkload : public QObject
 {
     Q_OBJECT
 public:
-    explicit DemoWorkload(pk::PromiseKeeper *keeper, QObject *parent = nullptr);
+    explicit DemoWorkload(
+        pk::PromiseKeeper *keeper, pk::PromiseKeeper *network = nullptr, QObject *parent = nullptr);
     ~DemoWorkload() override;
 
     void start();
@@ -40,6 +43,7 @@ private:
     void chainedTasks();
 
     pk::PromiseKeeper *m_keeper;
+    pk::PromiseKeeper *m_network; // m_keeper if there is no second keeper
     QTimer m_timer;
     int m_tick = 0;
     int m_serial = 0;
