@@ -7,23 +7,26 @@ root = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 def qs(s):
     if s is None: return struct.pack('>I',0xffffffff)
     b=s.encode('utf-16-be'); return struct.pack('>I',len(b))+b
-def task(id,title,state,prio,q,s,f,worker,err=None):
-    return struct.pack('>Q',id)+qs(title)+struct.pack('>Bi',state,prio)+struct.pack('>qqqi',q,s,f,worker)+qs(err)
+# Protocol version 2: after the error, the kind (0 task, 1 continuation, 2 combinator), the
+# error type and the input ids.
+def task(id,title,state,prio,q,s,f,worker,err=None,kind=0,errtype=None,inputs=()):
+    return (struct.pack('>Q',id)+qs(title)+struct.pack('>Bi',state,prio)+struct.pack('>qqqi',q,s,f,worker)+qs(err)
+            +struct.pack('>B',kind)+qs(errtype)+struct.pack('>I',len(inputs))+b''.join(struct.pack('>Q',i) for i in inputs))
 def counts(*c): return struct.pack('>6q',*c)
 def keeper(k,threads,c,tasks,recent):
     return struct.pack('>ii',k,threads)+counts(*c)+struct.pack('>I',len(tasks))+b''.join(tasks)+struct.pack('>I',len(recent))+b''.join(recent)
 def frame(p): return struct.pack('>I',len(p))+p
-hello=b'\x01'+b'PKMON'+struct.pack('>I',1)
-welcome=b'\x02'+struct.pack('>I',1)+qs('myapp')+struct.pack('>q',1234)+struct.pack('>I',2)+qs('images')+qs('io')
+hello=b'\x01'+b'PKMON'+struct.pack('>I',2)
+welcome=b'\x02'+struct.pack('>I',2)+qs('myapp')+struct.pack('>q',1234)+struct.pack('>I',2)+qs('images')+qs('io')
 T=10**12
-live=[task(5,'running',2,0,T,T+100,0,1),task(6,'queued',1,3,T+50,0,0,-1),task(7,'waiting',0,0,T+60,0,0,-1)]
-recent=[task(1,'ok',3,0,T-900,T-800,T-700,0),task(2,'failed',4,-1,T-850,T-700,T-600,1,'boom\nline 2'),task(3,'cancelled',5,0,T-800,0,T-500,-1)]
+live=[task(5,'running',2,0,T,T+100,0,1),task(6,'queued',1,3,T+50,0,0,-1),task(7,'waiting',0,0,T+60,0,0,-1,None,1,None,(5,6))]
+recent=[task(1,'ok',3,0,T-900,T-800,T-700,0),task(2,'failed',4,-1,T-850,T-700,T-600,1,'boom\nline 2',0,'std::runtime_error'),task(3,'cancelled',5,0,T-800,0,T-500,-1)]
 snapshot=b'\x04'+b'\x00'+struct.pack('>Q',0)+struct.pack('>I',2)+keeper(0,2,(1,1,1,1,1,1),live,recent)+keeper(1,1,(0,0,0,0,0,0),[],[])
 snapmore=b'\x04'+b'\x01'+struct.pack('>Q',3)+struct.pack('>I',1)+keeper(0,2,(0,1,0,0,0,0),live[1:],[])
 update=b'\x05'+struct.pack('>Q',2)+struct.pack('>I',1)+keeper(0,2,(0,0,1,3,1,1),[task(5,'running',3,0,T,T+100,T+900,1),task(6,'queued',2,3,T+50,T+950,0,0)],[])
 update2=b'\x05'+struct.pack('>Q',0)+struct.pack('>I',2)+keeper(1,1,(0,0,0,1,0,0),[task(8,'other',3,0,T+100,T+200,T+300,0)],[])+keeper(0,2,(0,0,0,5,1,1),[task(6,'queued',3,3,T+50,T+950,T+990,0)],[])
 goodbye=b'\x06'+qs('closing')
-reject=b'\x03'+struct.pack('>I',2)+qs('Protocol version mismatch')
+reject=b'\x03'+struct.pack('>I',1)+qs('Protocol version mismatch')
 canceltask=b'\x07'+struct.pack('>Q',42)
 cancelall=b'\x08'
 def w(d,name,b): open(os.path.join(root,d,name),'wb').write(b)

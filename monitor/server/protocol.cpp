@@ -11,8 +11,10 @@ Q_LOGGING_CATEGORY(lcMonitor, "promisekeeper.monitor", QtInfoMsg)
 namespace {
 
 constexpr auto kStreamVersion = QDataStream::Qt_6_0;
-// A TaskInfo with null title and error (see encodedSize()).
-constexpr qint64 kMinTaskInfoSize = 49;
+// A TaskInfo with null title, error and error type and no input ids (see encodedSize()):
+// v1's 49 bytes, then quint8 kind, the error type's length and the input count.
+constexpr qint64 kMinTaskInfoSize = 49 + 1 + 4 + 4;
+constexpr qint64 kInputIdSize = 8;
 // qint32 keeper, qint32 threads, 6 x qint64 counts, two empty lists.
 constexpr qint64 kMinKeeperStateSize = 4 + 4 + 6 * 8 + 4 + 4;
 constexpr qint64 kMinStringSize = 4;
@@ -50,9 +52,35 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
     qint64 finished = 0;
     qint32 worker = -1;
     QString error;
-    in >> id >> title >> state >> priority >> queued >> started >> finished >> worker >> error;
+    quint8 kind = 0;
+    QString errorType;
+    in >> id >> title >> state >> priority >> queued >> started >> finished >> worker >> error
+        >> kind >> errorType;
     if (in.status() != QDataStream::Ok)
         return;
+    // The input count is checked against what is left before anything is allocated, and
+    // against kMaxInputIds, so that a corrupt count costs nothing.
+    quint32 inputCount = 0;
+    if (!readCount(in, kInputIdSize, &inputCount))
+        return;
+    if (inputCount > quint32(protocol::kMaxInputIds)) {
+        *why = QStringLiteral("task %1: %2 input ids, more than %3")
+                   .arg(id)
+                   .arg(inputCount)
+                   .arg(protocol::kMaxInputIds);
+        in.setStatus(QDataStream::ReadCorruptData);
+        return;
+    }
+    QList<quint64> inputIds(qsizetype(inputCount), 0);
+    for (quint64 &input : inputIds)
+        in >> input;
+    if (in.status() != QDataStream::Ok)
+        return;
+    if (kind > quint8(TaskKind::Combinator)) {
+        *why = QStringLiteral("task %1: kind %2 out of range").arg(id).arg(kind);
+        in.setStatus(QDataStream::ReadCorruptData);
+        return;
+    }
     if (state > quint8(TaskState::Cancelled)) {
         *why = QStringLiteral("task %1: state %2 out of range").arg(id).arg(state);
         in.setStatus(QDataStream::ReadCorruptData);
@@ -68,6 +96,9 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
     read.setFinishedAtNsecs(finished);
     read.setWorkerIndex(worker);
     read.setErrorString(error);
+    read.setKind(TaskKind(kind));
+    read.setErrorType(errorType);
+    read.setInputIds(inputIds);
     *why = protocol::checkTaskInfo(read);
     if (!why->isEmpty()) {
         in.setStatus(QDataStream::ReadCorruptData);
@@ -188,7 +219,13 @@ QDataStream &operator<<(QDataStream &out, const TaskInfo &info)
 {
     out << info.id() << info.title() << quint8(info.state()) << qint32(info.priority())
         << info.queuedAtNsecs() << info.startedAtNsecs() << info.finishedAtNsecs()
-        << qint32(info.workerIndex()) << info.errorString();
+        << qint32(info.workerIndex()) << info.errorString() << quint8(info.kind())
+        << info.errorType();
+    // keeperName() is not sent: the receiver takes it from the Welcome's labels.
+    const QList<quint64> inputIds = info.inputIds();
+    out << quint32(inputIds.size());
+    for (quint64 input : inputIds)
+        out << input;
     return out;
 }
 
@@ -227,6 +264,15 @@ QString checkTaskInfo(const TaskInfo &info)
             .arg(info.id())
             .arg(info.workerIndex())
             .arg(kMaxThreadCount - 1);
+    }
+    if (info.kind() > TaskKind::Combinator) { // TaskKind is unsigned
+        return QStringLiteral("task %1: kind %2 out of range").arg(info.id()).arg(int(info.kind()));
+    }
+    if (info.inputIds().size() > kMaxInputIds) {
+        return QStringLiteral("task %1: %2 input ids, more than %3")
+            .arg(info.id())
+            .arg(info.inputIds().size())
+            .arg(kMaxInputIds);
     }
     const std::pair<const char *, qint64> times[] = {
         { "queued", info.queuedAtNsecs() },
@@ -409,7 +455,8 @@ QByteArray frame(const QByteArray &payload)
 qint64 encodedSize(const TaskInfo &info)
 {
     return kMinTaskInfoSize + 2 * qint64(info.title().size())
-        + 2 * qint64(info.errorString().size());
+        + 2 * qint64(info.errorString().size()) + 2 * qint64(info.errorType().size())
+        + kInputIdSize * qint64(info.inputIds().size());
 }
 
 TaskInfo truncated(TaskInfo info)
@@ -418,6 +465,10 @@ TaskInfo truncated(TaskInfo info)
         info.setTitle(info.title().left(kMaxTextLength));
     if (info.errorString().size() > kMaxTextLength)
         info.setErrorString(info.errorString().left(kMaxTextLength));
+    if (info.errorType().size() > kMaxTextLength)
+        info.setErrorType(info.errorType().left(kMaxTextLength));
+    if (info.inputIds().size() > kMaxInputIds)
+        info.setInputIds(info.inputIds().first(kMaxInputIds));
     return info;
 }
 

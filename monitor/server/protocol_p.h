@@ -33,7 +33,7 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator<<(
 PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, TaskCounts &counts);
 
 /*
-    The wire format, version 1.
+    The wire format, version 2 (version 1 had no kind, error type or input ids).
 
     Frames: a 4-byte big-endian payload length, then the payload: one message, written with
     QDataStream (version Qt_6_0, big-endian), starting with its quint8 MessageType. A frame
@@ -68,7 +68,7 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, Task
 */
 namespace protocol {
 
-constexpr quint32 kVersion = 1;
+constexpr quint32 kVersion = 2;
 //! The magic that starts a Hello.
 inline QByteArray magic()
 {
@@ -83,9 +83,13 @@ constexpr qint64 kChunkTargetSize = 512 * 1024;
 //! than a local socket needs, even from a busy program, and short enough that a stuck peer
 //! is noticed while the user still looks.
 constexpr int kHandshakeTimeoutMs = 5000;
-//! Titles and error messages are cut to this many characters before they are sent, so that
-//! one task always fits in a frame.
+//! Titles, error messages and error types are cut to this many characters before they are
+//! sent, so that one task always fits in a frame.
 constexpr qsizetype kMaxTextLength = 4096;
+//! Input ids of one task on the wire: a whenAll() of more promises is sent with its first
+//! 1024 (truncated() cuts the list), and a message with more is corrupt. With the text bounds,
+//! one task stays below 33 KiB, far below kMaxFrameSize.
+constexpr qsizetype kMaxInputIds = 1024;
 
 /*
     The bounds of what is read. Each is far beyond what a real keeper reaches, and small enough
@@ -101,7 +105,8 @@ constexpr qint64 kMaxTimestampNs = qint64(1) << 62;
 //! Each count of a TaskCounts, and droppedDetail: 142 years at a million tasks a second.
 constexpr qint64 kMaxTaskCount = qint64(1) << 52;
 
-//! Why \a info cannot be a keeper's task (a state, worker index or timestamp out of range),
+//! Why \a info cannot be a keeper's task (a state, kind, worker index or timestamp out of range,
+//! more than kMaxInputIds input ids),
 //! or an empty string if it can be. What the decoder and TraceReader check what they read with.
 PROMISEKEEPER_MONITORSERVER_EXPORT QString checkTaskInfo(const TaskInfo &info);
 //! The same for counts: each from 0 to kMaxTaskCount.
@@ -154,7 +159,8 @@ PROMISEKEEPER_MONITORSERVER_EXPORT bool decode(
 PROMISEKEEPER_MONITORSERVER_EXPORT QByteArray frame(const QByteArray &payload);
 //! The bytes a TaskInfo takes on the wire (to split lists into frames without encoding twice).
 PROMISEKEEPER_MONITORSERVER_EXPORT qint64 encodedSize(const TaskInfo &info);
-//! \a info with its title and error cut to kMaxTextLength.
+//! \a info with its title, error and error type cut to kMaxTextLength and its input ids to
+//! kMaxInputIds.
 PROMISEKEEPER_MONITORSERVER_EXPORT TaskInfo truncated(TaskInfo info);
 
 //! Splits \a tasks into runs whose encoded size stays below \a budget (at least one task each).

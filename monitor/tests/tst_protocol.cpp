@@ -62,6 +62,9 @@ TaskInfo sampleTask(quint64 id)
     info.setFinishedAtNsecs(3000 + qint64(id));
     info.setWorkerIndex(2);
     info.setErrorString(QStringLiteral("boom"));
+    info.setErrorType(QStringLiteral("std::runtime_error"));
+    info.setKind(pk::TaskKind::Continuation);
+    info.setInputIds({ id + 100, id + 200 });
     return info;
 }
 
@@ -112,6 +115,12 @@ QList<BadValue> badValues()
     rows.append({ "worker index 4096",
         updateWith(task([](TaskInfo &t) { t.setWorkerIndex(pk::protocol::kMaxThreadCount); })),
         QStringLiteral("worker index 4096 out of range") });
+    rows.append({ "kind 3", updateWith(task([](TaskInfo &t) { t.setKind(pk::TaskKind(3)); })),
+        QStringLiteral("task 1: kind 3 out of range") });
+    rows.append({ "1025 input ids", updateWith(task([](TaskInfo &t) {
+                     t.setInputIds(QList<quint64>(pk::protocol::kMaxInputIds + 1, 9));
+                 })),
+        QStringLiteral("task 1: 1025 input ids, more than 1024") });
     rows.append({ "worker index -2", updateWith(task([](TaskInfo &t) { t.setWorkerIndex(-2); })),
         QStringLiteral("worker index -2 out of range") });
     rows.append(
@@ -237,6 +246,18 @@ void tst_Protocol::taskInfoRoundTrip_data()
     unicode.setTitle(QStringLiteral("日本語 😀 \"quotes\" \\ \n"));
     unicode.setErrorString(QString(10000, QLatin1Char('x')));
     QTest::newRow("unicode, long error") << unicode;
+    for (int k = 0; k <= int(pk::TaskKind::Combinator); ++k) {
+        TaskInfo info = sampleTask(quint64(k + 10));
+        info.setKind(pk::TaskKind(k));
+        QTest::newRow(qPrintable(QStringLiteral("kind %1").arg(k))) << info;
+    }
+    TaskInfo manyInputs = sampleTask(20);
+    QList<quint64> inputs;
+    for (qsizetype i = 0; i < pk::protocol::kMaxInputIds; ++i)
+        inputs.append(quint64(i) * 7919);
+    manyInputs.setInputIds(inputs);
+    manyInputs.setErrorType(QStringLiteral("ns::Error<日本>"));
+    QTest::newRow("1024 inputs, unicode error type") << manyInputs;
     for (int s = 0; s <= int(TaskState::Cancelled); ++s) {
         TaskInfo info = sampleTask(quint64(s + 1));
         info.setState(TaskState(s));
@@ -528,9 +549,23 @@ void tst_Protocol::malformedPayloads_data()
         QDataStream out(&badState, QIODevice::WriteOnly);
         out << quint8(MessageType::Update) << quint64(0) << quint32(1) << qint32(0) << qint32(1)
             << TaskCounts() << quint32(1) << quint64(1) << QString() << quint8(200) << qint32(0)
-            << qint64(0) << qint64(0) << qint64(0) << qint32(-1) << QString() << quint32(0);
+            << qint64(0) << qint64(0) << qint64(0) << qint32(-1) << QString() << quint8(0)
+            << QString() << quint32(0) << quint32(0);
     }
     QTest::newRow("bad state") << badState;
+
+    // A kind out of range, and an input count past what the payload holds.
+    const auto taskPayload = [](quint8 kind, quint32 inputCount) {
+        QByteArray bytes;
+        QDataStream out(&bytes, QIODevice::WriteOnly);
+        out << quint8(MessageType::Update) << quint64(0) << quint32(1) << qint32(0) << qint32(1)
+            << TaskCounts() << quint32(1) << quint64(1) << QString() << quint8(0) << qint32(0)
+            << qint64(0) << qint64(0) << qint64(0) << qint32(-1) << QString() << kind << QString()
+            << inputCount << quint32(0);
+        return bytes;
+    };
+    QTest::newRow("bad kind") << taskPayload(3, 0);
+    QTest::newRow("huge input count") << taskPayload(0, 0xffffffffu);
 
     QByteArray negativeKeeper;
     {
@@ -579,6 +614,10 @@ void tst_Protocol::valueBounds_data()
     for (qsizetype i = 0; i < pk::protocol::kMaxKeepers; ++i)
         welcome.keeperLabels.append(QString());
     QTest::newRow("welcome with 1024 keepers") << welcome << QString();
+    TaskInfo combinator = sampleTask(3);
+    combinator.setKind(pk::TaskKind::Combinator);
+    combinator.setInputIds(QList<quint64>(pk::protocol::kMaxInputIds, 5));
+    QTest::newRow("1024 input ids") << updateWith(combinator) << QString();
 }
 
 void tst_Protocol::valueBounds()
@@ -666,9 +705,18 @@ void tst_Protocol::truncation()
     TaskInfo info = sampleTask(1);
     info.setTitle(QString(100000, QLatin1Char('t')));
     info.setErrorString(QString(100000, QLatin1Char('e')));
+    info.setErrorType(QString(100000, QLatin1Char('y')));
+    QList<quint64> inputs;
+    for (quint64 i = 0; i < 5000; ++i)
+        inputs.append(i);
+    info.setInputIds(inputs);
     const TaskInfo cut = pk::protocol::truncated(info);
     QCOMPARE(cut.title().size(), pk::protocol::kMaxTextLength);
     QCOMPARE(cut.errorString().size(), pk::protocol::kMaxTextLength);
+    QCOMPARE(cut.errorType().size(), pk::protocol::kMaxTextLength);
+    QCOMPARE(cut.inputIds().size(), pk::protocol::kMaxInputIds);
+    QCOMPARE(cut.inputIds().first(), quint64(0));
+    QCOMPARE(cut.inputIds().last(), quint64(pk::protocol::kMaxInputIds - 1));
     QVERIFY(pk::protocol::encodedSize(cut) < pk::protocol::kChunkTargetSize);
     QCOMPARE(pk::protocol::truncated(sampleTask(2)), sampleTask(2));
 }
@@ -688,7 +736,8 @@ void tst_Protocol::serverRejectsOtherVersion()
     hello.version = 999;
     QTest::ignoreMessage(QtWarningMsg,
         QRegularExpression(QStringLiteral("refused a monitor speaking protocol "
-                                          "version 999; this program speaks version 1")));
+                                          "version 999; this program speaks version %1")
+                               .arg(pk::protocol::kVersion)));
     client.write(framed(hello));
 
     FrameReader reader;
@@ -697,7 +746,8 @@ void tst_Protocol::serverRejectsOtherVersion()
     QCOMPARE(messages.first().type, MessageType::Reject);
     QCOMPARE(messages.first().version, pk::protocol::kVersion);
     QVERIFY2(
-        messages.first().text.contains(QLatin1String("program speaks monitor protocol version 1")),
+        messages.first().text.contains(QStringLiteral("program speaks monitor protocol version %1")
+                                           .arg(pk::protocol::kVersion)),
         qPrintable(messages.first().text));
     QVERIFY(messages.first().text.contains(QLatin1String("this monitor speaks version 999")));
     QTRY_COMPARE(client.state(), QLocalSocket::UnconnectedState);
@@ -706,7 +756,7 @@ void tst_Protocol::serverRejectsOtherVersion()
 
 void tst_Protocol::clientRejectsOtherVersion_data()
 {
-    QTest::addColumn<bool>("reject"); // the program sends Reject (else a Welcome of version 2)
+    QTest::addColumn<bool>("reject"); // the program sends Reject (else a Welcome of its version)
     QTest::newRow("reject") << true;
     QTest::newRow("welcome of another version") << false;
 }
@@ -714,7 +764,8 @@ void tst_Protocol::clientRejectsOtherVersion_data()
 void tst_Protocol::clientRejectsOtherVersion()
 {
     QFETCH(bool, reject);
-    // A fake program that speaks version 2.
+    // A fake program that speaks the next version.
+    const quint32 other = pk::protocol::kVersion + 1;
     QLocalServer fake;
     const QString name = uniqueName();
     QVERIFY(fake.listen(socketPathFor(name)));
@@ -725,7 +776,7 @@ void tst_Protocol::clientRejectsOtherVersion()
             peer->readAll();
             Message m;
             m.type = reject ? MessageType::Reject : MessageType::Welcome;
-            m.version = 2;
+            m.version = other;
             m.text = QStringLiteral("whatever");
             peer->write(framed(m));
         });
@@ -741,8 +792,10 @@ void tst_Protocol::clientRejectsOtherVersion()
     QTRY_VERIFY(!changed.isEmpty());
     QCOMPARE(changed.last().at(0).toBool(), false);
     const QString message = changed.last().at(1).toString();
-    QVERIFY2(message.contains(QLatin1String("the program speaks monitor protocol version 2, this "
-                                            "monitor speaks version 1")),
+    QVERIFY2(message.contains(QStringLiteral("the program speaks monitor protocol version %1, this "
+                                             "monitor speaks version %2")
+                                  .arg(other)
+                                  .arg(pk::protocol::kVersion)),
         qPrintable(message));
     QCOMPARE(feed.errorString(), message);
     QVERIFY(!feed.isConnected());
