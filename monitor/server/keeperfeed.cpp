@@ -8,6 +8,7 @@
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QPointer>
 #include <QtCore/QSet>
+#include <QtCore/QStringList>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 
@@ -18,13 +19,11 @@ namespace pk {
 
 namespace {
 Q_LOGGING_CATEGORY(lcKeeperFeed, "promisekeeper.monitor")
-
-constexpr int kDefaultIntervalMs = 33;
 } // namespace
 
 /*
-    The listener half of the feed. Everything here runs on the keeper's thread, which is the
-    feed's thread (checked at construction), so nothing is locked.
+    The listener half of the feed, one KeeperSource per keeper. Everything here runs on the
+    keepers' thread, which is the feed's thread (checked in addKeeper()), so nothing is locked.
 
     Coalescing: `pending` holds one entry per task id that changed since the last batch, found
     through an IdIndex. A new id costs one TaskEvent::info(); a known one only takes the
@@ -86,11 +85,16 @@ private:
     QHash<quint64, qsizetype> m_outside;
 };
 
-class KeeperFeedPrivate : public EventListener
+class KeeperFeedPrivate;
+
+// One keeper of the feed: its listener, and what changed since the last batch.
+class KeeperSource : public EventListener
 {
 public:
-    explicit KeeperFeedPrivate(KeeperFeed *feed)
-        : q(feed)
+    KeeperSource(KeeperFeedPrivate *feed, PromiseKeeper *watched, const QString &name)
+        : d(feed)
+        , keeper(watched)
+        , label(name)
     { }
 
     void snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished) override;
@@ -99,9 +103,10 @@ public:
 
     void attach();
     void detach();
-    void changed();
-    void flush();
-    void emitSnapshot();
+    // Takes this keeper's batch: appends its changes (labelled) to \a changes, within the
+    // bounds, and returns how many changes were dropped in detail.
+    quint64 takeBatch(QList<TaskInfo> *changes, int maxFinished, int maxNewQueued);
+    KeeperStatus status() const;
 
     struct Pending
     {
@@ -110,41 +115,66 @@ public:
         bool unseen = false; // the task appeared in this interval: views never saw it
     };
 
-    KeeperFeed *q;
+    KeeperFeedPrivate *d;
     QPointer<PromiseKeeper> keeper;
+    QString label;
     bool attached = false;
-    QTimer timer;
 
     std::vector<Pending> pending;
     IdIndex pendingIndex;
     std::vector<qint32> changeLog; // entry indexes, one per change
     quint64 droppedDetail = 0;
-    int maxFinishedPerBatch = monitor::kDefaultMaxFinishedPerUpdate;
-    int maxNewQueuedPerBatch = monitor::kDefaultMaxNewQueuedPerUpdate;
     // Tasks sent as Waiting and not sent since: their Queued event does not make them new.
     QSet<quint64> sentWaiting;
-    bool dirty = false; // counts or thread count may have moved without a task change
 
-    bool snapshotPending = false;
+    // A snapshot from the keeper, waiting for the feed's combined snapshot.
+    bool hasSnapshot = false;
     QList<TaskInfo> snapshotLive;
     QList<TaskInfo> snapshotFinished;
+
+    // The keeper's counts and threads as of the last batch, kept once the keeper is gone.
+    TaskCounts counts;
+    int threadCount = 0;
 };
 
-void KeeperFeedPrivate::snapshot(
-    const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
+class KeeperFeedPrivate
 {
-    // Called from addEventListener(), possibly before anybody could connect to the feed: the
-    // signal goes out from the event loop (or from the next flush(), whichever comes first).
+public:
+    explicit KeeperFeedPrivate(KeeperFeed *feed)
+        : q(feed)
+    { }
+
+    void changed();
+    void flush();
+    void emitSnapshot();
+    // Whether every attached keeper has given the snapshot the feed waits for.
+    bool snapshotComplete() const;
+    void snapshotArrived();
+    void reattachAll();
+
+    KeeperFeed *q;
+    std::vector<std::unique_ptr<KeeperSource>> sources;
+    QTimer timer;
+    int maxFinishedPerBatch = monitor::kDefaultMaxFinishedPerUpdate;
+    int maxNewQueuedPerBatch = monitor::kDefaultMaxNewQueuedPerUpdate;
+    bool dirty = false; // counts or thread count may have moved without a task change
+    bool snapshotWanted = false; // a snapshot is due once every keeper has given its own
+    bool snapshotQueued = false;
+    QList<KeeperStatus> statuses; // what keepers() returns: as of the last signal
+};
+
+void KeeperSource::snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
+{
+    // Called from addEventListener(), possibly before anybody could connect to the feed, or at
+    // the end of a delivery: the feed's snapshot, of every keeper, goes out from the event loop
+    // once all have given theirs (or from the next flush(), whichever comes first).
     snapshotLive = live;
     snapshotFinished = recentlyFinished;
-    if (!snapshotPending) {
-        snapshotPending = true;
-        QMetaObject::invokeMethod(
-            q, [this] { emitSnapshot(); }, Qt::QueuedConnection);
-    }
+    hasSnapshot = true;
+    d->snapshotArrived();
 }
 
-void KeeperFeedPrivate::taskEvents(const TaskEvent *events, qsizetype count)
+void KeeperSource::taskEvents(const TaskEvent *events, qsizetype count)
 {
     if (count <= 0)
         return;
@@ -162,6 +192,7 @@ void KeeperFeedPrivate::taskEvents(const TaskEvent *events, qsizetype count)
             continue;
         }
         Pending &p = pending[std::size_t(found)];
+        Q_ASSERT(p.info.id() == id);
         p.lastChange = qsizetype(changeLog.size());
         changeLog.push_back(qint32(found));
         const TaskState state = e->state();
@@ -183,27 +214,20 @@ void KeeperFeedPrivate::taskEvents(const TaskEvent *events, qsizetype count)
                 p.info.setWorkerIndex(e->workerIndex());
             break;
         case TaskState::Failed:
-            p.info = e->info(); // the error message is only there
+            p.info = e->info(); // the error message and its type are only there
             break;
         }
     }
-    changed();
+    d->changed();
 }
 
-void KeeperFeedPrivate::eventsDropped(quint64 count)
+void KeeperSource::eventsDropped(quint64 count)
 {
     droppedDetail += count;
-    changed();
+    d->changed();
 }
 
-void KeeperFeedPrivate::changed()
-{
-    dirty = true;
-    if (!timer.isActive())
-        timer.start();
-}
-
-void KeeperFeedPrivate::attach()
+void KeeperSource::attach()
 {
     if (!keeper || attached)
         return;
@@ -211,55 +235,35 @@ void KeeperFeedPrivate::attach()
     keeper->addEventListener(this); // calls snapshot() now, or at the end of a delivery
 }
 
-void KeeperFeedPrivate::detach()
+void KeeperSource::detach()
 {
     if (keeper && attached)
         keeper->removeEventListener(this);
     attached = false;
 }
 
-void KeeperFeedPrivate::emitSnapshot()
+KeeperStatus KeeperSource::status() const
 {
-    if (!snapshotPending)
-        return;
-    snapshotPending = false;
-    const QList<TaskInfo> live = std::exchange(snapshotLive, {});
-    const QList<TaskInfo> finished = std::exchange(snapshotFinished, {});
-    sentWaiting.clear();
-    for (const TaskInfo &info : live) {
-        if (info.state() == TaskState::Waiting)
-            sentWaiting.insert(info.id());
-    }
-    Q_EMIT q->snapshot(live, finished, keeper ? keeper->threadCount() : 0);
-    // The snapshot has no counts: an update with them follows, even if nothing changes.
-    changed();
+    return { label, threadCount, counts };
 }
 
-void KeeperFeedPrivate::flush()
+quint64 KeeperSource::takeBatch(QList<TaskInfo> *changes, int maxFinished, int maxNewQueued)
 {
-    emitSnapshot();
-    if (!dirty) {
-        timer.stop(); // nothing changed for a whole interval: sleep until the next event
-        return;
-    }
-    dirty = false;
-
     // A flood: more tasks appeared and finished in this interval than views can take in
     // detail. The oldest of them are left out (and counted as dropped detail); tasks the views
     // have seen, live tasks and failures are always sent.
     const auto droppable
         = [](const Pending &p) { return monitor::isDroppableDetail(p.unseen, p.info.state()); };
-    qsizetype toDrop = -qsizetype(maxFinishedPerBatch);
+    qsizetype toDrop = -qsizetype(maxFinished);
     for (const Pending &p : pending)
         toDrop += droppable(p);
-    // A deep queue: tasks the views have not seen, still waiting or queued, past
-    // maxNewQueuedPerBatch wait for a later batch.
+    // A deep queue: tasks the views have not seen, still waiting or queued, past maxNewQueued
+    // are held back for a later batch.
     const auto deferrable
         = [](const Pending &p) { return monitor::isDeferrable(p.unseen, p.info.state()); };
-    int newQueuedLeft = maxNewQueuedPerBatch;
-    std::vector<Pending> deferred;
-    QList<TaskInfo> changes;
-    changes.reserve(qsizetype(pending.size()) - std::max<qsizetype>(toDrop, 0));
+    int newQueuedLeft = maxNewQueued;
+    std::vector<Pending> heldBack;
+    changes->reserve(changes->size() + qsizetype(pending.size()) - std::max<qsizetype>(toDrop, 0));
     // The changes in the order of their last change.
     for (qsizetype position = 0; position < qsizetype(changeLog.size()); ++position) {
         Pending &p = pending[std::size_t(changeLog[std::size_t(position)])];
@@ -272,7 +276,7 @@ void KeeperFeedPrivate::flush()
         }
         if (deferrable(p)) {
             if (newQueuedLeft == 0) {
-                deferred.push_back(std::move(p));
+                heldBack.push_back(std::move(p));
                 continue;
             }
             --newQueuedLeft;
@@ -281,7 +285,8 @@ void KeeperFeedPrivate::flush()
             sentWaiting.insert(p.info.id());
         else if (!sentWaiting.isEmpty())
             sentWaiting.remove(p.info.id());
-        changes.append(std::move(p.info));
+        p.info.setKeeperName(label);
+        changes->append(std::move(p.info));
     }
     // The containers are reused from batch to batch, unless a flood made them much larger
     // than what they hold now.
@@ -292,28 +297,158 @@ void KeeperFeedPrivate::flush()
     if (changeLog.capacity() > 65536 && changeLog.size() < changeLog.capacity() / 8)
         std::vector<qint32>().swap(changeLog);
     changeLog.clear();
-    // The deferred tasks open the next batch, oldest first, still unseen.
-    for (Pending &p : deferred) {
+    // The held-back tasks open the next batch, oldest first, still unseen.
+    for (Pending &p : heldBack) {
         pendingIndex.insert(p.info.id(), qsizetype(pending.size()));
         p.lastChange = qsizetype(changeLog.size());
         changeLog.push_back(qint32(pending.size()));
         pending.push_back(std::move(p));
     }
-    if (!deferred.empty())
-        dirty = true; // the timer goes on, for them
+    if (!heldBack.empty())
+        d->dirty = true; // the timer goes on, for them
 
-    const TaskCounts counts = keeper ? keeper->counts() : TaskCounts();
-    const int threads = keeper ? keeper->threadCount() : 0;
-    Q_EMIT q->updated(changes, counts, threads, std::exchange(droppedDetail, 0));
+    if (keeper) {
+        counts = keeper->counts();
+        threadCount = keeper->threadCount();
+    }
+    return std::exchange(droppedDetail, 0);
+}
+
+void KeeperFeedPrivate::changed()
+{
+    dirty = true;
+    if (!timer.isActive())
+        timer.start();
+}
+
+bool KeeperFeedPrivate::snapshotComplete() const
+{
+    for (const auto &source : sources) {
+        if (source->attached && !source->hasSnapshot)
+            return false;
+    }
+    return true;
+}
+
+void KeeperFeedPrivate::snapshotArrived()
+{
+    snapshotWanted = true;
+    if (snapshotQueued || !snapshotComplete())
+        return;
+    snapshotQueued = true;
+    QMetaObject::invokeMethod(
+        q, [this] { emitSnapshot(); }, Qt::QueuedConnection);
+}
+
+void KeeperFeedPrivate::reattachAll()
+{
+    // A view resets on a snapshot, so the feed's snapshot must hold every keeper's tasks:
+    // each keeper gives a fresh one, and the feed sends them together.
+    for (const auto &source : sources) {
+        source->detach();
+        source->hasSnapshot = false;
+    }
+    for (const auto &source : sources)
+        source->attach();
+}
+
+void KeeperFeedPrivate::emitSnapshot()
+{
+    snapshotQueued = false;
+    if (!snapshotWanted || !snapshotComplete())
+        return;
+    snapshotWanted = false;
+    QList<TaskInfo> live;
+    QList<TaskInfo> finished;
+    int threads = 0;
+    statuses.clear();
+    for (const auto &source : sources) {
+        source->sentWaiting.clear();
+        for (TaskInfo &info : source->snapshotLive) {
+            if (info.state() == TaskState::Waiting)
+                source->sentWaiting.insert(info.id());
+            info.setKeeperName(source->label);
+            live.append(std::move(info));
+        }
+        for (TaskInfo &info : source->snapshotFinished) {
+            info.setKeeperName(source->label);
+            finished.append(std::move(info));
+        }
+        source->snapshotLive.clear();
+        source->snapshotFinished.clear();
+        source->hasSnapshot = false;
+        if (source->keeper) {
+            source->threadCount = source->keeper->threadCount();
+            source->counts = source->keeper->counts();
+        }
+        threads += source->threadCount;
+        statuses.append(source->status());
+    }
+    // Oldest first across keepers, as each keeper's list is.
+    if (sources.size() > 1) {
+        std::stable_sort(
+            finished.begin(), finished.end(), [](const TaskInfo &a, const TaskInfo &b) {
+                return a.finishedAtNsecs() < b.finishedAtNsecs();
+            });
+    }
+    Q_EMIT q->snapshot(live, finished, threads);
+    // The snapshot has no counts: an update with them follows, even if nothing changes.
+    changed();
+}
+
+void KeeperFeedPrivate::flush()
+{
+    emitSnapshot();
+    if (snapshotWanted)
+        return; // a keeper's snapshot is still to come: its changes follow it, not precede it
+    if (!dirty) {
+        timer.stop(); // nothing changed for a whole interval: sleep until the next event
+        return;
+    }
+    dirty = false;
+
+    QList<TaskInfo> changes;
+    quint64 dropped = 0;
+    TaskCounts counts;
+    int threads = 0;
+    statuses.clear();
+    // Each keeper's changes in the order of their last change, keeper after keeper; the
+    // bounds hold per keeper, so that a flood in one does not hide the others.
+    for (const auto &source : sources) {
+        dropped += source->takeBatch(&changes, maxFinishedPerBatch, maxNewQueuedPerBatch);
+        counts.waiting += source->counts.waiting;
+        counts.queued += source->counts.queued;
+        counts.running += source->counts.running;
+        counts.succeeded += source->counts.succeeded;
+        counts.failed += source->counts.failed;
+        counts.cancelled += source->counts.cancelled;
+        threads += source->threadCount;
+        statuses.append(source->status());
+    }
+    Q_EMIT q->updated(changes, counts, threads, dropped);
 }
 
 KeeperFeed::KeeperFeed(PromiseKeeper *keeper, QObject *parent)
     : MonitorFeed(parent)
     , d(std::make_unique<KeeperFeedPrivate>(this))
 {
-    d->keeper = keeper;
-    d->timer.setInterval(kDefaultIntervalMs);
+    d->timer.setInterval(monitor::kDefaultUpdateIntervalMs);
     connect(&d->timer, &QTimer::timeout, this, [this] { d->flush(); });
+    if (!keeper) {
+        qCWarning(lcKeeperFeed, "pk::KeeperFeed: no keeper given");
+        return;
+    }
+    addKeeper(keeper);
+}
+
+KeeperFeed::~KeeperFeed()
+{
+    for (const auto &source : d->sources)
+        source->detach();
+}
+
+void KeeperFeed::addKeeper(PromiseKeeper *keeper, const QString &label)
+{
     if (!keeper) {
         qCWarning(lcKeeperFeed, "pk::KeeperFeed: no keeper given");
         return;
@@ -322,52 +457,98 @@ KeeperFeed::KeeperFeed(PromiseKeeper *keeper, QObject *parent)
         // The event stream is delivered on the keeper's thread; the feed's signals must come
         // from the feed's thread, and the feed has no lock.
         qCWarning(lcKeeperFeed, "pk::KeeperFeed: create the feed in its keeper's thread");
-        d->keeper = nullptr;
         return;
     }
-    connect(keeper, &PromiseKeeper::threadCountChanged, this, [this] { d->changed(); });
-    connect(keeper, &QObject::destroyed, this, [this] {
-        // The keeper forgets its listeners with itself: nothing to remove.
-        d->attached = false;
+    for (const auto &source : d->sources) {
+        if (source->keeper == keeper) {
+            qCWarning(lcKeeperFeed, "pk::KeeperFeed: the keeper is in the feed already");
+            return;
+        }
+    }
+    QString name = label;
+    if (name.isEmpty())
+        name = keeper->objectName();
+    if (name.isEmpty())
+        name = QStringLiteral("keeper %1").arg(d->sources.size() + 1);
+    // What the other keepers changed so far came before the new snapshot.
+    if (!d->sources.empty())
         d->flush();
-        Q_EMIT connectionChanged(false, tr("The keeper was destroyed"));
+    d->sources.push_back(std::make_unique<KeeperSource>(d.get(), keeper, name));
+    KeeperSource *source = d->sources.back().get();
+    connect(keeper, &PromiseKeeper::threadCountChanged, this, [this] { d->changed(); });
+    connect(keeper, &QObject::destroyed, this, [this, source] {
+        // The keeper forgets its listeners with itself: nothing to remove.
+        source->attached = false;
+        source->hasSnapshot = false;
+        d->flush();
+        if (!isConnected())
+            Q_EMIT connectionChanged(false, tr("The keeper was destroyed"));
     });
-    d->attach();
-}
-
-KeeperFeed::~KeeperFeed()
-{
-    d->detach();
+    if (d->sources.size() == 1)
+        source->attach();
+    else
+        d->reattachAll();
 }
 
 PromiseKeeper *KeeperFeed::keeper() const
 {
-    return d->keeper;
+    return d->sources.empty() ? nullptr : d->sources.front()->keeper.data();
+}
+
+QList<PromiseKeeper *> KeeperFeed::keeperList() const
+{
+    QList<PromiseKeeper *> list;
+    for (const auto &source : d->sources) {
+        if (source->keeper)
+            list.append(source->keeper);
+    }
+    return list;
+}
+
+QList<KeeperStatus> KeeperFeed::keepers() const
+{
+    return d->statuses;
 }
 
 bool KeeperFeed::isConnected() const
 {
-    return d->keeper != nullptr;
+    for (const auto &source : d->sources) {
+        if (source->keeper)
+            return true;
+    }
+    return false;
 }
 
 QString KeeperFeed::sourceName() const
 {
-    if (!d->keeper)
+    if (!isConnected())
         return tr("no keeper");
-    const QString name = d->keeper->objectName();
-    return name.isEmpty() ? tr("keeper in this process") : tr("keeper '%1'").arg(name);
+    if (d->sources.size() == 1) {
+        const QString name = d->sources.front()->keeper->objectName();
+        return name.isEmpty() ? tr("keeper in this process") : tr("keeper '%1'").arg(name);
+    }
+    QStringList labels;
+    for (const auto &source : d->sources)
+        labels.append(source->label);
+    return tr("%1 keepers (%2)").arg(d->sources.size()).arg(labels.join(QStringLiteral(", ")));
 }
 
 void KeeperFeed::cancelTask(quint64 taskId)
 {
-    if (d->keeper && !d->keeper->cancel(taskId))
-        qCDebug(lcKeeperFeed, "pk::KeeperFeed: task %llu is no longer queued", taskId);
+    // Task ids are unique in the process: at most one keeper has it.
+    for (const auto &source : d->sources) {
+        if (source->keeper && source->keeper->cancel(taskId))
+            return;
+    }
+    qCDebug(lcKeeperFeed, "pk::KeeperFeed: task %llu is no longer queued", taskId);
 }
 
 void KeeperFeed::cancelAll()
 {
-    if (d->keeper)
-        d->keeper->cancelAll();
+    for (const auto &source : d->sources) {
+        if (source->keeper)
+            source->keeper->cancelAll();
+    }
 }
 
 int KeeperFeed::updateInterval() const
@@ -405,8 +586,7 @@ void KeeperFeed::requestSnapshot()
     // Changes collected so far happened before the new snapshot: send them first, so that a
     // view never applies an older state after the newer snapshot.
     d->flush();
-    d->detach();
-    d->attach();
+    d->reattachAll();
 }
 
 void KeeperFeed::flush()

@@ -7,6 +7,10 @@
 
 namespace pk::monitor {
 
+// How often a feed sends a batch while something changes: about 30 a second, as fast as a
+// view repaints usefully, whether the keeper is in this process or attached.
+constexpr int kDefaultUpdateIntervalMs = 33;
+
 // Tasks that appeared and finished unseen within one update, kept in detail (60000 a second
 // at 30 updates a second: more than a table can show).
 constexpr int kDefaultMaxFinishedPerUpdate = 2000;

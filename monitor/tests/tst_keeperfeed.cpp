@@ -24,6 +24,13 @@ pk::TaskCounts countsOf(const QSignalSpy &spy, qsizetype call)
     return spy.at(call).at(1).value<pk::TaskCounts>();
 }
 
+// What the feed sends for \a info: the core's TaskInfo, named after the keeper's label.
+pk::TaskInfo labelled(pk::TaskInfo info, const QString &label = QStringLiteral("keeper 1"))
+{
+    info.setKeeperName(label);
+    return info;
+}
+
 // A feed that never sends by itself: the test calls flush().
 void manualFlush(pk::KeeperFeed &feed)
 {
@@ -52,6 +59,7 @@ private Q_SLOTS:
     void requestSnapshot();
     void keeperDestroyedFirst();
     void sourceName();
+    void twoKeepersApart();
 };
 
 void tst_KeeperFeed::initTestCase()
@@ -152,7 +160,7 @@ void tst_KeeperFeed::coalescesChangesOfOneTask()
     QCOMPARE(changes.size(), 1);
     QCOMPARE(changes.at(0).id(), task.id());
     QCOMPARE(changes.at(0).state(), pk::TaskState::Succeeded);
-    QCOMPARE(changes.at(0), task.info());
+    QCOMPARE(changes.at(0), labelled(task.info()));
 }
 
 void tst_KeeperFeed::coalescesAcrossDeliveries()
@@ -177,7 +185,7 @@ void tst_KeeperFeed::coalescesAcrossDeliveries()
     QCOMPARE(changes.size(), 100);
     for (qsizetype i = 0; i < changes.size(); ++i) {
         QCOMPARE(changes.at(i).id(), tasks.at(i).id()); // ran in order, so changed in order
-        QCOMPARE(changes.at(i), tasks.at(i).info());
+        QCOMPARE(changes.at(i), labelled(tasks.at(i).info()));
     }
 }
 
@@ -436,6 +444,81 @@ void tst_KeeperFeed::sourceName()
     keeper.setObjectName(QStringLiteral("images"));
     pk::KeeperFeed feed(&keeper);
     QVERIFY(feed.sourceName().contains(QStringLiteral("images")));
+}
+
+void tst_KeeperFeed::twoKeepersApart()
+{
+    pk::PromiseKeeper images(0);
+    images.setObjectName(QStringLiteral("images"));
+    pk::PromiseKeeper network(0);
+    pk::PromiseKeeper third(0);
+    // One task of each before the feed exists: they must come in the snapshot, labelled.
+    auto early = images.submit(pk::TaskOptions { QStringLiteral("early"), 0 }, [] {});
+    pk::KeeperFeed feed(&images);
+    manualFlush(feed);
+    feed.addKeeper(&network, QStringLiteral("network"));
+    feed.addKeeper(&third); // no label, no objectName: "keeper 3"
+    // Twice: refused.
+    QTest::ignoreMessage(QtWarningMsg, "pk::KeeperFeed: the keeper is in the feed already");
+    feed.addKeeper(&network);
+    QCOMPARE(feed.keeperList(), (QList<pk::PromiseKeeper *> { &images, &network, &third }));
+    QSignalSpy snapshots(&feed, &pk::MonitorFeed::snapshot);
+    QSignalSpy updates(&feed, &pk::MonitorFeed::updated);
+    QVERIFY(snapshots.isValid() && updates.isValid());
+    QTRY_COMPARE(snapshots.count(), 1); // one snapshot of all three keepers
+    const Changes live = snapshots.at(0).at(0).value<Changes>();
+    QCOMPARE(live.size(), 1);
+    QCOMPARE(live.at(0), labelled(early.info(), QStringLiteral("images")));
+    feed.flush();
+    updates.clear();
+
+    QList<pk::Promise<int>> imageTasks;
+    for (int i = 0; i < 3; ++i)
+        imageTasks << images.submit([i] { return i; });
+    auto netTask = network.submit([]() -> int { throw std::runtime_error("down"); });
+    auto netThen = netTask.then([](int v) { return v + 1; });
+    QTRY_VERIFY(images.processPending() + network.processPending() == 0
+        && images.counts().live() == 0 && network.counts().live() == 0);
+    feed.flush();
+
+    QVERIFY(!updates.isEmpty());
+    QHash<quint64, QString> keeperOf;
+    for (const QList<QVariant> &call : std::as_const(updates)) {
+        for (const pk::TaskInfo &info : call.at(0).value<Changes>()) {
+            QVERIFY2(!info.keeperName().isEmpty(), qPrintable(info.title()));
+            keeperOf[info.id()] = info.keeperName();
+        }
+    }
+    QCOMPARE(keeperOf.value(early.id()), QStringLiteral("images"));
+    for (const auto &t : std::as_const(imageTasks))
+        QCOMPARE(keeperOf.value(t.id()), QStringLiteral("images"));
+    QCOMPARE(keeperOf.value(netTask.id()), QStringLiteral("network"));
+    QCOMPARE(keeperOf.value(netThen.id()), QStringLiteral("network"));
+
+    const QList<pk::KeeperStatus> statuses = feed.keepers();
+    QCOMPARE(statuses.size(), 3);
+    QCOMPARE(statuses.at(0).name, QStringLiteral("images"));
+    QCOMPARE(statuses.at(1).name, QStringLiteral("network"));
+    QCOMPARE(statuses.at(2).name, QStringLiteral("keeper 3"));
+    QCOMPARE(statuses.at(0).counts, images.counts());
+    QCOMPARE(statuses.at(1).counts, network.counts());
+    QCOMPARE(statuses.at(0).counts.succeeded, 4);
+    QCOMPARE(statuses.at(1).counts.finished(), 2); // the failure and its continuation
+    QCOMPARE(statuses.at(2).counts, pk::TaskCounts());
+    const pk::TaskCounts sum = countsOf(updates, updates.count() - 1);
+    QCOMPARE(sum.succeeded, images.counts().succeeded + network.counts().succeeded);
+    QCOMPARE(sum.failed, images.counts().failed + network.counts().failed);
+    QVERIFY(sum.failed >= 1);
+    QCOMPARE(sum.cancelled, images.counts().cancelled + network.counts().cancelled);
+    QVERIFY(feed.sourceName().contains(QStringLiteral("images, network, keeper 3")));
+
+    // A keeper that goes away: the feed stays connected while another is left.
+    QSignalSpy connection(&feed, &pk::MonitorFeed::connectionChanged);
+    feed.requestSnapshot();
+    QTRY_COMPARE(snapshots.count(), 2);
+    QCOMPARE(feed.keepers().size(), 3);
+    QVERIFY(feed.isConnected());
+    QCOMPARE(connection.count(), 0);
 }
 
 QTEST_MAIN(tst_KeeperFeed)
