@@ -43,7 +43,6 @@ using protocol::MessageType;
 
 namespace {
 
-constexpr int kDefaultIntervalMs = 40;
 constexpr qint64 kDefaultBufferLimit = 8 * 1024 * 1024;
 // A snapshot carries at most this many bytes of tasks (the rest are counted as dropped detail),
 // so that it always fits well below a client's buffer limit.
@@ -1142,7 +1141,7 @@ MonitorServer::MonitorServer(QObject *parent)
     // The socket file 0700 (Unix), the pipe for this user only (Windows), whatever directory
     // it is in.
     d->server.setSocketOptions(QLocalServer::UserAccessOption);
-    d->timer.setInterval(kDefaultIntervalMs);
+    d->timer.setInterval(monitor::kDefaultUpdateIntervalMs);
     d->relistenTimer.setSingleShot(true);
     d->relistenTimer.setInterval(kRelistenIntervalMs);
     connect(&d->relistenTimer, &QTimer::timeout, this, [this] { d->relisten(); });

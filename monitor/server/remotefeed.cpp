@@ -291,11 +291,21 @@ void RemoteFeedPrivate::applyStates(
         // A keeper added after the handshake is not part of this session.
         if (s.keeper >= labels.size())
             continue;
+        Q_ASSERT(s.keeper >= 0); // the decoder checks the index
         counts[s.keeper] = s.counts;
         threads[s.keeper] = s.threadCount;
-        tasks->append(s.tasks);
-        if (recent)
-            recent->append(s.recentlyFinished);
+        // The wire does not repeat the label with every task: the Welcome said it once.
+        const QString &label = labels.at(s.keeper);
+        for (TaskInfo info : s.tasks) {
+            info.setKeeperName(label);
+            tasks->append(std::move(info));
+        }
+        if (recent) {
+            for (TaskInfo info : s.recentlyFinished) {
+                info.setKeeperName(label);
+                recent->append(std::move(info));
+            }
+        }
     }
 }
 
@@ -396,6 +406,15 @@ void RemoteFeed::cancelAll()
     Message m;
     m.type = MessageType::CancelAll;
     d->send(m);
+}
+
+QList<KeeperStatus> RemoteFeed::keepers() const
+{
+    QList<KeeperStatus> list;
+    Q_ASSERT(d->counts.size() == d->labels.size() && d->threads.size() == d->labels.size());
+    for (qsizetype i = 0; i < d->labels.size(); ++i)
+        list.append({ d->labels.at(i), d->threads.at(i), d->counts.at(i) });
+    return list;
 }
 
 QString RemoteFeed::programName() const

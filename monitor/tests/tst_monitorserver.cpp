@@ -43,6 +43,8 @@
 #include <unistd.h>
 #endif
 
+#include <stdexcept>
+
 using pk::MonitorServer;
 using pk::PromiseKeeper;
 using pk::RemoteFeed;
@@ -345,7 +347,9 @@ void tst_MonitorServer::snapshotThenUpdates()
     QTRY_COMPARE(log.stateOf(blocker.id()), TaskState::Succeeded);
     for (const auto &p : queued) {
         QTRY_COMPARE(log.stateOf(p.id()), TaskState::Succeeded);
-        QCOMPARE(log.tasks.value(p.id()), p.info());
+        TaskInfo expected = p.info();
+        expected.setKeeperName(QStringLiteral("main")); // the label, from the Welcome
+        QCOMPARE(log.tasks.value(p.id()), expected);
     }
     QVERIFY(log.detailedUpdates > 0);
     QCOMPARE(log.sequence.lastIndexOf(QStringLiteral("snapshot")), 1);
@@ -392,9 +396,11 @@ void tst_MonitorServer::multipleKeepers()
     PromiseKeeper a(0);
     PromiseKeeper b(0);
     b.setObjectName(QStringLiteral("bee"));
-    a.submit([] {});
-    b.submit([] {});
-    b.submit([] {});
+    auto a1 = a.submit([] {});
+    auto b1 = b.submit([]() -> int { throw std::runtime_error("no"); });
+    auto b2 = b.submit([] {});
+    // A continuation: its kind and input go over the wire.
+    auto b1then = b1.then([](int v) { return v; });
 
     MonitorServer server;
     server.addKeeper(&a, QStringLiteral("a"));
@@ -409,13 +415,43 @@ void tst_MonitorServer::multipleKeepers()
     feed.connectToServer(name);
     QTRY_COMPARE(log.snapshots, 1);
     QCOMPARE(feed.keeperLabels(), server.keeperLabels());
-    QCOMPARE(log.lastLive.size(), 3);
+    QCOMPARE(log.lastLive.size(), 4); // with the continuation, waiting
     QCOMPARE(feed.counts().queued, 3);
 
+    QCOMPARE(feed.programPid(), QCoreApplication::applicationPid());
+    QVERIFY(!feed.programName().isEmpty());
+    QCOMPARE(log.tasks.value(a1.id()).keeperName(), QStringLiteral("a"));
+    QCOMPARE(log.tasks.value(b2.id()).keeperName(), QStringLiteral("bee"));
+
     a.processPending();
-    b.processPending();
-    QTRY_COMPARE(feed.counts().succeeded, 3);
+    QTRY_VERIFY(b.processPending() == 0 && b.counts().live() == 0);
+    QTRY_COMPARE(feed.counts().finished(), 4);
     QCOMPARE(feed.counts().queued, 0);
+    QCOMPARE(feed.counts().failed, b.counts().failed);
+    // Keepers apart: each task names its keeper, keepers() has each keeper's exact counts.
+    QTRY_COMPARE(feed.keepers().value(1).counts, b.counts());
+    const QList<pk::KeeperStatus> keepers = feed.keepers();
+    QCOMPARE(keepers.size(), 2);
+    QCOMPARE(keepers.at(0).name, QStringLiteral("a"));
+    QCOMPARE(keepers.at(1).name, QStringLiteral("bee"));
+    QCOMPARE(keepers.at(0).counts, a.counts());
+    QCOMPARE(keepers.at(0).counts.succeeded, 1);
+    QCOMPARE(keepers.at(1).counts, b.counts());
+    QCOMPARE(keepers.at(1).counts.finished(), 3);
+    for (const TaskInfo &t : std::as_const(log.tasks))
+        QVERIFY2(!t.keeperName().isEmpty(), qPrintable(t.title()));
+    QCOMPARE(log.tasks.value(a1.id()).keeperName(), QStringLiteral("a"));
+    for (const quint64 id : { b1.id(), b2.id(), b1then.id() })
+        QCOMPARE(log.tasks.value(id).keeperName(), QStringLiteral("bee"));
+    // The new fields of protocol version 2, as the core has them.
+    const TaskInfo failed = log.tasks.value(b1.id());
+    QCOMPARE(failed.state(), TaskState::Failed);
+    QCOMPARE(failed.errorType(), b1.info().errorType());
+    QVERIFY(failed.errorType().contains(QStringLiteral("runtime_error")));
+    const TaskInfo then = log.tasks.value(b1then.id());
+    QCOMPARE(then.kind(), pk::TaskKind::Continuation);
+    QCOMPARE(then.inputIds(), QList<quint64> { b1.id() });
+    QCOMPARE(log.tasks.value(a1.id()).kind(), pk::TaskKind::Task);
 }
 
 void tst_MonitorServer::cancelAllFromClient()

@@ -60,8 +60,10 @@ struct MonitorServerInfo
    meanwhile.
 
     While a monitor is attached the server is an EventListener of each keeper: it keeps the live
-    tasks and the recently finished ones, coalesces changes per task and sends them about 25
-    times a second. Each update carries a bounded number of new tasks per keeper
+    tasks and the recently finished ones, coalesces changes per task and sends them about 30
+    times a second (every 33 ms, as pk::KeeperFeed does). Each task goes with its keeper's index,
+    and the monitor names it after that keeper's label (TaskInfo::keeperName()), which the
+    handshake sends once. Each update carries a bounded number of new tasks per keeper
     (maxFinishedPerUpdate(), maxNewQueuedPerUpdate()), so that a flood of tasks never stalls the
     keeper's thread for long. With no monitor attached it costs nothing. A slow or stuck monitor
     never blocks a worker or the keeper's thread: its output is bounded (clientBufferLimit());
@@ -157,7 +159,7 @@ public:
     int stalledClientTimeout() const;
     void setStalledClientTimeout(int msecs);
 
-    //! Interval between two batches of updates in milliseconds (default 40).
+    //! Interval between two batches of updates in milliseconds (default 33, as pk::KeeperFeed).
     int updateInterval() const;
     void setUpdateInterval(int msecs);
 
@@ -173,7 +175,7 @@ public:
 
     /*!
         How many tasks that appeared and finished since the last update, never sent to a
-        monitor, one update carries for each keeper (default 2000, 50000 a second at the default
+        monitor, one update carries for each keeper (default 2000, 60000 a second at the default
         interval). In a flood the oldest others are left out and only counted (the update's
         dropped detail, "not received in detail" in pk-monitor), so that the keeper's thread
         never encodes a whole flood at once. Running tasks, failures and tasks a monitor has

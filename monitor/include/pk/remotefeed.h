@@ -44,8 +44,9 @@ class RemoteFeedPrivate;
     relative path, a path too long for a socket) is refused at once, with the reason, and not
     retried.
 
-    A program with several keepers is shown as one: their tasks together, counts and thread
-    counts added up.
+    A program with several keepers keeps them apart: every task names its keeper
+    (TaskInfo::keeperName(), the keeper's label from the program's Welcome), keepers() gives
+    each keeper's counts and thread count as received, and the signals carry their sums.
 
     Thread affinity: lives in one thread (the GUI thread, usually), is used from it and emits
     its signals there.
@@ -73,9 +74,12 @@ public:
     void cancelAll() override;
 
     //! The attached program's name and pid, and the labels of its keepers (from the handshake).
-    QString programName() const;
-    qint64 programPid() const;
+    QString programName() const override;
+    qint64 programPid() const override;
     QStringList keeperLabels() const;
+
+    //! Each keeper of the attached program, in the Welcome's order, as last received.
+    QList<KeeperStatus> keepers() const override;
 
     //! The counts and the thread count last received (summed over the keepers).
     TaskCounts counts() const;
