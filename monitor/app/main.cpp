@@ -9,9 +9,11 @@
 #include <pk/promisekeeper.h>
 #include <pk/remotefeed.h>
 #include <pk/tracereader.h>
+#include <pk/tracewriter.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtGui/QPixmap>
@@ -31,7 +33,129 @@ void printLine(const QString &line)
     std::fflush(stdout);
 }
 
+// Whether the command line asks for --record: then no widget is made, and the application
+// is a QCoreApplication, which needs no display.
+bool wantsRecording(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg == "--") // what follows is not an option
+            return false;
+        if (arg == "--record" || arg.startsWith("--record="))
+            return true;
+    }
+    return false;
+}
+
+/*
+    Records one TaskInfo received from the feed. TraceWriter::record() wants each task's states
+    in order, as if it had seen the events: a task first seen past Queued or Running gets those
+    steps first (from its own timestamps), the way the widget's trace export does.
+*/
+void recordReceived(
+    pk::TraceWriter &writer, QHash<quint64, pk::TaskState> &recorded, const pk::TaskInfo &info)
+{
+    using pk::TaskState;
+    if (!info.isValid())
+        return;
+    const auto found = recorded.constFind(info.id());
+    const bool known = found != recorded.cend();
+    const TaskState before = known ? *found : TaskState::Waiting;
+    const TaskState state = info.state();
+    if (known && (before == state || pk::isFinal(before)))
+        return; // a snapshot after a reconnect repeats what was recorded
+    if (known && state < before)
+        return; // never backwards: the wire is checked, but its order is the program's
+    if (state > TaskState::Queued && before < TaskState::Queued && info.queuedAtNsecs() != 0) {
+        pk::TaskInfo then = info;
+        then.setState(TaskState::Queued);
+        then.setStartedAtNsecs(0);
+        then.setFinishedAtNsecs(0);
+        then.setWorkerIndex(-1);
+        then.setErrorString(QString());
+        writer.record(then);
+    }
+    if (pk::isFinal(state) && before < TaskState::Running && info.startedAtNsecs() != 0) {
+        pk::TaskInfo then = info;
+        then.setState(TaskState::Running);
+        then.setFinishedAtNsecs(0);
+        then.setErrorString(QString());
+        writer.record(then);
+    }
+    writer.record(info);
+    recorded.insert(info.id(), state);
+}
+
 } // namespace
+
+/*
+    pk-monitor --attach NAME --record FILE [--duration SECONDS]: no window. Attaches (retrying
+    until the duration ends), records every TaskInfo received into a Chrome trace, and writes it
+    when the duration ends or the program goes away. Returns 0 if it attached and wrote FILE.
+*/
+int recordTrace(const QString &name, const QString &file, int durationMs)
+{
+    pk::RemoteFeed feed;
+    pk::TraceWriter writer;
+    QHash<quint64, pk::TaskState> recorded;
+    bool attached = false;
+    quint64 droppedDetail = 0;
+    const auto recordAll = [&](const QList<pk::TaskInfo> &tasks) {
+        for (const pk::TaskInfo &info : tasks)
+            recordReceived(writer, recorded, info);
+    };
+    QObject::connect(&feed, &pk::MonitorFeed::snapshot, &feed,
+        [&](const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &recent, int threads) {
+            recordAll(recent); // they finished before the live ones changed last
+            recordAll(live);
+            writer.setThreadCount(threads);
+        });
+    QObject::connect(&feed, &pk::MonitorFeed::updated, &feed,
+        [&](const QList<pk::TaskInfo> &changes, const pk::TaskCounts &, int threads,
+            quint64 dropped) {
+            recordAll(changes);
+            writer.setThreadCount(threads);
+            droppedDetail += dropped;
+        });
+    QObject::connect(&feed, &pk::MonitorFeed::connectionChanged, &feed,
+        [&](bool connected, const QString &message) {
+            if (connected) {
+                attached = true;
+                // The trace is named after the watched program, not after pk-monitor.
+                writer.setProcessName(feed.programName());
+                // TODO: TraceWriter::setProcessId(feed.programPid()) and one track per keeper
+                // worker (keeperName() of each task) once TraceWriter has them.
+                printLine(QStringLiteral("pk-monitor: recording %1 (pid %2) into %3")
+                              .arg(feed.programName())
+                              .arg(feed.programPid())
+                              .arg(file));
+                return;
+            }
+            std::fprintf(stderr, "pk-monitor: %s\n", qPrintable(message));
+            if (attached)
+                QCoreApplication::quit(); // the program went away: the recording is complete
+        });
+    if (durationMs > 0)
+        QTimer::singleShot(durationMs, &feed, &QCoreApplication::quit);
+    feed.connectToServer(name);
+    QCoreApplication::exec();
+
+    if (!attached) {
+        std::fprintf(
+            stderr, "pk-monitor: never attached to %s; nothing recorded\n", qPrintable(name));
+        return 1;
+    }
+    if (!writer.save(file)) {
+        std::fprintf(stderr, "pk-monitor: cannot write %s: %s\n", qPrintable(file),
+            qPrintable(writer.errorString()));
+        return 1;
+    }
+    printLine(QStringLiteral("pk-monitor: wrote %1 tasks of %2 to %3 (%4 not received in detail)")
+                  .arg(writer.taskCount())
+                  .arg(name, file)
+                  .arg(droppedDetail + writer.droppedTaskCount()));
+    return 0;
+}
 
 // pk-monitor --list: the programs on this machine with a MonitorServer, one per line.
 int listServers()
@@ -53,7 +177,11 @@ int listServers()
 
 int main(int argc, char *argv[])
 {
-    QApplication app(argc, argv);
+    // Recording needs no display: no QApplication (and no widget) is made for it.
+    const std::unique_ptr<QCoreApplication> application = wantsRecording(argc, argv)
+        ? std::make_unique<QCoreApplication>(argc, argv)
+        : std::make_unique<QApplication>(argc, argv);
+    QCoreApplication &app = *application;
     QApplication::setApplicationName(QStringLiteral("pk-monitor"));
     QApplication::setApplicationVersion(QStringLiteral("0.1"));
 
@@ -73,6 +201,16 @@ int main(int argc, char *argv[])
         QStringLiteral("Attach to the running program that "
                        "publishes its keepers as <name>."),
         QStringLiteral("name"));
+    const QCommandLineOption record(QStringLiteral("record"),
+        QStringLiteral("With --attach: show no window, record what the program does into a "
+                       "Chrome trace <file> (for Perfetto, chrome://tracing, pk-monitor "
+                       "--open) and quit when --duration ends or the program goes away. Exits "
+                       "with 1 if it never attached or cannot write the file."),
+        QStringLiteral("file"));
+    const QCommandLineOption duration(QStringLiteral("duration"),
+        QStringLiteral("With --record: stop recording after <seconds> (default: when the "
+                       "program goes away)."),
+        QStringLiteral("seconds"));
     const QCommandLineOption list(
         QStringLiteral("list"), QStringLiteral("List the programs one can attach to."));
     const QCommandLineOption open(QStringLiteral("open"),
@@ -99,9 +237,29 @@ int main(int argc, char *argv[])
     QCommandLineOption quitWhenDetached(QStringLiteral("quit-when-detached"),
         QStringLiteral("With --attach: quit when the program, once attached, goes away."));
     quitWhenDetached.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({ demoSeconds, threads, attach, list, open, screenshot, screenshotAfter,
-        stress, reportStalls, quitWhenDetached });
+    parser.addOptions({ demoSeconds, threads, attach, record, duration, list, open, screenshot,
+        screenshotAfter, stress, reportStalls, quitWhenDetached });
     parser.process(app);
+
+    if (parser.isSet(record)) {
+        if (!parser.isSet(attach)) {
+            std::fprintf(stderr, "pk-monitor: --record needs --attach NAME\n");
+            return 2;
+        }
+        int durationMs = 0;
+        if (parser.isSet(duration)) {
+            bool valid = false;
+            const double seconds = parser.value(duration).toDouble(&valid);
+            if (!valid || seconds <= 0 || seconds > 24 * 3600 * 24) {
+                std::fprintf(stderr, "pk-monitor: --duration needs a positive number\n");
+                return 2;
+            }
+            durationMs = int(seconds * 1000);
+        }
+        return recordTrace(parser.value(attach), parser.value(record), durationMs);
+    }
+    // Past here the application is a QApplication (wantsRecording() was false).
+    Q_ASSERT(qobject_cast<QApplication *>(&app));
 
     // The measurements start once the window is up (its first paint loads fonts and is slow
     // whatever the monitor does). The line printed then tells a script (pk-bench) that the
