@@ -347,6 +347,11 @@ void KeeperFeedPrivate::reattachAll()
     for (const auto &source : sources) {
         source->detach();
         source->hasSnapshot = false;
+        // Changes not sent yet (a snapshot was still awaited) are older than the snapshot to
+        // come, which holds their tasks' latest state: sent after it, they would go back.
+        source->pending.clear();
+        source->pendingIndex.clear();
+        source->changeLog.clear();
     }
     for (const auto &source : sources)
         source->attach();
@@ -470,8 +475,10 @@ void KeeperFeed::addKeeper(PromiseKeeper *keeper, const QString &label)
         name = keeper->objectName();
     if (name.isEmpty())
         name = QStringLiteral("keeper %1").arg(d->sources.size() + 1);
-    // What the other keepers changed so far came before the new snapshot.
-    if (!d->sources.empty())
+    // What the other keepers changed so far came before the new snapshot: sent first, unless
+    // a snapshot is still awaited (then the new one supersedes them). No snapshot is sent from
+    // here, so that connecting after the constructor and addKeeper() calls is still enough.
+    if (!d->sources.empty() && !d->snapshotWanted)
         d->flush();
     d->sources.push_back(std::make_unique<KeeperSource>(d.get(), keeper, name));
     KeeperSource *source = d->sources.back().get();
