@@ -1,0 +1,155 @@
+// Internal: the coalescing that pk::KeeperFeed applies to each keeper it watches: one keeper's
+// event stream turned into bounded batches of the latest TaskInfo of each task that changed.
+#pragma once
+
+#include "updatebounds_p.h"
+
+#include <pk/eventstream.h>
+#include <pk/monitorfeed.h>
+#include <pk/promisekeeper.h>
+
+#include <QtCore/QHash>
+#include <QtCore/QList>
+#include <QtCore/QPointer>
+#include <QtCore/QSet>
+
+#include <functional>
+#include <vector>
+
+namespace pk::monitor {
+
+/*
+    Maps the ids that changed since the last batch to their entries. Task ids are dense and
+    grow with submission, so the ids of one interval nearly all fall into a window: a flat array
+    indexed by id - base, which costs no hashing and no cache miss per event even when a flood
+    of tasks changes. Ids below the window, or too far above it, go to a hash.
+*/
+class IdIndex
+{
+public:
+    static constexpr std::size_t kMaxWindow = std::size_t(1) << 22; // 16 MB of slots at most
+
+    qsizetype find(quint64 id) const
+    {
+        if (id >= m_base && id - m_base < m_used)
+            return m_window[std::size_t(id - m_base)];
+        const auto it = m_outside.constFind(id);
+        return it == m_outside.cend() ? -1 : *it;
+    }
+    void insert(quint64 id, qsizetype index)
+    {
+        if (m_used == 0)
+            m_base = id;
+        if (id >= m_base && id - m_base < kMaxWindow) {
+            const auto offset = std::size_t(id - m_base);
+            if (offset >= m_window.size())
+                m_window.resize(
+                    std::min(std::max(offset + 1, 2 * m_window.size()), kMaxWindow), -1);
+            m_window[offset] = qint32(index);
+            m_used = std::max(m_used, offset + 1);
+            return;
+        }
+        m_outside.insert(id, index);
+    }
+    void clear()
+    {
+        std::fill(m_window.begin(), m_window.begin() + std::ptrdiff_t(m_used), -1);
+        // After a flood, give the memory back.
+        if (m_window.size() > 65536 && m_used < m_window.size() / 8)
+            std::vector<qint32>(std::max<std::size_t>(m_used, 1024), -1).swap(m_window);
+        m_used = 0;
+        m_outside.clear();
+    }
+
+private:
+    std::vector<qint32> m_window;
+    std::size_t m_used = 0;
+    quint64 m_base = 0;
+    QHash<quint64, qsizetype> m_outside;
+};
+
+/*
+    An EventListener over one keeper that coalesces its events per task between two batches,
+    and cuts a batch to the bounds of updatebounds_p.h: succeeded or cancelled tasks no view has
+    seen past maxFinished are dropped detail (only counted), unseen waiting or queued tasks past
+    maxNewQueued are held back for the next batch. The per-event cost is one IdIndex lookup and
+    a few stores.
+
+    Order: every change appends the entry's index to `changeLog` and stores its position there
+    as the entry's `lastChange`. Walking the log and taking only the positions that are still
+    some entry's last change gives the entries in the order of their last change, with no
+    sorting: 4 bytes per event.
+
+    Thread safety: none. Everything runs on the keeper's thread, which must be the owner's
+    thread; the callbacks are called there, from inside the keeper's event delivery.
+*/
+class TaskCoalescer : public EventListener
+{
+public:
+    //! \a changed: something changed (a batch is due); \a snapshotArrived: the keeper gave the
+    //! snapshot asked for by attach().
+    TaskCoalescer(PromiseKeeper *watched, const QString &name, std::function<void()> changed,
+        std::function<void()> snapshotArrived);
+    ~TaskCoalescer() override;
+
+    void snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished) override;
+    void taskEvents(const TaskEvent *events, qsizetype count) override;
+    void eventsDropped(quint64 count) override;
+
+    //! Registers with the keeper, which then gives a snapshot (now, or after its delivery).
+    void attach();
+    void detach();
+    //! The keeper was destroyed: it forgot its listeners itself.
+    void keeperGone();
+    bool isAttached() const { return m_attached; }
+    bool hasSnapshot() const { return m_hasSnapshot; }
+    PromiseKeeper *keeper() const { return m_keeper.data(); }
+    QString label() const { return m_label; }
+
+    //! Moves the snapshot the keeper gave into \a live and \a finished, labelled; the batches
+    //! after it build on it.
+    void takeSnapshot(QList<TaskInfo> *live, QList<TaskInfo> *finished);
+    //! Forgets the changes not sent: a snapshot to come holds their latest state.
+    void discardChanges();
+    /*!
+        Appends this keeper's batch to \a changes (labelled, in the order of their last change)
+        within the bounds; returns the dropped detail. \a heldBack is set if tasks wait for the
+        next batch.
+    */
+    quint64 takeBatch(QList<TaskInfo> *changes, int maxFinished, int maxNewQueued, bool *heldBack);
+    //! The keeper's status as of the last takeSnapshot() or takeBatch().
+    KeeperStatus status() const { return { m_label, m_threadCount, m_counts }; }
+
+private:
+    struct Pending
+    {
+        TaskInfo info;
+        qsizetype lastChange = 0; // position in changeLog
+        bool unseen = false; // the task appeared in this interval: views never saw it
+    };
+
+    void takeStatus();
+
+    QPointer<PromiseKeeper> m_keeper;
+    QString m_label;
+    std::function<void()> m_changed;
+    std::function<void()> m_snapshotArrived;
+    bool m_attached = false;
+
+    std::vector<Pending> m_pending;
+    IdIndex m_pendingIndex;
+    std::vector<qint32> m_changeLog; // entry indexes, one per change
+    quint64 m_droppedDetail = 0;
+    // Tasks sent as Waiting and not sent since: their Queued event does not make them new.
+    QSet<quint64> m_sentWaiting;
+
+    bool m_hasSnapshot = false;
+    QList<TaskInfo> m_snapshotLive;
+    QList<TaskInfo> m_snapshotFinished;
+
+    // As of the last batch, kept once the keeper is gone.
+    TaskCounts m_counts;
+    int m_threadCount = 0;
+};
+
+} // namespace pk::monitor
