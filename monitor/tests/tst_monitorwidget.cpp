@@ -618,7 +618,7 @@ void tst_MonitorWidget::exportCsvWritesTheShownRows()
     const QAbstractItemModel *view = widget.tableView()->model();
     for (int row = 0; row < visibleRows(widget); ++row) {
         const QStringList &fields = records.at(row + 1);
-        QCOMPARE(fields.size(), 11);
+        QCOMPARE(fields.size(), 14);
         const quint64 id = view->index(row, 0).data(pk::MonitorModel::IdRole).toULongLong();
         QCOMPARE(fields.at(0), QString::number(id));
         const pk::TaskInfo info = widget.model()->taskAt(widget.model()->rowOf(id));
