@@ -49,7 +49,8 @@ void MonitorFilterModel::setSourceModel(QAbstractItemModel *sourceModel)
     QSortFilterProxyModel::setSourceModel(sourceModel);
     // A reset drops every root; ids are not reused, but the set must not grow forever.
     if (sourceModel)
-        connect(sourceModel, &QAbstractItemModel::modelReset, this, [this] { d->expanded.clear(); });
+        connect(
+            sourceModel, &QAbstractItemModel::modelReset, this, [this] { d->expanded.clear(); });
 }
 
 bool MonitorFilterModel::isStateVisible(TaskState state) const

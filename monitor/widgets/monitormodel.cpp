@@ -492,8 +492,8 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
             // Folded continuations are counted on their root; a continuation shown says it is
             // one with an arrow, as a tree view would with indentation.
             const int n = d->folded.value(info.id()).size();
-            QString title = d->root.contains(info.id()) ? QStringLiteral("↳ ") + info.title()
-                                                        : info.title();
+            QString title
+                = d->root.contains(info.id()) ? QStringLiteral("↳ ") + info.title() : info.title();
             if (n > 0)
                 title += QStringLiteral("  (+%1)").arg(n);
             return title;
@@ -787,9 +787,8 @@ void MonitorModel::applyChanges(const QList<TaskInfo> &changes)
         batch.reserve(qsizetype(added.size()));
         for (const TaskInfo *info : added)
             batch.insert(info->id());
-        const auto has = [this, &batch](quint64 id) {
-            return batch.contains(id) || rowOf(id) >= 0;
-        };
+        const auto has
+            = [this, &batch](quint64 id) { return batch.contains(id) || rowOf(id) >= 0; };
         for (const TaskInfo *info : added) {
             d->link(*info, has, touched);
             d->noteKeeper(info->keeperName(), newKeepers);

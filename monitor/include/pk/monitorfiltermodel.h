@@ -31,8 +31,8 @@ class PROMISEKEEPER_MONITOR_EXPORT MonitorFilterModel : public QSortFilterProxyM
 {
     Q_OBJECT
     Q_PROPERTY(QString textFilter READ textFilter WRITE setTextFilter NOTIFY textFilterChanged)
-    Q_PROPERTY(QString keeperFilter READ keeperFilter WRITE setKeeperFilter NOTIFY
-            keeperFilterChanged)
+    Q_PROPERTY(
+        QString keeperFilter READ keeperFilter WRITE setKeeperFilter NOTIFY keeperFilterChanged)
     Q_PROPERTY(bool continuationsShown READ continuationsShown WRITE setContinuationsShown NOTIFY
             continuationsShownChanged)
 
