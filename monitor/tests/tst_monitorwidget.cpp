@@ -603,7 +603,7 @@ void tst_MonitorWidget::exportCsvWritesTheShownRows()
     QCOMPARE(records.size(), 9);
     QCOMPARE(records.first(),
         QStringLiteral("id,title,state,priority,worker,queued_at,started_at,finished_at,wait_ms,"
-                       "run_ms,error")
+                       "run_ms,error,keeper,kind,error_type")
             .split(QLatin1Char(',')));
 
     // What the filters leave, sorted by the view: the "photo" tasks not cancelled, newest first.

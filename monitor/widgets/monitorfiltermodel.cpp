@@ -17,6 +17,7 @@ public:
     QString keeper;
     bool continuationsShown = false;
     QSet<quint64> expanded; // roots whose continuations show; pruned when the model resets
+    QMetaObject::Connection resetConnection;
 
     bool matchesText(const TaskInfo &info) const
     {
@@ -47,10 +48,12 @@ void MonitorFilterModel::setSourceModel(QAbstractItemModel *sourceModel)
     d->tasks = qobject_cast<MonitorModel *>(sourceModel);
     d->expanded.clear();
     QSortFilterProxyModel::setSourceModel(sourceModel);
-    // A reset drops every root; ids are not reused, but the set must not grow forever.
+    // A reset drops every root; ids are not reused, but the set must not grow forever. Before
+    // the reset, so that the proxy filters the new rows without the old roots.
+    disconnect(d->resetConnection);
     if (sourceModel)
-        connect(
-            sourceModel, &QAbstractItemModel::modelReset, this, [this] { d->expanded.clear(); });
+        d->resetConnection = connect(sourceModel, &QAbstractItemModel::modelAboutToBeReset, this,
+            [this] { d->expanded.clear(); });
 }
 
 bool MonitorFilterModel::isStateVisible(TaskState state) const
