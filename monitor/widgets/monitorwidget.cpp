@@ -323,8 +323,10 @@ void MonitorWidgetPrivate::setupUi()
         if (model->foldedCount(id) > 0)
             keepingSelection([&] { proxy->setExpanded(id, !proxy->isExpanded(id)); });
     });
-    QObject::connect(model, &MonitorModel::keeperAdded, q,
-        [this](const QString &name) { keeperCombo->addItem(name, name); });
+    QObject::connect(model, &MonitorModel::keeperAdded, q, [this](const QString &name) {
+        if (keeperCombo->findData(name) < 0) // the feed may have named it first
+            keeperCombo->addItem(name, name);
+    });
     QObject::connect(model, &QAbstractItemModel::modelReset, q, [this] { rebuildKeeperCombo(); });
     QObject::connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, q,
         [this] { onCurrentChanged(); });
@@ -593,10 +595,23 @@ void MonitorWidgetPrivate::rebuildKeeperCombo()
         keeperCombo->removeItem(1);
     for (const QString &name : model->keeperNames())
         keeperCombo->addItem(name, name);
+    addFeedKeepers();
     const int index = chosen.isEmpty() ? 0 : keeperCombo->findData(chosen);
     keeperCombo->setCurrentIndex(std::max(index, 0));
     if (index < 0)
         keepingSelection([&] { proxy->setKeeperFilter(QString()); });
+}
+
+void MonitorWidgetPrivate::addFeedKeepers()
+{
+    // The feed may name keepers that have no task in the table yet (or whose tasks were
+    // evicted): they are choices too. A few keepers: a look-up each is cheap.
+    if (!feed)
+        return;
+    for (const KeeperStatus &status : feed->keepers()) {
+        if (!status.name.isEmpty() && keeperCombo->findData(status.name) < 0)
+            keeperCombo->addItem(status.name, status.name);
+    }
 }
 
 void MonitorWidgetPrivate::revealTask(quint64 taskId)
@@ -630,6 +645,7 @@ void MonitorWidgetPrivate::applyChanges(const QList<TaskInfo> &changes)
         return;
     const int rowsBefore = model->rowCount();
     keepingSelection([&] { model->applyChanges(changes); });
+    addFeedKeepers();
     if (model->rowCount() != rowsBefore || model->droppedCount() > 0)
         followNewest();
     if (selectedId != 0) {

@@ -76,6 +76,7 @@ public:
     void followNewest();
     // The keeper filter's items: "All keepers", then the model's keepers.
     void rebuildKeeperCombo();
+    void addFeedKeepers();
     // Makes \a taskId's row shown if it is folded (expands its root).
     void revealTask(quint64 taskId);
     // A link of the details pane ("task:17") selects that task.
