@@ -938,8 +938,14 @@ void tst_MonitorWidget::continuationsFoldUnderTheirTask()
     // A double click on the task unfolds its continuations, another folds them again.
     QTableView *table = widget.tableView();
     const QPoint onFirst = table->visualRect(view->index(0, 1)).center();
+    QSignalSpy doubleClicked(table, &QAbstractItemView::doubleClicked);
+    // The view takes a double click after a press on the same row (QTest's double click
+    // alone has no press before it in Qt 6.4).
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, onFirst);
     QTest::mouseDClick(table->viewport(), Qt::LeftButton, {}, onFirst);
+    QCOMPARE(doubleClicked.size(), 1);
     QCOMPARE(shownIds(widget), (QList<quint64> { 1, 2, 3, 4 }));
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, onFirst);
     QTest::mouseDClick(table->viewport(), Qt::LeftButton, {}, onFirst);
     QCOMPARE(shownIds(widget), (QList<quint64> { 1, 4 }));
 
