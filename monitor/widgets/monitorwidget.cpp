@@ -190,7 +190,7 @@ void MonitorWidgetPrivate::setupUi()
     bar->addSpacing(8);
     filterEdit = new QLineEdit(tablePanel);
     filterEdit->setObjectName(QStringLiteral("filterEdit"));
-    filterEdit->setPlaceholderText(MonitorWidget::tr("Filter title, error, type or #id…"));
+    filterEdit->setPlaceholderText(MonitorWidget::tr("Filter title, error, #id…"));
     filterEdit->setToolTip(MonitorWidget::tr("Shows the tasks whose title, error message or "
                                              "error type contains the text, or whose id it is "
                                              "(17 or #17); looks through folded continuations "
