@@ -115,6 +115,7 @@ private Q_SLOTS:
     void keeperColumnAndFilter();
     void dependents();
     void filterByIdAndErrorType();
+    void randomFoldingStaysConsistent();
 };
 
 void tst_MonitorModel::columnsAndRoles()
@@ -685,6 +686,76 @@ void tst_MonitorModel::filterByIdAndErrorType()
     QVERIFY(!shownIds(filter).contains(21));
     filter.setTextFilter(QStringLiteral("#21"));
     QCOMPARE(shownIds(filter), QList<quint64> { 21 });
+}
+
+void tst_MonitorModel::randomFoldingStaysConsistent()
+{
+    // Random tasks and continuations (of tasks, of continuations, of evicted or late tasks),
+    // some sent a few batches late, under small caps and a filter: after every batch each row
+    // folds where the rules say, with the counts to match.
+    Tested t;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&t.model);
+    QAbstractItemModelTester filterTester(
+        &filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    t.model.setMaxFinished(60);
+    t.model.setMaxFailed(10);
+    QRandomGenerator random(99);
+    QHash<quint64, pk::TaskInfo> made;
+    QList<pk::TaskInfo> late;
+    quint64 nextId = 1;
+    qint64 everFolded = 0; // the test folds something
+    for (int batch = 0; batch < 150; ++batch) {
+        Changes changes;
+        std::swap(changes, late);
+        for (int i = int(random.bounded(12)); i > 0; --i) {
+            const quint64 id = nextId++;
+            pk::TaskInfo info = id > 1 && random.bounded(2) == 0
+                ? continuation(id, 1 + random.bounded(quint64(id - 1)))
+                : task(id, pk::TaskState::Queued);
+            made.insert(id, info);
+            (random.bounded(6) == 0 ? late : changes) << info;
+        }
+        for (auto it = made.begin(); it != made.end();) {
+            if (random.bounded(3) == 0) {
+                it->setState(
+                    random.bounded(8) == 0 ? pk::TaskState::Failed : pk::TaskState::Succeeded);
+                if (t.model.rowOf(it.key()) >= 0)
+                    changes << *it;
+                else
+                    late << *it; // not shown yet: it comes with its final state
+                it = made.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        t.model.applyChanges(changes);
+
+        int foldedRows = 0;
+        int counted = 0;
+        for (int row = 0; row < t.model.rowCount(); ++row) {
+            const pk::TaskInfo &info = t.model.taskAt(row);
+            const quint64 root = t.model.rootOf(info.id());
+            counted += t.model.foldedCount(info.id());
+            if (root != 0) {
+                ++foldedRows;
+                QCOMPARE(info.kind(), pk::TaskKind::Continuation);
+                QVERIFY(t.model.rowOf(root) >= 0); // a root is a row
+                QCOMPARE(t.model.rootOf(root), quint64(0)); // at the top level
+                QVERIFY(t.model.foldedUnder(root).contains(info.id()));
+            } else if (info.kind() == pk::TaskKind::Continuation) {
+                // At the top level only while what it continues is not a row.
+                QCOMPARE(t.model.rowOf(info.inputIds().front()), -1);
+            }
+            if (root != 0)
+                QVERIFY(!filter.mapFromSource(t.model.index(row, 0)).isValid());
+        }
+        QCOMPARE(counted, foldedRows);
+        QCOMPARE(filter.rowCount(), t.model.rowCount() - foldedRows);
+        everFolded += foldedRows;
+    }
+    QVERIFY(everFolded > 0);
+    QVERIFY(t.model.droppedCount() > 0); // and evicts
 }
 
 #include "tst_monitormodel.moc"
