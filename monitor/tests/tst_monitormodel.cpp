@@ -711,7 +711,7 @@ void tst_MonitorModel::randomFoldingStaysConsistent()
         for (int i = int(random.bounded(12)); i > 0; --i) {
             const quint64 id = nextId++;
             pk::TaskInfo info = id > 1 && random.bounded(2) == 0
-                ? continuation(id, 1 + random.bounded(quint64(id - 1)))
+                ? continuation(id, id - 1 - random.bounded(std::min<quint64>(id - 1, 8)))
                 : task(id, pk::TaskState::Queued);
             made.insert(id, info);
             (random.bounded(6) == 0 ? late : changes) << info;
