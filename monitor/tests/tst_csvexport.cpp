@@ -112,7 +112,7 @@ void tst_CsvExport::roundTrip()
     QString error;
     QVERIFY2(pktest::parseCsv(buffer.data(), &records, &error), qPrintable(error));
     QCOMPARE(records.size(), 3);
-    QCOMPARE(records.at(1).size(), 11);
+    QCOMPARE(records.at(1).size(), 14);
     QCOMPARE(records.at(1).at(0), QStringLiteral("7"));
     QCOMPARE(records.at(1).at(1), text);
     QCOMPARE(records.at(1).at(10), text);
@@ -124,7 +124,7 @@ void tst_CsvExport::header()
 {
     QCOMPARE(pk::monitor::csvHeader(),
         QByteArrayLiteral("id,title,state,priority,worker,queued_at,started_at,finished_at,"
-                          "wait_ms,run_ms,error\r\n"));
+                          "wait_ms,run_ms,error,keeper,kind,error_type\r\n"));
     // Nothing to write: the header alone.
     QBuffer buffer;
     QVERIFY(buffer.open(QIODevice::WriteOnly));
@@ -134,8 +134,11 @@ void tst_CsvExport::header()
 
 void tst_CsvExport::recordValues()
 {
-    const TaskInfo info
+    TaskInfo info
         = sampleTask(42, QStringLiteral("upload, then \"verify\""), QStringLiteral("disk full"));
+    info.setKeeperName(QStringLiteral("images, big")); // quoted: a comma
+    info.setKind(pk::TaskKind::Continuation);
+    info.setErrorType(QStringLiteral("std::runtime_error"));
     const QByteArray record = pk::monitor::csvRecord(info);
     QVERIFY(record.endsWith("\r\n"));
     QList<QStringList> records;
@@ -143,7 +146,7 @@ void tst_CsvExport::recordValues()
     QVERIFY2(pktest::parseCsv(record, &records, &error), qPrintable(error));
     QCOMPARE(records.size(), 1);
     const QStringList fields = records.first();
-    QCOMPARE(fields.size(), 11);
+    QCOMPARE(fields.size(), 14);
     QCOMPARE(fields.at(0), QStringLiteral("42"));
     QCOMPARE(fields.at(1), QStringLiteral("upload, then \"verify\""));
     QCOMPARE(fields.at(2), QStringLiteral("Failed"));
@@ -166,6 +169,9 @@ void tst_CsvExport::recordValues()
     QCOMPARE(fields.at(8), QStringLiteral("0.001000"));
     QCOMPARE(fields.at(9), QStringLiteral("2.500123"));
     QCOMPARE(fields.at(10), QStringLiteral("disk full"));
+    QCOMPARE(fields.at(11), QStringLiteral("images, big"));
+    QCOMPARE(fields.at(12), QStringLiteral("Continuation"));
+    QCOMPARE(fields.at(13), QStringLiteral("std::runtime_error"));
 }
 
 void tst_CsvExport::liveTaskHasEmptyValues()
@@ -179,11 +185,12 @@ void tst_CsvExport::liveTaskHasEmptyValues()
     QString error;
     QVERIFY2(pktest::parseCsv(pk::monitor::csvRecord(info), &records, &error), qPrintable(error));
     const QStringList fields = records.value(0);
-    QCOMPARE(fields.size(), 11);
+    QCOMPARE(fields.size(), 14);
     QCOMPARE(fields.at(2), QStringLiteral("Queued"));
     QCOMPARE(fields.at(3), QStringLiteral("0"));
     QVERIFY(!fields.at(5).isEmpty());
-    for (const int column : { 1, 4, 6, 7, 8, 9, 10 })
+    QCOMPARE(fields.at(12), QStringLiteral("Task"));
+    for (const int column : { 1, 4, 6, 7, 8, 9, 10, 11, 13 })
         QVERIFY2(fields.at(column).isEmpty(), qPrintable(QString::number(column)));
 }
 

@@ -58,6 +58,24 @@ int countState(const pk::MonitorModel &model, pk::TaskState state)
     return n;
 }
 
+pk::TaskInfo continuation(quint64 id, quint64 input, pk::TaskState state = pk::TaskState::Waiting)
+{
+    pk::TaskInfo info = task(id, state, QStringLiteral("then ← %1").arg(input));
+    info.setKind(pk::TaskKind::Continuation);
+    info.setInputIds({ input });
+    return info;
+}
+
+QList<quint64> shownIds(const QAbstractItemModel &filter)
+{
+    QList<quint64> ids;
+    for (int row = 0; row < filter.rowCount(); ++row)
+        ids << filter.index(row, 0).data(pk::MonitorModel::IdRole).toULongLong();
+    return ids;
+}
+
+using Roots = QList<QPair<quint64, quint64>>; // (task, the root it folds under, 0 for none)
+
 struct Tested
 {
     Tested()
@@ -91,6 +109,13 @@ private Q_SLOTS:
     void filterByText();
     void filterFollowsStateChanges();
     void sortsNumerically();
+    void folding_data();
+    void folding();
+    void expandShowsOneRootsContinuations();
+    void keeperColumnAndFilter();
+    void dependents();
+    void filterByIdAndErrorType();
+    void randomFoldingStaysConsistent();
 };
 
 void tst_MonitorModel::columnsAndRoles()
@@ -455,4 +480,282 @@ void tst_MonitorModel::sortsNumerically()
 }
 
 QTEST_MAIN(tst_MonitorModel)
+void tst_MonitorModel::folding_data()
+{
+    using S = pk::TaskState;
+    QTest::addColumn<QList<Changes>>("batches");
+    QTest::addColumn<int>("maxFinished"); // 0: the default
+    QTest::addColumn<Roots>("roots");
+    QTest::addColumn<QList<quint64>>("shown"); // folded, in the filter
+    QTest::addColumn<int>("foldedUnderFirst"); // foldedCount() of the first shown row
+
+    QTest::newRow("continuation of a task")
+        << QList<Changes> { { task(1, S::Running), continuation(2, 1) } } << 0
+        << Roots { { 1, 0 }, { 2, 1 } } << QList<quint64> { 1 } << 1;
+    QTest::newRow("continuation of a continuation")
+        << QList<Changes> { { task(1, S::Running), continuation(2, 1), continuation(3, 2) } } << 0
+        << Roots { { 1, 0 }, { 2, 1 }, { 3, 1 } } << QList<quint64> { 1 } << 2;
+    QTest::newRow("combinator is a root")
+        << QList<Changes> { { [] {
+                                 pk::TaskInfo all = task(1, S::Waiting);
+                                 all.setKind(pk::TaskKind::Combinator);
+                                 return all;
+                             }(),
+               continuation(2, 1) } }
+        << 0 << Roots { { 1, 0 }, { 2, 1 } } << QList<quint64> { 1 } << 1;
+    QTest::newRow("continuation of an unknown id")
+        << QList<Changes> { { continuation(5, 4), continuation(6, 5) } } << 0
+        << Roots { { 5, 0 }, { 6, 5 } } << QList<quint64> { 5 } << 1;
+    QTest::newRow("root after its continuation in the same batch")
+        << QList<Changes> { { continuation(3, 2), continuation(2, 1), task(1, S::Queued) } } << 0
+        << Roots { { 1, 0 }, { 2, 1 }, { 3, 1 } } << QList<quint64> { 1 } << 2;
+    QTest::newRow("root in a later batch")
+        << QList<Changes> { { continuation(2, 1), continuation(3, 2), task(4, S::Running) },
+               { task(1, S::Succeeded) } }
+        << 0 << Roots { { 1, 0 }, { 2, 1 }, { 3, 1 }, { 4, 0 } } << QList<quint64> { 1, 4 } << 2;
+    QTest::newRow("root evicted") << QList<Changes> { { task(1, S::Succeeded),
+                                                          continuation(2, 1, S::Running),
+                                                          continuation(3, 2) },
+        { task(4, S::Succeeded) } }
+                                  << 1 << Roots { { 1, 0 }, { 2, 0 }, { 3, 2 }, { 4, 0 } }
+                                  << QList<quint64> { 2, 4 } << 1;
+    QTest::newRow("continuation evicted, its root kept")
+        << QList<Changes> { { task(1, S::Running), continuation(2, 1, S::Succeeded),
+                                continuation(3, 2) },
+               { task(4, S::Succeeded) } }
+        << 1 << Roots { { 1, 0 }, { 2, 0 }, { 3, 1 }, { 4, 0 } } << QList<quint64> { 1, 4 } << 1;
+}
+
+void tst_MonitorModel::folding()
+{
+    QFETCH(QList<Changes>, batches);
+    QFETCH(int, maxFinished);
+    QFETCH(Roots, roots);
+    QFETCH(QList<quint64>, shown);
+    QFETCH(int, foldedUnderFirst);
+
+    Tested t;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&t.model);
+    QAbstractItemModelTester filterTester(
+        &filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    if (maxFinished > 0)
+        t.model.setMaxFinished(maxFinished);
+    QSignalSpy inserted(&t.model, &QAbstractItemModel::rowsInserted);
+    QVERIFY(inserted.isValid());
+    for (const Changes &batch : std::as_const(batches)) {
+        inserted.clear();
+        t.model.applyChanges(batch);
+        QCOMPARE(inserted.size(), 1); // all new rows in one go, whatever order they came in
+    }
+    for (const auto &[id, root] : std::as_const(roots)) {
+        QCOMPARE(t.model.rootOf(id), root);
+        if (t.model.rowOf(id) >= 0)
+            QCOMPARE(t.model.indexOf(id).data(pk::MonitorModel::RootIdRole).toULongLong(), root);
+    }
+    QCOMPARE(shownIds(filter), shown);
+    QCOMPARE(t.model.foldedCount(shown.first()), foldedUnderFirst);
+    QCOMPARE(t.model.indexOf(shown.first()).data(pk::MonitorModel::FoldedCountRole).toInt(),
+        foldedUnderFirst);
+    const QString title
+        = t.model.indexOf(shown.first(), pk::MonitorModel::TitleColumn).data().toString();
+    QVERIFY2(title.endsWith(QStringLiteral("(+%1)").arg(foldedUnderFirst)), qPrintable(title));
+
+    // Flat: every row.
+    filter.setContinuationsShown(true);
+    QCOMPARE(shownIds(filter), idsOf(t.model));
+    filter.setContinuationsShown(false);
+    QCOMPARE(shownIds(filter), shown);
+}
+
+void tst_MonitorModel::expandShowsOneRootsContinuations()
+{
+    Tested t;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&t.model);
+    QAbstractItemModelTester filterTester(
+        &filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    t.model.applyChanges({ task(1, pk::TaskState::Running), continuation(2, 1),
+        task(3, pk::TaskState::Running), continuation(4, 3), continuation(5, 2) });
+    QCOMPARE(shownIds(filter), (QList<quint64> { 1, 3 }));
+    QCOMPARE(t.model.foldedUnder(1), (QList<quint64> { 2, 5 }));
+    QSignalSpy expanded(&filter, &pk::MonitorFilterModel::expandedChanged);
+    QVERIFY(expanded.isValid());
+    filter.setExpanded(1, true);
+    QCOMPARE(expanded.size(), 1);
+    QVERIFY(filter.isExpanded(1));
+    QCOMPARE(shownIds(filter), (QList<quint64> { 1, 2, 3, 5 }));
+    // A continuation that arrives under an expanded root shows.
+    t.model.applyChanges({ continuation(6, 5) });
+    QCOMPARE(shownIds(filter), (QList<quint64> { 1, 2, 3, 5, 6 }));
+    filter.setExpanded(1, false);
+    QCOMPARE(shownIds(filter), (QList<quint64> { 1, 3 }));
+    // A reset forgets what was expanded.
+    filter.setExpanded(3, true);
+    t.model.applySnapshot({ task(3, pk::TaskState::Running), continuation(4, 3) }, {});
+    QVERIFY(!filter.isExpanded(3));
+    QCOMPARE(shownIds(filter), (QList<quint64> { 3 }));
+}
+
+void tst_MonitorModel::keeperColumnAndFilter()
+{
+    Tested t;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&t.model);
+    QSignalSpy added(&t.model, &pk::MonitorModel::keeperAdded);
+    QVERIFY(added.isValid());
+    const auto of = [](pk::TaskInfo info, const QString &keeper) {
+        info.setKeeperName(keeper);
+        return info;
+    };
+    t.model.applyChanges({ of(task(1, pk::TaskState::Running), QStringLiteral("images")),
+        of(task(2, pk::TaskState::Queued), QStringLiteral("network")),
+        of(task(3, pk::TaskState::Queued), QStringLiteral("images")),
+        task(4, pk::TaskState::Queued) });
+    QCOMPARE(t.model.headerData(pk::MonitorModel::KeeperColumn, Qt::Horizontal).toString(),
+        QStringLiteral("Keeper"));
+    QCOMPARE(t.model.indexOf(2, pk::MonitorModel::KeeperColumn).data().toString(),
+        QStringLiteral("network"));
+    QCOMPARE(t.model.indexOf(2, pk::MonitorModel::KeeperColumn)
+                 .data(pk::MonitorModel::SortRole)
+                 .toString(),
+        QStringLiteral("network"));
+    QCOMPARE(t.model.keeperNames(),
+        (QStringList { QStringLiteral("images"), QStringLiteral("network") }));
+    QCOMPARE(added.size(), 2);
+    QCOMPARE(added.at(1).at(0).toString(), QStringLiteral("network"));
+    t.model.applyChanges({ of(task(5, pk::TaskState::Queued), QStringLiteral("network")) });
+    QCOMPARE(added.size(), 2); // seen already
+
+    filter.setKeeperFilter(QStringLiteral("images"));
+    QCOMPARE(shownIds(filter), (QList<quint64> { 1, 3 }));
+    filter.setKeeperFilter(QStringLiteral("network"));
+    QCOMPARE(shownIds(filter), (QList<quint64> { 2, 5 }));
+    filter.setKeeperFilter(QString());
+    QCOMPARE(filter.rowCount(), 5);
+
+    // A reset brings the keepers of the snapshot, without keeperAdded.
+    t.model.applySnapshot({ of(task(9, pk::TaskState::Queued), QStringLiteral("disk")) }, {});
+    QCOMPARE(t.model.keeperNames(), QStringList { QStringLiteral("disk") });
+    QCOMPARE(added.size(), 2);
+}
+
+void tst_MonitorModel::dependents()
+{
+    Tested t;
+    pk::TaskInfo merge = task(3, pk::TaskState::Waiting); // takes 1 and 2 as arguments
+    merge.setInputIds({ 1, 2 });
+    t.model.applyChanges({ task(1, pk::TaskState::Running), task(2, pk::TaskState::Running), merge,
+        continuation(4, 3), continuation(5, 1) });
+    QCOMPARE(t.model.dependentsOf(1), (QList<quint64> { 3, 5 }));
+    QCOMPARE(t.model.dependentsOf(2), QList<quint64> { 3 });
+    QCOMPARE(t.model.dependentsOf(3), QList<quint64> { 4 });
+    QVERIFY(t.model.dependentsOf(4).isEmpty());
+    // A task that takes promises is a task: only continuations fold.
+    QCOMPARE(t.model.rootOf(3), quint64(0));
+    QCOMPARE(t.model.rootOf(4), quint64(3));
+
+    // Evicted tasks leave the lists.
+    t.model.applyChanges({ continuation(5, 1, pk::TaskState::Succeeded) });
+    t.model.setMaxFinished(1);
+    t.model.applyChanges({ task(6, pk::TaskState::Succeeded) });
+    QCOMPARE(t.model.rowOf(5), -1);
+    QCOMPARE(t.model.dependentsOf(1), QList<quint64> { 3 });
+    QCOMPARE(t.model.foldedCount(1), 0);
+}
+
+void tst_MonitorModel::filterByIdAndErrorType()
+{
+    pk::MonitorModel model;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&model);
+    pk::TaskInfo failed = task(17, pk::TaskState::Failed);
+    failed.setErrorType(QStringLiteral("std::bad_alloc"));
+    model.applyChanges({ task(1, pk::TaskState::Running), task(170, pk::TaskState::Running), failed,
+        task(20, pk::TaskState::Queued, QStringLiteral("decode 17")) });
+    filter.setTextFilter(QStringLiteral("#17"));
+    QCOMPARE(shownIds(filter), QList<quint64> { 17 }); // the id alone
+    filter.setTextFilter(QStringLiteral(" 17"));
+    // The id, and 17 in a title ("task 170", "decode 17")
+    QCOMPARE(shownIds(filter), (QList<quint64> { 17, 20, 170 }));
+    filter.setTextFilter(QStringLiteral("BAD_ALLOC"));
+    QCOMPARE(shownIds(filter), QList<quint64> { 17 });
+    // A search looks into folded continuations.
+    model.applyChanges({ continuation(21, 20) });
+    filter.setTextFilter(QString());
+    QVERIFY(!shownIds(filter).contains(21));
+    filter.setTextFilter(QStringLiteral("#21"));
+    QCOMPARE(shownIds(filter), QList<quint64> { 21 });
+}
+
+void tst_MonitorModel::randomFoldingStaysConsistent()
+{
+    // Random tasks and continuations (of tasks, of continuations, of evicted or late tasks),
+    // some sent a few batches late, under small caps and a filter: after every batch each row
+    // folds where the rules say, with the counts to match.
+    Tested t;
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&t.model);
+    QAbstractItemModelTester filterTester(
+        &filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    t.model.setMaxFinished(60);
+    t.model.setMaxFailed(10);
+    QRandomGenerator random(99);
+    QHash<quint64, pk::TaskInfo> made;
+    QList<pk::TaskInfo> late;
+    quint64 nextId = 1;
+    qint64 everFolded = 0; // the test folds something
+    for (int batch = 0; batch < 150; ++batch) {
+        Changes changes;
+        std::swap(changes, late);
+        for (int i = int(random.bounded(12)); i > 0; --i) {
+            const quint64 id = nextId++;
+            pk::TaskInfo info = id > 1 && random.bounded(2) == 0
+                ? continuation(id, id - 1 - random.bounded(std::min<quint64>(id - 1, 8)))
+                : task(id, pk::TaskState::Queued);
+            made.insert(id, info);
+            (random.bounded(6) == 0 ? late : changes) << info;
+        }
+        for (auto it = made.begin(); it != made.end();) {
+            if (random.bounded(3) == 0) {
+                it->setState(
+                    random.bounded(8) == 0 ? pk::TaskState::Failed : pk::TaskState::Succeeded);
+                if (t.model.rowOf(it.key()) >= 0)
+                    changes << *it;
+                else
+                    late << *it; // not shown yet: it comes with its final state
+                it = made.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        t.model.applyChanges(changes);
+
+        int foldedRows = 0;
+        int counted = 0;
+        for (int row = 0; row < t.model.rowCount(); ++row) {
+            const pk::TaskInfo &info = t.model.taskAt(row);
+            const quint64 root = t.model.rootOf(info.id());
+            counted += t.model.foldedCount(info.id());
+            if (root != 0) {
+                ++foldedRows;
+                QCOMPARE(info.kind(), pk::TaskKind::Continuation);
+                QVERIFY(t.model.rowOf(root) >= 0); // a root is a row
+                QCOMPARE(t.model.rootOf(root), quint64(0)); // at the top level
+                QVERIFY(t.model.foldedUnder(root).contains(info.id()));
+            } else if (info.kind() == pk::TaskKind::Continuation) {
+                // At the top level only while what it continues is not a row.
+                QCOMPARE(t.model.rowOf(info.inputIds().front()), -1);
+            }
+            if (root != 0)
+                QVERIFY(!filter.mapFromSource(t.model.index(row, 0)).isValid());
+        }
+        QCOMPARE(counted, foldedRows);
+        QCOMPARE(filter.rowCount(), t.model.rowCount() - foldedRows);
+        everFolded += foldedRows;
+    }
+    QVERIFY(everFolded > 0);
+    QVERIFY(t.model.droppedCount() > 0); // and evicts
+}
+
 #include "tst_monitormodel.moc"

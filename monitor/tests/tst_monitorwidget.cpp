@@ -17,8 +17,11 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QTemporaryDir>
 #include <QtGui/QAction>
+#include <QtGui/QTextCursor>
+#include <QtGui/QTextDocument>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
+#include <QtWidgets/QComboBox>
 #include <QtWidgets/QFileDialog>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
@@ -68,6 +71,7 @@ public:
     QString sourceName() const override { return QStringLiteral("fake"); }
     void cancelTask(quint64 taskId) override { cancelled << taskId; }
     void cancelAll() override { ++cancelAllCalls; }
+    QList<pk::KeeperStatus> keepers() const override { return keeperList; }
 
     void sendSnapshot(const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &finished)
     {
@@ -81,7 +85,48 @@ public:
 
     QList<quint64> cancelled;
     int cancelAllCalls = 0;
+    QList<pk::KeeperStatus> keeperList;
 };
+
+pk::TaskInfo keeperTask(quint64 id, const QString &keeper, pk::TaskState state,
+    pk::TaskKind kind = pk::TaskKind::Task, QList<quint64> inputs = {})
+{
+    pk::TaskInfo info;
+    info.setId(id);
+    info.setTitle(kind == pk::TaskKind::Continuation
+            ? QStringLiteral("then ← %1").arg(inputs.value(0))
+            : QStringLiteral("job %1").arg(id));
+    info.setKeeperName(keeper);
+    info.setState(state);
+    info.setKind(kind);
+    info.setInputIds(inputs);
+    info.setQueuedAtNsecs(pk::TaskInfo::monotonicNowNsecs());
+    return info;
+}
+
+QList<quint64> shownIds(const pk::MonitorWidget &widget)
+{
+    const QAbstractItemModel *view = widget.tableView()->model();
+    QList<quint64> ids;
+    for (int row = 0; row < view->rowCount(); ++row)
+        ids << view->index(row, 0).data(pk::MonitorModel::IdRole).toULongLong();
+    return ids;
+}
+
+// Clicks the link whose text is \a text in \a browser, with the mouse, as a user would.
+bool clickLink(QTextBrowser *browser, const QString &text)
+{
+    QTextCursor cursor = browser->document()->find(text);
+    if (cursor.isNull())
+        return false;
+    cursor.setPosition(cursor.selectionStart() + 1);
+    browser->setTextCursor(cursor);
+    browser->ensureCursorVisible();
+    const QRect at = browser->cursorRect(cursor);
+    // Just right of the cursor: on the link's second character.
+    QTest::mouseClick(browser->viewport(), Qt::LeftButton, {}, at.center() + QPoint(2, 0));
+    return true;
+}
 
 pk::TaskInfo finishedTask(quint64 id, int worker, qint64 startNs, qint64 runNs, bool failed)
 {
@@ -217,6 +262,10 @@ private Q_SLOTS:
     void exportTraceHasTheCounters();
     void exportFailsWithAReason();
     void exportButtons();
+    void keeperFilterCombo();
+    void continuationsFoldUnderTheirTask();
+    void detailsLinksSelectTasks();
+    void filterByIdAndErrorType();
 };
 
 void tst_MonitorWidget::countersAndRows()
@@ -603,7 +652,7 @@ void tst_MonitorWidget::exportCsvWritesTheShownRows()
     QCOMPARE(records.size(), 9);
     QCOMPARE(records.first(),
         QStringLiteral("id,title,state,priority,worker,queued_at,started_at,finished_at,wait_ms,"
-                       "run_ms,error")
+                       "run_ms,error,keeper,kind,error_type")
             .split(QLatin1Char(',')));
 
     // What the filters leave, sorted by the view: the "photo" tasks not cancelled, newest first.
@@ -618,7 +667,7 @@ void tst_MonitorWidget::exportCsvWritesTheShownRows()
     const QAbstractItemModel *view = widget.tableView()->model();
     for (int row = 0; row < visibleRows(widget); ++row) {
         const QStringList &fields = records.at(row + 1);
-        QCOMPARE(fields.size(), 11);
+        QCOMPARE(fields.size(), 14);
         const quint64 id = view->index(row, 0).data(pk::MonitorModel::IdRole).toULongLong();
         QCOMPARE(fields.at(0), QString::number(id));
         const pk::TaskInfo info = widget.model()->taskAt(widget.model()->rowOf(id));
@@ -806,6 +855,173 @@ void tst_MonitorWidget::exportButtons()
     QCOMPARE(reader.tasks().size(), 8);
     QTRY_VERIFY2(status().contains(QStringLiteral("Exported 8 tasks to run.trace.json")),
         qPrintable(status()));
+}
+
+void tst_MonitorWidget::keeperFilterCombo()
+{
+    using S = pk::TaskState;
+    FakeFeed feed;
+    feed.keeperList = { { QStringLiteral("images"), 3, {} }, { QStringLiteral("network"), 2, {} } };
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.resize(1200, 800);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    feed.sendSnapshot({ keeperTask(1, QStringLiteral("images"), S::Running),
+                          keeperTask(2, QStringLiteral("network"), S::Running),
+                          keeperTask(3, QStringLiteral("images"), S::Queued) },
+        {});
+    auto *combo = child<QComboBox>(widget, "keeperFilter");
+    QVERIFY(combo);
+    QCOMPARE(combo->count(), 3);
+    QCOMPARE(combo->itemText(0), QStringLiteral("All keepers"));
+    QCOMPARE(combo->itemText(1), QStringLiteral("images"));
+    QCOMPARE(combo->itemText(2), QStringLiteral("network"));
+    QCOMPARE(widget.model()->indexOf(2, pk::MonitorModel::KeeperColumn).data().toString(),
+        QStringLiteral("network"));
+
+    combo->setFocus();
+    QTest::keyClick(combo, Qt::Key_Down);
+    QCOMPARE(widget.filterModel()->keeperFilter(), QStringLiteral("images"));
+    QCOMPARE(shownIds(widget), (QList<quint64> { 1, 3 }));
+    QTest::keyClick(combo, Qt::Key_Down);
+    QCOMPARE(shownIds(widget), QList<quint64> { 2 });
+
+    // A keeper that appears later becomes a choice; the chosen one stays.
+    feed.sendUpdate({ keeperTask(4, QStringLiteral("disk"), S::Queued),
+                        keeperTask(5, QStringLiteral("network"), S::Queued) },
+        {});
+    QCOMPARE(combo->count(), 4);
+    QCOMPARE(combo->itemText(3), QStringLiteral("disk"));
+    QCOMPARE(combo->currentText(), QStringLiteral("network"));
+    QCOMPARE(shownIds(widget), (QList<quint64> { 2, 5 }));
+    QTest::keyClick(combo, Qt::Key_Down);
+    QCOMPARE(shownIds(widget), QList<quint64> { 4 });
+    QTest::keyClick(combo, Qt::Key_Home);
+    QCOMPARE(combo->currentIndex(), 0);
+    QCOMPARE(shownIds(widget).size(), 5);
+}
+
+void tst_MonitorWidget::continuationsFoldUnderTheirTask()
+{
+    using S = pk::TaskState;
+    using K = pk::TaskKind;
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.resize(1200, 800);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    feed.sendSnapshot({ keeperTask(1, QString(), S::Running),
+                          keeperTask(2, QString(), S::Waiting, K::Continuation, { 1 }),
+                          keeperTask(3, QString(), S::Waiting, K::Continuation, { 2 }),
+                          keeperTask(4, QString(), S::Running) },
+        {});
+    QCOMPARE(shownIds(widget), (QList<quint64> { 1, 4 }));
+    const QAbstractItemModel *view = widget.tableView()->model();
+    QCOMPARE(view->index(0, pk::MonitorModel::TitleColumn).data().toString(),
+        QStringLiteral("job 1  (+2)"));
+
+    auto *toggle = child<QToolButton>(widget, "continuationsButton");
+    QVERIFY(toggle);
+    QVERIFY(!toggle->isChecked());
+    QTest::mouseClick(toggle, Qt::LeftButton);
+    QVERIFY(widget.filterModel()->continuationsShown());
+    QCOMPARE(shownIds(widget), (QList<quint64> { 1, 2, 3, 4 }));
+    QVERIFY(view->index(1, pk::MonitorModel::TitleColumn)
+                .data()
+                .toString()
+                .startsWith(QStringLiteral("↳ ")));
+    QTest::mouseClick(toggle, Qt::LeftButton);
+    QCOMPARE(shownIds(widget), (QList<quint64> { 1, 4 }));
+
+    // A double click on the task unfolds its continuations, another folds them again.
+    QTableView *table = widget.tableView();
+    const QPoint onFirst = table->visualRect(view->index(0, 1)).center();
+    QSignalSpy doubleClicked(table, &QAbstractItemView::doubleClicked);
+    // The view takes a double click after a press on the same row (QTest's double click
+    // alone has no press before it in Qt 6.4).
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, onFirst);
+    QTest::mouseDClick(table->viewport(), Qt::LeftButton, {}, onFirst);
+    QCOMPARE(doubleClicked.size(), 1);
+    QCOMPARE(shownIds(widget), (QList<quint64> { 1, 2, 3, 4 }));
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, onFirst);
+    QTest::mouseDClick(table->viewport(), Qt::LeftButton, {}, onFirst);
+    QCOMPARE(shownIds(widget), (QList<quint64> { 1, 4 }));
+
+    // Selecting a folded continuation unfolds it, and the table selects its row.
+    widget.selectTask(3);
+    QCOMPARE(shownIds(widget), (QList<quint64> { 1, 2, 3, 4 }));
+    QCOMPARE(table->currentIndex().data(pk::MonitorModel::IdRole).toULongLong(), quint64(3));
+}
+
+void tst_MonitorWidget::detailsLinksSelectTasks()
+{
+    using S = pk::TaskState;
+    using K = pk::TaskKind;
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.resize(1400, 900);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    pk::TaskInfo failed
+        = keeperTask(2, QStringLiteral("images"), S::Failed, K::Continuation, { 1 });
+    failed.setErrorString(QStringLiteral("cannot decode"));
+    failed.setErrorType(QStringLiteral("DecodeError"));
+    feed.sendSnapshot(
+        { keeperTask(1, QStringLiteral("images"), S::Running),
+            keeperTask(3, QStringLiteral("images"), S::Waiting, K::Continuation, { 2 }) },
+        { failed });
+    auto *details = child<QTextBrowser>(widget, "details");
+    QVERIFY(details);
+
+    widget.selectTask(1);
+    QString text = details->toPlainText();
+    QVERIFY2(text.contains(QStringLiteral("images")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("Task")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("#2 then ← 1")), qPrintable(text)); // a dependent
+
+    // The dependent's link selects it, unfolded from under task 1.
+    QVERIFY(clickLink(details, QStringLiteral("#2")));
+    QCOMPARE(widget.selectedTaskId(), quint64(2));
+    QCOMPARE(widget.tableView()->currentIndex().data(pk::MonitorModel::IdRole).toULongLong(),
+        quint64(2));
+    text = details->toPlainText();
+    QVERIFY2(text.contains(QStringLiteral("Continuation")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("DecodeError")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("cannot decode")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("#3 then ← 2")), qPrintable(text));
+
+    // Its input's link goes back to task 1.
+    QVERIFY(clickLink(details, QStringLiteral("#1")));
+    QCOMPARE(widget.selectedTaskId(), quint64(1));
+    QCOMPARE(widget.tableView()->currentIndex().data(pk::MonitorModel::IdRole).toULongLong(),
+        quint64(1));
+}
+
+void tst_MonitorWidget::filterByIdAndErrorType()
+{
+    using S = pk::TaskState;
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.show();
+    pk::TaskInfo failed = keeperTask(12, QString(), S::Failed);
+    failed.setErrorString(QStringLiteral("no such host"));
+    failed.setErrorType(QStringLiteral("pk::NetworkError"));
+    feed.sendSnapshot({ keeperTask(7, QString(), S::Running) },
+        { keeperTask(3, QString(), S::Succeeded), failed });
+    auto *edit = child<QLineEdit>(widget, "filterEdit");
+    QVERIFY(edit);
+    edit->setFocus();
+    QTest::keyClicks(edit, QStringLiteral("#7"));
+    QCOMPARE(shownIds(widget), QList<quint64> { 7 });
+    edit->clear();
+    QTest::keyClicks(edit, QStringLiteral("networkerror"));
+    QCOMPARE(shownIds(widget), QList<quint64> { 12 });
+    edit->clear();
+    QCOMPARE(shownIds(widget).size(), 3);
 }
 
 QTEST_MAIN(tst_MonitorWidget)

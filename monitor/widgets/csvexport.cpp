@@ -53,6 +53,19 @@ QString millisecondsField(qint64 ns)
     return QString::fromLatin1(buffer);
 }
 
+QString kindName(TaskKind kind)
+{
+    switch (kind) {
+    case TaskKind::Task:
+        break;
+    case TaskKind::Continuation:
+        return QStringLiteral("Continuation");
+    case TaskKind::Combinator:
+        return QStringLiteral("Combinator");
+    }
+    return QStringLiteral("Task");
+}
+
 QByteArray record(const TaskInfo &info, TimeFormatter &times)
 {
     const QStringList fields {
@@ -67,6 +80,9 @@ QByteArray record(const TaskInfo &info, TimeFormatter &times)
         millisecondsField(info.waitNsecs()),
         millisecondsField(info.runNsecs()),
         csvField(info.errorString()),
+        csvField(info.keeperName()),
+        kindName(info.kind()),
+        csvField(info.errorType()),
     };
     return fields.join(QLatin1Char(',')).toUtf8() + QByteArrayLiteral("\r\n");
 }
@@ -94,7 +110,7 @@ QByteArray csvRecord(const TaskInfo &info)
 QByteArray csvHeader()
 {
     return QByteArrayLiteral("id,title,state,priority,worker,queued_at,started_at,finished_at,"
-                             "wait_ms,run_ms,error\r\n");
+                             "wait_ms,run_ms,error,keeper,kind,error_type\r\n");
 }
 
 bool writeCsv(QIODevice *device, const QList<TaskInfo> &tasks)

@@ -3,6 +3,7 @@
 #include <pk/monitormodel.h>
 
 #include <QtCore/QHash>
+#include <QtCore/QSet>
 #include <QtGui/QBrush>
 #include <QtGui/QIcon>
 #include <QtGui/QPainter>
@@ -23,6 +24,24 @@ constexpr int kDefaultMaxFailed = 10000;
 constexpr std::size_t kMaxRemovedRanges = 8;
 // dataChanged ranges per batch, at most about this many (close runs are merged).
 constexpr int kMaxChangedRanges = 64;
+
+// The input a continuation continues: its one input.
+quint64 continuedId(const TaskInfo &info)
+{
+    return info.kind() == TaskKind::Continuation && !info.inputIds().isEmpty()
+        ? info.inputIds().front()
+        : 0;
+}
+
+void removeFrom(QHash<quint64, QList<quint64>> &lists, quint64 key, quint64 value)
+{
+    const auto it = lists.find(key);
+    if (it == lists.end())
+        return;
+    it->removeOne(value);
+    if (it->isEmpty())
+        lists.erase(it);
+}
 
 bool isKeptFinished(TaskState s)
 {
@@ -88,6 +107,17 @@ public:
     quint64 trimAdded(std::vector<const TaskInfo *> &added) const;
     void removeRows(const std::vector<int> &evicted);
 
+    // Folding. Every map holds ids of rows only (or, for orphans, ids rows wait for), so that
+    // they stay as bounded as the rows.
+    quint64 rootOfRow(quint64 id) const { return root.value(id, id); }
+    template<typename Has>
+    void link(const TaskInfo &info, Has &&has, QList<quint64> &touched);
+    void fold(quint64 id, quint64 newRoot, QList<quint64> &touched);
+    void unlink(const std::vector<TaskInfo> &evicted, QList<quint64> &touched);
+    void linkAll();
+    void emitTouched(QList<quint64> &touched);
+    void noteKeeper(const QString &name, QStringList &added);
+
     MonitorModel *q;
     std::deque<TaskInfo> rows;
     int maxFinished = kDefaultMaxFinished;
@@ -95,7 +125,145 @@ public:
     qsizetype finishedKept = 0;
     qsizetype failedKept = 0;
     quint64 dropped = 0;
+
+    QHash<quint64, quint64> root; // folded continuation -> its root (roots are not in it)
+    QHash<quint64, QList<quint64>> folded; // root -> the continuations folded under it
+    QHash<quint64, QList<quint64>> orphans; // id not in the model -> continuations of it
+    QHash<quint64, QList<quint64>> dependents; // id -> the rows whose inputIds() hold it
+    QStringList keepers;
+    QSet<QString> keeperSet;
 };
+
+template<typename Has>
+void MonitorModelPrivate::link(const TaskInfo &info, Has &&has, QList<quint64> &touched)
+{
+    // Called in id order for the rows a batch adds; has(id) says whether id is a row (or a row
+    // of this batch). An input has a lower id than what waits for it, so it is linked first.
+    const quint64 id = info.id();
+    for (quint64 input : info.inputIds())
+        dependents[input].append(id);
+    if (const quint64 input = continuedId(info)) {
+        if (has(input)) {
+            const quint64 r = rootOfRow(input);
+            root.insert(id, r);
+            folded[r].append(id);
+            touched.append(r);
+        } else {
+            orphans[input].append(id); // top level until its input arrives
+        }
+    }
+    // Continuations that arrived before this task (the feed sent it late) fold under it now,
+    // with what folded under them.
+    const auto waiting = orphans.find(id);
+    if (waiting == orphans.end())
+        return;
+    const QList<quint64> adopted = std::move(*waiting);
+    orphans.erase(waiting);
+    const quint64 r = rootOfRow(id);
+    for (quint64 orphan : adopted)
+        fold(orphan, r, touched);
+    touched.append(r);
+}
+
+void MonitorModelPrivate::fold(quint64 id, quint64 newRoot, QList<quint64> &touched)
+{
+    // \a id was a root: it and everything under it go under \a newRoot.
+    root.insert(id, newRoot);
+    QList<quint64> &under = folded[newRoot];
+    under.append(id);
+    touched.append(id);
+    const QList<quint64> moved = folded.take(id);
+    for (quint64 c : moved) {
+        root.insert(c, newRoot);
+        touched.append(c);
+    }
+    under.append(moved);
+}
+
+void MonitorModelPrivate::unlink(const std::vector<TaskInfo> &evicted, QList<quint64> &touched)
+{
+    // Called after \a evicted (in id order) left the rows.
+    for (const TaskInfo &info : evicted) {
+        const quint64 id = info.id();
+        for (quint64 input : info.inputIds())
+            removeFrom(dependents, input, id);
+        dependents.remove(id);
+        if (const quint64 input = continuedId(info))
+            removeFrom(orphans, input, id);
+        if (const auto it = root.find(id); it != root.end()) {
+            removeFrom(folded, *it, id);
+            touched.append(*it);
+            root.erase(it);
+        }
+        const auto under = folded.find(id);
+        if (under == folded.end())
+            continue;
+        // A root goes: its continuations fold again over what is left, in id order so that a
+        // continuation's input has its new place first. Those whose input went too are roots.
+        QList<quint64> rest = std::move(*under);
+        folded.erase(under);
+        std::sort(rest.begin(), rest.end());
+        for (quint64 c : rest) {
+            root.remove(c);
+            const int row = rowOf(c);
+            if (row < 0)
+                continue; // evicted in this pass too
+            touched.append(c);
+            const quint64 input = continuedId(rows[std::size_t(row)]);
+            if (rowOf(input) >= 0) {
+                const quint64 r = rootOfRow(input);
+                root.insert(c, r);
+                folded[r].append(c);
+                touched.append(r);
+            } else {
+                orphans[input].append(c);
+            }
+        }
+    }
+}
+
+void MonitorModelPrivate::linkAll()
+{
+    root.clear();
+    folded.clear();
+    orphans.clear();
+    dependents.clear();
+    QList<quint64> touched;
+    QStringList added;
+    const auto has = [this](quint64 id) { return rowOf(id) >= 0; };
+    keepers.clear();
+    keeperSet.clear();
+    // Within a reset: views read keeperNames() on modelReset, no keeperAdded.
+    for (const TaskInfo &info : rows) {
+        link(info, has, touched);
+        noteKeeper(info.keeperName(), added);
+    }
+}
+
+void MonitorModelPrivate::emitTouched(QList<quint64> &touched)
+{
+    if (touched.isEmpty())
+        return;
+    std::vector<int> changedRows;
+    changedRows.reserve(std::size_t(touched.size()));
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (quint64 id : std::as_const(touched)) {
+        if (const int row = rowOf(id); row >= 0)
+            changedRows.push_back(row);
+    }
+    touched.clear();
+    emitChanged(changedRows);
+}
+
+void MonitorModelPrivate::noteKeeper(const QString &name, QStringList &added)
+{
+    if (name.isEmpty() || keeperSet.contains(name))
+        return;
+    keeperSet.insert(name);
+    keepers.append(name);
+    added.append(name);
+}
 
 void MonitorModelPrivate::resetTo(const QList<TaskInfo> &live, const QList<TaskInfo> &finished)
 {
@@ -115,6 +283,7 @@ void MonitorModelPrivate::resetTo(const QList<TaskInfo> &live, const QList<TaskI
         rows.push_back(*info);
         count(info->state(), 1);
     }
+    linkAll();
 }
 
 void MonitorModelPrivate::insert(const std::vector<const TaskInfo *> &added)
@@ -232,7 +401,14 @@ bool MonitorModelPrivate::evict()
     }
     if (evicted.empty())
         return false;
+    std::vector<TaskInfo> gone;
+    gone.reserve(evicted.size());
+    for (int row : evicted)
+        gone.push_back(rows[std::size_t(row)]);
     removeRows(evicted);
+    QList<quint64> touched;
+    unlink(gone, touched);
+    emitTouched(touched);
     dropped += evicted.size();
     Q_EMIT q->droppedCountChanged(dropped);
     return true;
@@ -312,8 +488,18 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
         switch (index.column()) {
         case IdColumn:
             return info.id();
-        case TitleColumn:
-            return info.title();
+        case TitleColumn: {
+            // Folded continuations are counted on their root; a continuation shown says it is
+            // one with an arrow, as a tree view would with indentation.
+            const int n = d->folded.value(info.id()).size();
+            QString title
+                = d->root.contains(info.id()) ? QStringLiteral("↳ ") + info.title() : info.title();
+            if (n > 0)
+                title += QStringLiteral("  (+%1)").arg(n);
+            return title;
+        }
+        case KeeperColumn:
+            return info.keeperName();
         case StateColumn:
             return monitor::stateName(info.state());
         case PriorityColumn:
@@ -368,6 +554,8 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
             return info.id();
         case TitleColumn:
             return info.title();
+        case KeeperColumn:
+            return info.keeperName();
         case StateColumn:
             return int(info.state());
         case PriorityColumn:
@@ -390,6 +578,10 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
         return info.id();
     case StateRole:
         return QVariant::fromValue(info.state());
+    case RootIdRole:
+        return d->root.value(info.id(), 0);
+    case FoldedCountRole:
+        return int(d->folded.value(info.id()).size());
     default:
         break;
     }
@@ -406,6 +598,8 @@ QVariant MonitorModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Id");
         case TitleColumn:
             return tr("Title");
+        case KeeperColumn:
+            return tr("Keeper");
         case StateColumn:
             return tr("State");
         case PriorityColumn:
@@ -429,6 +623,8 @@ QVariant MonitorModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Time the task ran, from start to end");
         case WorkerColumn:
             return tr("The keeper's worker thread that ran the task");
+        case TitleColumn:
+            return tr("(+N): continuations folded under the task; ↳: a continuation");
         default:
             break;
         }
@@ -443,6 +639,8 @@ QHash<int, QByteArray> MonitorModel::roleNames() const
     names.insert(IdRole, "taskId");
     names.insert(StateRole, "state");
     names.insert(SortRole, "sortValue");
+    names.insert(RootIdRole, "rootId");
+    names.insert(FoldedCountRole, "foldedCount");
     return names;
 }
 
@@ -461,6 +659,35 @@ QModelIndex MonitorModel::indexOf(quint64 taskId, int column) const
 {
     const int row = rowOf(taskId);
     return row < 0 ? QModelIndex() : index(row, column);
+}
+
+quint64 MonitorModel::rootOf(quint64 taskId) const
+{
+    return d->root.value(taskId, 0);
+}
+
+int MonitorModel::foldedCount(quint64 taskId) const
+{
+    return int(d->folded.value(taskId).size());
+}
+
+QList<quint64> MonitorModel::foldedUnder(quint64 taskId) const
+{
+    QList<quint64> ids = d->folded.value(taskId);
+    std::sort(ids.begin(), ids.end()); // a late root adopts continuations out of order
+    return ids;
+}
+
+QList<quint64> MonitorModel::dependentsOf(quint64 taskId) const
+{
+    QList<quint64> ids = d->dependents.value(taskId);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+QStringList MonitorModel::keeperNames() const
+{
+    return d->keepers;
 }
 
 int MonitorModel::maxFinished() const
@@ -552,8 +779,25 @@ void MonitorModel::applyChanges(const QList<TaskInfo> &changes)
         added.erase(last, added.end());
         skipped = d->trimAdded(added);
     }
-    if (!added.empty())
+    QStringList newKeepers;
+    QList<quint64> touched;
+    if (!added.empty()) {
+        // Linked before the rows go in, so that a filter sees where each new row folds.
+        QSet<quint64> batch;
+        batch.reserve(qsizetype(added.size()));
+        for (const TaskInfo *info : added)
+            batch.insert(info->id());
+        const auto has
+            = [this, &batch](quint64 id) { return batch.contains(id) || rowOf(id) >= 0; };
+        for (const TaskInfo *info : added) {
+            d->link(*info, has, touched);
+            d->noteKeeper(info->keeperName(), newKeepers);
+        }
         d->insert(added);
+    }
+    d->emitTouched(touched);
+    for (const QString &name : std::as_const(newKeepers))
+        Q_EMIT keeperAdded(name);
     if (skipped > 0) {
         d->dropped += skipped;
         if (!d->evict()) // which signals the new count too

@@ -15,10 +15,12 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+#include <QtCore/QUrl>
 #include <QtCore/QtNumeric>
 #include <QtGui/QAction>
 #include <QtGui/QPainter>
 #include <QtWidgets/QAbstractItemView>
+#include <QtWidgets/QComboBox>
 #include <QtWidgets/QFileDialog>
 #include <QtWidgets/QFrame>
 #include <QtWidgets/QHBoxLayout>
@@ -188,12 +190,37 @@ void MonitorWidgetPrivate::setupUi()
     bar->addSpacing(8);
     filterEdit = new QLineEdit(tablePanel);
     filterEdit->setObjectName(QStringLiteral("filterEdit"));
-    filterEdit->setPlaceholderText(MonitorWidget::tr("Filter title or error…"));
+    filterEdit->setPlaceholderText(MonitorWidget::tr("Filter title, error, #id…"));
+    filterEdit->setToolTip(MonitorWidget::tr("Shows the tasks whose title, error message or "
+                                             "error type contains the text, or whose id it is "
+                                             "(17 or #17); looks through folded continuations "
+                                             "too"));
     filterEdit->setClearButtonEnabled(true);
     filterEdit->setMinimumWidth(160);
     QObject::connect(filterEdit, &QLineEdit::textChanged, q,
         [this](const QString &text) { keepingSelection([&] { proxy->setTextFilter(text); }); });
     bar->addWidget(filterEdit, 1);
+    keeperCombo = new QComboBox(tablePanel);
+    keeperCombo->setObjectName(QStringLiteral("keeperFilter"));
+    keeperCombo->setToolTip(MonitorWidget::tr("Show the tasks of one keeper"));
+    keeperCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    keeperCombo->addItem(MonitorWidget::tr("All keepers"), QString());
+    QObject::connect(keeperCombo, &QComboBox::currentIndexChanged, q, [this](int index) {
+        const QString name = keeperCombo->itemData(index).toString();
+        keepingSelection([&] { proxy->setKeeperFilter(name); });
+    });
+    bar->addWidget(keeperCombo);
+    continuationsButton = new QToolButton(tablePanel);
+    continuationsButton->setObjectName(QStringLiteral("continuationsButton"));
+    continuationsButton->setText(MonitorWidget::tr("Show continuations"));
+    continuationsButton->setToolTip(
+        MonitorWidget::tr("Show every then(), onFailed() and finally() as a row of its own; "
+                          "otherwise they are folded under their task (+N) and a double click "
+                          "on the task shows them"));
+    continuationsButton->setCheckable(true);
+    QObject::connect(continuationsButton, &QToolButton::toggled, q,
+        [this](bool on) { keepingSelection([&] { proxy->setContinuationsShown(on); }); });
+    bar->addWidget(continuationsButton);
     followButton = new QToolButton(tablePanel);
     followButton->setObjectName(QStringLiteral("followButton"));
     followButton->setText(MonitorWidget::tr("Follow"));
@@ -282,6 +309,7 @@ void MonitorWidgetPrivate::setupUi()
     };
     table->setColumnWidth(MonitorModel::IdColumn, width("0000000"));
     table->setColumnWidth(MonitorModel::TitleColumn, width("fetch https://example.invalid/00"));
+    table->setColumnWidth(MonitorModel::KeeperColumn, width("network"));
     table->setColumnWidth(MonitorModel::StateColumn, width("Succeeded") + 16);
     table->setColumnWidth(MonitorModel::PriorityColumn, width("Priority"));
     table->setColumnWidth(MonitorModel::WorkerColumn, width("Worker"));
@@ -289,6 +317,17 @@ void MonitorWidgetPrivate::setupUi()
     table->setColumnWidth(MonitorModel::WaitColumn, width("000.0 ms"));
     table->setColumnWidth(MonitorModel::RunTimeColumn, width("000.0 ms"));
     tableLayout->addWidget(table, 1);
+    // A double click on a task shows (or folds again) its continuations.
+    QObject::connect(table, &QAbstractItemView::doubleClicked, q, [this](const QModelIndex &index) {
+        const quint64 id = index.data(MonitorModel::IdRole).toULongLong();
+        if (model->foldedCount(id) > 0)
+            keepingSelection([&] { proxy->setExpanded(id, !proxy->isExpanded(id)); });
+    });
+    QObject::connect(model, &MonitorModel::keeperAdded, q, [this](const QString &name) {
+        if (keeperCombo->findData(name) < 0) // the feed may have named it first
+            keeperCombo->addItem(name, name);
+    });
+    QObject::connect(model, &QAbstractItemModel::modelReset, q, [this] { rebuildKeeperCombo(); });
     QObject::connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, q,
         [this] { onCurrentChanged(); });
     // Scrolling away from the newest rows by hand stops following them.
@@ -301,6 +340,8 @@ void MonitorWidgetPrivate::setupUi()
     details = new QTextBrowser(q);
     details->setObjectName(QStringLiteral("details"));
     details->setOpenLinks(false);
+    QObject::connect(
+        details, &QTextBrowser::anchorClicked, q, [this](const QUrl &url) { onDetailsLink(url); });
     details->setMinimumWidth(220);
 
     timeline = new monitor::TimelineView(q);
@@ -545,6 +586,50 @@ void MonitorWidgetPrivate::followNewest()
         table->scrollTo(newest);
 }
 
+void MonitorWidgetPrivate::rebuildKeeperCombo()
+{
+    // Keeps the keeper chosen if the new tasks have it; otherwise back to all keepers.
+    const QString chosen = proxy->keeperFilter();
+    const QSignalBlocker blocker(keeperCombo);
+    while (keeperCombo->count() > 1)
+        keeperCombo->removeItem(1);
+    for (const QString &name : model->keeperNames())
+        keeperCombo->addItem(name, name);
+    addFeedKeepers();
+    const int index = chosen.isEmpty() ? 0 : keeperCombo->findData(chosen);
+    keeperCombo->setCurrentIndex(std::max(index, 0));
+    if (index < 0)
+        keepingSelection([&] { proxy->setKeeperFilter(QString()); });
+}
+
+void MonitorWidgetPrivate::addFeedKeepers()
+{
+    // The feed may name keepers that have no task in the table yet (or whose tasks were
+    // evicted): they are choices too. A few keepers: a look-up each is cheap.
+    if (!feed)
+        return;
+    for (const KeeperStatus &status : feed->keepers()) {
+        if (!status.name.isEmpty() && keeperCombo->findData(status.name) < 0)
+            keeperCombo->addItem(status.name, status.name);
+    }
+}
+
+void MonitorWidgetPrivate::revealTask(quint64 taskId)
+{
+    if (const quint64 root = model->rootOf(taskId))
+        keepingSelection([&] { proxy->setExpanded(root, true); });
+}
+
+void MonitorWidgetPrivate::onDetailsLink(const QUrl &url)
+{
+    if (url.scheme() != QLatin1String("task"))
+        return;
+    bool ok = false;
+    const quint64 id = url.path().toULongLong(&ok);
+    if (ok && id != 0)
+        q->selectTask(id);
+}
+
 void MonitorWidgetPrivate::applySnapshot(
     const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
 {
@@ -560,6 +645,7 @@ void MonitorWidgetPrivate::applyChanges(const QList<TaskInfo> &changes)
         return;
     const int rowsBefore = model->rowCount();
     keepingSelection([&] { model->applyChanges(changes); });
+    addFeedKeepers();
     if (model->rowCount() != rowsBefore || model->droppedCount() > 0)
         followNewest();
     if (selectedId != 0) {
@@ -621,9 +707,11 @@ TaskInfo MonitorWidgetPrivate::selectedInfo() const
 void MonitorWidgetPrivate::refreshDetails(bool force)
 {
     const TaskInfo info = selectedInfo();
-    if (!force && info == shownInfo)
+    QList<quint64> dependents = info.isValid() ? model->dependentsOf(info.id()) : QList<quint64>();
+    if (!force && info == shownInfo && dependents == shownDependents)
         return;
     shownInfo = info;
+    shownDependents = dependents;
     if (!info.isValid()) {
         details->setHtml(MonitorWidget::tr("<p style=\"color:gray\">Select a task to see its "
                                            "details.</p>"));
@@ -642,6 +730,12 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
     html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\">");
     row(MonitorWidget::tr("Id"), QString::number(info.id()));
     row(MonitorWidget::tr("Title"), escaped(info.title()));
+    row(MonitorWidget::tr("Keeper"),
+        info.keeperName().isEmpty() ? QStringLiteral("–") : escaped(info.keeperName()));
+    row(MonitorWidget::tr("Kind"),
+        info.kind() == TaskKind::Continuation     ? MonitorWidget::tr("Continuation")
+            : info.kind() == TaskKind::Combinator ? MonitorWidget::tr("Combinator")
+                                                  : MonitorWidget::tr("Task"));
     row(MonitorWidget::tr("State"),
         QStringLiteral("<b style=\"color:%1\">%2</b>")
             .arg(monitor::stateColor(info.state()).name(), stateName));
@@ -655,6 +749,28 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
         info.runNsecs() >= 0                     ? monitor::formatDuration(info.runNsecs())
             : info.state() == TaskState::Running ? MonitorWidget::tr("still running")
                                                  : QStringLiteral("–"));
+    // Inputs and dependents as links that select them; a task no longer (or not yet) in the
+    // table is named by its id alone, as there is nothing to select.
+    const auto links = [this](const QList<quint64> &ids) {
+        constexpr qsizetype kMaxLinks = 20; // a whenAll() of thousands stays readable
+        QStringList parts;
+        for (qsizetype i = 0; i < std::min(ids.size(), kMaxLinks); ++i) {
+            const quint64 id = ids.at(i);
+            const int r = model->rowOf(id);
+            if (r < 0) {
+                parts << QStringLiteral("#%1").arg(id);
+                continue;
+            }
+            const QString title = model->taskAt(r).title();
+            parts << QStringLiteral("<a href=\"task:%1\">#%1</a> %2")
+                         .arg(QString::number(id), escaped(title));
+        }
+        if (ids.size() > kMaxLinks)
+            parts << MonitorWidget::tr("and %1 more").arg(ids.size() - kMaxLinks);
+        return parts.isEmpty() ? QStringLiteral("–") : parts.join(QStringLiteral("<br>"));
+    };
+    row(MonitorWidget::tr("Inputs"), links(info.inputIds()));
+    row(MonitorWidget::tr("Dependents"), links(dependents));
     html += QStringLiteral("</table>");
 
     // The state changes, as far as the timestamps tell, each with the time since the previous.
@@ -686,7 +802,10 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
                     .arg(queuedAt.date().toString(Qt::ISODate));
 
     if (!info.errorString().isEmpty()) {
-        html += MonitorWidget::tr("<h4 style=\"margin-bottom:2px\">Error</h4>");
+        html += info.errorType().isEmpty()
+            ? MonitorWidget::tr("<h4 style=\"margin-bottom:2px\">Error</h4>")
+            : MonitorWidget::tr("<h4 style=\"margin-bottom:2px\">Error: <code>%1</code></h4>")
+                  .arg(escaped(info.errorType()));
         html
             += QStringLiteral("<pre style=\"color:%1; white-space:pre-wrap\">%2</pre>")
                    .arg(monitor::stateColor(TaskState::Failed).name(), escaped(info.errorString()));
@@ -937,6 +1056,7 @@ void MonitorWidget::selectTask(quint64 taskId)
     if (d->selectedId == taskId)
         return;
     d->selectedId = taskId;
+    d->revealTask(taskId);
     d->restoreSelection();
     d->refreshDetails(true);
     d->updateActions();

@@ -19,6 +19,7 @@
 
 QT_BEGIN_NAMESPACE
 class QAction;
+class QComboBox;
 class QHBoxLayout;
 class QLabel;
 class QLineEdit;
@@ -27,6 +28,7 @@ class QSplitter;
 class QTableView;
 class QTextBrowser;
 class QToolButton;
+class QUrl;
 QT_END_NAMESPACE
 
 namespace pk {
@@ -72,6 +74,13 @@ public:
     void keepingSelection(F &&change);
     void restoreSelection();
     void followNewest();
+    // The keeper filter's items: "All keepers", then the model's keepers.
+    void rebuildKeeperCombo();
+    void addFeedKeepers();
+    // Makes \a taskId's row shown if it is folded (expands its root).
+    void revealTask(quint64 taskId);
+    // A link of the details pane ("task:17") selects that task.
+    void onDetailsLink(const QUrl &url);
 
     void onCurrentChanged();
     void refreshCounters();
@@ -108,6 +117,8 @@ public:
     // Controls.
     std::array<QToolButton *, 6> chips {};
     QLineEdit *filterEdit = nullptr;
+    QComboBox *keeperCombo = nullptr;
+    QToolButton *continuationsButton = nullptr;
     QToolButton *followButton = nullptr;
     QToolButton *freezeButton = nullptr;
     QPushButton *cancelTaskButton = nullptr;
@@ -165,6 +176,7 @@ public:
     // Selection.
     quint64 selectedId = 0;
     TaskInfo shownInfo; // what the details pane shows, to repaint it only when it changed
+    QList<quint64> shownDependents; // its dependents: they arrive while the task stays as it is
     bool restoring = false;
     bool following = true;
 };

@@ -7,6 +7,7 @@
 
 #include <QtCore/qabstractitemmodel.h>
 #include <QtCore/qlist.h>
+#include <QtCore/qstringlist.h>
 
 #include <memory>
 
@@ -27,6 +28,19 @@ class MonitorModelPrivate;
     not run on every batch), with as few rowsRemoved as possible. Live tasks are never evicted.
     droppedCount() says how many tasks were evicted in all.
 
+    Continuations are folded under the task they continue: a continuation's root is the task
+    its inputIds() chain leads back to through continuations (a continuation of a continuation
+    folds under the same task). rootOf() says where each row folds, foldedCount() how many
+    continuations fold under a root (the title column shows it, "decode img-020  (+3)"), and
+    pk::MonitorFilterModel hides the folded rows. A continuation whose input is not in the model
+    (evicted, or not seen yet) is a root itself, shown at the top level; when its input arrives
+    later it folds under that input's root. Evicting a root folds its continuations again over
+    what is left. All of it costs a few hash look-ups per task and batch, never a pass over the
+    rows.
+
+    dependentsOf() lists the tasks whose inputIds() contain a task; keeperNames() the keepers
+    seen, in the order they first appeared.
+
     Lives in the GUI thread, like any model.
 */
 class PROMISEKEEPER_MONITOR_EXPORT MonitorModel : public QAbstractTableModel
@@ -40,6 +54,7 @@ public:
     enum Columns {
         IdColumn,
         TitleColumn,
+        KeeperColumn,
         StateColumn,
         PriorityColumn,
         WorkerColumn,
@@ -56,6 +71,8 @@ public:
         IdRole, //!< quint64
         StateRole, //!< pk::TaskState
         SortRole, //!< a number (or string) that sorts the column naturally
+        RootIdRole, //!< quint64: the task this row folds under, 0 for a top-level row
+        FoldedCountRole, //!< int: how many continuations fold under this row
     };
     Q_ENUM(Roles)
 
@@ -74,6 +91,20 @@ public:
     //! The row of task \a taskId, or -1 if it is not in the model.
     int rowOf(quint64 taskId) const;
     QModelIndex indexOf(quint64 taskId, int column = 0) const;
+
+    //! The id of the task \a taskId folds under (a continuation's root), or 0 if it is a
+    //! top-level row or not in the model.
+    quint64 rootOf(quint64 taskId) const;
+    //! How many continuations in the model fold under \a taskId.
+    int foldedCount(quint64 taskId) const;
+    //! The continuations that fold under \a taskId, in id order.
+    QList<quint64> foldedUnder(quint64 taskId) const;
+    //! The tasks in the model whose inputIds() contain \a taskId, in id order.
+    QList<quint64> dependentsOf(quint64 taskId) const;
+    //! The keeper names of the tasks seen (TaskInfo::keeperName()), in the order they first
+    //! appeared since the last reset; unnamed keepers are not listed. Kept after their tasks
+    //! are evicted.
+    QStringList keeperNames() const;
 
     int maxFinished() const;
     //! Default 100000; at least 1.
@@ -98,6 +129,9 @@ public:
 
 Q_SIGNALS:
     void droppedCountChanged(quint64 droppedCount);
+    //! A task of a keeper not seen before arrived (emitted after its rows are inserted). Not
+    //! emitted for a reset (applySnapshot(), clear()): read keeperNames() on modelReset.
+    void keeperAdded(const QString &keeperName);
 
 private:
     friend class MonitorModelPrivate;
