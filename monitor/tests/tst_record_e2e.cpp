@@ -49,6 +49,7 @@ private Q_SLOTS:
     void recordTwoKeepers();
     void keepersApartInTheTrace();
     void neverAttachedFails();
+    void unwritableFileFails();
 
 private:
     QTemporaryDir m_dir;
@@ -189,6 +190,37 @@ void tst_RecordE2E::neverAttachedFails()
     QCOMPARE(recorder.exitStatus(), QProcess::NormalExit);
     QCOMPARE(recorder.exitCode(), 1);
     QVERIFY(recorder.readAllStandardError().contains("never attached"));
+    QVERIFY(!QFile::exists(file));
+}
+
+void tst_RecordE2E::unwritableFileFails()
+{
+    const QString name
+        = QStringLiteral("pk-tst-record-unwritable-%1").arg(QCoreApplication::applicationPid());
+    const QString file = m_dir.filePath(QStringLiteral("no-such-dir/trace.json"));
+    QProcess recorder;
+    recorder.start(QStringLiteral(PK_MONITOR),
+        { QStringLiteral("--attach"), name, QStringLiteral("--record"), file,
+            QStringLiteral("--duration"), QString::number(kDurationSeconds) });
+    QVERIFY2(recorder.waitForStarted(pktest::kTimeoutMs), qPrintable(recorder.errorString()));
+    QProcess program;
+    program.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    program.start(QStringLiteral(PK_RECORD_WORKLOAD), { name });
+    auto stop = qScopeGuard([&] {
+        for (QProcess *p : { &program, &recorder }) {
+            if (p->state() != QProcess::NotRunning) {
+                p->kill();
+                p->waitForFinished(pktest::kTimeoutMs);
+            }
+        }
+    });
+    QVERIFY(program.waitForFinished(kProcessTimeoutMs));
+    QCOMPARE(program.exitCode(), 0);
+    QVERIFY(recorder.waitForFinished(kProcessTimeoutMs));
+    QCOMPARE(recorder.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(recorder.exitCode(), 1);
+    const QByteArray err = recorder.readAllStandardError();
+    QVERIFY2(err.contains("cannot write"), err.constData());
     QVERIFY(!QFile::exists(file));
 }
 
