@@ -21,8 +21,9 @@ class PromiseKeeper;
 
 /*!
     Shows what a keeper does, live: counters (queued, running, finished, throughput, median
-    and 95th percentile of queue wait and run time), the table of tasks with state filters, a
-    text filter, "Follow" and "Freeze", the details of the selected task, a timeline of the
+    and 95th percentile of queue wait and run time), the table of tasks (continuations folded
+    under their task) with state filters, a keeper filter, a text filter, "Show continuations",
+    "Follow" and "Freeze", the details of the selected task, a timeline of the
     workers, and a chart of completions per second and queue depth. "Cancel task" and "Cancel
     all" act on the source. "Export" saves the rows shown as CSV or all the tasks as a Chrome
     trace (see exportCsv() and exportTrace()).
@@ -68,7 +69,8 @@ public:
     MonitorFilterModel *filterModel() const;
     QTableView *tableView() const;
 
-    //! The task the details pane shows, 0 for none. It stays selected while its row moves.
+    //! The task the details pane shows, 0 for none. It stays selected while its row moves;
+    //! selectTask() of a folded continuation unfolds its task first.
     quint64 selectedTaskId() const;
     void selectTask(quint64 taskId);
 
