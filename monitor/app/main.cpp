@@ -194,8 +194,8 @@ int main(int argc, char *argv[])
     const QCommandLineOption demoSeconds(QStringLiteral("demo-seconds"),
         QStringLiteral("Quit after <seconds> (for scripts)."), QStringLiteral("seconds"));
     const QCommandLineOption threads(QStringLiteral("threads"),
-        QStringLiteral("Worker threads of the demo keeper "
-                       "(default 4)."),
+        QStringLiteral("Worker threads of the demo's \"images\" keeper "
+                       "(default 4; \"network\" has 2)."),
         QStringLiteral("count"), QStringLiteral("4"));
     const QCommandLineOption attach(QStringLiteral("attach"),
         QStringLiteral("Attach to the running program that "
@@ -359,21 +359,27 @@ int main(int argc, char *argv[])
     }
 
     // The keeper first: the window (and its feed) goes before it.
+    // The demo is a program with two keepers, "images" and "network", as the monitor shows
+    // them: apart. A stress run floods one.
     pk::PromiseKeeper keeper(threadCount);
-    keeper.setObjectName(stressCount > 0 ? QStringLiteral("stress") : QStringLiteral("demo"));
+    keeper.setObjectName(stressCount > 0 ? QStringLiteral("stress") : QStringLiteral("images"));
+    pk::PromiseKeeper network(2);
+    network.setObjectName(QStringLiteral("network"));
 
     QMainWindow window;
     window.setWindowTitle(stressCount > 0
             ? QStringLiteral("PromiseKeeper monitor — %1 no-op tasks").arg(stressCount)
             : QStringLiteral("PromiseKeeper monitor — demo workload"));
     auto *monitor = new pk::MonitorWidget(&keeper, &window);
+    if (stressCount == 0)
+        monitor->addKeeper(&network);
     window.setCentralWidget(monitor);
     window.resize(1400, 900);
     window.show();
 
     measureStallsAfterWarmUp();
 
-    DemoWorkload demo(&keeper);
+    DemoWorkload demo(&keeper, &network);
     std::unique_ptr<QThread> submitter;
     if (stressCount > 0) {
         auto started = std::make_shared<QElapsedTimer>();

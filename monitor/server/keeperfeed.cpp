@@ -154,6 +154,10 @@ void KeeperFeedPrivate::flush()
 }
 
 KeeperFeed::KeeperFeed(PromiseKeeper *keeper, QObject *parent)
+    : KeeperFeed(keeper, QString(), parent)
+{ }
+
+KeeperFeed::KeeperFeed(PromiseKeeper *keeper, const QString &label, QObject *parent)
     : MonitorFeed(parent)
     , d(std::make_unique<KeeperFeedPrivate>(this))
 {
@@ -163,7 +167,7 @@ KeeperFeed::KeeperFeed(PromiseKeeper *keeper, QObject *parent)
         qCWarning(lcKeeperFeed, "pk::KeeperFeed: no keeper given");
         return;
     }
-    addKeeper(keeper);
+    addKeeper(keeper, label);
 }
 
 KeeperFeed::~KeeperFeed()

@@ -1015,6 +1015,19 @@ void MonitorWidget::setKeeper(PromiseKeeper *keeper)
     d->setFeed(feed, feed);
 }
 
+void MonitorWidget::addKeeper(PromiseKeeper *keeper, const QString &label)
+{
+    if (!keeper)
+        return;
+    if (!d->ownedFeed || !d->keeper) {
+        d->keeper = keeper;
+        auto *feed = new KeeperFeed(keeper, label, this);
+        d->setFeed(feed, feed);
+        return;
+    }
+    d->ownedFeed->addKeeper(keeper, label);
+}
+
 PromiseKeeper *MonitorWidget::keeper() const
 {
     return d->keeper;

@@ -42,6 +42,8 @@ class PROMISEKEEPER_MONITORSERVER_EXPORT KeeperFeed : public MonitorFeed
     Q_OBJECT
 public:
     explicit KeeperFeed(PromiseKeeper *keeper, QObject *parent = nullptr);
+    //! The feed of \a keeper labelled \a label (see addKeeper()).
+    KeeperFeed(PromiseKeeper *keeper, const QString &label, QObject *parent = nullptr);
     ~KeeperFeed() override;
 
     /*!

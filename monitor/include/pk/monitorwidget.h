@@ -59,6 +59,14 @@ public:
     void setKeeper(PromiseKeeper *keeper);
     //! The keeper given to setKeeper(), or nullptr when showing another feed.
     PromiseKeeper *keeper() const;
+    /*!
+        Shows \a keeper too, beside those shown already, labelled \a label (by default its
+        objectName()): its tasks carry it in the table's Keeper column, the timeline has lanes
+        of its own and the counters can show it alone (KeeperFeed::addKeeper()). Without a
+        keeper shown yet (or while showing another feed), the same as setKeeper(). The same
+        rules of thread and lifetime apply as for setKeeper().
+    */
+    void addKeeper(PromiseKeeper *keeper, const QString &label = {});
 
     //! Shows \a feed, which the widget does not own; nullptr shows nothing.
     void setFeed(MonitorFeed *feed);
