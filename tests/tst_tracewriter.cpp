@@ -701,6 +701,11 @@ void tst_TraceWriter::perfettoImportRules()
                     || name == QLatin1String("process_labels"),
                 qPrintable(name));
             QVERIFY(e.value(QLatin1String("args")).toObject().value(key).isString());
+        } else if (ph == QLatin1String("i")) {
+            // A run of no length: an instant on its thread's track ("s":"t"), with its args.
+            QCOMPARE(e.value(QLatin1String("s")).toString(), QStringLiteral("t"));
+            QCOMPARE(e.value(QLatin1String("cat")).toString(), QStringLiteral("task"));
+            QVERIFY(e.value(QLatin1String("args")).toObject().contains(QLatin1String("id")));
         } else {
             QFAIL(qPrintable(QStringLiteral("unexpected phase %1").arg(ph)));
         }
@@ -816,7 +821,9 @@ void tst_TraceWriter::noOverlapAsDoubles()
         trace.record(finishedTask(++id, run));
     ParsedTrace t;
     QVERIFY(parse(trace.toJson(), &t));
-    const QList<QJsonObject> slices = t.withPhase(QStringLiteral("X"));
+    // Runs of no length are instants on their tracks.
+    const QList<QJsonObject> slices
+        = t.withPhase(QStringLiteral("X")) + t.withPhase(QStringLiteral("i"));
     QCOMPARE(slices.size(), runs.size());
 
     QString first;

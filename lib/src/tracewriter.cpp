@@ -152,9 +152,11 @@ double viewerMicros(qint64 ns)
     lands past the next slice's "ts". Decimal sums of exact nanoseconds round either way as
     doubles (2 094 of 17 487 back-to-back slices of a demo overlapped that way), so it checks
     the sum as the viewer computes it and steps down on the grid until it fits; 0 always fits,
-    since parsing is monotonic and the next slice does not start earlier.
+    since parsing is monotonic and the next slice does not start earlier. The sum is checked
+    as speedscope computes it too, relative to the first slice of the track.
 */
-qint64 fittedDuration(qint64 startNs, qint64 endNs, bool hasNext, qint64 nextNs)
+qint64 fittedDuration(
+    qint64 trackStartNs, qint64 startNs, qint64 endNs, bool hasNext, qint64 nextNs)
 {
     qint64 dur = std::max<qint64>(endNs - startNs, 0);
     if (!hasNext)
@@ -163,8 +165,14 @@ qint64 fittedDuration(qint64 startNs, qint64 endNs, bool hasNext, qint64 nextNs)
     dur = std::min(dur, nextNs - startNs); // overlapping input: the next slice wins
     const double ts = viewerMicros(startNs);
     const double next = viewerMicros(nextNs);
+    // speedscope first moves each track to 0 (subtracting its first "ts"), then adds "dur".
+    const double origin = viewerMicros(trackStartNs);
+    const auto overlaps = [&](qint64 d) {
+        const double dd = viewerMicros(d);
+        return ts + dd > next || (ts - origin) + dd > next - origin;
+    };
     qint64 step = kGridNs;
-    while (dur > 0 && ts + viewerMicros(dur) > next) {
+    while (dur > 0 && overlaps(dur)) {
         dur = std::max<qint64>(dur - step, 0);
         step *= 2; // far from 0 a double's spacing exceeds the grid: converge in a few steps
     }
@@ -436,14 +444,20 @@ void TraceWriterPrivate::appendRun(QByteArray &out, const Run &run, qint64 base,
         = info.title().isEmpty() ? QStringLiteral("task %1").arg(info.id()) : info.title();
     out += "{\"name\":";
     appendString(out, name);
-    out += ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":";
+    // A run of no length is an instant event ("s":"t": on its thread's track): speedscope ends
+    // a complete event of "dur" 0 before it begins when another slice begins at the same "ts"
+    // (its importer sorts ends before begins of other events at one time), and then warns.
+    out += durNs > 0 ? ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":"
+                     : ",\"cat\":\"task\",\"ph\":\"i\",\"s\":\"t\",\"pid\":";
     appendInt(out, processId);
     out += ",\"tid\":";
     appendInt(out, run.tid);
     out += ",\"ts\":";
     appendMicros(out, run.startNs - base);
-    out += ",\"dur\":";
-    appendMicros(out, durNs);
+    if (durNs > 0) {
+        out += ",\"dur\":";
+        appendMicros(out, durNs);
+    }
     out += ',';
     appendArgs(out, info);
     out += "},\n";
@@ -588,10 +602,13 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
         if (!flushIfBig(false))
             return false;
     }
+    qint64 trackStart = 0;
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const Run &run = runs[i];
+        if (i == 0 || runs[i - 1].tid != run.tid)
+            trackStart = run.startNs - base;
         const bool hasNext = i + 1 < runs.size() && runs[i + 1].tid == run.tid;
-        const qint64 dur = fittedDuration(run.startNs - base, run.endNs - base, hasNext,
+        const qint64 dur = fittedDuration(trackStart, run.startNs - base, run.endNs - base, hasNext,
             hasNext ? runs[i + 1].startNs - base : 0);
         appendRun(out, run, base, dur);
         if (!flushIfBig(false))

@@ -352,14 +352,18 @@ bool TraceReader::parse(const QByteArray &json)
         const QString phase = event.value(QLatin1String("ph")).toString();
         const QJsonObject args = event.value(QLatin1String("args")).toObject();
         const QString name = event.value(QLatin1String("name")).toString();
-        if (phase == QLatin1String("X")) {
+        // TraceWriter writes a run of no length as an instant on its track (format 3).
+        const bool instantRun = phase == QLatin1String("i")
+            && event.value(QLatin1String("cat")).toString() == QLatin1String("task");
+        if (phase == QLatin1String("X") || instantRun) {
             const quint64 id = args.contains(QLatin1String("id"))
                 ? quint64(args.value(QLatin1String("id")).toInteger())
                 : ++foreignId;
             qint64 start = 0;
             qint64 finish = 0;
             if (!toNs(base, event.value(QLatin1String("ts")), &start)
-                || !toNs(start, event.value(QLatin1String("dur")), &finish))
+                || !toNs(
+                    start, instantRun ? QJsonValue(0) : event.value(QLatin1String("dur")), &finish))
                 return corrupt(index, QStringLiteral("\"ts\" or \"dur\" out of range"));
             // As a double: toInt() would give 0 (a worker) for a number out of int's range.
             const double worker = args.contains(QLatin1String("worker"))

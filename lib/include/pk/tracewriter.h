@@ -37,7 +37,9 @@ class TraceWriterPrivate;
         kind, priority, worker, input ids, error type and error in "args". No two slices of a
         track overlap as a viewer reads them (as doubles): "ts" and "dur" are exact
         nanoseconds, and a "dur" whose sum with "ts" would round past the next slice's "ts" is
-        shortened by as little as it takes;
+        shortened by as little as it takes (also as speedscope computes it, from the first
+        slice of the track). A run of no length is an instant event ("ph":"i", "s":"t") on
+        its track instead;
     \li the time each task spent queued as an async slice ("ph":"b"/"e", category "queue",
         "id" = task id) on its keeper's queue track (never tid 0, which Perfetto reads as "no
         thread"). Every such slice is named "queued", with the task's args in its "b" event:
