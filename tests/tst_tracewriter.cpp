@@ -221,7 +221,8 @@ TaskInfo finishedTask(quint64 id, const Run &run)
 
 /*
     How many pairs of successive X slices on one (pid, tid) overlap as a JSON viewer reads them:
-    ts and dur parsed as doubles, the slice ending at ts + dur in double arithmetic.
+    ts and dur parsed as doubles, the slice ending at ts + dur in double arithmetic (Perfetto,
+    chrome://tracing), or at (ts - the track's first ts) + dur (speedscope).
 */
 int overlapsAsDoubles(const QList<QJsonObject> &slices, QString *first)
 {
@@ -236,9 +237,12 @@ int overlapsAsDoubles(const QList<QJsonObject> &slices, QString *first)
     for (auto it = tracks.begin(); it != tracks.end(); ++it) {
         QList<QPair<double, double>> &track = it.value();
         std::sort(track.begin(), track.end());
+        // speedscope moves each track to 0 first (subtracting its first "ts"), then adds.
+        const double origin = track.first().first;
         for (qsizetype i = 0; i + 1 < track.size(); ++i) {
             const double end = track[i].first + track[i].second;
-            if (track[i + 1].first < end) {
+            const double fromOrigin = (track[i].first - origin) + track[i].second;
+            if (track[i + 1].first < end || track[i + 1].first - origin < fromOrigin) {
                 if (overlaps++ == 0 && first) {
                     *first = QStringLiteral("tid %1: %2 + %3 = %4 > %5")
                                  .arg(it.key().second)
