@@ -35,6 +35,8 @@ constexpr int kFormat = 3;
 // The tracks of keeper k (in the order the writer met them) are k * kKeeperTidStride + the
 // tids above: keeper 0 keeps the tids of format 2.
 constexpr int kKeeperTidStride = 200000;
+// Keepers with tracks of their own, at most (tids up to 4096 * kKeeperTidStride fit in an int).
+constexpr std::size_t kMaxKeepers = 4096;
 // The grid of every "ts" and "dur": nanoseconds, written as microseconds with three decimals.
 constexpr qint64 kGridNs = 1;
 // The name of every queue wait (see appendTask()).
@@ -253,6 +255,9 @@ int TraceWriterPrivate::keeperOf(const QString &name)
     const auto found = keeperIndex.constFind(name);
     if (found != keeperIndex.constEnd())
         return found.value();
+    // The tids of a keeper must fit in an int: past kMaxKeepers, keepers share the last tracks.
+    if (keepers.size() >= kMaxKeepers)
+        return int(kMaxKeepers) - 1;
     const int index = int(keepers.size());
     keepers.push_back({ name, -1, -1 });
     keeperIndex.insert(name, index);
