@@ -10,6 +10,7 @@
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
+#include <QtCore/QRandomGenerator>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
 #include <QtCore/QTemporaryDir>
@@ -194,7 +195,92 @@ QSet<QString> asyncNameGroups(const QList<QJsonObject> &events)
     return groups;
 }
 
+// One task run to record: [startNs, endNs] on a worker of a keeper.
+struct Run
+{
+    qint64 startNs = 0;
+    qint64 endNs = 0;
+    int worker = 0;
+    QString keeper;
+};
+using Runs = QList<Run>;
+
+TaskInfo finishedTask(quint64 id, const Run &run)
+{
+    TaskInfo t;
+    t.setId(id);
+    t.setTitle(QStringLiteral("t%1").arg(id));
+    t.setKeeperName(run.keeper);
+    t.setState(TaskState::Succeeded);
+    t.setWorkerIndex(run.worker);
+    t.setQueuedAtNsecs(run.startNs);
+    t.setStartedAtNsecs(run.startNs);
+    t.setFinishedAtNsecs(run.endNs);
+    return t;
+}
+
+/*
+    How many pairs of successive X slices on one (pid, tid) overlap as a JSON viewer reads them:
+    ts and dur parsed as doubles, the slice ending at ts + dur in double arithmetic (Perfetto,
+    chrome://tracing), or at (ts - the track's first ts) + dur (speedscope).
+*/
+int overlapsAsDoubles(const QList<QJsonObject> &slices, QString *first)
+{
+    QHash<QPair<qint64, qint64>, QList<QPair<double, double>>> tracks;
+    for (const QJsonObject &x : slices) {
+        tracks[{ x.value(QLatin1String("pid")).toInteger(),
+                   x.value(QLatin1String("tid")).toInteger() }]
+            .append({ x.value(QLatin1String("ts")).toDouble(),
+                x.value(QLatin1String("dur")).toDouble() });
+    }
+    int overlaps = 0;
+    for (auto it = tracks.begin(); it != tracks.end(); ++it) {
+        QList<QPair<double, double>> &track = it.value();
+        std::sort(track.begin(), track.end());
+        // speedscope moves each track to 0 first (subtracting its first "ts"), then adds.
+        const double origin = track.first().first;
+        for (qsizetype i = 0; i + 1 < track.size(); ++i) {
+            const double end = track[i].first + track[i].second;
+            const double fromOrigin = (track[i].first - origin) + track[i].second;
+            if (track[i + 1].first < end || track[i + 1].first - origin < fromOrigin) {
+                if (overlaps++ == 0 && first) {
+                    *first = QStringLiteral("tid %1: %2 + %3 = %4 > %5")
+                                 .arg(it.key().second)
+                                 .arg(track[i].first, 0, 'f', 6)
+                                 .arg(track[i].second, 0, 'f', 6)
+                                 .arg(end, 0, 'f', 6)
+                                 .arg(track[i + 1].first, 0, 'f', 6);
+                }
+            }
+        }
+    }
+    return overlaps;
+}
+
+// What a viewer reads for \a ns written exactly as microseconds (TraceWriter's grid).
+double microsAsDouble(qint64 ns)
+{
+    return QStringLiteral("%1.%2")
+        .arg(ns / 1000)
+        .arg(ns % 1000, 3, 10, QLatin1Char('0'))
+        .toDouble();
+}
+
+// Back-to-back runs on worker 0 from \a startNs, each \a durNs long, after a gap of \a gapNs.
+Runs backToBack(qint64 startNs, qint64 durNs, qint64 gapNs, int count)
+{
+    Runs runs;
+    qint64 t = startNs;
+    for (int i = 0; i < count; ++i) {
+        runs.append({ t, t + durNs, 0, {} });
+        t += durNs + gapNs;
+    }
+    return runs;
+}
+
 } // namespace
+
+Q_DECLARE_METATYPE(Run)
 
 class tst_TraceWriter : public QObject
 {
@@ -210,6 +296,11 @@ private Q_SLOTS:
     void saveAndErrors();
     void emptyTrace();
     void perfettoImportRules();
+    void noOverlapAsDoubles_data();
+    void noOverlapAsDoubles();
+    void keepersApart();
+    void processIsTheProgram();
+    void argsOfASlice();
 };
 
 void tst_TraceWriter::manualModeKeeper()
@@ -245,7 +336,7 @@ void tst_TraceWriter::manualModeKeeper()
     const QList<QJsonObject> runs = t.withPhase(QStringLiteral("X"));
     QCOMPARE(runs.size(), 4);
     for (const QJsonObject &x : runs) {
-        QCOMPARE(x.value(QLatin1String("pid")).toInt(), 1);
+        QCOMPARE(x.value(QLatin1String("pid")).toInteger(), QCoreApplication::applicationPid());
         QCOMPARE(x.value(QLatin1String("tid")).toInt(), 1);
         QVERIFY(x.value(QLatin1String("ts")).toDouble() >= 0);
         QVERIFY(x.value(QLatin1String("dur")).toDouble() >= 0);
@@ -309,7 +400,7 @@ void tst_TraceWriter::manualModeKeeper()
     QCOMPARE(t.threadName(1), QStringLiteral("worker 0"));
     QCOMPARE(t.other().value(QLatin1String("droppedTasks")).toInteger(), 0);
     QCOMPARE(t.other().value(QLatin1String("threadCount")).toInt(), 0);
-    QCOMPARE(t.other().value(QLatin1String("format")).toInt(), 2);
+    QCOMPARE(t.other().value(QLatin1String("format")).toInt(), 3);
     QCOMPARE(
         t.other().value(QLatin1String("producer")).toString(), QStringLiteral("PromiseKeeper"));
 
@@ -576,7 +667,7 @@ void tst_TraceWriter::perfettoImportRules()
         // idle process.
         QVERIFY(e.value(QLatin1String("pid")).isDouble());
         QVERIFY(e.value(QLatin1String("tid")).isDouble());
-        QCOMPARE(e.value(QLatin1String("pid")).toInt(), 1);
+        QCOMPARE(e.value(QLatin1String("pid")).toInteger(), QCoreApplication::applicationPid());
         const int tid = e.value(QLatin1String("tid")).toInt();
         QVERIFY2(tid > 0, QJsonDocument(e).toJson(QJsonDocument::Compact).constData());
         QVERIFY(!e.value(QLatin1String("name")).toString().isEmpty());
@@ -614,6 +705,11 @@ void tst_TraceWriter::perfettoImportRules()
                     || name == QLatin1String("process_labels"),
                 qPrintable(name));
             QVERIFY(e.value(QLatin1String("args")).toObject().value(key).isString());
+        } else if (ph == QLatin1String("i")) {
+            // A run of no length: an instant on its thread's track ("s":"t"), with its args.
+            QCOMPARE(e.value(QLatin1String("s")).toString(), QStringLiteral("t"));
+            QCOMPARE(e.value(QLatin1String("cat")).toString(), QStringLiteral("task"));
+            QVERIFY(e.value(QLatin1String("args")).toObject().contains(QLatin1String("id")));
         } else {
             QFAIL(qPrintable(QStringLiteral("unexpected phase %1").arg(ph)));
         }
@@ -670,6 +766,213 @@ void tst_TraceWriter::perfettoImportRules()
     const AsyncTracks overlapping = perfettoAsyncTracks(b.events);
     QCOMPARE(overlapping.groups, 1);
     QCOMPARE(overlapping.tracks, 50);
+}
+
+void tst_TraceWriter::noOverlapAsDoubles_data()
+{
+    QTest::addColumn<Runs>("runs");
+    // Whether these runs, written with their exact durations, overlap as doubles: the rows
+    // that say so would fail without the writer's fitting.
+    QTest::addColumn<bool>("awkward");
+
+    // Each row starts with a run at 1 µs on worker 7: the trace's base, so that the other
+    // timestamps stay as large as written.
+    const Run anchor { 1000, 1000, 7, {} };
+    const qint64 at2p33us = (qint64(1) << 33) * 1000; // 2^33 µs in ns
+    const qint64 at2p42us = (qint64(1) << 42) * 1000;
+
+    QTest::newRow("1 ns back to back near 2^33 us")
+        << (Runs { anchor } + backToBack(at2p33us + 7, 1, 0, 500)) << true;
+    QTest::newRow("999 ns back to back near 2^33 us")
+        << (Runs { anchor } + backToBack(at2p33us + 123, 999, 0, 500)) << true;
+    QTest::newRow("999 ns back to back near 2^42 us")
+        << (Runs { anchor } + backToBack(at2p42us + 1, 999, 0, 500)) << true;
+    QTest::newRow("zero length, and starting as another ends") << Runs { anchor,
+        { 5000, 5000, 0, {} }, { 5000, 5000, 0, {} }, { 5000, 7001, 0, {} }, { 7001, 7001, 0, {} },
+        { 7001, 9999, 0, {} }, { 9999, 9999, 0, {} } } << false;
+    QTest::newRow("zero length near 2^42 us") << (Runs { anchor }
+        + backToBack(at2p42us + 3, 0, 1, 50) + backToBack(at2p42us + 500, 0, 0, 5))
+                                              << false;
+    // Overlapping input (a feed of one's own): the next slice wins, no overlap either.
+    QTest::newRow("overlapping input")
+        << Runs { anchor, { 5000, 9000, 0, {} }, { 6000, 7000, 0, {} }, { 6500, 6500, 0, {} } }
+        << true;
+
+    // A demo-like sequence: four workers of two keepers, runs of 0 to 20 µs with gaps of 0
+    // (most often) to 3 µs, from an awkward offset; seeded, so that a failure repeats.
+    QRandomGenerator random(20261201);
+    Runs mixed { anchor };
+    for (int w = 0; w < 4; ++w) {
+        qint64 t = at2p33us + random.bounded(1000000);
+        const QString keeper = w < 2 ? QStringLiteral("images") : QStringLiteral("net");
+        for (int i = 0; i < 3000; ++i) {
+            const qint64 dur = random.bounded(20001);
+            mixed.append({ t, t + dur, w % 2, keeper });
+            t += dur + (random.bounded(4) == 0 ? random.bounded(3001) : 0);
+        }
+    }
+    QTest::newRow("12000 random runs, seeded") << mixed << true;
+}
+
+void tst_TraceWriter::noOverlapAsDoubles()
+{
+    QFETCH(Runs, runs);
+    QFETCH(bool, awkward);
+
+    TraceWriter trace;
+    quint64 id = 0;
+    for (const Run &run : std::as_const(runs))
+        trace.record(finishedTask(++id, run));
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    // Runs of no length are instants on their tracks.
+    const QList<QJsonObject> slices
+        = t.withPhase(QStringLiteral("X")) + t.withPhase(QStringLiteral("i"));
+    QCOMPARE(slices.size(), runs.size());
+
+    QString first;
+    const int overlaps = overlapsAsDoubles(slices, &first);
+    QVERIFY2(overlaps == 0,
+        qPrintable(QStringLiteral("%1 overlaps; first: %2").arg(overlaps).arg(first)));
+
+    // Every slice starts where its task started and ends at most where it ended, as little
+    // before as the doubles need (or where the next one starts, for overlapping input).
+    const qint64 base = runs.first().startNs;
+    QList<QJsonObject> naive;
+    for (const QJsonObject &x : slices) {
+        const Run &run = runs.at(
+            x.value(QLatin1String("args")).toObject().value(QLatin1String("id")).toInteger() - 1);
+        QCOMPARE(x.value(QLatin1String("ts")).toDouble(), microsAsDouble(run.startNs - base));
+        const double dur = x.value(QLatin1String("dur")).toDouble();
+        const double real = double(run.endNs - run.startNs) / 1000;
+        QVERIFY2(dur <= real + 1e-9, qPrintable(QStringLiteral("%1 > %2").arg(dur).arg(real)));
+        if (QByteArray(QTest::currentDataTag()) != "overlapping input")
+            QVERIFY2(real - dur < 0.01, qPrintable(QStringLiteral("%1 << %2").arg(dur).arg(real)));
+        QJsonObject exact = x;
+        exact.insert(QLatin1String("dur"), real);
+        naive.append(exact);
+    }
+    // The rows that say so are awkward indeed: their exact durations overlap as doubles.
+    QCOMPARE(overlapsAsDoubles(naive, nullptr) > 0, awkward);
+}
+
+void tst_TraceWriter::keepersApart()
+{
+    // Two keepers' tasks on the same worker indexes go on tracks of their own, named after them.
+    TraceWriter trace;
+    trace.record(finishedTask(1, { 1000, 2000, 0, QStringLiteral("images") }));
+    trace.record(finishedTask(2, { 1500, 2500, 0, QStringLiteral("net") }));
+    trace.record(finishedTask(3, { 2000, 3000, 1, QStringLiteral("images") }));
+    trace.record(finishedTask(4, { 3000, 4000, 1, QStringLiteral("net") }));
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    QHash<qint64, int> tidOf;
+    QHash<QString, QSet<int>> tidsOfKeeper;
+    for (const QJsonObject &x : t.withPhase(QStringLiteral("X"))) {
+        const QJsonObject args = x.value(QLatin1String("args")).toObject();
+        const int tid = x.value(QLatin1String("tid")).toInt();
+        tidOf.insert(args.value(QLatin1String("id")).toInteger(), tid);
+        tidsOfKeeper[args.value(QLatin1String("keeper")).toString()].insert(tid);
+    }
+    QCOMPARE(tidOf.size(), 4);
+    QCOMPARE(QSet<int>(tidOf.cbegin(), tidOf.cend()).size(), 4);
+    QVERIFY(!tidsOfKeeper.value(QStringLiteral("images"))
+                 .intersects(tidsOfKeeper.value(QStringLiteral("net"))));
+    QCOMPARE(t.threadName(tidOf.value(1)), QStringLiteral("images · worker 0"));
+    QCOMPARE(t.threadName(tidOf.value(2)), QStringLiteral("net · worker 0"));
+    QCOMPARE(t.threadName(tidOf.value(3)), QStringLiteral("images · worker 1"));
+    QCOMPARE(t.threadName(tidOf.value(4)), QStringLiteral("net · worker 1"));
+    // Each keeper's queue waits on its own queue track.
+    QHash<QString, int> queueTid;
+    for (const QJsonObject &b : t.withPhase(QStringLiteral("b"))) {
+        queueTid.insert(
+            b.value(QLatin1String("args")).toObject().value(QLatin1String("keeper")).toString(),
+            b.value(QLatin1String("tid")).toInt());
+    }
+    QCOMPARE(queueTid.size(), 2);
+    QCOMPARE(
+        t.threadName(queueTid.value(QStringLiteral("images"))), QStringLiteral("images · queue"));
+    QCOMPARE(t.threadName(queueTid.value(QStringLiteral("net"))), QStringLiteral("net · queue"));
+    const QJsonArray keepers = t.other().value(QLatin1String("keepers")).toArray();
+    QCOMPARE(keepers.size(), 2);
+    QCOMPARE(keepers.at(0).toObject().value(QLatin1String("threadCount")).toInt(), 2);
+
+    // The listener path: setKeeperName() names the keeper listened to.
+    PromiseKeeper keeper(0);
+    TraceWriter listened;
+    listened.setKeeperName(QStringLiteral("images"));
+    keeper.addEventListener(&listened);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&listened); });
+    auto done = keeper.submit(pk::TaskOptions { QStringLiteral("one"), 0 }, [] {});
+    QCOMPARE(keeper.processPending(), 1);
+    QTRY_COMPARE(listened.taskCount(), 1);
+    ParsedTrace l;
+    QVERIFY(parse(listened.toJson(), &l));
+    const QList<QJsonObject> runs = l.withPhase(QStringLiteral("X"));
+    QCOMPARE(runs.size(), 1);
+    QCOMPARE(l.threadName(runs.first().value(QLatin1String("tid")).toInt()),
+        QStringLiteral("images · worker 0"));
+    QCOMPARE(runs.first()
+                 .value(QLatin1String("args"))
+                 .toObject()
+                 .value(QLatin1String("keeper"))
+                 .toString(),
+        QStringLiteral("images"));
+}
+
+void tst_TraceWriter::processIsTheProgram()
+{
+    TraceWriter trace;
+    QCOMPARE(trace.processId(), QCoreApplication::applicationPid());
+    trace.setProcessName(QStringLiteral("myapp"));
+    trace.setProcessId(31337);
+    trace.record(finishedTask(1, { 1000, 2000, 0, QStringLiteral("images") }));
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    QVERIFY(!t.events.isEmpty());
+    for (const QJsonObject &e : std::as_const(t.events))
+        QCOMPARE(e.value(QLatin1String("pid")).toInteger(), 31337);
+    int processNames = 0;
+    for (const QJsonObject &m : t.withPhase(QStringLiteral("M"))) {
+        if (m.value(QLatin1String("name")).toString() == QLatin1String("process_name")) {
+            ++processNames;
+            QCOMPARE(
+                m.value(QLatin1String("args")).toObject().value(QLatin1String("name")).toString(),
+                QStringLiteral("myapp"));
+        }
+    }
+    QCOMPARE(processNames, 1);
+    QCOMPARE(t.other().value(QLatin1String("programName")).toString(), QStringLiteral("myapp"));
+    QCOMPARE(t.other().value(QLatin1String("programPid")).toInteger(), 31337);
+    QCOMPARE(t.other().value(QLatin1String("format")).toInt(), 3);
+}
+
+void tst_TraceWriter::argsOfASlice()
+{
+    TraceWriter trace;
+    TaskInfo failed = finishedTask(7, { 1000, 2000, 1, QStringLiteral("net") });
+    failed.setTitle(QStringLiteral("fetch"));
+    failed.setState(TaskState::Failed);
+    failed.setErrorType(QStringLiteral("std::runtime_error"));
+    failed.setErrorString(QStringLiteral("timed out"));
+    failed.setKind(pk::TaskKind::Continuation);
+    failed.setInputIds({ 3, 5 });
+    trace.record(failed);
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    const QList<QJsonObject> runs = t.withPhase(QStringLiteral("X"));
+    QCOMPARE(runs.size(), 1);
+    const QJsonObject args = runs.first().value(QLatin1String("args")).toObject();
+    QCOMPARE(args.value(QLatin1String("id")).toInteger(), 7);
+    QCOMPARE(args.value(QLatin1String("title")).toString(), QStringLiteral("fetch"));
+    QCOMPARE(args.value(QLatin1String("keeper")).toString(), QStringLiteral("net"));
+    QCOMPARE(args.value(QLatin1String("state")).toString(), QStringLiteral("Failed"));
+    QCOMPARE(
+        args.value(QLatin1String("errorType")).toString(), QStringLiteral("std::runtime_error"));
+    QCOMPARE(args.value(QLatin1String("error")).toString(), QStringLiteral("timed out"));
+    QCOMPARE(args.value(QLatin1String("kind")).toString(), QStringLiteral("Continuation"));
+    QCOMPARE(args.value(QLatin1String("inputIds")).toArray(), (QJsonArray { 3, 5 }));
+    QCOMPARE(args.value(QLatin1String("worker")).toInt(), 1);
 }
 
 QTEST_MAIN(tst_TraceWriter)

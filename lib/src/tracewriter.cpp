@@ -28,8 +28,17 @@ constexpr int kOtherThreadTid = 100000;
 constexpr int kQueueTid = kOtherThreadTid + 1;
 // write() hands the device chunks of about this size.
 constexpr qsizetype kChunkBytes = 256 * 1024;
-// The layout of the file, in "otherData": 2 since queue waits all have one name (1: the title).
-constexpr int kFormat = 2;
+// The layout of the file, in "otherData": 3 since a track per keeper worker, the real pid and
+// keeper, kind, inputs and error type in "args"; 2 since queue waits all have one name (1: the
+// title).
+constexpr int kFormat = 3;
+// The tracks of keeper k (in the order the writer met them) are k * kKeeperTidStride + the
+// tids above: keeper 0 keeps the tids of format 2.
+constexpr int kKeeperTidStride = 200000;
+// Keepers with tracks of their own, at most (tids up to 4096 * kKeeperTidStride fit in an int).
+constexpr std::size_t kMaxKeepers = 4096;
+// The grid of every "ts" and "dur": nanoseconds, written as microseconds with three decimals.
+constexpr qint64 kGridNs = 1;
 // The name of every queue wait (see appendTask()).
 constexpr char kQueueWaitName[] = "queued";
 
@@ -116,6 +125,62 @@ void appendMicros(QByteArray &out, qint64 ns)
     out += buffer;
 }
 
+const char *kindName(TaskKind kind)
+{
+    switch (kind) {
+    case TaskKind::Task:
+        return "Task";
+    case TaskKind::Continuation:
+        return "Continuation";
+    case TaskKind::Combinator:
+        return "Combinator";
+    }
+    return "Task";
+}
+
+// What a JSON viewer reads for appendMicros(ns): the nearest double (QByteArray::toDouble() is
+// correctly rounded and ignores the locale, as JSON.parse()).
+double viewerMicros(qint64 ns)
+{
+    QByteArray text;
+    appendMicros(text, ns);
+    return text.toDouble();
+}
+
+/*
+    The duration to write for a slice from \a startNs to \a endNs (relative to the base) followed
+    on its track by one starting at \a nextNs (or none if \a hasNext is false): at most the real
+    one, and short enough that a viewer adding the "ts" and "dur" it parses as doubles never
+    lands past the next slice's "ts". Decimal sums of exact nanoseconds round either way as
+    doubles (2 094 of 17 487 back-to-back slices of a demo overlapped that way), so it checks
+    the sum as the viewer computes it and steps down on the grid until it fits; 0 always fits,
+    since parsing is monotonic and the next slice does not start earlier. The sum is checked
+    as speedscope computes it too, relative to the first slice of the track.
+*/
+qint64 fittedDuration(
+    qint64 trackStartNs, qint64 startNs, qint64 endNs, bool hasNext, qint64 nextNs)
+{
+    qint64 dur = std::max<qint64>(endNs - startNs, 0);
+    if (!hasNext)
+        return dur;
+    Q_ASSERT(nextNs >= startNs);
+    dur = std::min(dur, nextNs - startNs); // overlapping input: the next slice wins
+    const double ts = viewerMicros(startNs);
+    const double next = viewerMicros(nextNs);
+    // speedscope first moves each track to 0 (subtracting its first "ts"), then adds "dur".
+    const double origin = viewerMicros(trackStartNs);
+    const auto overlaps = [&](qint64 d) {
+        const double dd = viewerMicros(d);
+        return ts + dd > next || (ts - origin) + dd > next - origin;
+    };
+    qint64 step = kGridNs;
+    while (dur > 0 && overlaps(dur)) {
+        dur = std::max<qint64>(dur - step, 0);
+        step *= 2; // far from 0 a double's spacing exceeds the grid: converge in a few steps
+    }
+    return dur;
+}
+
 QString defaultProcessName()
 {
     const QString name = QCoreApplication::applicationName();
@@ -127,13 +192,34 @@ QString defaultProcessName()
 class TraceWriterPrivate
 {
 public:
+    // One keeper's tracks.
+    struct Keeper
+    {
+        QString name;
+        int maxWorker = -1;
+        int threadCount = -1; // set with setKeeperThreadCount(); else threadCount if it applies
+    };
+    // A run to write on a track: the slices of one track are written in start order.
+    struct Run
+    {
+        int tid = 0;
+        qint64 startNs = 0;
+        qint64 endNs = 0;
+        const TaskInfo *info = nullptr;
+    };
+
     void apply(TaskInfo info, qint64 timeNs);
     void addSample(qint64 ns);
     void keepFinished(const TaskInfo &info);
+    int keeperOf(const QString &name);
+    int indexOfKeeper(const QString &name) const;
     int tidOf(const TaskInfo &info) const;
+    QString trackName(int keeper, const QString &what) const;
+    int threadsOf(int keeper) const;
 
     bool writeTo(QIODevice *device) const;
-    void appendTask(QByteArray &out, const TaskInfo &info, qint64 base, qint64 endNs) const;
+    void appendWait(QByteArray &out, const TaskInfo &info, qint64 base, qint64 endNs) const;
+    void appendRun(QByteArray &out, const Run &run, qint64 base, qint64 durNs) const;
     void appendArgs(QByteArray &out, const TaskInfo &info) const;
     void appendMetadata(
         QByteArray &out, const char *name, int tid, const char *key, const QString &value) const;
@@ -141,6 +227,9 @@ public:
     qsizetype maxTasks = TraceWriter::DefaultMaxTasks;
     int threadCount = -1;
     QString processName = defaultProcessName();
+    qint64 processId = QCoreApplication::applicationPid();
+    QString keeperName; // the keeper listened to: names tasks whose events name none
+    QHash<QString, int> keeperThreads; // setKeeperThreadCount()
     QString errorString;
 
     // Live tasks by id, as of their last change; finished ones in the order they finished.
@@ -150,13 +239,51 @@ public:
     quint64 droppedEvents = 0;
     quint64 droppedSamples = 0;
 
+    // The keepers met, in order; their index makes their tids.
+    std::vector<Keeper> keepers;
+    QHash<QString, int> keeperIndex;
+
     std::vector<CounterSample> samples;
     qint64 queued = 0;
     qint64 running = 0;
-    int maxWorker = -1;
     qint64 firstNs = std::numeric_limits<qint64>::max();
     qint64 lastNs = 0;
 };
+
+int TraceWriterPrivate::keeperOf(const QString &name)
+{
+    const auto found = keeperIndex.constFind(name);
+    if (found != keeperIndex.constEnd())
+        return found.value();
+    // The tids of a keeper must fit in an int: past kMaxKeepers, keepers share the last tracks.
+    if (keepers.size() >= kMaxKeepers)
+        return int(kMaxKeepers) - 1;
+    const int index = int(keepers.size());
+    keepers.push_back({ name, -1, -1 });
+    keeperIndex.insert(name, index);
+    return index;
+}
+
+int TraceWriterPrivate::indexOfKeeper(const QString &name) const
+{
+    return keeperIndex.value(name, 0);
+}
+
+QString TraceWriterPrivate::trackName(int keeper, const QString &what) const
+{
+    const QString &name = keepers.at(std::size_t(keeper)).name;
+    return name.isEmpty() ? what : QStringLiteral("%1 \u00b7 %2").arg(name, what);
+}
+
+int TraceWriterPrivate::threadsOf(int keeper) const
+{
+    const Keeper &k = keepers.at(std::size_t(keeper));
+    int threads = keeperThreads.value(k.name, -1);
+    // threadCount() is the count of the keeper listened to, or of the only one.
+    if (threads < 0 && (k.name == keeperName || keepers.size() == 1))
+        threads = threadCount;
+    return std::max(threads, k.maxWorker + 1);
+}
 
 void TraceWriterPrivate::addSample(qint64 ns)
 {
@@ -200,8 +327,11 @@ void TraceWriterPrivate::apply(TaskInfo info, qint64 timeNs)
         ++queued;
     else if (info.state() == TaskState::Running)
         ++running;
+    if (info.keeperName().isEmpty())
+        info.setKeeperName(keeperName);
+    Keeper &keeper = keepers[std::size_t(keeperOf(info.keeperName()))];
     if (info.startedAtNsecs() != 0)
-        maxWorker = std::max(maxWorker, info.workerIndex());
+        keeper.maxWorker = std::max(keeper.maxWorker, info.workerIndex());
 
     for (const qint64 ns :
         { info.queuedAtNsecs(), info.startedAtNsecs(), info.finishedAtNsecs(), timeNs }) {
@@ -226,7 +356,8 @@ void TraceWriterPrivate::apply(TaskInfo info, qint64 timeNs)
 
 int TraceWriterPrivate::tidOf(const TaskInfo &info) const
 {
-    return info.workerIndex() >= 0 ? info.workerIndex() + 1 : kOtherThreadTid;
+    const int base = indexOfKeeper(info.keeperName()) * kKeeperTidStride;
+    return base + (info.workerIndex() >= 0 ? info.workerIndex() + 1 : kOtherThreadTid);
 }
 
 void TraceWriterPrivate::appendArgs(QByteArray &out, const TaskInfo &info) const
@@ -235,12 +366,30 @@ void TraceWriterPrivate::appendArgs(QByteArray &out, const TaskInfo &info) const
     appendInt(out, qint64(info.id()));
     out += ",\"title\":";
     appendString(out, info.title());
+    out += ",\"keeper\":";
+    appendString(out, info.keeperName());
     out += ",\"state\":\"";
     out += stateName(info.state());
+    out += "\",\"kind\":\"";
+    out += kindName(info.kind());
     out += "\",\"priority\":";
     appendInt(out, info.priority());
     out += ",\"worker\":";
     appendInt(out, info.workerIndex());
+    const QList<quint64> inputs = info.inputIds();
+    if (!inputs.isEmpty()) {
+        out += ",\"inputIds\":[";
+        for (qsizetype i = 0; i < inputs.size(); ++i) {
+            if (i > 0)
+                out += ',';
+            appendInt(out, qint64(inputs.at(i)));
+        }
+        out += ']';
+    }
+    if (!info.errorType().isEmpty()) {
+        out += ",\"errorType\":";
+        appendString(out, info.errorType());
+    }
     if (!info.errorString().isEmpty()) {
         out += ",\"error\":";
         appendString(out, info.errorString());
@@ -248,64 +397,75 @@ void TraceWriterPrivate::appendArgs(QByteArray &out, const TaskInfo &info) const
     out += '}';
 }
 
-void TraceWriterPrivate::appendTask(
+void TraceWriterPrivate::appendWait(
     QByteArray &out, const TaskInfo &info, qint64 base, qint64 endNs) const
 {
-    // The wait in the queue (for a waiting task: since it was submitted), as an async slice.
-    // Every wait has the same name; the task's title and id are in "args" (a viewer shows them
-    // for the selected slice). Perfetto puts legacy async slices on tracks grouped by name
-    // (TrackCompressor::InternLegacyAsyncTrack), so a name per task made a track per task; with
-    // one name, the waits share as many rows as the queue was ever deep. chrome://tracing
-    // groups async slices by title too. A plain "id" rather than "id2": Perfetto groups
-    // "id2":{"local"} slices by name all the same, and every chrome://tracing version pairs
-    // "b" with "e" by category and "id".
-    if (info.queuedAtNsecs() != 0) {
-        qint64 waitEnd
-            = info.startedAtNsecs() != 0 ? info.startedAtNsecs() : info.finishedAtNsecs();
-        if (waitEnd == 0)
-            waitEnd = std::max(endNs, info.queuedAtNsecs());
-        out += "{\"name\":\"";
-        out += kQueueWaitName;
-        out += "\",\"cat\":\"queue\",\"ph\":\"b\",\"pid\":1,\"tid\":";
-        appendInt(out, kQueueTid);
-        out += ",\"id\":";
-        appendInt(out, qint64(info.id()));
-        out += ",\"ts\":";
-        appendMicros(out, info.queuedAtNsecs() - base);
-        out += ',';
-        appendArgs(out, info);
-        // Perfetto ends the open slice of this name on the track of this cat and id.
-        out += "},\n{\"name\":\"";
-        out += kQueueWaitName;
-        out += "\",\"cat\":\"queue\",\"ph\":\"e\",\"pid\":1,\"tid\":";
-        appendInt(out, kQueueTid);
-        out += ",\"id\":";
-        appendInt(out, qint64(info.id()));
-        out += ",\"ts\":";
-        appendMicros(out, waitEnd - base);
-        out += "},\n";
-    }
+    // The wait in the queue (for a waiting task: since it was submitted), as an async slice on
+    // its keeper's queue track. Every wait has the same name; the task's title and id are in
+    // "args" (a viewer shows them for the selected slice). Perfetto puts legacy async slices on
+    // tracks grouped by name (TrackCompressor::InternLegacyAsyncTrack), so a name per task made
+    // a track per task; with one name, the waits share as many rows as the queue was ever deep.
+    // chrome://tracing groups async slices by title too. A plain "id" rather than "id2":
+    // Perfetto groups "id2":{"local"} slices by name all the same, and every chrome://tracing
+    // version pairs "b" with "e" by category and "id".
+    if (info.queuedAtNsecs() == 0)
+        return;
+    qint64 waitEnd = info.startedAtNsecs() != 0 ? info.startedAtNsecs() : info.finishedAtNsecs();
+    if (waitEnd == 0)
+        waitEnd = std::max(endNs, info.queuedAtNsecs());
+    const int queueTid = indexOfKeeper(info.keeperName()) * kKeeperTidStride + kQueueTid;
+    out += "{\"name\":\"";
+    out += kQueueWaitName;
+    out += "\",\"cat\":\"queue\",\"ph\":\"b\",\"pid\":";
+    appendInt(out, processId);
+    out += ",\"tid\":";
+    appendInt(out, queueTid);
+    out += ",\"id\":";
+    appendInt(out, qint64(info.id()));
+    out += ",\"ts\":";
+    appendMicros(out, info.queuedAtNsecs() - base);
+    out += ',';
+    appendArgs(out, info);
+    // Perfetto ends the open slice of this name on the track of this cat and id.
+    out += "},\n{\"name\":\"";
+    out += kQueueWaitName;
+    out += "\",\"cat\":\"queue\",\"ph\":\"e\",\"pid\":";
+    appendInt(out, processId);
+    out += ",\"tid\":";
+    appendInt(out, queueTid);
+    out += ",\"id\":";
+    appendInt(out, qint64(info.id()));
+    out += ",\"ts\":";
+    appendMicros(out, std::max(waitEnd, info.queuedAtNsecs()) - base);
+    out += "},\n";
+}
 
-    // The run, on its worker's track; a task still running ends at the last recorded time.
+void TraceWriterPrivate::appendRun(QByteArray &out, const Run &run, qint64 base, qint64 durNs) const
+{
     // Complete events go on their thread's track whatever their name (InternThreadTrack), so
     // runs keep the title as name: that is what the viewers show on the slice.
-    if (info.startedAtNsecs() != 0) {
-        const QString name
-            = info.title().isEmpty() ? QStringLiteral("task %1").arg(info.id()) : info.title();
-        const qint64 runEnd = info.finishedAtNsecs() != 0 ? info.finishedAtNsecs()
-                                                          : std::max(endNs, info.startedAtNsecs());
-        out += "{\"name\":";
-        appendString(out, name);
-        out += ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":";
-        appendInt(out, tidOf(info));
-        out += ",\"ts\":";
-        appendMicros(out, info.startedAtNsecs() - base);
+    const TaskInfo &info = *run.info;
+    const QString name
+        = info.title().isEmpty() ? QStringLiteral("task %1").arg(info.id()) : info.title();
+    out += "{\"name\":";
+    appendString(out, name);
+    // A run of no length is an instant event ("s":"t": on its thread's track): speedscope ends
+    // a complete event of "dur" 0 before it begins when another slice begins at the same "ts"
+    // (its importer sorts ends before begins of other events at one time), and then warns.
+    out += durNs > 0 ? ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":"
+                     : ",\"cat\":\"task\",\"ph\":\"i\",\"s\":\"t\",\"pid\":";
+    appendInt(out, processId);
+    out += ",\"tid\":";
+    appendInt(out, run.tid);
+    out += ",\"ts\":";
+    appendMicros(out, run.startNs - base);
+    if (durNs > 0) {
         out += ",\"dur\":";
-        appendMicros(out, runEnd - info.startedAtNsecs());
-        out += ',';
-        appendArgs(out, info);
-        out += "},\n";
+        appendMicros(out, durNs);
     }
+    out += ',';
+    appendArgs(out, info);
+    out += "},\n";
 }
 
 void TraceWriterPrivate::appendMetadata(
@@ -313,7 +473,9 @@ void TraceWriterPrivate::appendMetadata(
 {
     out += "{\"name\":\"";
     out += name;
-    out += "\",\"ph\":\"M\",\"pid\":1,\"tid\":";
+    out += "\",\"ph\":\"M\",\"pid\":";
+    appendInt(out, processId);
+    out += ",\"tid\":";
     appendInt(out, tid);
     out += ",\"args\":{\"";
     out += key;
@@ -338,6 +500,31 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
     const qint64 base = firstNs == std::numeric_limits<qint64>::max() ? 0 : firstNs;
     const qint64 endNs = lastNs;
 
+    // The runs, by track and start: each slice is fitted against the next one of its track.
+    std::vector<Run> runs;
+    runs.reserve(finished.size() + std::size_t(live.size()));
+    const auto addRun = [&runs, endNs, this](const TaskInfo &info) {
+        if (info.startedAtNsecs() == 0)
+            return;
+        // A task still running ends at the last recorded time.
+        const qint64 end = info.finishedAtNsecs() != 0 ? info.finishedAtNsecs()
+                                                       : std::max(endNs, info.startedAtNsecs());
+        runs.push_back({ tidOf(info), info.startedAtNsecs(), end, &info });
+    };
+    for (const TaskInfo &info : finished)
+        addRun(info);
+    for (const TaskInfo &info : live)
+        addRun(info);
+    std::sort(runs.begin(), runs.end(), [](const Run &a, const Run &b) {
+        if (a.tid != b.tid)
+            return a.tid < b.tid;
+        if (a.startNs != b.startNs)
+            return a.startNs < b.startNs;
+        if (a.endNs != b.endNs)
+            return a.endNs < b.endNs;
+        return a.info->id() < b.info->id();
+    });
+
     // No "displayTimeUnit": "ms" is the default, and older Perfetto versions read "ms" as the
     // unit of the timestamps (which are microseconds), stretching the trace a thousandfold.
     out += "{\"otherData\":{\"producer\":\"PromiseKeeper\"";
@@ -347,7 +534,23 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
     appendInt(out, base);
     out += "\",\"threadCount\":";
     appendInt(out, threadCount);
-    out += ",\"recordedTasks\":";
+    out += ",\"programName\":";
+    appendString(out, processName);
+    out += ",\"programPid\":";
+    appendInt(out, processId);
+    out += ",\"keepers\":[";
+    for (std::size_t k = 0; k < keepers.size(); ++k) {
+        if (k > 0)
+            out += ',';
+        out += "{\"name\":";
+        appendString(out, keepers[k].name);
+        out += ",\"threadCount\":";
+        appendInt(out, threadsOf(int(k)));
+        out += ",\"tidBase\":";
+        appendInt(out, qint64(k) * kKeeperTidStride);
+        out += '}';
+    }
+    out += "],\"recordedTasks\":";
     appendInt(out, qint64(finished.size()) + live.size());
     out += ",\"maxTasks\":";
     appendInt(out, maxTasks);
@@ -367,41 +570,68 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
                 .arg(maxTasks)
                 .arg(droppedEvents));
     }
-    appendMetadata(out, "thread_name", kQueueTid, "name", QStringLiteral("queue"));
-    const int workers = std::max(threadCount, maxWorker + 1);
-    for (int i = 0; i < workers; ++i)
-        appendMetadata(out, "thread_name", i + 1, "name", QStringLiteral("worker %1").arg(i));
-    const bool otherThread = std::any_of(finished.begin(), finished.end(), [](const TaskInfo &t) {
-        return t.startedAtNsecs() != 0 && t.workerIndex() < 0;
-    }) || std::any_of(live.begin(), live.end(), [](const TaskInfo &t) {
-        return t.startedAtNsecs() != 0 && t.workerIndex() < 0;
-    });
-    if (otherThread) {
+    // An empty trace still names the tracks of the keeper listened to.
+    const std::size_t keeperCount = std::max<std::size_t>(keepers.size(), 1);
+    for (std::size_t k = 0; k < keeperCount; ++k) {
+        const int tidBase = int(k) * kKeeperTidStride;
+        const bool known = k < keepers.size();
+        const auto track
+            = [&](const QString &what) { return known ? trackName(int(k), what) : what; };
         appendMetadata(
-            out, "thread_name", kOtherThreadTid, "name", QStringLiteral("processPending() caller"));
+            out, "thread_name", tidBase + kQueueTid, "name", track(QStringLiteral("queue")));
+        const int workers = known ? threadsOf(int(k)) : threadCount;
+        for (int i = 0; i < workers; ++i) {
+            appendMetadata(out, "thread_name", tidBase + i + 1, "name",
+                track(QStringLiteral("worker %1").arg(i)));
+        }
+    }
+    int lastOtherTid = -1;
+    for (const Run &run : runs) {
+        if (run.info->workerIndex() < 0 && run.tid != lastOtherTid) {
+            lastOtherTid = run.tid;
+            appendMetadata(out, "thread_name", run.tid, "name",
+                trackName(indexOfKeeper(run.info->keeperName()),
+                    QStringLiteral("processPending() caller")));
+        }
     }
 
     for (const TaskInfo &info : finished) {
-        appendTask(out, info, base, endNs);
+        appendWait(out, info, base, endNs);
         if (!flushIfBig(false))
             return false;
     }
     QList<quint64> liveIds = live.keys();
     std::sort(liveIds.begin(), liveIds.end());
     for (const quint64 id : std::as_const(liveIds)) {
-        appendTask(out, live.value(id), base, endNs);
+        appendWait(out, live.value(id), base, endNs);
+        if (!flushIfBig(false))
+            return false;
+    }
+    qint64 trackStart = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const Run &run = runs[i];
+        if (i == 0 || runs[i - 1].tid != run.tid)
+            trackStart = run.startNs - base;
+        const bool hasNext = i + 1 < runs.size() && runs[i + 1].tid == run.tid;
+        const qint64 dur = fittedDuration(trackStart, run.startNs - base, run.endNs - base, hasNext,
+            hasNext ? runs[i + 1].startNs - base : 0);
+        appendRun(out, run, base, dur);
         if (!flushIfBig(false))
             return false;
     }
 
     for (const CounterSample &s : samples) {
-        out += "{\"name\":\"queued\",\"ph\":\"C\",\"pid\":1,\"tid\":";
+        out += "{\"name\":\"queued\",\"ph\":\"C\",\"pid\":";
+        appendInt(out, processId);
+        out += ",\"tid\":";
         appendInt(out, kQueueTid);
         out += ",\"ts\":";
         appendMicros(out, s.ns - base);
         out += ",\"args\":{\"queued\":";
         appendInt(out, s.queued);
-        out += "}},\n{\"name\":\"running\",\"ph\":\"C\",\"pid\":1,\"tid\":";
+        out += "}},\n{\"name\":\"running\",\"ph\":\"C\",\"pid\":";
+        appendInt(out, processId);
+        out += ",\"tid\":";
         appendInt(out, kQueueTid);
         out += ",\"ts\":";
         appendMicros(out, s.ns - base);
@@ -456,6 +686,31 @@ void TraceWriter::setProcessName(const QString &name)
     d->processName = name;
 }
 
+qint64 TraceWriter::processId() const
+{
+    return d->processId;
+}
+
+void TraceWriter::setProcessId(qint64 pid)
+{
+    d->processId = pid;
+}
+
+QString TraceWriter::keeperName() const
+{
+    return d->keeperName;
+}
+
+void TraceWriter::setKeeperName(const QString &name)
+{
+    d->keeperName = name;
+}
+
+void TraceWriter::setKeeperThreadCount(const QString &keeper, int threadCount)
+{
+    d->keeperThreads.insert(keeper, std::max(threadCount, -1));
+}
+
 qsizetype TraceWriter::taskCount() const
 {
     return qsizetype(d->finished.size()) + d->live.size();
@@ -487,11 +742,14 @@ void TraceWriter::clear()
 {
     const qsizetype cap = d->maxTasks;
     const int threads = d->threadCount;
-    const QString name = d->processName;
-    d = std::make_unique<TraceWriterPrivate>();
-    d->maxTasks = cap;
-    d->threadCount = threads;
-    d->processName = name;
+    auto fresh = std::make_unique<TraceWriterPrivate>();
+    fresh->maxTasks = cap;
+    fresh->threadCount = threads;
+    fresh->processName = d->processName;
+    fresh->processId = d->processId;
+    fresh->keeperName = d->keeperName;
+    fresh->keeperThreads = d->keeperThreads;
+    d = std::move(fresh);
 }
 
 QByteArray TraceWriter::toJson() const
@@ -533,7 +791,9 @@ void TraceWriter::snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &r
     for (const TaskInfo &info : recentlyFinished)
         record(info);
     // The live tasks are the state at one instant: one counter sample for all of them.
-    for (const TaskInfo &info : live) {
+    for (TaskInfo info : live) {
+        if (info.keeperName().isEmpty())
+            info.setKeeperName(d->keeperName);
         const auto previous = d->live.constFind(info.id());
         if (previous != d->live.constEnd()) {
             if (previous->state() == TaskState::Queued)
@@ -545,8 +805,10 @@ void TraceWriter::snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &r
             ++d->queued;
         else if (info.state() == TaskState::Running)
             ++d->running;
+        TraceWriterPrivate::Keeper &keeper
+            = d->keepers[std::size_t(d->keeperOf(info.keeperName()))];
         if (info.startedAtNsecs() != 0)
-            d->maxWorker = std::max(d->maxWorker, info.workerIndex());
+            keeper.maxWorker = std::max(keeper.maxWorker, info.workerIndex());
         if (info.queuedAtNsecs() != 0)
             d->firstNs = std::min(d->firstNs, info.queuedAtNsecs());
         d->live.insert(info.id(), info);

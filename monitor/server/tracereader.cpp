@@ -43,6 +43,27 @@ bool stateFromName(const QString &name, TaskState *state)
     return true;
 }
 
+bool kindFromName(const QString &name, TaskKind *kind)
+{
+    static const QHash<QString, TaskKind> kinds = {
+        { QStringLiteral("Task"), TaskKind::Task },
+        { QStringLiteral("Continuation"), TaskKind::Continuation },
+        { QStringLiteral("Combinator"), TaskKind::Combinator },
+    };
+    const auto found = kinds.constFind(name);
+    if (found == kinds.constEnd())
+        return false;
+    *kind = found.value();
+    return true;
+}
+
+// Input ids of one task, at most (a whenAll() of a million promises is past any real program).
+constexpr qsizetype kMaxInputIds = qsizetype(1) << 20;
+// Ids are JSON numbers: exact as doubles up to 2^53.
+constexpr double kMaxId = double(qint64(1) << 53);
+// A pid, at most (Linux allows 2^22, other systems less than 2^32).
+constexpr qint64 kMaxPid = qint64(1) << 32;
+
 // TraceWriter writes exact decimal microseconds, but JSON numbers are read as doubles: far from
 // the base (past 2^53 ns) a time comes back rounded, by less than this, and the last times of
 // the range may come back a little past it.
@@ -65,6 +86,30 @@ bool toNs(qint64 base, const QJsonValue &micros, qint64 *ns)
     return true;
 }
 
+void addToCounts(TaskCounts *c, TaskState state)
+{
+    switch (state) {
+    case TaskState::Waiting:
+        ++c->waiting;
+        break;
+    case TaskState::Queued:
+        ++c->queued;
+        break;
+    case TaskState::Running:
+        ++c->running;
+        break;
+    case TaskState::Succeeded:
+        ++c->succeeded;
+        break;
+    case TaskState::Failed:
+        ++c->failed;
+        break;
+    case TaskState::Cancelled:
+        ++c->cancelled;
+        break;
+    }
+}
+
 } // namespace
 
 class TraceReaderPrivate
@@ -80,8 +125,11 @@ public:
     void clear()
     {
         tasks.clear();
+        keepers.clear();
         threadCount = 0;
         dropped = 0;
+        programName.clear();
+        programPid = 0;
     }
     Entry &entry(quint64 id)
     {
@@ -89,16 +137,21 @@ public:
         e.info.setId(id);
         return e;
     }
-    void takeArgs(Entry &e, const QJsonObject &args, const QString &name);
+    QString takeArgs(Entry &e, const QJsonObject &args, const QString &name);
+    QString readHeader(const QJsonObject &other, const QJsonArray &events, bool ours);
 
     QHash<quint64, Entry> byId;
     QList<TaskInfo> tasks;
+    QList<KeeperStatus> keepers;
     int threadCount = 0;
     quint64 dropped = 0;
+    QString programName;
+    qint64 programPid = 0;
     QString error;
 };
 
-void TraceReaderPrivate::takeArgs(Entry &e, const QJsonObject &args, const QString &name)
+// Takes the task's fields from \a args (all optional); what is wrong with them, if anything.
+QString TraceReaderPrivate::takeArgs(Entry &e, const QJsonObject &args, const QString &name)
 {
     if (args.contains(QLatin1String("title")))
         e.info.setTitle(args.value(QLatin1String("title")).toString());
@@ -108,11 +161,105 @@ void TraceReaderPrivate::takeArgs(Entry &e, const QJsonObject &args, const QStri
         e.info.setPriority(args.value(QLatin1String("priority")).toInt());
     if (args.contains(QLatin1String("error")))
         e.info.setErrorString(args.value(QLatin1String("error")).toString());
+    if (args.contains(QLatin1String("errorType"))) {
+        e.info.setErrorType(
+            args.value(QLatin1String("errorType")).toString().left(protocol::kMaxTextLength));
+    }
+    if (args.contains(QLatin1String("keeper"))) {
+        e.info.setKeeperName(
+            args.value(QLatin1String("keeper")).toString().left(protocol::kMaxTextLength));
+    }
+    if (args.contains(QLatin1String("kind"))) {
+        const QString written = args.value(QLatin1String("kind")).toString();
+        TaskKind kind;
+        if (!kindFromName(written, &kind))
+            return QStringLiteral("unknown task kind \"%1\"").arg(written.left(64));
+        e.info.setKind(kind);
+    }
+    if (args.contains(QLatin1String("inputIds"))) {
+        const QJsonValue value = args.value(QLatin1String("inputIds"));
+        const QJsonArray ids = value.toArray();
+        if (!value.isArray() || ids.size() > kMaxInputIds) {
+            return QStringLiteral("\"inputIds\" is not an array of at most %1 ids")
+                .arg(kMaxInputIds);
+        }
+        QList<quint64> inputs;
+        inputs.reserve(ids.size());
+        for (const QJsonValue &id : ids) {
+            const double n = id.toDouble(-1);
+            if (!id.isDouble() || !(n >= 1 && n <= kMaxId) || n != std::floor(n)) {
+                return QStringLiteral("input id %1 out of range (1 to 2^53)")
+                    .arg(n, 0, 'g', QLocale::FloatingPointShortest);
+            }
+            inputs.append(quint64(n));
+        }
+        e.info.setInputIds(inputs);
+    }
     TaskState state;
     if (stateFromName(args.value(QLatin1String("state")).toString(), &state)) {
         e.info.setState(state);
         e.hasState = true;
     }
+    return {};
+}
+
+/*
+    The program's name and pid and the keepers, from "otherData" (format 3) or the process_name
+    metadata (any trace); what is wrong with them, if anything.
+*/
+QString TraceReaderPrivate::readHeader(
+    const QJsonObject &other, const QJsonArray &events, bool ours)
+{
+    if (ours && other.contains(QLatin1String("programName"))) {
+        programName
+            = other.value(QLatin1String("programName")).toString().left(protocol::kMaxTextLength);
+    } else {
+        for (const QJsonValue &value : events) {
+            const QJsonObject event = value.toObject();
+            if (event.value(QLatin1String("ph")).toString() == QLatin1String("M")
+                && event.value(QLatin1String("name")).toString() == QLatin1String("process_name")) {
+                programName = event.value(QLatin1String("args"))
+                                  .toObject()
+                                  .value(QLatin1String("name"))
+                                  .toString()
+                                  .left(protocol::kMaxTextLength);
+                break;
+            }
+        }
+    }
+    // Before format 3 the pid was always 1, not the program's: unknown.
+    if (ours && other.contains(QLatin1String("programPid"))) {
+        const double pid = other.value(QLatin1String("programPid")).toDouble(-1);
+        if (!(pid >= 0 && pid <= double(kMaxPid)) || pid != std::floor(pid)) {
+            return QStringLiteral("program pid %1 out of range (0 to %2)")
+                .arg(pid, 0, 'g', QLocale::FloatingPointShortest)
+                .arg(kMaxPid);
+        }
+        programPid = qint64(pid);
+    }
+    if (ours && other.contains(QLatin1String("keepers"))) {
+        const QJsonArray list = other.value(QLatin1String("keepers")).toArray();
+        if (list.size() > protocol::kMaxKeepers)
+            return QStringLiteral("more than %1 keepers").arg(protocol::kMaxKeepers);
+        for (const QJsonValue &value : list) {
+            const QJsonObject keeper = value.toObject();
+            KeeperStatus status;
+            status.name
+                = keeper.value(QLatin1String("name")).toString().left(protocol::kMaxTextLength);
+            const double threads = keeper.value(QLatin1String("threadCount")).toDouble(0);
+            if (!(threads >= -1 && threads <= protocol::kMaxThreadCount)) {
+                return QStringLiteral("keeper thread count %1 out of range (0 to %2)")
+                    .arg(threads, 0, 'g', QLocale::FloatingPointShortest)
+                    .arg(protocol::kMaxThreadCount);
+            }
+            status.threadCount = std::max(int(threads), 0);
+            const bool duplicate = std::any_of(keepers.cbegin(), keepers.cend(),
+                [&status](const KeeperStatus &k) { return k.name == status.name; });
+            if (!duplicate)
+                keepers.append(status);
+        }
+    }
+    return {};
 }
 
 TraceReader::TraceReader()
@@ -175,6 +322,11 @@ bool TraceReader::parse(const QByteArray &json)
             return false;
         }
     }
+    if (const QString why = d->readHeader(other, events, ours); !why.isEmpty()) {
+        d->clear();
+        d->error = why;
+        return false;
+    }
     const int written = other.value(QLatin1String("threadCount")).toInt(-1);
     if (written < -1 || written > protocol::kMaxThreadCount) {
         d->error = QStringLiteral("thread count %1 out of range (0 to %2)")
@@ -191,6 +343,7 @@ bool TraceReader::parse(const QByteArray &json)
     // Stops the reading with what is wrong with the event \a index.
     const auto corrupt = [this](qsizetype index, const QString &why) {
         d->byId.clear();
+        d->clear();
         d->error = QStringLiteral("event %1: %2").arg(index).arg(why);
         return false;
     };
@@ -199,14 +352,18 @@ bool TraceReader::parse(const QByteArray &json)
         const QString phase = event.value(QLatin1String("ph")).toString();
         const QJsonObject args = event.value(QLatin1String("args")).toObject();
         const QString name = event.value(QLatin1String("name")).toString();
-        if (phase == QLatin1String("X")) {
+        // TraceWriter writes a run of no length as an instant on its track (format 3).
+        const bool instantRun = phase == QLatin1String("i")
+            && event.value(QLatin1String("cat")).toString() == QLatin1String("task");
+        if (phase == QLatin1String("X") || instantRun) {
             const quint64 id = args.contains(QLatin1String("id"))
                 ? quint64(args.value(QLatin1String("id")).toInteger())
                 : ++foreignId;
             qint64 start = 0;
             qint64 finish = 0;
             if (!toNs(base, event.value(QLatin1String("ts")), &start)
-                || !toNs(start, event.value(QLatin1String("dur")), &finish))
+                || !toNs(
+                    start, instantRun ? QJsonValue(0) : event.value(QLatin1String("dur")), &finish))
                 return corrupt(index, QStringLiteral("\"ts\" or \"dur\" out of range"));
             // As a double: toInt() would give 0 (a worker) for a number out of int's range.
             const double worker = args.contains(QLatin1String("worker"))
@@ -219,7 +376,8 @@ bool TraceReader::parse(const QByteArray &json)
                         .arg(protocol::kMaxThreadCount - 1));
             }
             TraceReaderPrivate::Entry &e = d->entry(id);
-            d->takeArgs(e, args, name);
+            if (const QString why = d->takeArgs(e, args, name); !why.isEmpty())
+                return corrupt(index, why);
             e.info.setStartedAtNsecs(start);
             e.info.setFinishedAtNsecs(finish);
             e.info.setWorkerIndex(int(worker));
@@ -238,7 +396,9 @@ bool TraceReader::parse(const QByteArray &json)
                 return corrupt(index, QStringLiteral("\"ts\" out of range"));
             TraceReaderPrivate::Entry &e = d->entry(id);
             if (phase == QLatin1String("b")) {
-                d->takeArgs(e, args, waitNamedAfterTask ? name : QString());
+                const QString why = d->takeArgs(e, args, waitNamedAfterTask ? name : QString());
+                if (!why.isEmpty())
+                    return corrupt(index, why);
                 e.info.setQueuedAtNsecs(ts);
             } else {
                 e.queueEndNs = ts;
@@ -273,6 +433,26 @@ bool TraceReader::parse(const QByteArray &json)
         [](const TaskInfo &a, const TaskInfo &b) { return a.id() < b.id(); });
 
     d->threadCount = written >= 0 ? written : maxWorker + 1;
+    // Each keeper's counts, and the keepers the header does not list (older formats: the one
+    // keeper, unnamed) with the workers their tasks ran on.
+    for (const TaskInfo &info : std::as_const(d->tasks)) {
+        auto keeper = std::find_if(d->keepers.begin(), d->keepers.end(),
+            [&info](const KeeperStatus &k) { return k.name == info.keeperName(); });
+        if (keeper == d->keepers.end()) {
+            if (d->keepers.size() >= protocol::kMaxKeepers) {
+                d->clear();
+                d->error = QStringLiteral("more than %1 keepers").arg(protocol::kMaxKeepers);
+                return false;
+            }
+            KeeperStatus status;
+            status.name = info.keeperName();
+            status.threadCount = d->keepers.isEmpty() && written >= 0 ? written : 0;
+            d->keepers.append(status);
+            keeper = d->keepers.end() - 1;
+        }
+        keeper->threadCount = std::max(keeper->threadCount, info.workerIndex() + 1);
+        addToCounts(&keeper->counts, info.state());
+    }
     d->dropped
         = quint64(std::max<qint64>(other.value(QLatin1String("droppedTasks")).toInteger(), 0));
     d->error.clear();
@@ -302,29 +482,24 @@ quint64 TraceReader::droppedTaskCount() const
 TaskCounts TraceReader::counts() const
 {
     TaskCounts c;
-    for (const TaskInfo &info : std::as_const(d->tasks)) {
-        switch (info.state()) {
-        case TaskState::Waiting:
-            ++c.waiting;
-            break;
-        case TaskState::Queued:
-            ++c.queued;
-            break;
-        case TaskState::Running:
-            ++c.running;
-            break;
-        case TaskState::Succeeded:
-            ++c.succeeded;
-            break;
-        case TaskState::Failed:
-            ++c.failed;
-            break;
-        case TaskState::Cancelled:
-            ++c.cancelled;
-            break;
-        }
-    }
+    for (const TaskInfo &info : std::as_const(d->tasks))
+        addToCounts(&c, info.state());
     return c;
+}
+
+QList<KeeperStatus> TraceReader::keepers() const
+{
+    return d->keepers;
+}
+
+QString TraceReader::programName() const
+{
+    return d->programName;
+}
+
+qint64 TraceReader::programPid() const
+{
+    return d->programPid;
 }
 
 // --- TraceFeed -------------------------------------------------------------------------------
@@ -399,6 +574,26 @@ QString TraceFeed::errorString() const
 const TraceReader &TraceFeed::reader() const
 {
     return d->reader;
+}
+
+QList<KeeperStatus> TraceFeed::keepers() const
+{
+    return d->loaded ? d->reader.keepers() : QList<KeeperStatus>();
+}
+
+bool TraceFeed::isLive() const
+{
+    return false;
+}
+
+QString TraceFeed::programName() const
+{
+    return d->loaded ? d->reader.programName() : QString();
+}
+
+qint64 TraceFeed::programPid() const
+{
+    return d->loaded ? d->reader.programPid() : 0;
 }
 
 bool TraceFeed::isConnected() const

@@ -65,6 +65,33 @@ QByteArray toFormat1(const QByteArray &json)
     return QJsonDocument(root).toJson(QJsonDocument::Compact);
 }
 
+/*
+    \a json (written by TraceWriter) in the writer's format 2: pid 1, no program, keepers, keeper,
+    kind, input ids or error type.
+*/
+QByteArray toFormat2(const QByteArray &json)
+{
+    QJsonObject root = QJsonDocument::fromJson(json).object();
+    QJsonObject other = root.value(QLatin1String("otherData")).toObject();
+    other.insert(QLatin1String("format"), 2);
+    for (const char *key : { "programName", "programPid", "keepers" })
+        other.remove(QLatin1String(key));
+    root.insert(QLatin1String("otherData"), other);
+    QJsonArray events = root.value(QLatin1String("traceEvents")).toArray();
+    for (qsizetype i = 0; i < events.size(); ++i) {
+        QJsonObject event = events.at(i).toObject();
+        event.insert(QLatin1String("pid"), 1);
+        QJsonObject args = event.value(QLatin1String("args")).toObject();
+        for (const char *key : { "keeper", "kind", "inputIds", "errorType" })
+            args.remove(QLatin1String(key));
+        if (event.contains(QLatin1String("args")))
+            event.insert(QLatin1String("args"), args);
+        events.replace(i, event);
+    }
+    root.insert(QLatin1String("traceEvents"), events);
+    return QJsonDocument(root).toJson(QJsonDocument::Compact);
+}
+
 } // namespace
 
 class tst_TraceReader : public QObject
@@ -82,6 +109,7 @@ private Q_SLOTS:
     void valuesOutOfRange_data();
     void valuesOutOfRange();
     void timeAtTheEndOfTheRange();
+    void newFieldsRoundTrip();
     void traceFeed();
     void traceFeedBadFile();
 };
@@ -152,7 +180,7 @@ void tst_TraceReader::previousFormat()
     QTRY_COMPARE(writer.taskCount(), 5);
 
     const QByteArray current = writer.toJson();
-    QVERIFY(current.contains("\"format\":2"));
+    QVERIFY(current.contains("\"format\":3"));
     const QByteArray previous = toFormat1(current);
     QVERIFY(previous.contains("\"format\":1"));
     QVERIFY(previous.contains(QStringLiteral("\"name\":\"task %1\"").arg(queued.id()).toUtf8()));
@@ -171,6 +199,23 @@ void tst_TraceReader::previousFormat()
     QCOMPARE(read.value(cancelled.id()), cancelled.info());
     QCOMPARE(read.value(queued.id()).state(), TaskState::Queued);
     QVERIFY(read.value(queued.id()).title().isEmpty());
+
+    // Format 2 had no error types (nor keepers, kinds, inputs, the program's pid): the rest
+    // reads the same, and the pid is unknown.
+    TraceReader two;
+    QVERIFY2(two.parse(toFormat2(current)), qPrintable(two.errorString()));
+    QCOMPARE(two.tasks().size(), 5);
+    const QHash<quint64, TaskInfo> readTwo = byId(two.tasks());
+    TaskInfo badThen = bad.info();
+    QCOMPARE(badThen.errorType(), QStringLiteral("std::runtime_error"));
+    badThen.setErrorType(QString());
+    QCOMPARE(readTwo.value(bad.id()), badThen);
+    QCOMPARE(readTwo.value(ok.id()), ok.info());
+    QCOMPARE(two.programPid(), 0);
+    QCOMPARE(two.programName(), now.programName());
+    QCOMPARE(two.keepers().size(), 1);
+    QCOMPARE(two.keepers().first().counts, now.counts());
+    QCOMPARE(now.programPid(), QCoreApplication::applicationPid());
 }
 
 void tst_TraceReader::waitNameIsNoTitle()
@@ -328,6 +373,27 @@ void tst_TraceReader::valuesOutOfRange_data()
                                  << QStringLiteral(R"("baseMonotonicNs" is not a timestamp)");
     QTest::newRow("base not a number") << ours(R"(, "baseMonotonicNs": "soon")", {})
                                        << QStringLiteral(R"("baseMonotonicNs" is not a timestamp)");
+    const auto ours3 = [](const QByteArray &other, const QByteArray &event) {
+        return R"({"otherData": {"producer": "PromiseKeeper", "format": 3, "baseMonotonicNs": "1")"
+            + other + R"(}, "traceEvents": [)" + event + "]}";
+    };
+    QTest::newRow("kind unknown") << ours3({}, task(R"(, "kind": "Thread")"))
+                                  << QStringLiteral(R"(event 0: unknown task kind "Thread")");
+    QTest::newRow("input ids not an array")
+        << ours3({}, task(R"(, "inputIds": 7)")) << QStringLiteral(R"("inputIds" is not an array)");
+    QTest::newRow("input id 0") << ours3({}, task(R"(, "inputIds": [3, 0])"))
+                                << QStringLiteral("input id 0 out of range (1 to 2^53)");
+    QTest::newRow("input id 1e300") << ours3({}, task(R"(, "inputIds": [1e300])"))
+                                    << QStringLiteral("input id 1e+300 out of range");
+    QTest::newRow("input id 1.5") << ours3({}, task(R"(, "inputIds": [1.5])"))
+                                  << QStringLiteral("input id 1.5 out of range");
+    QTest::newRow("program pid -1")
+        << ours3(R"(, "programPid": -1)", {}) << QStringLiteral("program pid -1 out of range");
+    QTest::newRow("program pid 1e20")
+        << ours3(R"(, "programPid": 1e20)", {}) << QStringLiteral("program pid 1e+20 out of range");
+    QTest::newRow("keeper thread count 1e9")
+        << ours3(R"(, "keepers": [{"name": "a", "threadCount": 1e9}])", {})
+        << QStringLiteral("keeper thread count 1e+09 out of range (0 to 4096)");
     QTest::newRow("thread count 2^31-1") << ours(base + R"(, "threadCount": 2147483647)",
         {}) << QStringLiteral("thread count 2147483647 out of range (0 to 4096)");
 }
@@ -371,6 +437,73 @@ void tst_TraceReader::timeAtTheEndOfTheRange()
     QCOMPARE(reader.tasks().size(), 1);
     QCOMPARE(reader.tasks().first().startedAtNsecs(), qint64(1) << 62);
     QCOMPARE(reader.tasks().first().runNsecs(), 0);
+}
+
+void tst_TraceReader::newFieldsRoundTrip()
+{
+    // Tasks of two keepers of another program, as a monitor feed records them.
+    TraceWriter writer;
+    writer.setProcessName(QStringLiteral("myapp"));
+    writer.setProcessId(4242);
+    writer.setKeeperThreadCount(QStringLiteral("images"), 2);
+    writer.setKeeperThreadCount(QStringLiteral("net"), 3);
+    const auto make = [](quint64 id, const QString &keeper, int worker, qint64 startNs) {
+        TaskInfo t;
+        t.setId(id);
+        t.setTitle(QStringLiteral("t%1").arg(id));
+        t.setKeeperName(keeper);
+        t.setState(TaskState::Succeeded);
+        t.setWorkerIndex(worker);
+        t.setQueuedAtNsecs(startNs - 100);
+        t.setStartedAtNsecs(startNs);
+        t.setFinishedAtNsecs(startNs + 1000);
+        return t;
+    };
+    TaskInfo a = make(1, QStringLiteral("images"), 1, 5000);
+    TaskInfo b = make(2, QStringLiteral("net"), 2, 6000);
+    b.setState(TaskState::Failed);
+    b.setErrorType(QStringLiteral("std::out_of_range"));
+    b.setErrorString(QStringLiteral("index 3"));
+    TaskInfo c = make(3, QStringLiteral("images"), 0, 9000);
+    c.setKind(pk::TaskKind::Combinator);
+    c.setInputIds({ 1, 2 });
+    TaskInfo d = make(4, QStringLiteral("net"), -1, 9500);
+    d.setKind(pk::TaskKind::Continuation);
+    d.setInputIds({ 2 });
+    d.setState(TaskState::Running);
+    d.setFinishedAtNsecs(0);
+    for (const TaskInfo &t : { a, b, c, d })
+        writer.record(t);
+
+    TraceReader reader;
+    QVERIFY2(reader.parse(writer.toJson()), qPrintable(reader.errorString()));
+    const QHash<quint64, TaskInfo> read = byId(reader.tasks());
+    QCOMPARE(read.size(), 4);
+    QCOMPARE(read.value(1), a);
+    QCOMPARE(read.value(2), b);
+    QCOMPARE(read.value(3), c);
+    QCOMPARE(read.value(4), d);
+    QCOMPARE(reader.programName(), QStringLiteral("myapp"));
+    QCOMPARE(reader.programPid(), 4242);
+    const QList<pk::KeeperStatus> keepers = reader.keepers();
+    QCOMPARE(keepers.size(), 2);
+    QCOMPARE(keepers[0].name, QStringLiteral("images"));
+    QCOMPARE(keepers[0].threadCount, 2);
+    QCOMPARE(keepers[0].counts.succeeded, 2);
+    QCOMPARE(keepers[1].name, QStringLiteral("net"));
+    QCOMPARE(keepers[1].threadCount, 3);
+    QCOMPARE(keepers[1].counts.failed, 1);
+    QCOMPARE(keepers[1].counts.running, 1);
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("two.trace.json"));
+    QVERIFY(writer.save(path));
+    pk::TraceFeed feed;
+    QVERIFY(!feed.isLive());
+    QVERIFY(feed.open(path));
+    QCOMPARE(feed.programName(), QStringLiteral("myapp"));
+    QCOMPARE(feed.programPid(), 4242);
+    QCOMPARE(feed.keepers(), keepers);
 }
 
 void tst_TraceReader::traceFeed()

@@ -21,8 +21,16 @@ struct Step
 
 } // namespace
 
-void recordTasks(TraceWriter &writer, const QList<TaskInfo> &tasks)
+void recordTasks(TraceWriter &writer, const QList<TaskInfo> &tasks, const QString &programName,
+    qint64 programPid, const QList<KeeperStatus> &keepers)
 {
+    if (!programName.isEmpty())
+        writer.setProcessName(programName);
+    if (programPid != 0)
+        writer.setProcessId(programPid);
+    for (const KeeperStatus &keeper : keepers)
+        writer.setKeeperThreadCount(keeper.name, keeper.threadCount);
+
     std::vector<Step> steps;
     steps.reserve(std::size_t(tasks.size()) * 2);
     for (qsizetype i = 0; i < tasks.size(); ++i) {
@@ -60,6 +68,7 @@ void recordTasks(TraceWriter &writer, const QList<TaskInfo> &tasks)
         TaskInfo then = info;
         then.setFinishedAtNsecs(0);
         then.setErrorString(QString());
+        then.setErrorType(QString());
         if (step.stage == Step::Queued) {
             then.setState(TaskState::Queued);
             then.setStartedAtNsecs(0);

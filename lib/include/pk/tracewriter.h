@@ -22,24 +22,35 @@ class TraceWriterPrivate;
 
 /*!
     An EventListener that records what a keeper's tasks do and writes it in the Chrome Trace Event
-    JSON format, which Perfetto (ui.perfetto.dev) and chrome://tracing open:
+    JSON format, which Perfetto (ui.perfetto.dev), chrome://tracing and speedscope open:
 
     \list
+    \li one process, named processName() (the program), with the program's pid, processId();
+    \li per keeper, one track per worker, named after the keeper and the worker
+        ("images · worker 0"; "worker 0" for a keeper without a name), and one "queue"
+        track ("images · queue"). The keeper of a task is its TaskInfo::keeperName(), or
+        keeperName() for tasks that name none (the keeper this writer listens to). The tracks of
+        two keepers never share a tid: keeper k (in the order met) has tids k * 200000 +
+        worker + 1, its queue k * 200000 + 100001;
     \li one complete event ("ph":"X") per task run, named after the task's title ("task <id>"
-        if it has none), on the track of the worker that ran it (pid 1, tid = worker index + 1,
-        named "worker N"), with the task's id, title, state, priority and error in "args";
+        if it has none), on its worker's track, with the task's id, title, keeper, final state,
+        kind, priority, worker, input ids, error type and error in "args". No two slices of a
+        track overlap as a viewer reads them (as doubles): "ts" and "dur" are exact
+        nanoseconds, and a "dur" whose sum with "ts" would round past the next slice's "ts" is
+        shortened by as little as it takes (also as speedscope computes it, from the first
+        slice of the track). A run of no length is an instant event ("ph":"i", "s":"t") on
+        its track instead;
     \li the time each task spent queued as an async slice ("ph":"b"/"e", category "queue",
-        "id" = task id) from the "queue" thread (tid 100001; never tid 0, which Perfetto reads as
-        "no thread"). Every such slice is named "queued", with the task's id, title, state,
-        priority and error in the "args" of its "b" event: viewers put the async slices of one
-        name together (Perfetto on one group of tracks, with as many rows as the queue was ever
-        deep; chrome://tracing in one group under the "queue" thread), where a name per task
-        made a track per task;
-    \li counters ("ph":"C") "queued" and "running", sampled when they change, at most one sample
-        per millisecond;
-    \li metadata: thread names, and in "otherData" the producer, the layout version ("format":
-        2; in format 1 each queue wait was named after its task), the thread count and how much
-        was dropped.
+        "id" = task id) on its keeper's queue track (never tid 0, which Perfetto reads as "no
+        thread"). Every such slice is named "queued", with the task's args in its "b" event:
+        viewers put the async slices of one name together, where a name per task made a track
+        per task;
+    \li counters ("ph":"C") "queued" and "running" over all keepers, sampled when they change,
+        at most one sample per millisecond;
+    \li metadata: process and thread names, and in "otherData" the producer, the layout version
+        ("format": 3; 2 had pid 1 and one set of tracks; in 1 each queue wait was named after
+        its task), the program's name and pid, the thread count, the keepers with their thread
+        counts, and how much was dropped.
     \endlist
 
     Timestamps are microseconds (with nanosecond decimals) from the earliest recorded one; the
@@ -47,6 +58,7 @@ class TraceWriterPrivate;
 
     \code
     pk::TraceWriter trace;
+    trace.setKeeperName(QStringLiteral("images"));
     keeper.addEventListener(&trace); // on the keeper's thread
     ... // run tasks
     keeper.removeEventListener(&trace);
@@ -57,8 +69,6 @@ class TraceWriterPrivate;
     Memory is bounded: at most maxTasks() finished tasks are kept (the first ones); later ones are
     counted in droppedTaskCount() and reported in the file. Tasks still live when the trace is
     written appear with their state so far (a running task ends at the last recorded time).
-
-    Record tasks of one keeper per writer: worker indexes of two keepers would share tracks.
 
     Thread safety: like any listener, a TraceWriter is called on its keeper's thread; use it
     (including toJson() and save()) from that thread only, or after removing it from the keeper.
@@ -86,9 +96,28 @@ public:
     int threadCount() const;
     void setThreadCount(int threadCount);
 
-    //! The process name shown by trace viewers; the application name by default.
+    /*!
+        The thread count of \a keeper (a TaskInfo::keeperName()), for a writer that records
+        several keepers; -1 unsets it. Without it, threadCount() counts for the keeper of
+        keeperName(), or for the only keeper recorded, and other keepers get a track for each
+        worker that ran something.
+    */
+    void setKeeperThreadCount(const QString &keeper, int threadCount);
+
+    //! The process name shown by trace viewers (the program's); the application name by default.
     QString processName() const;
     void setProcessName(const QString &name);
+
+    //! The pid of the process in the trace (the program's); this process's by default.
+    qint64 processId() const;
+    void setProcessId(qint64 pid);
+
+    /*!
+        The keeper this writer listens to: the keeper of the tasks whose events do not name one
+        (see TaskInfo::keeperName()). Empty by default: its tracks are named "worker N".
+    */
+    QString keeperName() const;
+    void setKeeperName(const QString &name);
 
     //! Tasks recorded: the finished ones kept plus the live ones.
     qsizetype taskCount() const;

@@ -20,10 +20,15 @@ class TraceFeedPrivate;
 
 /*!
     Reads a Chrome Trace Event file written by pk::TraceWriter back into TaskInfo values: ids,
-    titles, states, priorities, errors, workers and the queued/started/finished times (exact to
-    the nanosecond, on the writer's monotonic clock). Both layouts the writer has had are read:
-    format 2, where every queue wait is named "queued", and format 1, where it was named after
-    its task; either way the task's fields come from the events' "args".
+    titles, states, priorities, errors and error types, kinds, input ids, keepers, workers and
+    the queued/started/finished times (exact to the nanosecond, on the writer's monotonic
+    clock), and the program's name and pid. Every layout the writer has had is read: format 3
+    (a track per keeper worker, the program's pid), format 2, where every queue wait is named
+    "queued", and format 1, where it was named after its task; either way the task's fields come
+    from the events' "args" (an older file has no keeper, kind or inputs: their defaults).
+
+    The file is untrusted: every value is checked (the bounds of the monitor's protocol, see
+    docs/monitor.md), and one out of range fails parse() with the event it is in.
 
     Other Chrome traces load too, approximately: each complete ("X") event becomes a succeeded
     task on worker tid - 1.
@@ -52,6 +57,16 @@ public:
     quint64 droppedTaskCount() const;
     //! The tasks counted by state.
     TaskCounts counts() const;
+    /*!
+        The keepers, as listed in the file (format 3) and as named by the tasks, each with its
+        thread count (at least the workers its tasks ran on) and its tasks counted by state. A
+        trace of an older format has one, unnamed.
+    */
+    QList<KeeperStatus> keepers() const;
+    //! The program's name (the trace's process name), or empty.
+    QString programName() const;
+    //! The program's pid, or 0 if the trace does not say (before format 3, where it was 1).
+    qint64 programPid() const;
 
 private:
     std::unique_ptr<TraceReaderPrivate> d;
@@ -77,6 +92,11 @@ public:
     //! The reader holding the trace.
     const TraceReader &reader() const;
 
+    QList<KeeperStatus> keepers() const override;
+    //! False: a trace is a record of the past.
+    bool isLive() const override;
+    QString programName() const override;
+    qint64 programPid() const override;
     bool isConnected() const override;
     QString sourceName() const override;
     //! Does nothing: a trace is a record of the past.

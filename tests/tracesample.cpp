@@ -1,0 +1,62 @@
+// pk-trace-sample FILE: a trace for scripts/check-trace-viewers. Two keepers of a made-up
+// program, whose tasks run back to back far from the trace's start (where sums of "ts" and
+// "dur" round as doubles), zero-length tasks and tasks that start the nanosecond another ends,
+// and a few tasks of a real keeper.
+#include <pk/promisekeeper.h>
+#include <pk/tracewriter.h>
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QRandomGenerator>
+
+#include <cstdio>
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: pk-trace-sample FILE\n");
+        return 2;
+    }
+    pk::TraceWriter trace;
+    trace.setProcessName(QStringLiteral("trace-sample"));
+    trace.setProcessId(4242);
+
+    const auto record = [&trace](quint64 id, const QString &keeper, int worker, qint64 startNs,
+                            qint64 endNs, pk::TaskState state) {
+        pk::TaskInfo t;
+        t.setId(id);
+        t.setTitle(QStringLiteral("%1 task %2").arg(keeper).arg(id));
+        t.setKeeperName(keeper);
+        t.setState(state);
+        t.setWorkerIndex(worker);
+        t.setQueuedAtNsecs(std::max<qint64>(startNs - 500, 1));
+        t.setStartedAtNsecs(startNs);
+        t.setFinishedAtNsecs(endNs);
+        if (state == pk::TaskState::Failed) {
+            t.setErrorType(QStringLiteral("std::runtime_error"));
+            t.setErrorString(QStringLiteral("failed on purpose"));
+        }
+        trace.record(t);
+    };
+    quint64 id = 0;
+    record(++id, QStringLiteral("images"), 3, 1000, 2000, pk::TaskState::Succeeded); // the base
+    QRandomGenerator random(20261201);
+    const qint64 far = (qint64(1) << 33) * 1000; // 2^33 µs after the base
+    for (int k = 0; k < 2; ++k) {
+        const QString keeper = k == 0 ? QStringLiteral("images") : QStringLiteral("downloads");
+        for (int w = 0; w < 2; ++w) {
+            qint64 t = far + random.bounded(100000);
+            for (int i = 0; i < 2000; ++i) {
+                const qint64 dur = i % 50 == 0 ? 0 : random.bounded(20001);
+                record(++id, keeper, w, t, t + dur,
+                    i % 97 == 0 ? pk::TaskState::Failed : pk::TaskState::Succeeded);
+                t += dur + (random.bounded(4) == 0 ? random.bounded(3001) : 0);
+            }
+        }
+    }
+    if (!trace.save(QString::fromLocal8Bit(argv[1]))) {
+        std::fprintf(stderr, "pk-trace-sample: %s\n", qPrintable(trace.errorString()));
+        return 1;
+    }
+    return 0;
+}
