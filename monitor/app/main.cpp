@@ -104,17 +104,24 @@ int recordTrace(const QString &name, const QString &file, int durationMs)
         for (const pk::TaskInfo &info : tasks)
             recordReceived(writer, recorded, info);
     };
+    // Each keeper's workers get a track, the idle ones too.
+    const auto recordKeepers = [&] {
+        for (const pk::KeeperStatus &keeper : feed.keepers())
+            writer.setKeeperThreadCount(keeper.name, keeper.threadCount);
+    };
     QObject::connect(&feed, &pk::MonitorFeed::snapshot, &feed,
         [&](const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &recent, int threads) {
             recordAll(recent); // they finished before the live ones changed last
             recordAll(live);
             writer.setThreadCount(threads);
+            recordKeepers();
         });
     QObject::connect(&feed, &pk::MonitorFeed::updated, &feed,
         [&](const QList<pk::TaskInfo> &changes, const pk::TaskCounts &, int threads,
             quint64 dropped) {
             recordAll(changes);
             writer.setThreadCount(threads);
+            recordKeepers();
             droppedDetail += dropped;
         });
     QObject::connect(&feed, &pk::MonitorFeed::connectionChanged, &feed,
@@ -123,8 +130,7 @@ int recordTrace(const QString &name, const QString &file, int durationMs)
                 attached = true;
                 // The trace is named after the watched program, not after pk-monitor.
                 writer.setProcessName(feed.programName());
-                // TODO: TraceWriter::setProcessId(feed.programPid()) and one track per keeper
-                // worker (keeperName() of each task) once TraceWriter has them.
+                writer.setProcessId(feed.programPid());
                 printLine(QStringLiteral("pk-monitor: recording %1 (pid %2) into %3")
                               .arg(feed.programName())
                               .arg(feed.programPid())

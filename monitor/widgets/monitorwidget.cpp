@@ -1119,7 +1119,12 @@ bool MonitorWidget::exportTrace(const QString &fileName, QString *errorString) c
     // Everything the table holds goes in: the writer's cap must not drop any of it.
     TraceWriter writer(std::max<qsizetype>(TraceWriter::DefaultMaxTasks, tasks.size()));
     writer.setThreadCount(d->feed ? d->threadCount : -1);
-    monitor::recordTasks(writer, tasks);
+    if (d->feed) {
+        monitor::recordTasks(
+            writer, tasks, d->feed->programName(), d->feed->programPid(), d->feed->keepers());
+    } else {
+        monitor::recordTasks(writer, tasks);
+    }
     const bool ok = writer.save(fileName);
     if (errorString)
         *errorString = ok ? QString() : writer.errorString();
