@@ -946,16 +946,21 @@ void MonitorWidgetPrivate::refreshCounters()
 {
     const qint64 now = clock.elapsed();
     stats.addCounts(counts, now);
-    if (!countersDirty && counts.live() == 0 && stats.throughput(now) == 0)
+    const double throughput = stats.throughput(now);
+    // Skip the relabelling only when nothing can have changed, and only once the rate shown is
+    // 0 itself: returning while the label still said "12 / s" froze it at its last value for
+    // as long as nothing finished.
+    if (!countersDirty && counts.live() == 0 && throughput == 0 && shownThroughput == 0)
         return;
     countersDirty = false;
+    shownThroughput = throughput;
     queuedValue->setText(monitor::formatCount(counts.queued + counts.waiting));
     runningValue->setText(QStringLiteral("%1 / %2").arg(
         monitor::formatCount(counts.running), QString::number(threadCount)));
     succeededValue->setText(monitor::formatCount(counts.succeeded));
     failedValue->setText(monitor::formatCount(counts.failed));
     cancelledValue->setText(monitor::formatCount(counts.cancelled));
-    throughputValue->setText(monitor::formatRate(stats.throughput(now)));
+    throughputValue->setText(monitor::formatRate(throughput));
     waitValue->setText(percentileText(stats.wait()));
     runTimeValue->setText(percentileText(stats.run()));
     updateStatus();
@@ -965,7 +970,8 @@ void MonitorWidgetPrivate::sampleChart()
 {
     // Completions per second over the last second, one sample per interval.
     const qint64 now = clock.elapsed();
-    const qint64 finished = counts.finished();
+    // Cancellations are not throughput: the same count as the counter strip's Finished / s.
+    const qint64 finished = monitor::TaskStats::completedCount(counts);
     if (!chartHistory.empty() && finished < chartHistory.back().second)
         chartHistory.clear();
     chartHistory.emplace_back(now, finished);

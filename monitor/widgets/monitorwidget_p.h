@@ -156,6 +156,9 @@ public:
     std::deque<std::pair<qint64, qint64>> chartHistory; // (ms, finished) of the last second
     qint64 queuePeak = 0; // the deepest queue since the last chart sample
     bool countersDirty = true;
+    //! The rate the Finished / s label shows, so that refreshCounters() knows it must still
+    //! bring it down to 0.
+    double shownThroughput = 0;
     QTimer refreshTimer; // counters, status: 10 Hz
     QTimer chartTimer; // one chart sample every ThroughputChart::kSampleIntervalMs
     QTimer timelineTimer; // moves "now" along while following

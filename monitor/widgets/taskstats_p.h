@@ -32,7 +32,15 @@ public:
     //! The counts at \a nowMs (any steady millisecond clock).
     void addCounts(const TaskCounts &counts, qint64 nowMs);
 
-    //! Tasks finished per second over the last kThroughputSpanMs, as of \a nowMs.
+    //! The tasks that completed (succeeded or failed), which throughput counts; cancelled
+    //! tasks are not throughput.
+    static qint64 completedCount(const TaskCounts &counts) noexcept
+    {
+        return counts.succeeded + counts.failed;
+    }
+
+    //! Tasks completed (succeeded or failed, not cancelled) per second over the last
+    //! kThroughputSpanMs, as of \a nowMs.
     double throughput(qint64 nowMs) const;
     Percentiles wait() const { return percentiles(m_waits); }
     Percentiles run() const { return percentiles(m_runs); }
