@@ -2,6 +2,7 @@
 // tasks, the state chips filter, Freeze keeps updates back, the buttons cancel and export.
 #include "csvparser.h"
 #include "pktest.h"
+#include "taskstats_p.h"
 #include "timelineview_p.h"
 
 #include <pk/keeperfeed.h>
@@ -266,6 +267,8 @@ private Q_SLOTS:
     void continuationsFoldUnderTheirTask();
     void detailsLinksSelectTasks();
     void filterByIdAndErrorType();
+    void throughputDropsToZero();
+    void cancellationsAreNotThroughput();
 };
 
 void tst_MonitorWidget::countersAndRows()
@@ -1022,6 +1025,44 @@ void tst_MonitorWidget::filterByIdAndErrorType()
     QCOMPARE(shownIds(widget), QList<quint64> { 12 });
     edit->clear();
     QCOMPARE(shownIds(widget).size(), 3);
+}
+
+// The rate is taken against the caller's clock (explicit milliseconds here): no sleeps.
+void tst_MonitorWidget::throughputDropsToZero()
+{
+    pk::monitor::TaskStats stats;
+    pk::TaskCounts counts;
+    stats.addCounts(counts, 0);
+    counts.succeeded = 50;
+    stats.addCounts(counts, 500);
+    counts.succeeded = 100;
+    stats.addCounts(counts, 1000);
+    QVERIFY(stats.throughput(1000) > 90.0);
+    QVERIFY(stats.throughput(1000) < 110.0);
+
+    // Nothing finishes any more: the counts arrive unchanged, the rate goes down to 0 and
+    // does not stay at its last value.
+    for (qint64 ms = 1100; ms <= 2500; ms += 100)
+        stats.addCounts(counts, ms);
+    QCOMPARE(stats.throughput(2500), 0.0);
+    // And with no counts at all (a source that went quiet), 0 as well.
+    QCOMPARE(stats.throughput(30'000), 0.0);
+}
+
+void tst_MonitorWidget::cancellationsAreNotThroughput()
+{
+    pk::monitor::TaskStats stats;
+    pk::TaskCounts counts;
+    stats.addCounts(counts, 0);
+    counts.cancelled = 10'000; // "Cancel all" on a long queue
+    stats.addCounts(counts, 500);
+    QCOMPARE(stats.throughput(500), 0.0);
+    counts.failed = 5;
+    counts.succeeded = 5;
+    stats.addCounts(counts, 1000);
+    QVERIFY(stats.throughput(1000) > 5.0);
+    QVERIFY(stats.throughput(1000) < 15.0);
+    QCOMPARE(pk::monitor::TaskStats::completedCount(counts), qint64(10));
 }
 
 QTEST_MAIN(tst_MonitorWidget)

@@ -1,6 +1,8 @@
-// Internal: the statistics of the counter strip (throughput, wait and run time percentiles).
+// Internal: the statistics of the counter strip (throughput, wait and run time percentiles)
+// (exported for its tests only).
 #pragma once
 
+#include <pk/monitor_export.h>
 #include <pk/taskcounts.h>
 #include <pk/taskinfo.h>
 
@@ -13,7 +15,7 @@ namespace pk::monitor {
     Throughput from the exact counts, sampled as they arrive, over the last few seconds; wait
     and run time percentiles over a sliding window of the most recently finished tasks.
 */
-class TaskStats
+class PROMISEKEEPER_MONITOR_EXPORT TaskStats
 {
 public:
     //! How many finished tasks the percentiles are taken over.
