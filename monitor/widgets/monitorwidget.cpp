@@ -15,6 +15,7 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+#include <QtCore/QTime>
 #include <QtCore/QUrl>
 #include <QtCore/QtNumeric>
 #include <QtGui/QAction>
@@ -123,6 +124,23 @@ void MonitorWidgetPrivate::setupUi()
     auto *root = new QVBoxLayout(q);
     root->setContentsMargins(6, 6, 6, 6);
     root->setSpacing(6);
+
+    // The banner that says the data is no longer live (the program went away, or came back):
+    // a status-bar line is too easy to miss when every number on screen looks current.
+    banner = new QFrame(q);
+    banner->setObjectName(QStringLiteral("connectionBanner"));
+    banner->setFrameShape(QFrame::StyledPanel);
+    banner->setStyleSheet(QStringLiteral("#connectionBanner { background: #fff3cd; "
+                                         "border: 1px solid #d4a72c; border-radius: 3px; } "
+                                         "#connectionBanner QLabel { color: #3d2e00; }"));
+    auto *bannerLayout = new QHBoxLayout(banner);
+    bannerLayout->setContentsMargins(8, 4, 8, 4);
+    bannerLabel = new QLabel(banner);
+    bannerLabel->setObjectName(QStringLiteral("connectionBannerText"));
+    bannerLabel->setWordWrap(true);
+    bannerLayout->addWidget(bannerLabel);
+    banner->hide();
+    root->addWidget(banner);
 
     // Counters.
     counterStrip = new QHBoxLayout;
@@ -422,6 +440,13 @@ void MonitorWidgetPrivate::setFeed(MonitorFeed *newFeed, KeeperFeed *owned)
     threadCount = 0;
     droppedDetail = 0;
     connected = feed && feed->isConnected();
+    wasConnected = connected;
+    sourceGone = false;
+    bannerLines.clear();
+    banner->hide();
+    setCountersLive(true);
+    if (!chartTimer.isActive())
+        chartTimer.start();
     connectionMessage.clear();
     countersDirty = true;
 
@@ -522,8 +547,45 @@ void MonitorWidgetPrivate::onConnectionChanged(bool on, const QString &message)
 {
     connected = on;
     connectionMessage = message;
+    const QString at = QTime::currentTime().toString(QStringLiteral("HH:mm:ss"));
+    if (!on && wasConnected && !sourceGone) {
+        // What is on screen is what was last received: say so, and stop everything that would
+        // go on computing from a dead source (rates, growing bars).
+        sourceGone = true;
+        bannerLines << MonitorWidget::tr("Program gone at %1 — showing what was last received; "
+                                         "running and queued tasks are unknown after that.")
+                           .arg(at);
+        timeline->setSourceGoneAt(TaskInfo::monotonicNowNsecs());
+        chartTimer.stop();
+        throughputValue->setText(QStringLiteral("—"));
+        shownThroughput = 0;
+    } else if (on && sourceGone) {
+        // Not a silent wipe: the gap stays visible, with a marker where the data resumed.
+        sourceGone = false;
+        bannerLines << MonitorWidget::tr("Reconnected at %1.").arg(at);
+        timeline->setSourceGoneAt(0);
+        timeline->addMarker(TaskInfo::monotonicNowNsecs());
+        chartHistory.clear();
+        chartTimer.start();
+        countersDirty = true;
+    }
+    if (on)
+        wasConnected = true;
+    bannerLabel->setText(bannerLines.join(QLatin1Char('\n')));
+    banner->setVisible(!bannerLines.isEmpty());
+    setCountersLive(!sourceGone);
     updateActions();
     updateStatus();
+}
+
+void MonitorWidgetPrivate::setCountersLive(bool live)
+{
+    // Disabled tiles draw greyed: the numbers stay readable but no longer look current.
+    for (int i = 0; i < counterStrip->count(); ++i) {
+        if (QWidget *tile = counterStrip->itemAt(i)->widget())
+            tile->setEnabled(live);
+    }
+    chart->setEnabled(live);
 }
 
 // ---- the table ---------------------------------------------------------------------------
@@ -823,6 +885,8 @@ void MonitorWidgetPrivate::updateActions()
         && (info.state() == TaskState::Queued || info.state() == TaskState::Waiting);
     cancelTaskButton->setEnabled(feed && connected && cancellable);
     cancelAllButton->setEnabled(feed && connected);
+    // Following a source that sends nothing more would only scroll to the same row.
+    followButton->setEnabled(!sourceGone);
 }
 
 void MonitorWidgetPrivate::updateStatus()
@@ -944,6 +1008,8 @@ void MonitorWidgetPrivate::showNotice(const QString &text)
 
 void MonitorWidgetPrivate::refreshCounters()
 {
+    if (sourceGone)
+        return; // no rates from a dead source: the tiles keep the last values, greyed
     const qint64 now = clock.elapsed();
     stats.addCounts(counts, now);
     const double throughput = stats.throughput(now);

@@ -12,6 +12,7 @@
 #include <QtCore/QList>
 #include <QtCore/QMetaObject>
 #include <QtCore/QPointer>
+#include <QtCore/QStringList>
 #include <QtCore/QTimer>
 
 #include <array>
@@ -20,6 +21,7 @@
 QT_BEGIN_NAMESPACE
 class QAction;
 class QComboBox;
+class QFrame;
 class QHBoxLayout;
 class QLabel;
 class QLineEdit;
@@ -62,6 +64,8 @@ public:
     void onUpdated(const QList<TaskInfo> &changes, const TaskCounts &counts, int threadCount,
         quint64 droppedDetail);
     void onConnectionChanged(bool connected, const QString &message);
+    //! Greys (false) or restores the counter tiles and the chart.
+    void setCountersLive(bool live);
 
     // The table: applied at once, or kept while frozen.
     void applySnapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished);
@@ -145,6 +149,11 @@ public:
     QPointer<PromiseKeeper> keeper;
     QList<QMetaObject::Connection> feedConnections;
     bool connected = false;
+    bool wasConnected = false; // connected once since setFeed(): a later false means "gone"
+    bool sourceGone = false; // disconnected after being connected, not back yet
+    QStringList bannerLines; // "Program gone at …", "Reconnected at …"
+    QFrame *banner = nullptr;
+    QLabel *bannerLabel = nullptr;
     QString connectionMessage;
 
     // What the counters show.

@@ -158,6 +158,8 @@ void TimelineView::clear()
     m_lanes.clear();
     m_queue.clear();
     m_undrawn = 0;
+    m_sourceGoneAt = 0;
+    m_markers.clear();
     update();
 }
 
@@ -170,8 +172,26 @@ void TimelineView::setSpan(qint64 nsecs)
 void TimelineView::setFollowingNow(bool follow)
 {
     if (!follow && m_followNow)
-        m_fixedEnd = TaskInfo::monotonicNowNsecs();
+        m_fixedEnd = currentTime();
     m_followNow = follow;
+    update();
+}
+
+qint64 TimelineView::currentTime() const
+{
+    // A source that is gone has no "now": its running tasks stop where the data stopped.
+    return m_sourceGoneAt > 0 ? m_sourceGoneAt : TaskInfo::monotonicNowNsecs();
+}
+
+void TimelineView::setSourceGoneAt(qint64 nsecs)
+{
+    m_sourceGoneAt = std::max<qint64>(nsecs, 0);
+    update();
+}
+
+void TimelineView::addMarker(qint64 nsecs)
+{
+    m_markers.push_back(nsecs);
     update();
 }
 
@@ -185,7 +205,7 @@ std::size_t TimelineView::barCount() const
 
 qint64 TimelineView::endTime() const
 {
-    return m_followNow ? TaskInfo::monotonicNowNsecs() : m_fixedEnd;
+    return m_followNow ? currentTime() : m_fixedEnd;
 }
 
 QRect TimelineView::plotRect() const
@@ -201,7 +221,7 @@ void TimelineView::paintEvent(QPaintEvent *)
     const QRect plot = plotRect();
     if (plot.width() <= 0 || plot.height() <= 0)
         return;
-    const qint64 now = TaskInfo::monotonicNowNsecs();
+    const qint64 now = currentTime();
     const qint64 t1 = endTime();
     const qint64 t0 = t1 - m_spanNs;
 
@@ -242,7 +262,17 @@ void TimelineView::paintEvent(QPaintEvent *)
         painter.setPen(QPen(pal.color(QPalette::Highlight), 1, Qt::DashLine));
         painter.drawLine(x, plot.top(), x, plot.top() + laneCount * laneHeight);
     }
+    // Reconnections: where the data resumed after a gap.
+    for (const qint64 marker : m_markers) {
+        if (marker < t0 || marker > t1)
+            continue;
+        const int x = plot.left() + int(double(marker - t0) * plot.width() / double(m_spanNs));
+        painter.setPen(QPen(pal.color(QPalette::Link), 2, Qt::SolidLine));
+        painter.drawLine(x, plot.top(), x, plot.top() + laneCount * laneHeight);
+    }
     QStringList notes;
+    if (m_sourceGoneAt > 0)
+        notes << tr("program gone: running tasks unknown after the last data");
     if (m_undrawn > 0)
         notes << tr("%1 tasks of workers past %2 not drawn").arg(m_undrawn).arg(kMaxLanes - 1);
     if (!m_followNow)
@@ -257,7 +287,7 @@ void TimelineView::paintEvent(QPaintEvent *)
 void TimelineView::paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1)
 {
     const QPalette pal = palette();
-    const qint64 now = TaskInfo::monotonicNowNsecs();
+    const qint64 now = currentTime();
     const qint64 step = niceStep(m_spanNs, plot.width());
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.85);
@@ -357,7 +387,7 @@ void TimelineView::paintQueue(QPainter &painter, const QRect &rect, qint64 t0, q
     const int width = rect.width();
     std::vector<qint64> columns(std::size_t(width), -1);
     const double pxPerNs = double(width) / double(t1 - t0);
-    const qint64 last = std::min(t1, m_followNow ? TaskInfo::monotonicNowNsecs() : t1);
+    const qint64 last = std::min(t1, m_followNow ? currentTime() : t1);
     const auto columnOf = [&](qint64 t) {
         return std::clamp(toPixel((double(t) - double(t0)) * pxPerNs, 0, width - 1), 0, width - 1);
     };

@@ -47,6 +47,20 @@ public:
     //! The visible span in nanoseconds (default 10 s).
     qint64 span() const { return m_spanNs; }
     void setSpan(qint64 nsecs);
+    /*!
+        Marks the source as gone at \a nsecs (TaskInfo::monotonicNowNsecs() time), or live
+        again with 0: while gone, "now" stands at \a nsecs, so that the bars of tasks that were
+        running stop growing there instead of growing for a dead process.
+    */
+    void setSourceGoneAt(qint64 nsecs);
+    //! When the source went away; 0 while it is live.
+    qint64 sourceGoneAt() const { return m_sourceGoneAt; }
+    //! The time the view treats as "now": sourceGoneAt() when the source is gone.
+    qint64 currentTime() const;
+    //! Adds a vertical marker at \a nsecs, where the source reconnected.
+    void addMarker(qint64 nsecs);
+    const std::vector<qint64> &markers() const { return m_markers; }
+
     //! Whether the right edge follows the current time (true until the user pans).
     bool isFollowingNow() const { return m_followNow; }
     void setFollowingNow(bool follow);
@@ -105,6 +119,8 @@ private:
     qint64 m_spanNs;
     bool m_followNow = true;
     qint64 m_fixedEnd = 0; // the right edge while not following
+    qint64 m_sourceGoneAt = 0; // 0 while the source is live
+    std::vector<qint64> m_markers; // reconnections
     bool m_dragging = false;
     int m_dragX = 0;
     qint64 m_dragEnd = 0;
