@@ -24,6 +24,7 @@
 #include <QtTest/QTest>
 #include <QtWidgets/QComboBox>
 #include <QtWidgets/QFileDialog>
+#include <QtWidgets/QFrame>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
 #include <QtWidgets/QMenu>
@@ -73,6 +74,7 @@ public:
     void cancelTask(quint64 taskId) override { cancelled << taskId; }
     void cancelAll() override { ++cancelAllCalls; }
     QList<pk::KeeperStatus> keepers() const override { return keeperList; }
+    void sendConnection(bool on) { Q_EMIT connectionChanged(on, QString()); }
 
     void sendSnapshot(const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &finished)
     {
@@ -268,6 +270,7 @@ private Q_SLOTS:
     void detailsLinksSelectTasks();
     void filterByIdAndErrorType();
     void throughputDropsToZero();
+    void programGoneAndBack();
     void cancellationsAreNotThroughput();
 };
 
@@ -1063,6 +1066,65 @@ void tst_MonitorWidget::cancellationsAreNotThroughput()
     QVERIFY(stats.throughput(1000) > 5.0);
     QVERIFY(stats.throughput(1000) < 15.0);
     QCOMPARE(pk::monitor::TaskStats::completedCount(counts), qint64(10));
+}
+
+// The program goes away: a banner says so, the counters grey out, live-only actions are off and
+// the timeline's "now" stops where the data stopped; on reconnect a marker and a banner line.
+void tst_MonitorWidget::programGoneAndBack()
+{
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.resize(1200, 800);
+    widget.setFeed(&feed);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    pk::TaskInfo running = keeperTask(1, QString(), pk::TaskState::Running);
+    running.setStartedAtNsecs(pk::TaskInfo::monotonicNowNsecs());
+    pk::TaskCounts counts;
+    counts.running = 1;
+    feed.sendUpdate({ running }, counts);
+
+    auto *banner = child<QFrame>(widget, "connectionBanner");
+    auto *bannerText = child<QLabel>(widget, "connectionBannerText");
+    auto *cancelAll = child<QPushButton>(widget, "cancelAllButton");
+    auto *follow = child<QToolButton>(widget, "followButton");
+    auto *runningValue = child<QLabel>(widget, "runningValue");
+    const auto *timeline
+        = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
+    QVERIFY(banner && bannerText && cancelAll && follow && runningValue && timeline);
+    QVERIFY(!banner->isVisible());
+    QVERIFY(cancelAll->isEnabled());
+    QCOMPARE(timeline->sourceGoneAt(), qint64(0));
+
+    const qint64 before = pk::TaskInfo::monotonicNowNsecs();
+    feed.sendConnection(false);
+    QVERIFY(banner->isVisible());
+    QVERIFY2(bannerText->text().startsWith(QStringLiteral("Program gone at ")),
+        qPrintable(bannerText->text()));
+    QVERIFY(!runningValue->isEnabled());
+    QCOMPARE(counter(widget, "throughputValue"), QStringLiteral("—"));
+    QVERIFY(!cancelAll->isEnabled());
+    QVERIFY(!follow->isEnabled());
+    QTest::mouseClick(cancelAll, Qt::LeftButton);
+    QCOMPARE(feed.cancelAllCalls, 0);
+    // The bars of running tasks end at the disconnect, however long the window stays open.
+    const qint64 goneAt = timeline->sourceGoneAt();
+    QVERIFY(goneAt >= before);
+    QCOMPARE(timeline->currentTime(), goneAt);
+    QVERIFY(timeline->markers().empty());
+
+    feed.sendConnection(true);
+    QVERIFY(banner->isVisible());
+    QVERIFY2(bannerText->text().contains(QStringLiteral("Program gone at "))
+            && bannerText->text().contains(QStringLiteral("Reconnected at ")),
+        qPrintable(bannerText->text()));
+    QCOMPARE(timeline->sourceGoneAt(), qint64(0));
+    QCOMPARE(timeline->markers().size(), std::size_t(1));
+    QVERIFY(timeline->markers().front() >= goneAt);
+    QVERIFY(runningValue->isEnabled());
+    QVERIFY(follow->isEnabled());
+    QTest::mouseClick(cancelAll, Qt::LeftButton);
+    QCOMPARE(feed.cancelAllCalls, 1);
 }
 
 QTEST_MAIN(tst_MonitorWidget)
