@@ -75,6 +75,9 @@ public:
     void cancelAll() override { ++cancelAllCalls; }
     QList<pk::KeeperStatus> keepers() const override { return keeperList; }
     void sendConnection(bool on) { Q_EMIT connectionChanged(on, QString()); }
+    bool isLive() const override { return liveFeed; }
+    QString programName() const override { return program; }
+    qint64 programPid() const override { return liveFeed ? 0 : 4242; }
 
     void sendSnapshot(const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &finished)
     {
@@ -89,6 +92,8 @@ public:
     QList<quint64> cancelled;
     int cancelAllCalls = 0;
     QList<pk::KeeperStatus> keeperList;
+    bool liveFeed = true;
+    QString program;
 };
 
 pk::TaskInfo keeperTask(quint64 id, const QString &keeper, pk::TaskState state,
@@ -271,6 +276,7 @@ private Q_SLOTS:
     void filterByIdAndErrorType();
     void throughputDropsToZero();
     void programGoneAndBack();
+    void recordingShowsItsOwnSpan();
     void cancellationsAreNotThroughput();
 };
 
@@ -1125,6 +1131,51 @@ void tst_MonitorWidget::programGoneAndBack()
     QVERIFY(follow->isEnabled());
     QTest::mouseClick(cancelAll, Qt::LeftButton);
     QCOMPARE(feed.cancelAllCalls, 1);
+}
+
+// A recording (a feed that is not live): its own span, no cancel or follow, and tasks running at
+// its end end there.
+void tst_MonitorWidget::recordingShowsItsOwnSpan()
+{
+    FakeFeed feed;
+    feed.liveFeed = false;
+    feed.program = QStringLiteral("images-demo");
+    pk::MonitorWidget widget;
+    widget.resize(1200, 800);
+    widget.setFeed(&feed);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    // Times far in the past of this process's clock: a live "now" axis would not show them.
+    const qint64 t0 = 1'000'000'000;
+    pk::TaskInfo done = keeperTask(1, QString(), pk::TaskState::Succeeded);
+    done.setQueuedAtNsecs(t0);
+    done.setStartedAtNsecs(t0 + 100'000'000);
+    done.setFinishedAtNsecs(t0 + 600'000'000);
+    pk::TaskInfo unfinished = keeperTask(2, QString(), pk::TaskState::Running);
+    unfinished.setQueuedAtNsecs(t0 + 200'000'000);
+    unfinished.setStartedAtNsecs(t0 + 2'000'000'000);
+    feed.sendSnapshot({ unfinished }, { done });
+
+    auto *bannerText = child<QLabel>(widget, "connectionBannerText");
+    QVERIFY(child<QFrame>(widget, "connectionBanner")->isVisible());
+    QVERIFY2(bannerText->text().contains(QStringLiteral("Recording of images-demo (pid 4242)")),
+        qPrintable(bannerText->text()));
+    QVERIFY(!child<QPushButton>(widget, "cancelAllButton")->isEnabled());
+    QVERIFY(!child<QToolButton>(widget, "followButton")->isEnabled());
+    QTest::mouseClick(child<QPushButton>(widget, "cancelAllButton"), Qt::LeftButton);
+    QCOMPARE(feed.cancelAllCalls, 0);
+
+    const auto *timeline
+        = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
+    const qint64 end = t0 + 2'000'000'000; // the latest time in the recording
+    QVERIFY(!timeline->isFollowingNow());
+    // The running task ends at the end of the recording, not at this process's "now".
+    QCOMPARE(timeline->sourceGoneAt(), end);
+    QCOMPARE(timeline->currentTime(), end);
+    // The view holds the whole span, and not much more.
+    QVERIFY(timeline->endTime() >= end);
+    QVERIFY(timeline->endTime() - timeline->span() <= t0);
+    QVERIFY(timeline->span() < 2 * (end - t0));
 }
 
 QTEST_MAIN(tst_MonitorWidget)

@@ -443,7 +443,19 @@ void MonitorWidgetPrivate::setFeed(MonitorFeed *newFeed, KeeperFeed *owned)
     wasConnected = connected;
     sourceGone = false;
     bannerLines.clear();
-    banner->hide();
+    recording = feed && !feed->isLive();
+    recordingStart = recordingEnd = 0;
+    if (recording) {
+        const QString program = feed->programName().isEmpty() ? feed->sourceName()
+            : feed->programPid() > 0
+            ? MonitorWidget::tr("%1 (pid %2)").arg(feed->programName()).arg(feed->programPid())
+            : feed->programName();
+        bannerLines << MonitorWidget::tr("Recording of %1 — not live: the timeline shows the "
+                                         "recording's own span.")
+                           .arg(program);
+        bannerLabel->setText(bannerLines.join(QLatin1Char('\n')));
+    }
+    banner->setVisible(recording);
     setCountersLive(true);
     if (!chartTimer.isActive())
         chartTimer.start();
@@ -477,6 +489,9 @@ void MonitorWidgetPrivate::onSnapshot(
     timeline->setThreadCount(threads);
     timeline->addTasks(recentlyFinished);
     timeline->addTasks(live);
+    recordingStart = recordingEnd = 0;
+    noteRecordingSpan(recentlyFinished);
+    noteRecordingSpan(live);
     stats.clear();
     for (const TaskInfo &info : recentlyFinished)
         stats.addFinished(info);
@@ -534,6 +549,7 @@ void MonitorWidgetPrivate::onUpdated(
     }
     timeline->setThreadCount(threads);
     timeline->addTasks(changes);
+    noteRecordingSpan(changes);
     timeline->addQueueDepth(TaskInfo::monotonicNowNsecs(), c.queued + c.waiting);
     if (frozen)
         bufferChanges(changes);
@@ -576,6 +592,28 @@ void MonitorWidgetPrivate::onConnectionChanged(bool on, const QString &message)
     setCountersLive(!sourceGone);
     updateActions();
     updateStatus();
+}
+
+void MonitorWidgetPrivate::noteRecordingSpan(const QList<TaskInfo> &tasks)
+{
+    if (!recording)
+        return;
+    // A recording has no "now": its span runs from the earliest to the latest time in it, and
+    // the tasks unfinished at its end end there.
+    for (const TaskInfo &info : tasks) {
+        for (const qint64 t :
+            { info.queuedAtNsecs(), info.startedAtNsecs(), info.finishedAtNsecs() }) {
+            if (t <= 0)
+                continue;
+            recordingStart = recordingStart == 0 ? t : std::min(recordingStart, t);
+            recordingEnd = std::max(recordingEnd, t);
+        }
+    }
+    if (recordingEnd <= 0)
+        return;
+    timeline->showRange(recordingStart, recordingEnd);
+    timeline->setSourceGoneAt(recordingEnd,
+        MonitorWidget::tr("tasks running at the end: unfinished at end of recording"));
 }
 
 void MonitorWidgetPrivate::setCountersLive(bool live)
@@ -883,10 +921,11 @@ void MonitorWidgetPrivate::updateActions()
     const TaskInfo info = selectedInfo();
     const bool cancellable = info.isValid()
         && (info.state() == TaskState::Queued || info.state() == TaskState::Waiting);
-    cancelTaskButton->setEnabled(feed && connected && cancellable);
-    cancelAllButton->setEnabled(feed && connected);
+    // A recording cannot be cancelled or followed: nothing in it is running any more.
+    cancelTaskButton->setEnabled(feed && connected && !recording && cancellable);
+    cancelAllButton->setEnabled(feed && connected && !recording);
     // Following a source that sends nothing more would only scroll to the same row.
-    followButton->setEnabled(!sourceGone);
+    followButton->setEnabled(!sourceGone && !recording);
 }
 
 void MonitorWidgetPrivate::updateStatus()

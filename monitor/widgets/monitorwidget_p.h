@@ -66,6 +66,8 @@ public:
     void onConnectionChanged(bool connected, const QString &message);
     //! Greys (false) or restores the counter tiles and the chart.
     void setCountersLive(bool live);
+    //! For a recording: widens the recorded span to \a tasks' times and fits the timeline to it.
+    void noteRecordingSpan(const QList<TaskInfo> &tasks);
 
     // The table: applied at once, or kept while frozen.
     void applySnapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished);
@@ -150,6 +152,9 @@ public:
     QList<QMetaObject::Connection> feedConnections;
     bool connected = false;
     bool wasConnected = false; // connected once since setFeed(): a later false means "gone"
+    bool recording = false; // the feed is not live (a trace file): no now, no cancel
+    qint64 recordingStart = 0; // the recording's earliest and latest times, ns
+    qint64 recordingEnd = 0;
     bool sourceGone = false; // disconnected after being connected, not back yet
     QStringList bannerLines; // "Program gone at …", "Reconnected at …"
     QFrame *banner = nullptr;

@@ -159,6 +159,7 @@ void TimelineView::clear()
     m_queue.clear();
     m_undrawn = 0;
     m_sourceGoneAt = 0;
+    m_goneNote.clear();
     m_markers.clear();
     update();
 }
@@ -183,10 +184,21 @@ qint64 TimelineView::currentTime() const
     return m_sourceGoneAt > 0 ? m_sourceGoneAt : TaskInfo::monotonicNowNsecs();
 }
 
-void TimelineView::setSourceGoneAt(qint64 nsecs)
+void TimelineView::setSourceGoneAt(qint64 nsecs, const QString &note)
 {
     m_sourceGoneAt = std::max<qint64>(nsecs, 0);
+    m_goneNote
+        = note.isEmpty() ? tr("program gone: running tasks unknown after the last data") : note;
     update();
+}
+
+void TimelineView::showRange(qint64 t0, qint64 t1)
+{
+    // A small margin, so that the first and last bars are not cut by the edges.
+    const qint64 span = std::max<qint64>(t1 - t0, 1);
+    m_followNow = false;
+    m_fixedEnd = t1 + span / 50;
+    setSpan(m_fixedEnd - (t0 - span / 50));
 }
 
 void TimelineView::addMarker(qint64 nsecs)
@@ -272,7 +284,7 @@ void TimelineView::paintEvent(QPaintEvent *)
     }
     QStringList notes;
     if (m_sourceGoneAt > 0)
-        notes << tr("program gone: running tasks unknown after the last data");
+        notes << m_goneNote;
     if (m_undrawn > 0)
         notes << tr("%1 tasks of workers past %2 not drawn").arg(m_undrawn).arg(kMaxLanes - 1);
     if (!m_followNow)

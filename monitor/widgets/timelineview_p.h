@@ -52,7 +52,11 @@ public:
         again with 0: while gone, "now" stands at \a nsecs, so that the bars of tasks that were
         running stop growing there instead of growing for a dead process.
     */
-    void setSourceGoneAt(qint64 nsecs);
+    void setSourceGoneAt(qint64 nsecs, const QString &note = QString());
+    //! Stops following "now" and shows [\a t0, \a t1] (a recording's own span).
+    void showRange(qint64 t0, qint64 t1);
+    //! The time at the right edge of the view.
+    qint64 endTime() const;
     //! When the source went away; 0 while it is live.
     qint64 sourceGoneAt() const { return m_sourceGoneAt; }
     //! The time the view treats as "now": sourceGoneAt() when the source is gone.
@@ -105,7 +109,6 @@ private:
     //! The lane of \a worker, made if needed; nullptr past the last lane.
     Lane *lane(int worker);
     static void insertSorted(std::deque<Bar> &bars, Bar bar);
-    qint64 endTime() const;
     QRect plotRect() const;
     void paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1);
     void paintLane(
@@ -120,6 +123,7 @@ private:
     bool m_followNow = true;
     qint64 m_fixedEnd = 0; // the right edge while not following
     qint64 m_sourceGoneAt = 0; // 0 while the source is live
+    QString m_goneNote; // what the view says about bars after m_sourceGoneAt
     std::vector<qint64> m_markers; // reconnections
     bool m_dragging = false;
     int m_dragX = 0;
