@@ -487,6 +487,7 @@ void MonitorWidgetPrivate::onSnapshot(
     threadCount = threads;
     timeline->clear();
     timeline->setThreadCount(threads);
+    timeline->setKeepers(feed ? feed->keepers() : QList<KeeperStatus>());
     timeline->addTasks(recentlyFinished);
     timeline->addTasks(live);
     recordingStart = recordingEnd = 0;
@@ -548,6 +549,7 @@ void MonitorWidgetPrivate::onUpdated(
             stats.addFinished(info);
     }
     timeline->setThreadCount(threads);
+    timeline->setKeepers(feed ? feed->keepers() : QList<KeeperStatus>());
     timeline->addTasks(changes);
     noteRecordingSpan(changes);
     timeline->addQueueDepth(TaskInfo::monotonicNowNsecs(), c.queued + c.waiting);

@@ -106,10 +106,10 @@ void TimelineView::insertSorted(std::deque<Bar> &bars, Bar bar)
 void TimelineView::addTasks(const QList<TaskInfo> &tasks)
 {
     for (const TaskInfo &info : tasks) {
-        const int worker = info.workerIndex();
-        if (worker < 0 || info.startedAtNsecs() <= 0)
+        if (info.workerIndex() < 0 || info.startedAtNsecs() <= 0)
             continue; // never ran on a worker: nothing to draw in a lane
-        Lane *found = lane(worker);
+        const int worker = laneOf(info.keeperName(), info.workerIndex());
+        Lane *found = worker >= 0 ? lane(worker) : nullptr;
         if (!found) {
             ++m_undrawn;
             continue;
@@ -144,8 +144,52 @@ void TimelineView::addQueueDepth(qint64 timeNs, qint64 depth)
         m_queue.pop_front();
 }
 
+void TimelineView::setKeepers(const QList<KeeperStatus> &keepers)
+{
+    std::vector<KeeperLanes> blocks;
+    int next = 0;
+    for (const KeeperStatus &k : keepers) {
+        // The lane cap bounds the sum: a feed that claims a million threads gets kMaxLanes.
+        const int count = std::clamp(k.threadCount, 0, kMaxLanes - next);
+        blocks.push_back({ k.name, next, count });
+        next += count;
+    }
+    const auto same = [](const KeeperLanes &a, const KeeperLanes &b) {
+        return a.name == b.name && a.first == b.first && a.count == b.count;
+    };
+    if (std::equal(blocks.begin(), blocks.end(), m_keepers.begin(), m_keepers.end(), same))
+        return;
+    // The lanes of the old layout belong to other workers now: they start again.
+    m_keepers = std::move(blocks);
+    m_lanes.clear();
+    m_threadCount = next;
+    update();
+}
+
+int TimelineView::laneOf(const QString &keeper, int worker) const
+{
+    if (m_keepers.empty())
+        return worker; // one unnamed keeper: a lane per worker index, as before
+    for (const KeeperLanes &k : m_keepers) {
+        if (k.name == keeper)
+            return worker < k.count ? k.first + worker : -1;
+    }
+    return -1;
+}
+
+QString TimelineView::laneLabel(int laneIndex) const
+{
+    for (const KeeperLanes &k : m_keepers) {
+        if (laneIndex >= k.first && laneIndex < k.first + k.count)
+            return tr("%1 · worker %2").arg(k.name).arg(laneIndex - k.first);
+    }
+    return tr("worker %1").arg(laneIndex);
+}
+
 void TimelineView::setThreadCount(int count)
 {
+    if (!m_keepers.empty())
+        return; // the keepers' thread counts say how many lanes there are
     count = std::clamp(count, 0, kMaxLanes);
     if (count == m_threadCount)
         return;
@@ -261,8 +305,7 @@ void TimelineView::paintEvent(QPaintEvent *)
             const int worker = i - 1;
             painter.setPen(worker < m_threadCount ? pal.color(QPalette::Text)
                                                   : pal.color(QPalette::PlaceholderText));
-            painter.drawText(
-                labelRect, Qt::AlignVCenter | Qt::AlignLeft, tr("worker %1").arg(worker));
+            painter.drawText(labelRect, Qt::AlignVCenter | Qt::AlignLeft, laneLabel(worker));
             if (std::size_t(worker) < m_lanes.size())
                 paintLane(painter, m_lanes[std::size_t(worker)], laneRect.adjusted(0, 3, 0, -3), t0,
                     t1, now);

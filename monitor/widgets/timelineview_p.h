@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pk/monitor_export.h>
+#include <pk/monitorfeed.h>
 #include <pk/taskinfo.h>
 
 #include <QtCore/QHash>
@@ -41,7 +42,19 @@ public:
     void addTasks(const QList<TaskInfo> &tasks);
     //! The queue depth (waiting + queued) at \a timeNs.
     void addQueueDepth(qint64 timeNs, qint64 depth);
+    //! The thread count of one unnamed keeper; ignored once setKeepers() gave keepers.
     void setThreadCount(int count);
+    /*!
+        Lanes per keeper and worker, in the order of \a keepers: the lanes of "images" (3
+        threads) then those of "network" (2). Empty: one unnamed keeper, a lane per worker
+        index. Tasks are placed by TaskInfo::keeperName() and workerIndex(); those of a keeper
+        not listed, or of a worker past its thread count, are counted as not drawn.
+    */
+    void setKeepers(const QList<KeeperStatus> &keepers);
+    //! The lane a task of \a keeper's \a worker is drawn in; -1 for none.
+    int laneOf(const QString &keeper, int worker) const;
+    //! The label of lane \a laneIndex: "images · worker 0", or "worker 0" without keepers.
+    QString laneLabel(int laneIndex) const;
     void clear();
 
     //! The visible span in nanoseconds (default 10 s).
@@ -122,6 +135,13 @@ private:
     qint64 m_spanNs;
     bool m_followNow = true;
     qint64 m_fixedEnd = 0; // the right edge while not following
+    struct KeeperLanes
+    {
+        QString name;
+        int first; // its first lane
+        int count; // its threads
+    };
+    std::vector<KeeperLanes> m_keepers; // empty: one unnamed keeper
     qint64 m_sourceGoneAt = 0; // 0 while the source is live
     QString m_goneNote; // what the view says about bars after m_sourceGoneAt
     std::vector<qint64> m_markers; // reconnections
