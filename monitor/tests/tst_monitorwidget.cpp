@@ -277,6 +277,7 @@ private Q_SLOTS:
     void throughputDropsToZero();
     void programGoneAndBack();
     void recordingShowsItsOwnSpan();
+    void lanesPerKeeper();
     void cancellationsAreNotThroughput();
 };
 
@@ -1176,6 +1177,43 @@ void tst_MonitorWidget::recordingShowsItsOwnSpan()
     QVERIFY(timeline->endTime() >= end);
     QVERIFY(timeline->endTime() - timeline->span() <= t0);
     QVERIFY(timeline->span() < 2 * (end - t0));
+}
+
+// Two keepers: their workers get lanes of their own, named after the keeper, and a network task
+// is not drawn on an images lane.
+void tst_MonitorWidget::lanesPerKeeper()
+{
+    FakeFeed feed;
+    feed.keeperList = { { QStringLiteral("images"), 3, {} }, { QStringLiteral("network"), 2, {} } };
+    pk::MonitorWidget widget;
+    widget.resize(1200, 800);
+    widget.setFeed(&feed);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    const qint64 now = pk::TaskInfo::monotonicNowNsecs();
+    pk::TaskInfo net = keeperTask(1, QStringLiteral("network"), pk::TaskState::Succeeded);
+    net.setWorkerIndex(1);
+    net.setStartedAtNsecs(now - 2'000'000);
+    net.setFinishedAtNsecs(now - 1'000'000);
+    feed.sendSnapshot({}, { net });
+
+    const auto *timeline
+        = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
+    QCOMPARE(timeline->laneLabel(0), QStringLiteral("images · worker 0"));
+    QCOMPARE(timeline->laneLabel(2), QStringLiteral("images · worker 2"));
+    QCOMPARE(timeline->laneLabel(3), QStringLiteral("network · worker 0"));
+    QCOMPARE(timeline->laneLabel(4), QStringLiteral("network · worker 1"));
+    QCOMPARE(timeline->laneOf(QStringLiteral("network"), 1), 4);
+    QCOMPARE(timeline->laneOf(QStringLiteral("images"), 3), -1); // past its threads
+    QCOMPARE(timeline->laneOf(QStringLiteral("other"), 0), -1);
+    QCOMPARE(timeline->barCount(), std::size_t(1));
+
+    // Without keepers(): today's lanes.
+    FakeFeed plain;
+    widget.setFeed(&plain);
+    plain.sendSnapshot({}, {});
+    QCOMPARE(timeline->laneLabel(0), QStringLiteral("worker 0"));
+    QCOMPARE(timeline->laneOf(QString(), 2), 2);
 }
 
 QTEST_MAIN(tst_MonitorWidget)
