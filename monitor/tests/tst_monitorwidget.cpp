@@ -1208,6 +1208,22 @@ void tst_MonitorWidget::lanesPerKeeper()
     QCOMPARE(timeline->laneOf(QStringLiteral("other"), 0), -1);
     QCOMPARE(timeline->barCount(), std::size_t(1));
 
+    // The keeper filter picks the counts the counter strip shows.
+    feed.keeperList[0].counts.running = 2;
+    feed.keeperList[1].counts.running = 1;
+    pk::TaskCounts all;
+    all.running = 3;
+    feed.sendUpdate({}, all, 0, 5);
+    QTRY_COMPARE(counter(widget, "runningValue"), QStringLiteral("3 / 5"));
+    auto *combo = child<QComboBox>(widget, "keeperFilter");
+    QVERIFY(combo);
+    const int images = combo->findData(QStringLiteral("images"));
+    QVERIFY(images > 0);
+    combo->setFocus();
+    while (combo->currentIndex() != images)
+        QTest::keyClick(combo, Qt::Key_Down);
+    QCOMPARE(counter(widget, "runningValue"), QStringLiteral("2 / 3"));
+
     // Without keepers(): today's lanes.
     FakeFeed plain;
     widget.setFeed(&plain);

@@ -226,6 +226,9 @@ void MonitorWidgetPrivate::setupUi()
     QObject::connect(keeperCombo, &QComboBox::currentIndexChanged, q, [this](int index) {
         const QString name = keeperCombo->itemData(index).toString();
         keepingSelection([&] { proxy->setKeeperFilter(name); });
+        // One selection drives the table and the counter strip.
+        countersDirty = true;
+        refreshCounters();
     });
     bar->addWidget(keeperCombo);
     continuationsButton = new QToolButton(tablePanel);
@@ -1061,12 +1064,26 @@ void MonitorWidgetPrivate::refreshCounters()
         return;
     countersDirty = false;
     shownThroughput = throughput;
-    queuedValue->setText(monitor::formatCount(counts.queued + counts.waiting));
+    // The keeper chosen in the keeper filter: its own counts and threads ("Running 2 / 3" for
+    // images), not the sum over keepers. The rate and percentiles stay those of all keepers.
+    TaskCounts shown = counts;
+    int shownThreads = threadCount;
+    const QString keeperName = keeperCombo->currentData().toString();
+    if (feed && !keeperName.isEmpty()) {
+        const QList<KeeperStatus> keepers = feed->keepers();
+        for (const KeeperStatus &k : keepers) {
+            if (k.name == keeperName) {
+                shown = k.counts;
+                shownThreads = k.threadCount;
+            }
+        }
+    }
+    queuedValue->setText(monitor::formatCount(shown.queued + shown.waiting));
     runningValue->setText(QStringLiteral("%1 / %2").arg(
-        monitor::formatCount(counts.running), QString::number(threadCount)));
-    succeededValue->setText(monitor::formatCount(counts.succeeded));
-    failedValue->setText(monitor::formatCount(counts.failed));
-    cancelledValue->setText(monitor::formatCount(counts.cancelled));
+        monitor::formatCount(shown.running), QString::number(shownThreads)));
+    succeededValue->setText(monitor::formatCount(shown.succeeded));
+    failedValue->setText(monitor::formatCount(shown.failed));
+    cancelledValue->setText(monitor::formatCount(shown.cancelled));
     throughputValue->setText(monitor::formatRate(throughput));
     waitValue->setText(percentileText(stats.wait()));
     runTimeValue->setText(percentileText(stats.run()));
