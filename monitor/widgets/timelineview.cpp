@@ -3,6 +3,7 @@
 #include "timelineview_p.h"
 
 #include <QtCore/QStringList>
+#include <QtGui/QFontMetrics>
 #include <QtGui/QMouseEvent>
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
@@ -166,6 +167,18 @@ void TimelineView::setKeepers(const QList<KeeperStatus> &keepers)
     update();
 }
 
+int TimelineView::labelWidth() const
+{
+    // Keeper names make labels longer than "worker 12": room for the longest, within reason.
+    int width = kLabelWidth;
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.9);
+    const QFontMetrics metrics(small);
+    for (const KeeperLanes &k : m_keepers)
+        width = std::max(width, metrics.horizontalAdvance(laneLabel(k.first + k.count - 1)) + 12);
+    return std::min(width, 240);
+}
+
 int TimelineView::laneOf(const QString &keeper, int worker) const
 {
     if (m_keepers.empty())
@@ -266,7 +279,7 @@ qint64 TimelineView::endTime() const
 
 QRect TimelineView::plotRect() const
 {
-    return rect().adjusted(kLabelWidth, kAxisHeight, -8, -4);
+    return rect().adjusted(labelWidth(), kAxisHeight, -8, -4);
 }
 
 void TimelineView::paintEvent(QPaintEvent *)
@@ -297,7 +310,7 @@ void TimelineView::paintEvent(QPaintEvent *)
         if (i % 2 == 1)
             painter.fillRect(laneRect, pal.color(QPalette::AlternateBase));
         painter.setPen(pal.color(QPalette::Text));
-        const QRect labelRect(4, laneRect.top(), kLabelWidth - 8, laneHeight);
+        const QRect labelRect(4, laneRect.top(), labelWidth() - 8, laneHeight);
         if (i == 0) {
             painter.drawText(labelRect, Qt::AlignVCenter | Qt::AlignLeft, tr("queue"));
             paintQueue(painter, laneRect.adjusted(0, 2, 0, -2), t0, t1);

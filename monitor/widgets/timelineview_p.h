@@ -55,6 +55,8 @@ public:
     int laneOf(const QString &keeper, int worker) const;
     //! The label of lane \a laneIndex: "images · worker 0", or "worker 0" without keepers.
     QString laneLabel(int laneIndex) const;
+    //! The width of the lane labels' column, in pixels.
+    int labelWidth() const;
     void clear();
 
     //! The visible span in nanoseconds (default 10 s).
