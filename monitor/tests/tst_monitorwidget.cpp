@@ -2,6 +2,7 @@
 // tasks, the state chips filter, Freeze keeps updates back, the buttons cancel and export.
 #include "csvparser.h"
 #include "pktest.h"
+#include "taskstats_p.h"
 #include "timelineview_p.h"
 
 #include <pk/keeperfeed.h>
@@ -23,6 +24,7 @@
 #include <QtTest/QTest>
 #include <QtWidgets/QComboBox>
 #include <QtWidgets/QFileDialog>
+#include <QtWidgets/QFrame>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
 #include <QtWidgets/QMenu>
@@ -72,6 +74,10 @@ public:
     void cancelTask(quint64 taskId) override { cancelled << taskId; }
     void cancelAll() override { ++cancelAllCalls; }
     QList<pk::KeeperStatus> keepers() const override { return keeperList; }
+    void sendConnection(bool on) { Q_EMIT connectionChanged(on, QString()); }
+    bool isLive() const override { return liveFeed; }
+    QString programName() const override { return program; }
+    qint64 programPid() const override { return liveFeed ? 0 : 4242; }
 
     void sendSnapshot(const QList<pk::TaskInfo> &live, const QList<pk::TaskInfo> &finished)
     {
@@ -86,6 +92,8 @@ public:
     QList<quint64> cancelled;
     int cancelAllCalls = 0;
     QList<pk::KeeperStatus> keeperList;
+    bool liveFeed = true;
+    QString program;
 };
 
 pk::TaskInfo keeperTask(quint64 id, const QString &keeper, pk::TaskState state,
@@ -266,6 +274,11 @@ private Q_SLOTS:
     void continuationsFoldUnderTheirTask();
     void detailsLinksSelectTasks();
     void filterByIdAndErrorType();
+    void throughputDropsToZero();
+    void programGoneAndBack();
+    void recordingShowsItsOwnSpan();
+    void lanesPerKeeper();
+    void cancellationsAreNotThroughput();
 };
 
 void tst_MonitorWidget::countersAndRows()
@@ -1022,6 +1035,201 @@ void tst_MonitorWidget::filterByIdAndErrorType()
     QCOMPARE(shownIds(widget), QList<quint64> { 12 });
     edit->clear();
     QCOMPARE(shownIds(widget).size(), 3);
+}
+
+// The rate is taken against the caller's clock (explicit milliseconds here): no sleeps.
+void tst_MonitorWidget::throughputDropsToZero()
+{
+    pk::monitor::TaskStats stats;
+    pk::TaskCounts counts;
+    stats.addCounts(counts, 0);
+    counts.succeeded = 50;
+    stats.addCounts(counts, 500);
+    counts.succeeded = 100;
+    stats.addCounts(counts, 1000);
+    QVERIFY(stats.throughput(1000) > 90.0);
+    QVERIFY(stats.throughput(1000) < 110.0);
+
+    // Nothing finishes any more: the counts arrive unchanged, the rate goes down to 0 and
+    // does not stay at its last value.
+    for (qint64 ms = 1100; ms <= 2500; ms += 100)
+        stats.addCounts(counts, ms);
+    QCOMPARE(stats.throughput(2500), 0.0);
+    // And with no counts at all (a source that went quiet), 0 as well.
+    QCOMPARE(stats.throughput(30'000), 0.0);
+}
+
+void tst_MonitorWidget::cancellationsAreNotThroughput()
+{
+    pk::monitor::TaskStats stats;
+    pk::TaskCounts counts;
+    stats.addCounts(counts, 0);
+    counts.cancelled = 10'000; // "Cancel all" on a long queue
+    stats.addCounts(counts, 500);
+    QCOMPARE(stats.throughput(500), 0.0);
+    counts.failed = 5;
+    counts.succeeded = 5;
+    stats.addCounts(counts, 1000);
+    QVERIFY(stats.throughput(1000) > 5.0);
+    QVERIFY(stats.throughput(1000) < 15.0);
+    QCOMPARE(pk::monitor::TaskStats::completedCount(counts), qint64(10));
+}
+
+// The program goes away: a banner says so, the counters grey out, live-only actions are off and
+// the timeline's "now" stops where the data stopped; on reconnect a marker and a banner line.
+void tst_MonitorWidget::programGoneAndBack()
+{
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.resize(1200, 800);
+    widget.setFeed(&feed);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    pk::TaskInfo running = keeperTask(1, QString(), pk::TaskState::Running);
+    running.setStartedAtNsecs(pk::TaskInfo::monotonicNowNsecs());
+    pk::TaskCounts counts;
+    counts.running = 1;
+    feed.sendUpdate({ running }, counts);
+
+    auto *banner = child<QFrame>(widget, "connectionBanner");
+    auto *bannerText = child<QLabel>(widget, "connectionBannerText");
+    auto *cancelAll = child<QPushButton>(widget, "cancelAllButton");
+    auto *follow = child<QToolButton>(widget, "followButton");
+    auto *runningValue = child<QLabel>(widget, "runningValue");
+    const auto *timeline
+        = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
+    QVERIFY(banner && bannerText && cancelAll && follow && runningValue && timeline);
+    QVERIFY(!banner->isVisible());
+    QVERIFY(cancelAll->isEnabled());
+    QCOMPARE(timeline->sourceGoneAt(), qint64(0));
+
+    const qint64 before = pk::TaskInfo::monotonicNowNsecs();
+    feed.sendConnection(false);
+    QVERIFY(banner->isVisible());
+    QVERIFY2(bannerText->text().startsWith(QStringLiteral("Program gone at ")),
+        qPrintable(bannerText->text()));
+    QVERIFY(!runningValue->isEnabled());
+    QCOMPARE(counter(widget, "throughputValue"), QStringLiteral("—"));
+    QVERIFY(!cancelAll->isEnabled());
+    QVERIFY(!follow->isEnabled());
+    QTest::mouseClick(cancelAll, Qt::LeftButton);
+    QCOMPARE(feed.cancelAllCalls, 0);
+    // The bars of running tasks end at the disconnect, however long the window stays open.
+    const qint64 goneAt = timeline->sourceGoneAt();
+    QVERIFY(goneAt >= before);
+    QCOMPARE(timeline->currentTime(), goneAt);
+    QVERIFY(timeline->markers().empty());
+
+    feed.sendConnection(true);
+    QVERIFY(banner->isVisible());
+    QVERIFY2(bannerText->text().contains(QStringLiteral("Program gone at "))
+            && bannerText->text().contains(QStringLiteral("Reconnected at ")),
+        qPrintable(bannerText->text()));
+    QCOMPARE(timeline->sourceGoneAt(), qint64(0));
+    QCOMPARE(timeline->markers().size(), std::size_t(1));
+    QVERIFY(timeline->markers().front() >= goneAt);
+    QVERIFY(runningValue->isEnabled());
+    QVERIFY(follow->isEnabled());
+    QTest::mouseClick(cancelAll, Qt::LeftButton);
+    QCOMPARE(feed.cancelAllCalls, 1);
+}
+
+// A recording (a feed that is not live): its own span, no cancel or follow, and tasks running at
+// its end end there.
+void tst_MonitorWidget::recordingShowsItsOwnSpan()
+{
+    FakeFeed feed;
+    feed.liveFeed = false;
+    feed.program = QStringLiteral("images-demo");
+    pk::MonitorWidget widget;
+    widget.resize(1200, 800);
+    widget.setFeed(&feed);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    // Times far in the past of this process's clock: a live "now" axis would not show them.
+    const qint64 t0 = 1'000'000'000;
+    pk::TaskInfo done = keeperTask(1, QString(), pk::TaskState::Succeeded);
+    done.setQueuedAtNsecs(t0);
+    done.setStartedAtNsecs(t0 + 100'000'000);
+    done.setFinishedAtNsecs(t0 + 600'000'000);
+    pk::TaskInfo unfinished = keeperTask(2, QString(), pk::TaskState::Running);
+    unfinished.setQueuedAtNsecs(t0 + 200'000'000);
+    unfinished.setStartedAtNsecs(t0 + 2'000'000'000);
+    feed.sendSnapshot({ unfinished }, { done });
+
+    auto *bannerText = child<QLabel>(widget, "connectionBannerText");
+    QVERIFY(child<QFrame>(widget, "connectionBanner")->isVisible());
+    QVERIFY2(bannerText->text().contains(QStringLiteral("Recording of images-demo (pid 4242)")),
+        qPrintable(bannerText->text()));
+    QVERIFY(!child<QPushButton>(widget, "cancelAllButton")->isEnabled());
+    QVERIFY(!child<QToolButton>(widget, "followButton")->isEnabled());
+    QTest::mouseClick(child<QPushButton>(widget, "cancelAllButton"), Qt::LeftButton);
+    QCOMPARE(feed.cancelAllCalls, 0);
+
+    const auto *timeline
+        = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
+    const qint64 end = t0 + 2'000'000'000; // the latest time in the recording
+    QVERIFY(!timeline->isFollowingNow());
+    // The running task ends at the end of the recording, not at this process's "now".
+    QCOMPARE(timeline->sourceGoneAt(), end);
+    QCOMPARE(timeline->currentTime(), end);
+    // The view holds the whole span, and not much more.
+    QVERIFY(timeline->endTime() >= end);
+    QVERIFY(timeline->endTime() - timeline->span() <= t0);
+    QVERIFY(timeline->span() < 2 * (end - t0));
+}
+
+// Two keepers: their workers get lanes of their own, named after the keeper, and a network task
+// is not drawn on an images lane.
+void tst_MonitorWidget::lanesPerKeeper()
+{
+    FakeFeed feed;
+    feed.keeperList = { { QStringLiteral("images"), 3, {} }, { QStringLiteral("network"), 2, {} } };
+    pk::MonitorWidget widget;
+    widget.resize(1200, 800);
+    widget.setFeed(&feed);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    const qint64 now = pk::TaskInfo::monotonicNowNsecs();
+    pk::TaskInfo net = keeperTask(1, QStringLiteral("network"), pk::TaskState::Succeeded);
+    net.setWorkerIndex(1);
+    net.setStartedAtNsecs(now - 2'000'000);
+    net.setFinishedAtNsecs(now - 1'000'000);
+    feed.sendSnapshot({}, { net });
+
+    const auto *timeline
+        = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
+    QCOMPARE(timeline->laneLabel(0), QStringLiteral("images · worker 0"));
+    QCOMPARE(timeline->laneLabel(2), QStringLiteral("images · worker 2"));
+    QCOMPARE(timeline->laneLabel(3), QStringLiteral("network · worker 0"));
+    QCOMPARE(timeline->laneLabel(4), QStringLiteral("network · worker 1"));
+    QCOMPARE(timeline->laneOf(QStringLiteral("network"), 1), 4);
+    QCOMPARE(timeline->laneOf(QStringLiteral("images"), 3), -1); // past its threads
+    QCOMPARE(timeline->laneOf(QStringLiteral("other"), 0), -1);
+    QCOMPARE(timeline->barCount(), std::size_t(1));
+
+    // The keeper filter picks the counts the counter strip shows.
+    feed.keeperList[0].counts.running = 2;
+    feed.keeperList[1].counts.running = 1;
+    pk::TaskCounts all;
+    all.running = 3;
+    feed.sendUpdate({}, all, 0, 5);
+    QTRY_COMPARE(counter(widget, "runningValue"), QStringLiteral("3 / 5"));
+    auto *combo = child<QComboBox>(widget, "keeperFilter");
+    QVERIFY(combo);
+    const int images = combo->findData(QStringLiteral("images"));
+    QVERIFY(images > 0);
+    combo->setFocus();
+    while (combo->currentIndex() != images)
+        QTest::keyClick(combo, Qt::Key_Down);
+    QCOMPARE(counter(widget, "runningValue"), QStringLiteral("2 / 3"));
+
+    // Without keepers(): today's lanes.
+    FakeFeed plain;
+    widget.setFeed(&plain);
+    plain.sendSnapshot({}, {});
+    QCOMPARE(timeline->laneLabel(0), QStringLiteral("worker 0"));
+    QCOMPARE(timeline->laneOf(QString(), 2), 2);
 }
 
 QTEST_MAIN(tst_MonitorWidget)

@@ -15,6 +15,7 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+#include <QtCore/QTime>
 #include <QtCore/QUrl>
 #include <QtCore/QtNumeric>
 #include <QtGui/QAction>
@@ -124,6 +125,23 @@ void MonitorWidgetPrivate::setupUi()
     root->setContentsMargins(6, 6, 6, 6);
     root->setSpacing(6);
 
+    // The banner that says the data is no longer live (the program went away, or came back):
+    // a status-bar line is too easy to miss when every number on screen looks current.
+    banner = new QFrame(q);
+    banner->setObjectName(QStringLiteral("connectionBanner"));
+    banner->setFrameShape(QFrame::StyledPanel);
+    banner->setStyleSheet(QStringLiteral("#connectionBanner { background: #fff3cd; "
+                                         "border: 1px solid #d4a72c; border-radius: 3px; } "
+                                         "#connectionBanner QLabel { color: #3d2e00; }"));
+    auto *bannerLayout = new QHBoxLayout(banner);
+    bannerLayout->setContentsMargins(8, 4, 8, 4);
+    bannerLabel = new QLabel(banner);
+    bannerLabel->setObjectName(QStringLiteral("connectionBannerText"));
+    bannerLabel->setWordWrap(true);
+    bannerLayout->addWidget(bannerLabel);
+    banner->hide();
+    root->addWidget(banner);
+
     // Counters.
     counterStrip = new QHBoxLayout;
     counterStrip->setSpacing(6);
@@ -208,6 +226,9 @@ void MonitorWidgetPrivate::setupUi()
     QObject::connect(keeperCombo, &QComboBox::currentIndexChanged, q, [this](int index) {
         const QString name = keeperCombo->itemData(index).toString();
         keepingSelection([&] { proxy->setKeeperFilter(name); });
+        // One selection drives the table and the counter strip.
+        countersDirty = true;
+        refreshCounters();
     });
     bar->addWidget(keeperCombo);
     continuationsButton = new QToolButton(tablePanel);
@@ -422,6 +443,25 @@ void MonitorWidgetPrivate::setFeed(MonitorFeed *newFeed, KeeperFeed *owned)
     threadCount = 0;
     droppedDetail = 0;
     connected = feed && feed->isConnected();
+    wasConnected = connected;
+    sourceGone = false;
+    bannerLines.clear();
+    recording = feed && !feed->isLive();
+    recordingStart = recordingEnd = 0;
+    if (recording) {
+        const QString program = feed->programName().isEmpty() ? feed->sourceName()
+            : feed->programPid() > 0
+            ? MonitorWidget::tr("%1 (pid %2)").arg(feed->programName()).arg(feed->programPid())
+            : feed->programName();
+        bannerLines << MonitorWidget::tr("Recording of %1 — not live: the timeline shows the "
+                                         "recording's own span.")
+                           .arg(program);
+        bannerLabel->setText(bannerLines.join(QLatin1Char('\n')));
+    }
+    banner->setVisible(recording);
+    setCountersLive(true);
+    if (!chartTimer.isActive())
+        chartTimer.start();
     connectionMessage.clear();
     countersDirty = true;
 
@@ -450,8 +490,12 @@ void MonitorWidgetPrivate::onSnapshot(
     threadCount = threads;
     timeline->clear();
     timeline->setThreadCount(threads);
+    timeline->setKeepers(feed ? feed->keepers() : QList<KeeperStatus>());
     timeline->addTasks(recentlyFinished);
     timeline->addTasks(live);
+    recordingStart = recordingEnd = 0;
+    noteRecordingSpan(recentlyFinished);
+    noteRecordingSpan(live);
     stats.clear();
     for (const TaskInfo &info : recentlyFinished)
         stats.addFinished(info);
@@ -508,7 +552,9 @@ void MonitorWidgetPrivate::onUpdated(
             stats.addFinished(info);
     }
     timeline->setThreadCount(threads);
+    timeline->setKeepers(feed ? feed->keepers() : QList<KeeperStatus>());
     timeline->addTasks(changes);
+    noteRecordingSpan(changes);
     timeline->addQueueDepth(TaskInfo::monotonicNowNsecs(), c.queued + c.waiting);
     if (frozen)
         bufferChanges(changes);
@@ -522,8 +568,67 @@ void MonitorWidgetPrivate::onConnectionChanged(bool on, const QString &message)
 {
     connected = on;
     connectionMessage = message;
+    const QString at = QTime::currentTime().toString(QStringLiteral("HH:mm:ss"));
+    if (!on && wasConnected && !sourceGone) {
+        // What is on screen is what was last received: say so, and stop everything that would
+        // go on computing from a dead source (rates, growing bars).
+        sourceGone = true;
+        bannerLines << MonitorWidget::tr("Program gone at %1 — showing what was last received; "
+                                         "running and queued tasks are unknown after that.")
+                           .arg(at);
+        timeline->setSourceGoneAt(TaskInfo::monotonicNowNsecs());
+        chartTimer.stop();
+        throughputValue->setText(QStringLiteral("—"));
+        shownThroughput = 0;
+    } else if (on && sourceGone) {
+        // Not a silent wipe: the gap stays visible, with a marker where the data resumed.
+        sourceGone = false;
+        bannerLines << MonitorWidget::tr("Reconnected at %1.").arg(at);
+        timeline->setSourceGoneAt(0);
+        timeline->addMarker(TaskInfo::monotonicNowNsecs());
+        chartHistory.clear();
+        chartTimer.start();
+        countersDirty = true;
+    }
+    if (on)
+        wasConnected = true;
+    bannerLabel->setText(bannerLines.join(QLatin1Char('\n')));
+    banner->setVisible(!bannerLines.isEmpty());
+    setCountersLive(!sourceGone);
     updateActions();
     updateStatus();
+}
+
+void MonitorWidgetPrivate::noteRecordingSpan(const QList<TaskInfo> &tasks)
+{
+    if (!recording)
+        return;
+    // A recording has no "now": its span runs from the earliest to the latest time in it, and
+    // the tasks unfinished at its end end there.
+    for (const TaskInfo &info : tasks) {
+        for (const qint64 t :
+            { info.queuedAtNsecs(), info.startedAtNsecs(), info.finishedAtNsecs() }) {
+            if (t <= 0)
+                continue;
+            recordingStart = recordingStart == 0 ? t : std::min(recordingStart, t);
+            recordingEnd = std::max(recordingEnd, t);
+        }
+    }
+    if (recordingEnd <= 0)
+        return;
+    timeline->showRange(recordingStart, recordingEnd);
+    timeline->setSourceGoneAt(recordingEnd,
+        MonitorWidget::tr("tasks running at the end: unfinished at end of recording"));
+}
+
+void MonitorWidgetPrivate::setCountersLive(bool live)
+{
+    // Disabled tiles draw greyed: the numbers stay readable but no longer look current.
+    for (int i = 0; i < counterStrip->count(); ++i) {
+        if (QWidget *tile = counterStrip->itemAt(i)->widget())
+            tile->setEnabled(live);
+    }
+    chart->setEnabled(live);
 }
 
 // ---- the table ---------------------------------------------------------------------------
@@ -821,8 +926,11 @@ void MonitorWidgetPrivate::updateActions()
     const TaskInfo info = selectedInfo();
     const bool cancellable = info.isValid()
         && (info.state() == TaskState::Queued || info.state() == TaskState::Waiting);
-    cancelTaskButton->setEnabled(feed && connected && cancellable);
-    cancelAllButton->setEnabled(feed && connected);
+    // A recording cannot be cancelled or followed: nothing in it is running any more.
+    cancelTaskButton->setEnabled(feed && connected && !recording && cancellable);
+    cancelAllButton->setEnabled(feed && connected && !recording);
+    // Following a source that sends nothing more would only scroll to the same row.
+    followButton->setEnabled(!sourceGone && !recording);
 }
 
 void MonitorWidgetPrivate::updateStatus()
@@ -944,18 +1052,39 @@ void MonitorWidgetPrivate::showNotice(const QString &text)
 
 void MonitorWidgetPrivate::refreshCounters()
 {
+    if (sourceGone)
+        return; // no rates from a dead source: the tiles keep the last values, greyed
     const qint64 now = clock.elapsed();
     stats.addCounts(counts, now);
-    if (!countersDirty && counts.live() == 0 && stats.throughput(now) == 0)
+    const double throughput = stats.throughput(now);
+    // Skip the relabelling only when nothing can have changed, and only once the rate shown is
+    // 0 itself: returning while the label still said "12 / s" froze it at its last value for
+    // as long as nothing finished.
+    if (!countersDirty && counts.live() == 0 && throughput == 0 && shownThroughput == 0)
         return;
     countersDirty = false;
-    queuedValue->setText(monitor::formatCount(counts.queued + counts.waiting));
+    shownThroughput = throughput;
+    // The keeper chosen in the keeper filter: its own counts and threads ("Running 2 / 3" for
+    // images), not the sum over keepers. The rate and percentiles stay those of all keepers.
+    TaskCounts shown = counts;
+    int shownThreads = threadCount;
+    const QString keeperName = keeperCombo->currentData().toString();
+    if (feed && !keeperName.isEmpty()) {
+        const QList<KeeperStatus> keepers = feed->keepers();
+        for (const KeeperStatus &k : keepers) {
+            if (k.name == keeperName) {
+                shown = k.counts;
+                shownThreads = k.threadCount;
+            }
+        }
+    }
+    queuedValue->setText(monitor::formatCount(shown.queued + shown.waiting));
     runningValue->setText(QStringLiteral("%1 / %2").arg(
-        monitor::formatCount(counts.running), QString::number(threadCount)));
-    succeededValue->setText(monitor::formatCount(counts.succeeded));
-    failedValue->setText(monitor::formatCount(counts.failed));
-    cancelledValue->setText(monitor::formatCount(counts.cancelled));
-    throughputValue->setText(monitor::formatRate(stats.throughput(now)));
+        monitor::formatCount(shown.running), QString::number(shownThreads)));
+    succeededValue->setText(monitor::formatCount(shown.succeeded));
+    failedValue->setText(monitor::formatCount(shown.failed));
+    cancelledValue->setText(monitor::formatCount(shown.cancelled));
+    throughputValue->setText(monitor::formatRate(throughput));
     waitValue->setText(percentileText(stats.wait()));
     runTimeValue->setText(percentileText(stats.run()));
     updateStatus();
@@ -965,7 +1094,8 @@ void MonitorWidgetPrivate::sampleChart()
 {
     // Completions per second over the last second, one sample per interval.
     const qint64 now = clock.elapsed();
-    const qint64 finished = counts.finished();
+    // Cancellations are not throughput: the same count as the counter strip's Finished / s.
+    const qint64 finished = monitor::TaskStats::completedCount(counts);
     if (!chartHistory.empty() && finished < chartHistory.back().second)
         chartHistory.clear();
     chartHistory.emplace_back(now, finished);

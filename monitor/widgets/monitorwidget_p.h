@@ -12,6 +12,7 @@
 #include <QtCore/QList>
 #include <QtCore/QMetaObject>
 #include <QtCore/QPointer>
+#include <QtCore/QStringList>
 #include <QtCore/QTimer>
 
 #include <array>
@@ -20,6 +21,7 @@
 QT_BEGIN_NAMESPACE
 class QAction;
 class QComboBox;
+class QFrame;
 class QHBoxLayout;
 class QLabel;
 class QLineEdit;
@@ -62,6 +64,10 @@ public:
     void onUpdated(const QList<TaskInfo> &changes, const TaskCounts &counts, int threadCount,
         quint64 droppedDetail);
     void onConnectionChanged(bool connected, const QString &message);
+    //! Greys (false) or restores the counter tiles and the chart.
+    void setCountersLive(bool live);
+    //! For a recording: widens the recorded span to \a tasks' times and fits the timeline to it.
+    void noteRecordingSpan(const QList<TaskInfo> &tasks);
 
     // The table: applied at once, or kept while frozen.
     void applySnapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished);
@@ -145,6 +151,14 @@ public:
     QPointer<PromiseKeeper> keeper;
     QList<QMetaObject::Connection> feedConnections;
     bool connected = false;
+    bool wasConnected = false; // connected once since setFeed(): a later false means "gone"
+    bool recording = false; // the feed is not live (a trace file): no now, no cancel
+    qint64 recordingStart = 0; // the recording's earliest and latest times, ns
+    qint64 recordingEnd = 0;
+    bool sourceGone = false; // disconnected after being connected, not back yet
+    QStringList bannerLines; // "Program gone at …", "Reconnected at …"
+    QFrame *banner = nullptr;
+    QLabel *bannerLabel = nullptr;
     QString connectionMessage;
 
     // What the counters show.
@@ -156,6 +170,9 @@ public:
     std::deque<std::pair<qint64, qint64>> chartHistory; // (ms, finished) of the last second
     qint64 queuePeak = 0; // the deepest queue since the last chart sample
     bool countersDirty = true;
+    //! The rate the Finished / s label shows, so that refreshCounters() knows it must still
+    //! bring it down to 0.
+    double shownThroughput = 0;
     QTimer refreshTimer; // counters, status: 10 Hz
     QTimer chartTimer; // one chart sample every ThroughputChart::kSampleIntervalMs
     QTimer timelineTimer; // moves "now" along while following

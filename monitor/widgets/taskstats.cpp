@@ -27,7 +27,9 @@ void TaskStats::addFinished(const TaskInfo &info)
 
 void TaskStats::addCounts(const TaskCounts &counts, qint64 nowMs)
 {
-    const qint64 finished = counts.finished();
+    // Throughput is work done: cancelled tasks are counted apart (the Cancelled counter), so
+    // that a "Cancel all" of 10 000 queued tasks does not show as a burst of throughput.
+    const qint64 finished = completedCount(counts);
     if (!m_samples.empty() && finished < m_samples.back().finished)
         m_samples.clear(); // another source, or a restart: start again
     m_samples.push_back({ nowMs, finished });

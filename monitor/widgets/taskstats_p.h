@@ -1,6 +1,8 @@
-// Internal: the statistics of the counter strip (throughput, wait and run time percentiles).
+// Internal: the statistics of the counter strip (throughput, wait and run time percentiles)
+// (exported for its tests only).
 #pragma once
 
+#include <pk/monitor_export.h>
 #include <pk/taskcounts.h>
 #include <pk/taskinfo.h>
 
@@ -13,7 +15,7 @@ namespace pk::monitor {
     Throughput from the exact counts, sampled as they arrive, over the last few seconds; wait
     and run time percentiles over a sliding window of the most recently finished tasks.
 */
-class TaskStats
+class PROMISEKEEPER_MONITOR_EXPORT TaskStats
 {
 public:
     //! How many finished tasks the percentiles are taken over.
@@ -32,7 +34,15 @@ public:
     //! The counts at \a nowMs (any steady millisecond clock).
     void addCounts(const TaskCounts &counts, qint64 nowMs);
 
-    //! Tasks finished per second over the last kThroughputSpanMs, as of \a nowMs.
+    //! The tasks that completed (succeeded or failed), which throughput counts; cancelled
+    //! tasks are not throughput.
+    static qint64 completedCount(const TaskCounts &counts) noexcept
+    {
+        return counts.succeeded + counts.failed;
+    }
+
+    //! Tasks completed (succeeded or failed, not cancelled) per second over the last
+    //! kThroughputSpanMs, as of \a nowMs.
     double throughput(qint64 nowMs) const;
     Percentiles wait() const { return percentiles(m_waits); }
     Percentiles run() const { return percentiles(m_runs); }

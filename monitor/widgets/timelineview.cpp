@@ -3,6 +3,7 @@
 #include "timelineview_p.h"
 
 #include <QtCore/QStringList>
+#include <QtGui/QFontMetrics>
 #include <QtGui/QMouseEvent>
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
@@ -106,10 +107,10 @@ void TimelineView::insertSorted(std::deque<Bar> &bars, Bar bar)
 void TimelineView::addTasks(const QList<TaskInfo> &tasks)
 {
     for (const TaskInfo &info : tasks) {
-        const int worker = info.workerIndex();
-        if (worker < 0 || info.startedAtNsecs() <= 0)
+        if (info.workerIndex() < 0 || info.startedAtNsecs() <= 0)
             continue; // never ran on a worker: nothing to draw in a lane
-        Lane *found = lane(worker);
+        const int worker = laneOf(info.keeperName(), info.workerIndex());
+        Lane *found = worker >= 0 ? lane(worker) : nullptr;
         if (!found) {
             ++m_undrawn;
             continue;
@@ -144,8 +145,64 @@ void TimelineView::addQueueDepth(qint64 timeNs, qint64 depth)
         m_queue.pop_front();
 }
 
+void TimelineView::setKeepers(const QList<KeeperStatus> &keepers)
+{
+    std::vector<KeeperLanes> blocks;
+    int next = 0;
+    for (const KeeperStatus &k : keepers) {
+        // The lane cap bounds the sum: a feed that claims a million threads gets kMaxLanes.
+        const int count = std::clamp(k.threadCount, 0, kMaxLanes - next);
+        blocks.push_back({ k.name, next, count });
+        next += count;
+    }
+    const auto same = [](const KeeperLanes &a, const KeeperLanes &b) {
+        return a.name == b.name && a.first == b.first && a.count == b.count;
+    };
+    if (std::equal(blocks.begin(), blocks.end(), m_keepers.begin(), m_keepers.end(), same))
+        return;
+    // The lanes of the old layout belong to other workers now: they start again.
+    m_keepers = std::move(blocks);
+    m_lanes.clear();
+    m_threadCount = next;
+    update();
+}
+
+int TimelineView::labelWidth() const
+{
+    // Keeper names make labels longer than "worker 12": room for the longest, within reason.
+    int width = kLabelWidth;
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.9);
+    const QFontMetrics metrics(small);
+    for (const KeeperLanes &k : m_keepers)
+        width = std::max(width, metrics.horizontalAdvance(laneLabel(k.first + k.count - 1)) + 12);
+    return std::min(width, 240);
+}
+
+int TimelineView::laneOf(const QString &keeper, int worker) const
+{
+    if (m_keepers.empty())
+        return worker; // one unnamed keeper: a lane per worker index, as before
+    for (const KeeperLanes &k : m_keepers) {
+        if (k.name == keeper)
+            return worker < k.count ? k.first + worker : -1;
+    }
+    return -1;
+}
+
+QString TimelineView::laneLabel(int laneIndex) const
+{
+    for (const KeeperLanes &k : m_keepers) {
+        if (laneIndex >= k.first && laneIndex < k.first + k.count)
+            return tr("%1 · worker %2").arg(k.name).arg(laneIndex - k.first);
+    }
+    return tr("worker %1").arg(laneIndex);
+}
+
 void TimelineView::setThreadCount(int count)
 {
+    if (!m_keepers.empty())
+        return; // the keepers' thread counts say how many lanes there are
     count = std::clamp(count, 0, kMaxLanes);
     if (count == m_threadCount)
         return;
@@ -158,6 +215,9 @@ void TimelineView::clear()
     m_lanes.clear();
     m_queue.clear();
     m_undrawn = 0;
+    m_sourceGoneAt = 0;
+    m_goneNote.clear();
+    m_markers.clear();
     update();
 }
 
@@ -170,8 +230,37 @@ void TimelineView::setSpan(qint64 nsecs)
 void TimelineView::setFollowingNow(bool follow)
 {
     if (!follow && m_followNow)
-        m_fixedEnd = TaskInfo::monotonicNowNsecs();
+        m_fixedEnd = currentTime();
     m_followNow = follow;
+    update();
+}
+
+qint64 TimelineView::currentTime() const
+{
+    // A source that is gone has no "now": its running tasks stop where the data stopped.
+    return m_sourceGoneAt > 0 ? m_sourceGoneAt : TaskInfo::monotonicNowNsecs();
+}
+
+void TimelineView::setSourceGoneAt(qint64 nsecs, const QString &note)
+{
+    m_sourceGoneAt = std::max<qint64>(nsecs, 0);
+    m_goneNote
+        = note.isEmpty() ? tr("program gone: running tasks unknown after the last data") : note;
+    update();
+}
+
+void TimelineView::showRange(qint64 t0, qint64 t1)
+{
+    // A small margin, so that the first and last bars are not cut by the edges.
+    const qint64 span = std::max<qint64>(t1 - t0, 1);
+    m_followNow = false;
+    m_fixedEnd = t1 + span / 50;
+    setSpan(m_fixedEnd - (t0 - span / 50));
+}
+
+void TimelineView::addMarker(qint64 nsecs)
+{
+    m_markers.push_back(nsecs);
     update();
 }
 
@@ -185,12 +274,12 @@ std::size_t TimelineView::barCount() const
 
 qint64 TimelineView::endTime() const
 {
-    return m_followNow ? TaskInfo::monotonicNowNsecs() : m_fixedEnd;
+    return m_followNow ? currentTime() : m_fixedEnd;
 }
 
 QRect TimelineView::plotRect() const
 {
-    return rect().adjusted(kLabelWidth, kAxisHeight, -8, -4);
+    return rect().adjusted(labelWidth(), kAxisHeight, -8, -4);
 }
 
 void TimelineView::paintEvent(QPaintEvent *)
@@ -201,7 +290,7 @@ void TimelineView::paintEvent(QPaintEvent *)
     const QRect plot = plotRect();
     if (plot.width() <= 0 || plot.height() <= 0)
         return;
-    const qint64 now = TaskInfo::monotonicNowNsecs();
+    const qint64 now = currentTime();
     const qint64 t1 = endTime();
     const qint64 t0 = t1 - m_spanNs;
 
@@ -221,7 +310,7 @@ void TimelineView::paintEvent(QPaintEvent *)
         if (i % 2 == 1)
             painter.fillRect(laneRect, pal.color(QPalette::AlternateBase));
         painter.setPen(pal.color(QPalette::Text));
-        const QRect labelRect(4, laneRect.top(), kLabelWidth - 8, laneHeight);
+        const QRect labelRect(4, laneRect.top(), labelWidth() - 8, laneHeight);
         if (i == 0) {
             painter.drawText(labelRect, Qt::AlignVCenter | Qt::AlignLeft, tr("queue"));
             paintQueue(painter, laneRect.adjusted(0, 2, 0, -2), t0, t1);
@@ -229,8 +318,7 @@ void TimelineView::paintEvent(QPaintEvent *)
             const int worker = i - 1;
             painter.setPen(worker < m_threadCount ? pal.color(QPalette::Text)
                                                   : pal.color(QPalette::PlaceholderText));
-            painter.drawText(
-                labelRect, Qt::AlignVCenter | Qt::AlignLeft, tr("worker %1").arg(worker));
+            painter.drawText(labelRect, Qt::AlignVCenter | Qt::AlignLeft, laneLabel(worker));
             if (std::size_t(worker) < m_lanes.size())
                 paintLane(painter, m_lanes[std::size_t(worker)], laneRect.adjusted(0, 3, 0, -3), t0,
                     t1, now);
@@ -242,7 +330,17 @@ void TimelineView::paintEvent(QPaintEvent *)
         painter.setPen(QPen(pal.color(QPalette::Highlight), 1, Qt::DashLine));
         painter.drawLine(x, plot.top(), x, plot.top() + laneCount * laneHeight);
     }
+    // Reconnections: where the data resumed after a gap.
+    for (const qint64 marker : m_markers) {
+        if (marker < t0 || marker > t1)
+            continue;
+        const int x = plot.left() + int(double(marker - t0) * plot.width() / double(m_spanNs));
+        painter.setPen(QPen(pal.color(QPalette::Link), 2, Qt::SolidLine));
+        painter.drawLine(x, plot.top(), x, plot.top() + laneCount * laneHeight);
+    }
     QStringList notes;
+    if (m_sourceGoneAt > 0)
+        notes << m_goneNote;
     if (m_undrawn > 0)
         notes << tr("%1 tasks of workers past %2 not drawn").arg(m_undrawn).arg(kMaxLanes - 1);
     if (!m_followNow)
@@ -257,7 +355,7 @@ void TimelineView::paintEvent(QPaintEvent *)
 void TimelineView::paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1)
 {
     const QPalette pal = palette();
-    const qint64 now = TaskInfo::monotonicNowNsecs();
+    const qint64 now = currentTime();
     const qint64 step = niceStep(m_spanNs, plot.width());
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.85);
@@ -357,7 +455,7 @@ void TimelineView::paintQueue(QPainter &painter, const QRect &rect, qint64 t0, q
     const int width = rect.width();
     std::vector<qint64> columns(std::size_t(width), -1);
     const double pxPerNs = double(width) / double(t1 - t0);
-    const qint64 last = std::min(t1, m_followNow ? TaskInfo::monotonicNowNsecs() : t1);
+    const qint64 last = std::min(t1, m_followNow ? currentTime() : t1);
     const auto columnOf = [&](qint64 t) {
         return std::clamp(toPixel((double(t) - double(t0)) * pxPerNs, 0, width - 1), 0, width - 1);
     };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pk/monitor_export.h>
+#include <pk/monitorfeed.h>
 #include <pk/taskinfo.h>
 
 #include <QtCore/QHash>
@@ -41,12 +42,44 @@ public:
     void addTasks(const QList<TaskInfo> &tasks);
     //! The queue depth (waiting + queued) at \a timeNs.
     void addQueueDepth(qint64 timeNs, qint64 depth);
+    //! The thread count of one unnamed keeper; ignored once setKeepers() gave keepers.
     void setThreadCount(int count);
+    /*!
+        Lanes per keeper and worker, in the order of \a keepers: the lanes of "images" (3
+        threads) then those of "network" (2). Empty: one unnamed keeper, a lane per worker
+        index. Tasks are placed by TaskInfo::keeperName() and workerIndex(); those of a keeper
+        not listed, or of a worker past its thread count, are counted as not drawn.
+    */
+    void setKeepers(const QList<KeeperStatus> &keepers);
+    //! The lane a task of \a keeper's \a worker is drawn in; -1 for none.
+    int laneOf(const QString &keeper, int worker) const;
+    //! The label of lane \a laneIndex: "images · worker 0", or "worker 0" without keepers.
+    QString laneLabel(int laneIndex) const;
+    //! The width of the lane labels' column, in pixels.
+    int labelWidth() const;
     void clear();
 
     //! The visible span in nanoseconds (default 10 s).
     qint64 span() const { return m_spanNs; }
     void setSpan(qint64 nsecs);
+    /*!
+        Marks the source as gone at \a nsecs (TaskInfo::monotonicNowNsecs() time), or live
+        again with 0: while gone, "now" stands at \a nsecs, so that the bars of tasks that were
+        running stop growing there instead of growing for a dead process.
+    */
+    void setSourceGoneAt(qint64 nsecs, const QString &note = QString());
+    //! Stops following "now" and shows [\a t0, \a t1] (a recording's own span).
+    void showRange(qint64 t0, qint64 t1);
+    //! The time at the right edge of the view.
+    qint64 endTime() const;
+    //! When the source went away; 0 while it is live.
+    qint64 sourceGoneAt() const { return m_sourceGoneAt; }
+    //! The time the view treats as "now": sourceGoneAt() when the source is gone.
+    qint64 currentTime() const;
+    //! Adds a vertical marker at \a nsecs, where the source reconnected.
+    void addMarker(qint64 nsecs);
+    const std::vector<qint64> &markers() const { return m_markers; }
+
     //! Whether the right edge follows the current time (true until the user pans).
     bool isFollowingNow() const { return m_followNow; }
     void setFollowingNow(bool follow);
@@ -91,7 +124,6 @@ private:
     //! The lane of \a worker, made if needed; nullptr past the last lane.
     Lane *lane(int worker);
     static void insertSorted(std::deque<Bar> &bars, Bar bar);
-    qint64 endTime() const;
     QRect plotRect() const;
     void paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1);
     void paintLane(
@@ -105,6 +137,16 @@ private:
     qint64 m_spanNs;
     bool m_followNow = true;
     qint64 m_fixedEnd = 0; // the right edge while not following
+    struct KeeperLanes
+    {
+        QString name;
+        int first; // its first lane
+        int count; // its threads
+    };
+    std::vector<KeeperLanes> m_keepers; // empty: one unnamed keeper
+    qint64 m_sourceGoneAt = 0; // 0 while the source is live
+    QString m_goneNote; // what the view says about bars after m_sourceGoneAt
+    std::vector<qint64> m_markers; // reconnections
     bool m_dragging = false;
     int m_dragX = 0;
     qint64 m_dragEnd = 0;
