@@ -13,6 +13,7 @@
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
@@ -321,7 +322,14 @@ int main(int argc, char *argv[])
                     qPrintable(feed->errorString()));
                 return 1;
             }
-            window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — %1").arg(path));
+            // A recording, not a live program: the title says whose and when it ends.
+            const QString program = feed->programName().isEmpty()
+                ? QStringLiteral("a program")
+                : feed->programPid() > 0
+                ? QStringLiteral("%1 (pid %2)").arg(feed->programName()).arg(feed->programPid())
+                : feed->programName();
+            window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — recording of %1: %2")
+                                      .arg(program, QFileInfo(path).fileName()));
         }
         window.setCentralWidget(monitor);
         window.resize(1400, 900);

@@ -1104,7 +1104,14 @@ void tst_MonitorWidget::programGoneAndBack()
     QCOMPARE(timeline->sourceGoneAt(), qint64(0));
 
     const qint64 before = pk::TaskInfo::monotonicNowNsecs();
+    const auto stateText = [&widget](quint64 id) {
+        pk::MonitorModel *model = widget.model();
+        return model->index(model->rowOf(id), pk::MonitorModel::StateColumn).data().toString();
+    };
+    QCOMPARE(stateText(1), QStringLiteral("Running"));
     feed.sendConnection(false);
+    // The table does not claim to know what the task does now.
+    QCOMPARE(stateText(1), QStringLiteral("Running — unknown (program gone)"));
     QVERIFY(banner->isVisible());
     QVERIFY2(bannerText->text().startsWith(QStringLiteral("Program gone at ")),
         qPrintable(bannerText->text()));
@@ -1126,6 +1133,7 @@ void tst_MonitorWidget::programGoneAndBack()
             && bannerText->text().contains(QStringLiteral("Reconnected at ")),
         qPrintable(bannerText->text()));
     QCOMPARE(timeline->sourceGoneAt(), qint64(0));
+    QCOMPARE(stateText(1), QStringLiteral("Running"));
     QCOMPARE(timeline->markers().size(), std::size_t(1));
     QVERIFY(timeline->markers().front() >= goneAt);
     QVERIFY(runningValue->isEnabled());
@@ -1170,6 +1178,11 @@ void tst_MonitorWidget::recordingShowsItsOwnSpan()
         = static_cast<const pk::monitor::TimelineView *>(child<QWidget>(widget, "timeline"));
     const qint64 end = t0 + 2'000'000'000; // the latest time in the recording
     QVERIFY(!timeline->isFollowingNow());
+    pk::MonitorModel *model = widget.model();
+    QCOMPARE(model->index(model->rowOf(2), pk::MonitorModel::StateColumn).data().toString(),
+        QStringLiteral("Running — unfinished at end of recording"));
+    QCOMPARE(model->index(model->rowOf(1), pk::MonitorModel::StateColumn).data().toString(),
+        QStringLiteral("Succeeded"));
     // The running task ends at the end of the recording, not at this process's "now".
     QCOMPARE(timeline->sourceGoneAt(), end);
     QCOMPARE(timeline->currentTime(), end);

@@ -125,6 +125,7 @@ public:
     qsizetype finishedKept = 0;
     qsizetype failedKept = 0;
     quint64 dropped = 0;
+    QString liveStateNote; // see MonitorModel::setLiveStateNote()
 
     QHash<quint64, quint64> root; // folded continuation -> its root (roots are not in it)
     QHash<quint64, QList<quint64>> folded; // root -> the continuations folded under it
@@ -501,6 +502,8 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
         case KeeperColumn:
             return info.keeperName();
         case StateColumn:
+            if (!d->liveStateNote.isEmpty() && !isFinal(info.state()))
+                return monitor::stateName(info.state()) + QStringLiteral(" — ") + d->liveStateNote;
             return monitor::stateName(info.state());
         case PriorityColumn:
             return info.priority();
@@ -715,6 +718,21 @@ void MonitorModel::setMaxFailed(int count)
 quint64 MonitorModel::droppedCount() const
 {
     return d->dropped;
+}
+
+QString MonitorModel::liveStateNote() const
+{
+    return d->liveStateNote;
+}
+
+void MonitorModel::setLiveStateNote(const QString &note)
+{
+    if (note == d->liveStateNote)
+        return;
+    d->liveStateNote = note;
+    // Once per disconnect or recording, not per batch: one change over the column.
+    if (!d->rows.empty())
+        Q_EMIT dataChanged(index(0, StateColumn), index(rowCount() - 1, StateColumn));
 }
 
 int MonitorModel::finishedKept() const

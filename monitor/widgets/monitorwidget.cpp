@@ -577,6 +577,7 @@ void MonitorWidgetPrivate::onConnectionChanged(bool on, const QString &message)
                                          "running and queued tasks are unknown after that.")
                            .arg(at);
         timeline->setSourceGoneAt(TaskInfo::monotonicNowNsecs());
+        model->setLiveStateNote(MonitorWidget::tr("unknown (program gone)"));
         chartTimer.stop();
         throughputValue->setText(QStringLiteral("—"));
         shownThroughput = 0;
@@ -585,6 +586,7 @@ void MonitorWidgetPrivate::onConnectionChanged(bool on, const QString &message)
         sourceGone = false;
         bannerLines << MonitorWidget::tr("Reconnected at %1.").arg(at);
         timeline->setSourceGoneAt(0);
+        model->setLiveStateNote(QString());
         timeline->addMarker(TaskInfo::monotonicNowNsecs());
         chartHistory.clear();
         chartTimer.start();
@@ -619,6 +621,7 @@ void MonitorWidgetPrivate::noteRecordingSpan(const QList<TaskInfo> &tasks)
     timeline->showRange(recordingStart, recordingEnd);
     timeline->setSourceGoneAt(recordingEnd,
         MonitorWidget::tr("tasks running at the end: unfinished at end of recording"));
+    model->setLiveStateNote(MonitorWidget::tr("unfinished at end of recording"));
 }
 
 void MonitorWidgetPrivate::setCountersLive(bool live)

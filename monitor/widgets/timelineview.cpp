@@ -346,9 +346,17 @@ void TimelineView::paintEvent(QPaintEvent *)
     if (!m_followNow)
         notes << tr("paused: double-click to follow");
     if (!notes.isEmpty()) {
+        // In a box of its own at the bottom right, clear of the axis' tick labels and readable
+        // over the bars.
+        const QString text = notes.join(QStringLiteral(" · "));
+        const QFontMetrics metrics(painter.font());
+        QRect box = metrics.boundingRect(text).adjusted(-6, -2, 6, 2);
+        box.moveBottomRight(rect().bottomRight() - QPoint(10, 4));
+        QColor background = pal.color(QPalette::Base);
+        background.setAlpha(230);
+        painter.fillRect(box, background);
         painter.setPen(pal.color(QPalette::PlaceholderText));
-        painter.drawText(rect().adjusted(4, 0, -10, 0), Qt::AlignTop | Qt::AlignRight,
-            notes.join(QStringLiteral(" · ")));
+        painter.drawText(box, Qt::AlignCenter, text);
     }
 }
 

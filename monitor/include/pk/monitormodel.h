@@ -115,6 +115,15 @@ public:
     //! How many finished tasks were evicted because of the caps, since construction.
     quint64 droppedCount() const;
 
+    /*!
+        A note shown after the state of every task that is not final ("Running — unknown
+        (program gone)"), for when what the model shows of them can no longer be true: the
+        source went away, or the recording ended with them live. Empty (the default) shows the
+        states as they are. It stays until it is set again, across snapshots.
+    */
+    QString liveStateNote() const;
+    void setLiveStateNote(const QString &note);
+
     //! How many finished tasks the model holds now: not failed, and failed.
     int finishedKept() const;
     int failedKept() const;
