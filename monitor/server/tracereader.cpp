@@ -86,30 +86,6 @@ bool toNs(qint64 base, const QJsonValue &micros, qint64 *ns)
     return true;
 }
 
-void addToCounts(TaskCounts *c, TaskState state)
-{
-    switch (state) {
-    case TaskState::Waiting:
-        ++c->waiting;
-        break;
-    case TaskState::Queued:
-        ++c->queued;
-        break;
-    case TaskState::Running:
-        ++c->running;
-        break;
-    case TaskState::Succeeded:
-        ++c->succeeded;
-        break;
-    case TaskState::Failed:
-        ++c->failed;
-        break;
-    case TaskState::Cancelled:
-        ++c->cancelled;
-        break;
-    }
-}
-
 } // namespace
 
 class TraceReaderPrivate
@@ -451,7 +427,7 @@ bool TraceReader::parse(const QByteArray &json)
             keeper = d->keepers.end() - 1;
         }
         keeper->threadCount = std::max(keeper->threadCount, info.workerIndex() + 1);
-        addToCounts(&keeper->counts, info.state());
+        keeper->counts.add(info.state());
     }
     d->dropped
         = quint64(std::max<qint64>(other.value(QLatin1String("droppedTasks")).toInteger(), 0));
@@ -483,7 +459,7 @@ TaskCounts TraceReader::counts() const
 {
     TaskCounts c;
     for (const TaskInfo &info : std::as_const(d->tasks))
-        addToCounts(&c, info.state());
+        c.add(info.state());
     return c;
 }
 

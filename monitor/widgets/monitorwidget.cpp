@@ -501,26 +501,10 @@ void MonitorWidgetPrivate::onSnapshot(
         stats.addFinished(info);
     // Counts until the first update brings the exact ones.
     TaskCounts c;
-    for (const TaskInfo &info : live) {
-        switch (info.state()) {
-        case TaskState::Waiting:
-            ++c.waiting;
-            break;
-        case TaskState::Queued:
-            ++c.queued;
-            break;
-        case TaskState::Running:
-            ++c.running;
-            break;
-        default:
-            break;
-        }
-    }
-    for (const TaskInfo &info : recentlyFinished) {
-        c.succeeded += info.state() == TaskState::Succeeded;
-        c.failed += info.state() == TaskState::Failed;
-        c.cancelled += info.state() == TaskState::Cancelled;
-    }
+    for (const TaskInfo &info : live)
+        c.add(info.state());
+    for (const TaskInfo &info : recentlyFinished)
+        c.add(info.state());
     counts = c;
     countersDirty = true;
     if (frozen) {

@@ -1,6 +1,8 @@
 // A consistent snapshot of how many tasks a keeper has in each state.
 #pragma once
 
+#include <pk/enums.h>
+
 #include <QtCore/qglobal.h>
 
 namespace pk {
@@ -22,6 +24,31 @@ struct TaskCounts
     qint64 live() const noexcept { return waiting + queued + running; }
     //! Tasks that reached a final state.
     qint64 finished() const noexcept { return succeeded + failed + cancelled; }
+
+    //! Counts one task in \a state (for counts made from a list of tasks).
+    void add(TaskState state) noexcept
+    {
+        switch (state) {
+        case TaskState::Waiting:
+            ++waiting;
+            break;
+        case TaskState::Queued:
+            ++queued;
+            break;
+        case TaskState::Running:
+            ++running;
+            break;
+        case TaskState::Succeeded:
+            ++succeeded;
+            break;
+        case TaskState::Failed:
+            ++failed;
+            break;
+        case TaskState::Cancelled:
+            ++cancelled;
+            break;
+        }
+    }
 
     friend bool operator==(const TaskCounts &a, const TaskCounts &b) noexcept
     {
