@@ -118,10 +118,9 @@ void TaskCore::inheritTitle(const TaskCore *input, TitleVerb verb) noexcept
         m_title = input->m_title;
 }
 
-QString TaskCore::displayTitle() const
+QString TaskCore::continuationTitle() const
 {
-    if (m_titleVerb == TitleVerb::None)
-        return m_title;
+    Q_ASSERT(m_titleVerb != TitleVerb::None);
     static const char *const verbs[] = { "", "then", "onFailed", "onCancelled", "finally" };
     QString title = QLatin1String(verbs[int(m_titleVerb)]);
     if (!m_title.isEmpty())

@@ -107,7 +107,10 @@ public:
     int priority() const noexcept { return m_priority; }
     const QString &title() const noexcept { return m_title; }
     // The title shown: m_title, or "then ← <input's title>" for an untitled continuation.
-    QString displayTitle() const;
+    QString displayTitle() const
+    {
+        return m_titleVerb == TitleVerb::None ? m_title : continuationTitle();
+    }
     // Records what the task waits for or continues, and what it is; before it is published.
     void setInputs(TaskKind kind, TaskCore *const *inputs, std::size_t count) noexcept;
     // An untitled continuation takes its title from \a input, after \a verb ("then").
@@ -148,6 +151,8 @@ private:
     // Fills \a info with what is known once the task reached \a upTo: fields of later states
     // may still be written by another thread and are not read.
     void fillInfo(TaskInfo &info, TaskState upTo) const;
+    // "then ← decode img-020": the title of an untitled continuation.
+    QString continuationTitle() const;
     // Wakes threads blocked in waitUntilFinal(); called after the final state is published.
     void wakeWaiters() noexcept;
 
