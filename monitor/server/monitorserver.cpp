@@ -947,11 +947,8 @@ void MonitorServer::addKeeper(PromiseKeeper *keeper, const QString &label)
         if (k->keeper() == keeper)
             return;
     }
-    QString name = label;
-    if (name.isEmpty())
-        name = keeper->objectName();
-    if (name.isEmpty())
-        name = QStringLiteral("keeper %1").arg(d->keepers.size() + 1);
+    const QString name
+        = monitor::TaskCoalescer::labelFor(keeper, label, qsizetype(d->keepers.size()));
     // The server's timer runs while monitors are attached, and a monitor that joins takes its
     // snapshot once all mirrors are ready: nothing to do on a change or a keeper's snapshot.
     auto entry = std::make_unique<monitor::TaskCoalescer>(

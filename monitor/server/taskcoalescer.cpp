@@ -25,6 +25,16 @@ TaskCoalescer::~TaskCoalescer()
     detach();
 }
 
+QString TaskCoalescer::labelFor(
+    const PromiseKeeper *keeper, const QString &label, qsizetype position)
+{
+    if (!label.isEmpty())
+        return label;
+    if (!keeper->objectName().isEmpty())
+        return keeper->objectName();
+    return QStringLiteral("keeper %1").arg(position + 1);
+}
+
 void TaskCoalescer::enableMirror(std::function<void()> eventsLost)
 {
     // The snapshot goes into the mirror: enabled later, the mirror would miss it.

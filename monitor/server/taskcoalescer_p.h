@@ -104,6 +104,10 @@ public:
         std::function<void()> snapshotArrived);
     ~TaskCoalescer() override;
 
+    //! The label a keeper goes by: \a label, else its objectName(), else "keeper N" for the
+    //! \a position (from 0) it was added at, so that every feed names keepers alike.
+    static QString labelFor(const PromiseKeeper *keeper, const QString &label, qsizetype position);
+
     void snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished) override;
     void taskEvents(const TaskEvent *events, qsizetype count) override;
     void eventsDropped(quint64 count) override;
