@@ -194,11 +194,8 @@ void KeeperFeed::addKeeper(PromiseKeeper *keeper, const QString &label)
             return;
         }
     }
-    QString name = label;
-    if (name.isEmpty())
-        name = keeper->objectName();
-    if (name.isEmpty())
-        name = QStringLiteral("keeper %1").arg(d->sources.size() + 1);
+    const QString name
+        = monitor::TaskCoalescer::labelFor(keeper, label, qsizetype(d->sources.size()));
     // What the other keepers changed so far came before the new snapshot: sent first, unless
     // a snapshot is still awaited (then the new one supersedes them). No snapshot is sent from
     // here, so that connecting after the constructor and addKeeper() calls is still enough.

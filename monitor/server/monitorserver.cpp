@@ -1,5 +1,6 @@
 #include "localsocket_p.h"
 #include "protocol_p.h"
+#include "taskcoalescer_p.h"
 #include "updatebounds_p.h"
 
 #include <pk/eventstream.h>
@@ -25,7 +26,6 @@
 #include <QtNetwork/qlocalsocket.h>
 
 #include <algorithm>
-#include <deque>
 #include <limits>
 #include <vector>
 
@@ -49,7 +49,6 @@ constexpr qint64 kDefaultBufferLimit = 8 * 1024 * 1024;
 constexpr qint64 kSnapshotBudget = 2 * 1024 * 1024;
 // A lagging client is cut off when this many times the limit waits in its buffer.
 constexpr qint64 kHardLimitFactor = 8;
-constexpr int kDefaultHistory = 256;
 // How long the destructor lets attached monitors take their last data, at most.
 constexpr int kCloseWaitMs = 1000;
 // What a connection may send before its handshake is done (a Hello is a few dozen bytes).
@@ -153,70 +152,22 @@ private:
     Everything runs on the server's thread, which is the keepers' thread (checked by addKeeper()),
     so nothing is locked: the event stream, the sockets and the timer all come from its loop.
 
-    Per keeper, while at least one monitor is attached, a KeeperEntry listens to the event
-    stream and keeps a mirror (live tasks, recent finished ones) for the snapshots of monitors
-    that attach later or resync, and the changes since the last flush, coalesced per task id.
-    With no monitor attached the entries are not listeners and hold nothing.
+    Per keeper, while at least one monitor is attached, a monitor::TaskCoalescer (the one
+    pk::KeeperFeed uses) listens to the event stream and keeps a mirror (live tasks, recent
+    finished ones) for the snapshots of monitors that attach later or resync, and the changes
+    since the last flush, coalesced per task id. With no monitor attached the coalescers are not
+    listeners and hold nothing.
 
-    Bounded updates: a change is "unseen" while its task was never sent to a monitor, in an
-    update or a snapshot. A task is unseen from its first event until an update carries it or a
-    snapshot carries it (markCarried()). Each update drops the oldest unseen tasks that already
-    finished past maxFinished (counted as dropped detail), and holds back the newest unseen
-    waiting or queued ones past maxNewQueued in `heldBack`, to open later updates oldest first.
+    Bounded updates: each flush takes every keeper's batch, bounded as KeeperFeed's are (see
+    taskcoalescer_p.h): unseen finished tasks past maxFinished are dropped detail, unseen
+    waiting or queued ones past maxNewQueued are held back for later batches. A task stops
+    being unseen once a batch carries it, or a snapshot does (TaskCoalescer::markCarried()).
     The bounds apply to the one batch all monitors that keep up share, so they all see the same
     tasks; a monitor that joins takes the held-back tasks from its snapshot.
 */
 class MonitorServerPrivate
 {
 public:
-    struct KeeperEntry : EventListener
-    {
-        void snapshot(
-            const QList<TaskInfo> &liveTasks, const QList<TaskInfo> &recentlyFinished) override;
-        void taskEvents(const TaskEvent *events, qsizetype count) override;
-        void eventsDropped(quint64 count) override;
-
-        void change(const TaskInfo &info, bool known);
-        void finish(const TaskInfo &info, bool known);
-        QList<TaskInfo> takeChanges(int maxFinished, int maxNewQueued, quint64 *droppedFinished);
-        void markCarried(quint64 idLimit);
-        void forgetHeldBack();
-        void reset();
-        void resyncFromKeeper();
-
-        MonitorServerPrivate *d = nullptr;
-        qint32 index = 0;
-        QPointer<PromiseKeeper> keeper;
-        QString label;
-        bool listening = false;
-        bool ready = false; // the mirror holds the keeper's snapshot
-
-        QHash<quint64, TaskInfo> live;
-        std::deque<TaskInfo> recent;
-        struct Pending
-        {
-            TaskInfo info;
-            quint64 seq = 0;
-            bool unseen = false; // no monitor got the task yet
-        };
-        std::vector<Pending> pending;
-        QHash<quint64, qsizetype> pendingIndex;
-        quint64 seq = 0;
-        // Unseen waiting or queued tasks an update held back, oldest first. A held-back task that
-        // changes again moves to `pending` (its entry here goes stale, found by its seq), so
-        // what is held here is always the task's latest state, and a deep queue costs a flush
-        // only what it sends, not a pass over the whole queue.
-        std::deque<Pending> heldBack;
-        struct Held
-        {
-            quint64 seq = 0;
-            bool unseen = true; // false once a snapshot carried it
-        };
-        QHash<quint64, Held> heldBackIndex; // the valid entries of heldBack
-        quint64 dropped = 0; // events the keeper dropped since the last flush
-        TaskCounts lastCounts; // when the keeper is gone
-    };
-
     struct Client
     {
         QLocalSocket *socket = nullptr;
@@ -296,237 +247,34 @@ public:
     int maxFinishedPerUpdate = monitor::kDefaultMaxFinishedPerUpdate;
     int maxNewQueuedPerUpdate = monitor::kDefaultMaxNewQueuedPerUpdate;
     quint64 droppedTotal = 0;
-    std::vector<std::unique_ptr<KeeperEntry>> keepers;
+    // One per keeper, its index the keeper's in the protocol; never removed (a keeper that is
+    // gone stays, with its last counts).
+    std::vector<std::unique_ptr<monitor::TaskCoalescer>> keepers;
     std::vector<std::unique_ptr<Client>> clients;
 };
 
 // --- the event stream ------------------------------------------------------------------------
 
-void MonitorServerPrivate::KeeperEntry::snapshot(
-    const QList<TaskInfo> &liveTasks, const QList<TaskInfo> &recentlyFinished)
-{
-    live.clear();
-    for (const TaskInfo &info : liveTasks)
-        live.insert(info.id(), protocol::truncated(info));
-    recent.clear();
-    for (const TaskInfo &info : recentlyFinished)
-        recent.push_back(protocol::truncated(info));
-    ready = true;
-}
-
-void MonitorServerPrivate::KeeperEntry::taskEvents(const TaskEvent *events, qsizetype count)
-{
-    for (const TaskEvent *e = events, *end = events + count; e != end; ++e) {
-        const auto found = live.find(e->taskId());
-        const TaskState state = e->state();
-        // The common steps (start, success, cancel) update the known TaskInfo in place; the
-        // others (a task's first event, a queued time that changes, a failure's message) take
-        // the full info from the event.
-        const bool fast = found != live.end()
-            && (state == TaskState::Running || state == TaskState::Succeeded
-                || state == TaskState::Cancelled);
-        if (!fast) {
-            const TaskInfo info = protocol::truncated(e->info());
-            const bool known = found != live.end();
-            if (isFinal(state)) {
-                if (known)
-                    live.erase(found);
-                finish(info, known);
-            } else {
-                live.insert(info.id(), info);
-                change(info, known);
-            }
-            continue;
-        }
-        TaskInfo &info = found.value();
-        info.setState(state);
-        if (state == TaskState::Running) {
-            info.setStartedAtNsecs(e->timeNsecs());
-            info.setWorkerIndex(e->workerIndex());
-            change(info, true);
-        } else {
-            info.setFinishedAtNsecs(e->timeNsecs());
-            if (e->workerIndex() >= 0)
-                info.setWorkerIndex(e->workerIndex());
-            const TaskInfo done = info;
-            live.erase(found);
-            finish(done, true);
-        }
-    }
-}
-
-// known: the task was in the mirror before this event, so an earlier update or snapshot carried
-// it, or an update held it back.
-void MonitorServerPrivate::KeeperEntry::change(const TaskInfo &info, bool known)
-{
-    const auto found = pendingIndex.constFind(info.id());
-    if (found == pendingIndex.cend()) {
-        bool unseen = !known;
-        if (known && !heldBackIndex.isEmpty()) {
-            // Held back: it leaves the queue of held-back tasks for this update's changes.
-            const auto held = heldBackIndex.constFind(info.id());
-            if (held != heldBackIndex.cend()) {
-                unseen = held->unseen;
-                heldBackIndex.erase(held);
-            }
-        }
-        pendingIndex.insert(info.id(), qsizetype(pending.size()));
-        pending.push_back({ info, ++seq, unseen });
-    } else {
-        Pending &p = pending[std::size_t(*found)];
-        p.info = info;
-        p.seq = ++seq;
-    }
-}
-
-void MonitorServerPrivate::KeeperEntry::finish(const TaskInfo &info, bool known)
-{
-    recent.push_back(info);
-    const int cap = keeper ? std::max(keeper->historySize(), 0) : kDefaultHistory;
-    while (recent.size() > std::size_t(cap))
-        recent.pop_front();
-    change(info, known);
-}
-
-void MonitorServerPrivate::KeeperEntry::eventsDropped(quint64 count)
-{
-    // The mirror missed changes: take the live tasks from the keeper again, and give every
-    // monitor a fresh snapshot. Counts were never dropped.
-    dropped += count;
-    // The held-back tasks may have moved on unnoticed; the snapshots carry the live ones.
-    forgetHeldBack();
-    resyncFromKeeper();
-    for (const auto &c : d->clients)
-        c->needsSnapshot = true;
-}
-
-void MonitorServerPrivate::KeeperEntry::resyncFromKeeper()
-{
-    if (!keeper)
-        return;
-    live.clear();
-    const QList<TaskInfo> tasks = keeper->tasks();
-    for (const TaskInfo &info : tasks)
-        live.insert(info.id(), protocol::truncated(info));
-}
-
-QList<TaskInfo> MonitorServerPrivate::KeeperEntry::takeChanges(
-    int maxFinished, int maxNewQueued, quint64 *droppedFinished)
-{
-    std::sort(pending.begin(), pending.end(),
-        [](const Pending &a, const Pending &b) { return a.seq < b.seq; });
-
-    // A flood: more tasks came and went unseen than monitors can take in detail. The oldest of
-    // them are left out and counted; they are in no monitor's table, so nothing goes stale.
-    const auto droppable
-        = [](const Pending &p) { return monitor::isDroppableDetail(p.unseen, p.info.state()); };
-    qsizetype toDrop = -qsizetype(maxFinished);
-    for (const Pending &p : pending)
-        toDrop += droppable(p);
-    // A deep queue: the newer unseen waiting or queued tasks wait for later updates.
-    const auto deferrable
-        = [](const Pending &p) { return monitor::isDeferrable(p.unseen, p.info.state()); };
-    int newQueuedLeft = maxNewQueued;
-
-    QList<TaskInfo> changes;
-    // A hint: seen tasks are not bounded, the others are.
-    changes.reserve(std::min(qsizetype(pending.size()), qsizetype(maxFinished) + maxNewQueued)
-        + std::min(qsizetype(heldBack.size()), qsizetype(maxNewQueued)));
-    // The tasks held back by earlier updates come first, oldest first; the stale entries (the
-    // task changed since, and is in `pending`) go on the way.
-    while (newQueuedLeft > 0 && !heldBack.empty()) {
-        Pending &h = heldBack.front();
-        const auto held = heldBackIndex.constFind(h.info.id());
-        if (held != heldBackIndex.cend() && held->seq == h.seq) {
-            heldBackIndex.erase(held);
-            changes.append(std::move(h.info));
-            --newQueuedLeft;
-        }
-        heldBack.pop_front();
-    }
-    if (heldBackIndex.isEmpty())
-        heldBack.clear(); // only stale entries left
-
-    for (Pending &p : pending) {
-        if (toDrop > 0 && droppable(p)) {
-            --toDrop;
-            ++*droppedFinished;
-            continue;
-        }
-        if (deferrable(p)) {
-            if (newQueuedLeft == 0) {
-                // Newer than everything held back before: the order stays oldest first.
-                heldBackIndex.insert(p.info.id(), { p.seq, true });
-                heldBack.push_back(std::move(p));
-                continue;
-            }
-            --newQueuedLeft;
-        }
-        changes.append(std::move(p.info));
-    }
-    pending.clear();
-    pendingIndex.clear();
-    return changes;
-}
-
-// A snapshot carried the live tasks with ids up to idLimit, and the running ones (see
-// sendSnapshot()): the monitor that took it shows them, so their later changes must reach it
-// even if no update carried them yet. Over-marking only costs detail sent; missing one would
-// leave a stale row in that monitor.
-void MonitorServerPrivate::KeeperEntry::markCarried(quint64 idLimit)
-{
-    for (Pending &p : pending) {
-        const TaskState state = p.info.state();
-        if (p.unseen && !isFinal(state) && (state == TaskState::Running || p.info.id() <= idLimit))
-            p.unseen = false;
-    }
-    for (auto it = heldBackIndex.begin(), end = heldBackIndex.end(); it != end; ++it) {
-        if (it.key() <= idLimit)
-            it->unseen = false;
-    }
-}
-
-void MonitorServerPrivate::KeeperEntry::forgetHeldBack()
-{
-    heldBack.clear();
-    heldBackIndex.clear();
-}
-
-void MonitorServerPrivate::KeeperEntry::reset()
-{
-    live.clear();
-    recent.clear();
-    pending.clear();
-    pendingIndex.clear();
-    forgetHeldBack();
-    ready = false;
-}
-
 void MonitorServerPrivate::attachListeners()
 {
-    for (const auto &k : keepers) {
-        if (k->keeper && !k->listening) {
-            k->listening = true;
-            // snapshot() comes now, or at the end of the delivery in progress.
-            k->keeper->addEventListener(k.get());
-        }
-    }
+    // Each snapshot comes now, or at the end of the delivery in progress, into the mirror.
+    for (const auto &k : keepers)
+        k->attach();
 }
 
 void MonitorServerPrivate::detachListeners()
 {
+    // With no monitor attached the coalescers hold nothing.
     for (const auto &k : keepers) {
-        if (k->keeper && k->listening)
-            k->keeper->removeEventListener(k.get());
-        k->listening = false;
+        k->detach();
         k->reset();
     }
 }
 
 bool MonitorServerPrivate::mirrorsReady() const
 {
-    return std::all_of(
-        keepers.begin(), keepers.end(), [](const auto &k) { return k->ready || !k->keeper; });
+    return std::all_of(keepers.begin(), keepers.end(),
+        [](const auto &k) { return k->mirrorReady() || !k->keeper(); });
 }
 
 // --- the listening socket --------------------------------------------------------------------
@@ -823,14 +571,14 @@ bool MonitorServerPrivate::handle(Client *client, const Message &message)
     switch (message.type) {
     case MessageType::CancelAll:
         for (const auto &k : keepers) {
-            if (k->keeper)
-                k->keeper->cancelAll();
+            if (k->keeper())
+                k->keeper()->cancelAll();
         }
         return true;
     case MessageType::CancelTask: {
         // Task ids are unique across keepers: at most one of them has it.
         const bool cancelled = std::any_of(keepers.begin(), keepers.end(),
-            [&](const auto &k) { return k->keeper && k->keeper->cancel(message.taskId); });
+            [&](const auto &k) { return k->keeper() && k->keeper()->cancel(message.taskId); });
         if (!cancelled) {
             qCDebug(lcMonitor, "pk::MonitorServer: task %llu is not waiting or queued any more",
                 message.taskId);
@@ -903,13 +651,13 @@ void MonitorServerPrivate::sendFrames(Client *client, const QList<QByteArray> &f
 QList<KeeperState> MonitorServerPrivate::currentStates()
 {
     QList<KeeperState> states;
-    for (const auto &k : keepers) {
+    for (std::size_t i = 0; i < keepers.size(); ++i) {
+        monitor::TaskCoalescer &k = *keepers[i];
         KeeperState s;
-        s.keeper = k->index;
-        if (k->keeper)
-            k->lastCounts = k->keeper->counts();
-        s.counts = k->lastCounts;
-        s.threadCount = k->keeper ? k->keeper->threadCount() : 0;
+        s.keeper = qint32(i);
+        k.refreshStatus(); // the counts it had last stay, for when it is gone
+        s.counts = k.status().counts;
+        s.threadCount = k.keeper() ? k.keeper()->threadCount() : 0;
         states.append(s);
     }
     return states;
@@ -949,11 +697,17 @@ void MonitorServerPrivate::sendSnapshot(Client *client)
     quint64 left = 0; // live tasks beyond the budget
     qint64 budget = std::min(kSnapshotBudget, bufferLimit / 2);
     for (std::size_t i = 0; i < keepers.size(); ++i) {
-        const KeeperEntry &k = *keepers[i];
-        QList<TaskInfo> recent(k.recent.begin(), k.recent.end());
-        for (const TaskInfo &t : std::as_const(recent))
-            budget -= protocol::encodedSize(t);
-        QList<TaskInfo> live = k.live.values();
+        monitor::TaskCoalescer &k = *keepers[i];
+        QList<TaskInfo> recent;
+        recent.reserve(qsizetype(k.mirrorRecent().size()));
+        for (const TaskInfo &t : k.mirrorRecent()) {
+            recent.append(protocol::truncated(t));
+            budget -= protocol::encodedSize(recent.last());
+        }
+        QList<TaskInfo> live;
+        live.reserve(k.mirrorLive().size());
+        for (const TaskInfo &t : k.mirrorLive())
+            live.append(protocol::truncated(t));
         sortLive(live);
         qsizetype fits = 0;
         while (fits < live.size() && budget >= protocol::encodedSize(live[fits]))
@@ -966,7 +720,7 @@ void MonitorServerPrivate::sendSnapshot(Client *client)
             idLimit = fits > 0 && live[fits - 1].state() != TaskState::Running ? live[fits - 1].id()
                                                                                : 0;
         }
-        keepers[i]->markCarried(idLimit);
+        k.markCarried(idLimit);
         live.resize(fits);
 
         // The first part of each keeper carries its counts and its recent tasks; more parts
@@ -1005,13 +759,19 @@ void MonitorServerPrivate::flush()
     prototype.type = MessageType::Update;
     MessagePacker packer(prototype);
     for (std::size_t i = 0; i < keepers.size(); ++i) {
-        KeeperEntry &k = *keepers[i];
-        keeperDropped += std::exchange(k.dropped, 0);
-        const QList<TaskInfo> changes
-            = k.takeChanges(maxFinishedPerUpdate, maxNewQueuedPerUpdate, &finishedDropped);
+        QList<TaskInfo> changes;
+        // The timer runs while monitors are attached: held-back tasks need no wake-up.
+        bool heldBack = false;
+        quint64 eventsDropped = 0;
+        const quint64 dropped = keepers[i]->takeBatch(
+            &changes, maxFinishedPerUpdate, maxNewQueuedPerUpdate, &heldBack, &eventsDropped);
+        keeperDropped += eventsDropped;
+        finishedDropped += dropped - eventsDropped;
         changeCount += changes.size();
-        for (const TaskInfo &t : changes)
+        for (TaskInfo &t : changes) {
+            t = protocol::truncated(std::move(t));
             batchBytes += protocol::encodedSize(t);
+        }
         const QList<QList<TaskInfo>> chunks
             = protocol::chunked(changes, protocol::kChunkTargetSize);
         if (chunks.isEmpty())
@@ -1184,32 +944,25 @@ void MonitorServer::addKeeper(PromiseKeeper *keeper, const QString &label)
         return;
     }
     for (const auto &k : d->keepers) {
-        if (k->keeper == keeper)
+        if (k->keeper() == keeper)
             return;
     }
-    auto entry = std::make_unique<MonitorServerPrivate::KeeperEntry>();
-    entry->d = d.get();
-    entry->index = qint32(d->keepers.size());
-    entry->keeper = keeper;
-    entry->label = label;
-    if (entry->label.isEmpty())
-        entry->label = keeper->objectName();
-    if (entry->label.isEmpty())
-        entry->label = QStringLiteral("keeper %1").arg(entry->index + 1);
-    MonitorServerPrivate::KeeperEntry *raw = entry.get();
+    const QString name
+        = monitor::TaskCoalescer::labelFor(keeper, label, qsizetype(d->keepers.size()));
+    // The server's timer runs while monitors are attached, and a monitor that joins takes its
+    // snapshot once all mirrors are ready: nothing to do on a change or a keeper's snapshot.
+    auto entry = std::make_unique<monitor::TaskCoalescer>(
+        keeper, name, [] {}, [] {});
+    entry->enableMirror([priv = d.get()] {
+        for (const auto &c : priv->clients)
+            c->needsSnapshot = true;
+    });
+    monitor::TaskCoalescer *raw = entry.get();
     // The counts it had last, for when it is gone.
-    raw->lastCounts = keeper->counts();
-    connect(keeper, &PromiseKeeper::countsChanged, this, [raw] {
-        if (raw->keeper)
-            raw->lastCounts = raw->keeper->counts();
-    });
-    connect(keeper, &QObject::destroyed, this, [raw] {
-        // Its destructor ran: it is no longer a source, and its listener list is gone.
-        raw->listening = false;
-        raw->live.clear();
-        raw->forgetHeldBack(); // gone with their keeper: never to be sent as still queued
-        raw->ready = true;
-    });
+    raw->refreshStatus();
+    connect(keeper, &PromiseKeeper::countsChanged, this, [raw] { raw->refreshStatus(); });
+    // Its destructor ran: it is no longer a source, and its listener list is gone.
+    connect(keeper, &QObject::destroyed, this, [raw] { raw->keeperGone(); });
     d->keepers.push_back(std::move(entry));
     if (d->welcomedCount() > 0)
         d->attachListeners();
@@ -1221,7 +974,7 @@ QStringList MonitorServer::keeperLabels() const
 {
     QStringList labels;
     for (const auto &k : d->keepers)
-        labels.append(k->label);
+        labels.append(k->label());
     return labels;
 }
 

@@ -5,6 +5,11 @@
 
 namespace pk::monitor {
 
+namespace {
+// What a keeper keeps of its finished tasks, for a mirror whose keeper is gone.
+constexpr int kDefaultHistory = 256;
+} // namespace
+
 TaskCoalescer::TaskCoalescer(PromiseKeeper *watched, const QString &name,
     std::function<void()> changed, std::function<void()> snapshotArrived)
     : m_keeper(watched)
@@ -20,8 +25,36 @@ TaskCoalescer::~TaskCoalescer()
     detach();
 }
 
+QString TaskCoalescer::labelFor(
+    const PromiseKeeper *keeper, const QString &label, qsizetype position)
+{
+    if (!label.isEmpty())
+        return label;
+    if (!keeper->objectName().isEmpty())
+        return keeper->objectName();
+    return QStringLiteral("keeper %1").arg(position + 1);
+}
+
+void TaskCoalescer::enableMirror(std::function<void()> eventsLost)
+{
+    // The snapshot goes into the mirror: enabled later, the mirror would miss it.
+    Q_ASSERT(!m_attached && eventsLost);
+    m_mirror = std::make_unique<Mirror>();
+    m_mirror->eventsLost = std::move(eventsLost);
+}
+
 void TaskCoalescer::snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
 {
+    if (m_mirror) {
+        // The monitors' snapshots are taken from the mirror, as often as they join.
+        m_mirror->clear();
+        for (const TaskInfo &info : live)
+            m_mirror->live.insert(info.id(), info);
+        m_mirror->recent.assign(recentlyFinished.begin(), recentlyFinished.end());
+        m_mirror->ready = true;
+        m_snapshotArrived();
+        return;
+    }
     // Called from addEventListener() or at the end of a delivery: kept until the owner takes
     // it (a feed sends one snapshot of all its keepers).
     m_snapshotLive = live;
@@ -34,28 +67,60 @@ void TaskCoalescer::taskEvents(const TaskEvent *events, qsizetype count)
 {
     if (count <= 0)
         return;
+    // Decided once per delivery, so that a coalescer without a mirror pays nothing for it.
+    if (m_mirror)
+        coalesce<true>(events, count);
+    else
+        coalesce<false>(events, count);
+    m_changed();
+}
+
+template<bool Mirrored>
+void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
+{
+    int historySize = kDefaultHistory;
+    if constexpr (Mirrored) {
+        if (m_keeper)
+            historySize = std::max(m_keeper->historySize(), 0);
+    }
     for (const TaskEvent *e = events, *end = events + count; e != end; ++e) {
         const quint64 id = e->taskId();
+        const TaskState state = e->state();
+        bool known = false;
+        const TaskInfo *latest = nullptr;
+        if constexpr (Mirrored)
+            latest = &m_mirror->apply(*e, historySize, &known);
         const qsizetype found = m_pendingIndex.find(id);
         if (found < 0) {
             m_pendingIndex.insert(id, qsizetype(m_pending.size()));
-            const TaskState state = e->state();
-            const bool unseen = state == TaskState::Waiting
-                || (state == TaskState::Queued
-                    && (m_sentWaiting.isEmpty() || !m_sentWaiting.contains(id)));
+            bool unseen = false;
+            if constexpr (Mirrored)
+                unseen = !known;
+            else
+                unseen = state == TaskState::Waiting
+                    || (state == TaskState::Queued
+                        && (m_sentWaiting.isEmpty() || !m_sentWaiting.contains(id)));
             m_changeLog.push_back(qint32(m_pending.size()));
-            m_pending.push_back({ e->info(), qsizetype(m_changeLog.size()) - 1, unseen });
+            m_pending.push_back(
+                { latest ? *latest : e->info(), qsizetype(m_changeLog.size()) - 1, unseen });
             continue;
         }
         Pending &p = m_pending[std::size_t(found)];
         Q_ASSERT(p.info.id() == id);
         p.lastChange = qsizetype(m_changeLog.size());
+        p.heldBack = false; // its latest state goes with this interval's changes
         m_changeLog.push_back(qint32(found));
-        const TaskState state = e->state();
+        if constexpr (Mirrored) {
+            p.info = *latest;
+            continue;
+        }
         switch (state) {
         case TaskState::Waiting:
+            p.info.setState(state);
+            break;
         case TaskState::Queued:
             p.info.setState(state);
+            p.info.setQueuedAtNsecs(e->timeNsecs());
             break;
         case TaskState::Running:
             p.info.setState(state);
@@ -74,12 +139,77 @@ void TaskCoalescer::taskEvents(const TaskEvent *events, qsizetype count)
             break;
         }
     }
-    m_changed();
+}
+
+const TaskInfo &TaskCoalescer::Mirror::apply(const TaskEvent &e, int historySize, bool *known)
+{
+    const auto found = live.find(e.taskId());
+    *known = found != live.end();
+    const TaskState state = e.state();
+    TaskInfo info;
+    // The common steps (start, success, cancel) update the known TaskInfo in place; the others
+    // (a task's first event, a queued time that changes, a failure's message) take the full
+    // info from the event.
+    if (*known
+        && (state == TaskState::Running || state == TaskState::Succeeded
+            || state == TaskState::Cancelled)) {
+        TaskInfo &mirrored = found.value();
+        mirrored.setState(state);
+        if (state == TaskState::Running) {
+            mirrored.setStartedAtNsecs(e.timeNsecs());
+            mirrored.setWorkerIndex(e.workerIndex());
+            return mirrored;
+        }
+        mirrored.setFinishedAtNsecs(e.timeNsecs());
+        if (e.workerIndex() >= 0)
+            mirrored.setWorkerIndex(e.workerIndex());
+        info = std::move(mirrored);
+        live.erase(found);
+    } else {
+        info = e.info();
+        if (!isFinal(state)) {
+            TaskInfo &mirrored = *known ? found.value() : *live.insert(e.taskId(), TaskInfo());
+            mirrored = std::move(info);
+            return mirrored;
+        }
+        if (*known)
+            live.erase(found);
+    }
+    // Finished: into the history, as long as the keeper's.
+    Q_ASSERT(isFinal(info.state()));
+    if (historySize == 0) {
+        lastFinished = std::move(info);
+        return lastFinished;
+    }
+    while (recent.size() >= std::size_t(historySize))
+        recent.pop_front();
+    recent.push_back(std::move(info));
+    return recent.back();
+}
+
+void TaskCoalescer::Mirror::clear()
+{
+    live.clear();
+    recent.clear();
+    ready = false;
 }
 
 void TaskCoalescer::eventsDropped(quint64 count)
 {
-    m_droppedDetail += count;
+    m_eventsDropped += count;
+    if (m_mirror) {
+        // The mirror missed changes: take the live tasks from the keeper again. Counts were
+        // never dropped. The held-back tasks may have moved on unnoticed; the snapshots the
+        // views now need carry the live ones.
+        forgetHeldBack();
+        if (m_keeper) {
+            m_mirror->live.clear();
+            const QList<TaskInfo> tasks = m_keeper->tasks();
+            for (const TaskInfo &info : tasks)
+                m_mirror->live.insert(info.id(), info);
+        }
+        m_mirror->eventsLost();
+    }
     m_changed();
 }
 
@@ -98,8 +228,20 @@ void TaskCoalescer::detach()
     m_attached = false;
 }
 
-quint64 TaskCoalescer::takeBatch(
-    QList<TaskInfo> *changes, int maxFinished, int maxNewQueued, bool *heldBackLeft)
+void TaskCoalescer::reset()
+{
+    Q_ASSERT(!m_attached);
+    discardChanges();
+    m_sentWaiting.clear();
+    m_snapshotLive.clear();
+    m_snapshotFinished.clear();
+    m_hasSnapshot = false;
+    if (m_mirror)
+        m_mirror->clear();
+}
+
+quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int maxNewQueued,
+    bool *heldBackLeft, quint64 *eventsDropped)
 {
     // A flood: more tasks appeared and finished in this interval than views can take in
     // detail. The oldest of them are left out (and counted as dropped detail); tasks the views
@@ -117,6 +259,7 @@ quint64 TaskCoalescer::takeBatch(
     changes->reserve(
         changes->size() + qsizetype(m_pending.size()) - std::max<qsizetype>(toDrop, 0));
     // The changes in the order of their last change.
+    const bool trackWaiting = !m_mirror;
     for (qsizetype position = 0; position < qsizetype(m_changeLog.size()); ++position) {
         Pending &p = m_pending[std::size_t(m_changeLog[std::size_t(position)])];
         if (p.lastChange != position)
@@ -128,18 +271,33 @@ quint64 TaskCoalescer::takeBatch(
         }
         if (deferrable(p)) {
             if (newQueuedLeft == 0) {
+                p.heldBack = true;
                 heldBack.push_back(std::move(p));
                 continue;
             }
             --newQueuedLeft;
         }
-        if (p.info.state() == TaskState::Waiting)
-            m_sentWaiting.insert(p.info.id());
-        else if (!m_sentWaiting.isEmpty())
-            m_sentWaiting.remove(p.info.id());
+        if (trackWaiting) {
+            if (p.info.state() == TaskState::Waiting)
+                m_sentWaiting.insert(p.info.id());
+            else if (!m_sentWaiting.isEmpty())
+                m_sentWaiting.remove(p.info.id());
+        }
         p.info.setKeeperName(m_label);
         changes->append(std::move(p.info));
     }
+    // The held-back tasks open the next batch, oldest first, still unseen.
+    *heldBackLeft = !heldBack.empty();
+    replacePending(std::move(heldBack));
+
+    refreshStatus();
+    if (eventsDropped)
+        *eventsDropped = m_eventsDropped;
+    return std::exchange(m_droppedDetail, 0) + std::exchange(m_eventsDropped, 0);
+}
+
+void TaskCoalescer::replacePending(std::vector<Pending> &&entries)
+{
     // The containers are reused from batch to batch, unless a flood made them much larger
     // than what they hold now.
     if (m_pending.capacity() > 65536 && m_pending.size() < m_pending.capacity() / 8)
@@ -149,26 +307,53 @@ quint64 TaskCoalescer::takeBatch(
     if (m_changeLog.capacity() > 65536 && m_changeLog.size() < m_changeLog.capacity() / 8)
         std::vector<qint32>().swap(m_changeLog);
     m_changeLog.clear();
-    // The held-back tasks open the next batch, oldest first, still unseen.
-    for (Pending &p : heldBack) {
+    for (Pending &p : entries) {
         m_pendingIndex.insert(p.info.id(), qsizetype(m_pending.size()));
         p.lastChange = qsizetype(m_changeLog.size());
         m_changeLog.push_back(qint32(m_pending.size()));
         m_pending.push_back(std::move(p));
     }
-    *heldBackLeft = !heldBack.empty();
+}
 
-    takeStatus();
-    return std::exchange(m_droppedDetail, 0);
+void TaskCoalescer::forgetHeldBack()
+{
+    const bool any = std::any_of(
+        m_pending.begin(), m_pending.end(), [](const Pending &p) { return p.heldBack; });
+    if (!any)
+        return;
+    std::vector<Pending> kept;
+    for (qsizetype position = 0; position < qsizetype(m_changeLog.size()); ++position) {
+        Pending &p = m_pending[std::size_t(m_changeLog[std::size_t(position)])];
+        if (p.lastChange == position && !p.heldBack)
+            kept.push_back(std::move(p));
+    }
+    replacePending(std::move(kept));
+}
+
+void TaskCoalescer::markCarried(quint64 idLimit)
+{
+    Q_ASSERT(m_mirror); // only a mirror's snapshots carry tasks the coalescer knows of
+    for (Pending &p : m_pending) {
+        const TaskState state = p.info.state();
+        if (p.unseen && !isFinal(state) && (state == TaskState::Running || p.info.id() <= idLimit))
+            p.unseen = false;
+    }
 }
 
 void TaskCoalescer::keeperGone()
 {
     m_attached = false;
     m_hasSnapshot = false;
+    if (m_mirror) {
+        // Its tasks are gone with it: the held-back ones are never to be sent as still queued,
+        // and the snapshots show none live.
+        m_mirror->live.clear();
+        forgetHeldBack();
+        m_mirror->ready = true;
+    }
 }
 
-void TaskCoalescer::takeStatus()
+void TaskCoalescer::refreshStatus()
 {
     if (m_keeper) {
         m_counts = m_keeper->counts();
@@ -178,6 +363,7 @@ void TaskCoalescer::takeStatus()
 
 void TaskCoalescer::takeSnapshot(QList<TaskInfo> *live, QList<TaskInfo> *finished)
 {
+    Q_ASSERT(!m_mirror); // a mirror keeps its snapshot
     m_sentWaiting.clear();
     for (TaskInfo &info : m_snapshotLive) {
         if (info.state() == TaskState::Waiting)
@@ -192,7 +378,7 @@ void TaskCoalescer::takeSnapshot(QList<TaskInfo> *live, QList<TaskInfo> *finishe
     m_snapshotLive.clear();
     m_snapshotFinished.clear();
     m_hasSnapshot = false;
-    takeStatus();
+    refreshStatus();
 }
 
 void TaskCoalescer::discardChanges()

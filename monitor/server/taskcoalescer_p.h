@@ -1,5 +1,6 @@
-// Internal: the coalescing that pk::KeeperFeed applies to each keeper it watches: one keeper's
-// event stream turned into bounded batches of the latest TaskInfo of each task that changed.
+// Internal: the coalescing that pk::KeeperFeed and pk::MonitorServer apply to each keeper they
+// watch: one keeper's event stream turned into bounded batches of the latest TaskInfo of each
+// task that changed, and for the server a mirror of the keeper's tasks for late snapshots.
 #pragma once
 
 #include "updatebounds_p.h"
@@ -13,7 +14,9 @@
 #include <QtCore/QPointer>
 #include <QtCore/QSet>
 
+#include <deque>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace pk::monitor {
@@ -80,6 +83,15 @@ private:
     some entry's last change gives the entries in the order of their last change, with no
     sorting: 4 bytes per event.
 
+    Unseen: a task no view has been given yet. Without a mirror (pk::KeeperFeed, whose views
+    all take the feed's one snapshot) a task is unseen if its first change in the interval is
+    Waiting, or Queued without having been sent as Waiting. With a mirror (pk::MonitorServer,
+    whose monitors join at any time and take their snapshots from it) a task is unseen if the
+    mirror did not have it, or a snapshot carried it (markCarried()).
+
+    The mirror (enableMirror()) holds the keeper's live tasks and its recently finished ones, as
+    of the last event; it costs a hash lookup per event, which is why KeeperFeed has none.
+
     Thread safety: none. Everything runs on the keeper's thread, which must be the owner's
     thread; the callbacks are called there, from inside the keeper's event delivery.
 */
@@ -92,6 +104,10 @@ public:
         std::function<void()> snapshotArrived);
     ~TaskCoalescer() override;
 
+    //! The label a keeper goes by: \a label, else its objectName(), else "keeper N" for the
+    //! \a position (from 0) it was added at, so that every feed names keepers alike.
+    static QString labelFor(const PromiseKeeper *keeper, const QString &label, qsizetype position);
+
     void snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished) override;
     void taskEvents(const TaskEvent *events, qsizetype count) override;
     void eventsDropped(quint64 count) override;
@@ -99,6 +115,8 @@ public:
     //! Registers with the keeper, which then gives a snapshot (now, or after its delivery).
     void attach();
     void detach();
+    //! Detached: forgets the changes, the mirror and what views were sent, as a new coalescer.
+    void reset();
     //! The keeper was destroyed: it forgot its listeners itself.
     void keeperGone();
     bool isAttached() const { return m_attached; }
@@ -113,12 +131,34 @@ public:
     void discardChanges();
     /*!
         Appends this keeper's batch to \a changes (labelled, in the order of their last change)
-        within the bounds; returns the dropped detail. \a heldBack is set if tasks wait for the
-        next batch.
+        within the bounds; returns the dropped detail, of which \a eventsDropped (if given) is
+        what the keeper itself dropped. \a heldBack is set if tasks wait for the next batch.
     */
-    quint64 takeBatch(QList<TaskInfo> *changes, int maxFinished, int maxNewQueued, bool *heldBack);
-    //! The keeper's status as of the last takeSnapshot() or takeBatch().
+    quint64 takeBatch(QList<TaskInfo> *changes, int maxFinished, int maxNewQueued, bool *heldBack,
+        quint64 *eventsDropped = nullptr);
+    //! The keeper's status as of the last takeSnapshot(), takeBatch() or refreshStatus().
     KeeperStatus status() const { return { m_label, m_threadCount, m_counts }; }
+    //! Takes the keeper's counts and thread count now (kept once the keeper is gone).
+    void refreshStatus();
+
+    /*!
+        Keeps a mirror of the keeper's tasks from now on (before attach()): the keeper's snapshot
+        goes into it instead of waiting for takeSnapshot(). \a eventsLost is called when the
+        keeper dropped events: the mirror was taken from the keeper again and the held-back tasks
+        were forgotten (they may have moved on unnoticed), so every view needs a new snapshot.
+    */
+    void enableMirror(std::function<void()> eventsLost);
+    //! The mirror holds the keeper's snapshot and what changed since (or the keeper is gone).
+    bool mirrorReady() const { return m_mirror && m_mirror->ready; }
+    //! The mirror's live tasks by id, and its recently finished tasks, oldest first.
+    const QHash<quint64, TaskInfo> &mirrorLive() const { return m_mirror->live; }
+    const std::deque<TaskInfo> &mirrorRecent() const { return m_mirror->recent; }
+    /*!
+        A snapshot carried the live tasks with ids up to \a idLimit, and the running ones: a view
+        shows them, so their later changes are no longer unseen detail that could be dropped or
+        held back. Over-marking only costs detail sent; missing one would leave a stale row.
+    */
+    void markCarried(quint64 idLimit);
 
 private:
     struct Pending
@@ -126,9 +166,27 @@ private:
         TaskInfo info;
         qsizetype lastChange = 0; // position in changeLog
         bool unseen = false; // the task appeared in this interval: views never saw it
+        bool heldBack = false; // a batch held it back, and it did not change since
     };
 
-    void takeStatus();
+    struct Mirror
+    {
+        // Applies \a e; returns the task's latest info, and sets \a known if the mirror had it.
+        const TaskInfo &apply(const TaskEvent &e, int historySize, bool *known);
+        void clear();
+
+        QHash<quint64, TaskInfo> live;
+        std::deque<TaskInfo> recent;
+        TaskInfo lastFinished; // when no history is kept
+        bool ready = false;
+        std::function<void()> eventsLost;
+    };
+
+    template<bool Mirrored>
+    void coalesce(const TaskEvent *events, qsizetype count);
+    // Makes \a entries (in order) the pending changes.
+    void replacePending(std::vector<Pending> &&entries);
+    void forgetHeldBack();
 
     QPointer<PromiseKeeper> m_keeper;
     QString m_label;
@@ -139,9 +197,12 @@ private:
     std::vector<Pending> m_pending;
     IdIndex m_pendingIndex;
     std::vector<qint32> m_changeLog; // entry indexes, one per change
-    quint64 m_droppedDetail = 0;
-    // Tasks sent as Waiting and not sent since: their Queued event does not make them new.
+    quint64 m_droppedDetail = 0; // left out by the bounds, in takeBatch()
+    quint64 m_eventsDropped = 0; // by the keeper, since the last batch
+    // Without a mirror: tasks sent as Waiting and not sent since, whose Queued event does not
+    // make them new. With one, the mirror tells.
     QSet<quint64> m_sentWaiting;
+    std::unique_ptr<Mirror> m_mirror;
 
     bool m_hasSnapshot = false;
     QList<TaskInfo> m_snapshotLive;

@@ -30,7 +30,8 @@ class KeeperFeedPrivate;
     cheap. In a flood, a batch carries at most maxFinishedPerBatch() tasks per keeper that came
     and went within the interval (the others are dropped detail: only counted) and
     maxNewQueuedPerBatch() newly queued ones per keeper (the others are held back for later
-    batches), so that a view's work per batch stays small.
+    batches), so that a view's work per batch stays small. pk::MonitorServer coalesces and bounds
+    its updates by the same code, with the same defaults.
 
     Thread affinity: create it in the keepers' thread (the GUI thread for keepers made there),
     and call it there only; all its signals are emitted there. The feed does not own the

@@ -61,11 +61,13 @@ struct MonitorServerInfo
 
     While a monitor is attached the server is an EventListener of each keeper: it keeps the live
     tasks and the recently finished ones, coalesces changes per task and sends them about 30
-    times a second (every 33 ms, as pk::KeeperFeed does). Each task goes with its keeper's index,
+    times a second (every 33 ms). The coalescing and the bounds are pk::KeeperFeed's, by the same
+    code: an update is a batch of each keeper, and what the bounds leave out is dropped detail
+    (only counted) or held back (sent in later updates). Each task goes with its keeper's index,
     and the monitor names it after that keeper's label (TaskInfo::keeperName()), which the
     handshake sends once. Each update carries a bounded number of new tasks per keeper
-    (maxFinishedPerUpdate(), maxNewQueuedPerUpdate()), so that a flood of tasks never stalls the
-    keeper's thread for long. With no monitor attached it costs nothing. A slow or stuck monitor
+    (maxFinishedPerUpdate(), maxNewQueuedPerUpdate(), as KeeperFeed's maxFinishedPerBatch() and
+    maxNewQueuedPerBatch()), so that a flood of tasks never stalls the keeper's thread for long. With no monitor attached it costs nothing. A slow or stuck monitor
     never blocks a worker or the keeper's thread: its output is bounded (clientBufferLimit());
     above the limit it only gets the counts, and a fresh snapshot once it has caught up. Task
     titles and error messages are sent cut to 4096 characters. A connection that does not
