@@ -18,7 +18,6 @@
 #include <QtWidgets/QApplication>
 
 #include <PromiseKeeperMonitor>
-
 #include <stdexcept>
 
 using namespace example;
@@ -35,14 +34,16 @@ int submitBatch(pk::PromiseKeeper &images, pk::PromiseKeeper &network, int batch
     int tasks = 0;
     for (int i = 0; i < kJobsPerBatch; ++i) {
         const QString name = QStringLiteral("img-%1-%2").arg(batch).arg(i, 3, 10, QLatin1Char('0'));
-        auto decoded = images.submit(pk::TaskOptions { QStringLiteral("decode ") + name, 0 },
+        auto decoded = images.submit(
+            pk::TaskOptions { QStringLiteral("decode ") + name, 0 },
             [workMs](int n) {
                 QThread::msleep(workMs);
                 return n * 2;
             },
             i);
         decoded.then([](int v) { return v + 1; });
-        auto fetched = network.submit(pk::TaskOptions { QStringLiteral("fetch ") + name, 0 },
+        auto fetched = network.submit(
+            pk::TaskOptions { QStringLiteral("fetch ") + name, 0 },
             [workMs](int n) {
                 QThread::msleep(workMs);
                 if (n % 10 == 9)
@@ -99,7 +100,9 @@ int main(int argc, char *argv[])
     pk::RemoteFeed feed;
     pk::TaskCounts attachedCounts;
     QObject::connect(&feed, &pk::MonitorFeed::updated, &app,
-        [&](const QList<pk::TaskInfo> &, const pk::TaskCounts &counts) { attachedCounts = counts; });
+        [&](const QList<pk::TaskInfo> &, const pk::TaskCounts &counts) {
+            attachedCounts = counts;
+        });
     feed.connectToServer(name);
 
     int submitted = 0;

@@ -144,22 +144,6 @@ private:
 };
 
 namespace {
-const char *modeName(ContextMode mode)
-{
-    switch (mode) {
-    case ContextMode::Then:
-        return "then";
-    case ContextMode::OnFailed:
-        return "onFailed";
-    case ContextMode::OnCancelled:
-        return "onCancelled";
-    case ContextMode::Finally:
-        return "finally";
-    }
-    Q_UNREACHABLE();
-    return "";
-}
-
 TitleVerb verbOf(ContextMode mode)
 {
     switch (mode) {
@@ -207,7 +191,7 @@ void submitThen(TaskCore *input, TaskCore *task, const TaskOptions *options, boo
 void attachOnContext(TaskCore *input, TaskCore *task, QObject *context, ContextMode mode,
     const TaskOptions *options, bool emptyCallable)
 {
-    const char *name = modeName(mode);
+    const char *name = titleVerbName(verbOf(mode));
     if (!input || !context) {
         failDetached(task,
             options && !options->title.isEmpty() ? options->title : QString::fromLatin1(name),

@@ -118,11 +118,16 @@ void TaskCore::inheritTitle(const TaskCore *input, TitleVerb verb) noexcept
         m_title = input->m_title;
 }
 
+const char *titleVerbName(TitleVerb verb) noexcept
+{
+    static const char *const names[] = { "", "then", "onFailed", "onCancelled", "finally" };
+    return names[int(verb)];
+}
+
 QString TaskCore::continuationTitle() const
 {
     Q_ASSERT(m_titleVerb != TitleVerb::None);
-    static const char *const verbs[] = { "", "then", "onFailed", "onCancelled", "finally" };
-    QString title = QLatin1String(verbs[int(m_titleVerb)]);
+    QString title = QLatin1String(titleVerbName(m_titleVerb));
     if (!m_title.isEmpty())
         title.append(u" \u2190 ").append(m_title);
     else if (!m_manyInputs && m_inputId != 0)

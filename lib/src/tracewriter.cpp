@@ -49,23 +49,12 @@ struct CounterSample
     qint64 running = 0;
 };
 
-const char *stateName(TaskState state)
+// The enumerator's own name ("Succeeded", "Continuation"), from the meta-object system.
+template<typename Enum>
+const char *enumName(Enum value)
 {
-    switch (state) {
-    case TaskState::Waiting:
-        return "Waiting";
-    case TaskState::Queued:
-        return "Queued";
-    case TaskState::Running:
-        return "Running";
-    case TaskState::Succeeded:
-        return "Succeeded";
-    case TaskState::Failed:
-        return "Failed";
-    case TaskState::Cancelled:
-        return "Cancelled";
-    }
-    return "Unknown";
+    const char *name = QMetaEnum::fromType<Enum>().valueToKey(int(value));
+    return name ? name : "Unknown";
 }
 
 // A JSON string literal: UTF-8, with quotes, backslashes and control characters escaped.
@@ -123,19 +112,6 @@ void appendMicros(QByteArray &out, qint64 ns)
     std::snprintf(buffer, sizeof buffer, "%lld.%03lld", static_cast<long long>(ns / 1000),
         static_cast<long long>(ns % 1000));
     out += buffer;
-}
-
-const char *kindName(TaskKind kind)
-{
-    switch (kind) {
-    case TaskKind::Task:
-        return "Task";
-    case TaskKind::Continuation:
-        return "Continuation";
-    case TaskKind::Combinator:
-        return "Combinator";
-    }
-    return "Task";
 }
 
 // What a JSON viewer reads for appendMicros(ns): the nearest double (QByteArray::toDouble() is
@@ -369,9 +345,9 @@ void TraceWriterPrivate::appendArgs(QByteArray &out, const TaskInfo &info) const
     out += ",\"keeper\":";
     appendString(out, info.keeperName());
     out += ",\"state\":\"";
-    out += stateName(info.state());
+    out += enumName(info.state());
     out += "\",\"kind\":\"";
-    out += kindName(info.kind());
+    out += enumName(info.kind());
     out += "\",\"priority\":";
     appendInt(out, info.priority());
     out += ",\"worker\":";

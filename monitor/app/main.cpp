@@ -323,8 +323,7 @@ int main(int argc, char *argv[])
                 return 1;
             }
             // A recording, not a live program: the title says whose and when it ends.
-            const QString program = feed->programName().isEmpty()
-                ? QStringLiteral("a program")
+            const QString program = feed->programName().isEmpty() ? QStringLiteral("a program")
                 : feed->programPid() > 0
                 ? QStringLiteral("%1 (pid %2)").arg(feed->programName()).arg(feed->programPid())
                 : feed->programName();

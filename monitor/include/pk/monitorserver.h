@@ -67,14 +67,15 @@ struct MonitorServerInfo
     and the monitor names it after that keeper's label (TaskInfo::keeperName()), which the
     handshake sends once. Each update carries a bounded number of new tasks per keeper
     (maxFinishedPerUpdate(), maxNewQueuedPerUpdate(), as KeeperFeed's maxFinishedPerBatch() and
-    maxNewQueuedPerBatch()), so that a flood of tasks never stalls the keeper's thread for long. With no monitor attached it costs nothing. A slow or stuck monitor
-    never blocks a worker or the keeper's thread: its output is bounded (clientBufferLimit());
-    above the limit it only gets the counts, and a fresh snapshot once it has caught up. Task
-    titles and error messages are sent cut to 4096 characters. A connection that does not
-    complete the protocol's handshake within handshakeTimeout() (or sends more than 64 KiB
-    before it) is closed with a warning in the "promisekeeper.monitor" logging category, so that
-    a stuck or foreign program connecting to the socket holds nothing for long and does not
-    delay the monitors that do attach (unless it holds all 16 places).
+    maxNewQueuedPerBatch()), so that a flood of tasks never stalls the keeper's thread for long.
+   With no monitor attached it costs nothing. A slow or stuck monitor never blocks a worker or the
+   keeper's thread: its output is bounded (clientBufferLimit()); above the limit it only gets the
+   counts, and a fresh snapshot once it has caught up. Task titles and error messages are sent cut
+   to 4096 characters. A connection that does not complete the protocol's handshake within
+   handshakeTimeout() (or sends more than 64 KiB before it) is closed with a warning in the
+   "promisekeeper.monitor" logging category, so that a stuck or foreign program connecting to the
+   socket holds nothing for long and does not delay the monitors that do attach (unless it holds all
+   16 places).
 
     Thread affinity: create the server in the thread of the keepers it publishes (their event
     streams are delivered there); use it from that thread. The server does not own the keepers;

@@ -29,6 +29,8 @@ enum class InputFailure : quint8 {
 
 //! What an untitled continuation's title says it does with its input.
 enum class TitleVerb : quint8 { None, Then, OnFailed, OnCancelled, Finally };
+//! "then", "onFailed"...: the function a verb stands for ("" for None). Internal.
+const char *titleVerbName(TitleVerb verb) noexcept;
 
 /*!
     Something to do once a task is final: release a dependent task, post a continuation to a
