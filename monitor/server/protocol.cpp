@@ -384,6 +384,10 @@ bool decode(const QByteArray &payload, Message *message, QString *error)
     }
     case MessageType::Welcome: {
         in >> m.version >> m.text >> m.pid;
+        if (in.status() == QDataStream::Ok && (m.pid < 0 || m.pid > kMaxPid)) {
+            why = QStringLiteral("pid %1 out of range (0 to %2)").arg(m.pid).arg(kMaxPid);
+            in.setStatus(QDataStream::ReadCorruptData);
+        }
         if (in.status() == QDataStream::Ok)
             readStrings(in, &m.keeperLabels);
         if (in.status() == QDataStream::Ok && m.keeperLabels.size() > kMaxKeepers) {

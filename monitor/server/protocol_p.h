@@ -104,6 +104,8 @@ constexpr qsizetype kMaxKeepers = 1024;
 constexpr qint64 kMaxTimestampNs = qint64(1) << 62;
 //! Each count of a TaskCounts, and droppedDetail: 142 years at a million tasks a second.
 constexpr qint64 kMaxTaskCount = qint64(1) << 52;
+//! A program's pid, at most (Linux allows 2^22, other systems less than 2^32); 0 is unknown.
+constexpr qint64 kMaxPid = qint64(1) << 32;
 
 //! Why \a info cannot be a keeper's task (a state, kind, worker index or timestamp out of range,
 //! more than kMaxInputIds input ids),

@@ -61,8 +61,6 @@ bool kindFromName(const QString &name, TaskKind *kind)
 constexpr qsizetype kMaxInputIds = qsizetype(1) << 20;
 // Ids are JSON numbers: exact as doubles up to 2^53.
 constexpr double kMaxId = double(qint64(1) << 53);
-// A pid, at most (Linux allows 2^22, other systems less than 2^32).
-constexpr qint64 kMaxPid = qint64(1) << 32;
 
 // TraceWriter writes exact decimal microseconds, but JSON numbers are read as doubles: far from
 // the base (past 2^53 ns) a time comes back rounded, by less than this, and the last times of
@@ -206,10 +204,10 @@ QString TraceReaderPrivate::readHeader(
     // Before format 3 the pid was always 1, not the program's: unknown.
     if (ours && other.contains(QLatin1String("programPid"))) {
         const double pid = other.value(QLatin1String("programPid")).toDouble(-1);
-        if (!(pid >= 0 && pid <= double(kMaxPid)) || pid != std::floor(pid)) {
+        if (!(pid >= 0 && pid <= double(protocol::kMaxPid)) || pid != std::floor(pid)) {
             return QStringLiteral("program pid %1 out of range (0 to %2)")
                 .arg(pid, 0, 'g', QLocale::FloatingPointShortest)
-                .arg(kMaxPid);
+                .arg(protocol::kMaxPid);
         }
         programPid = qint64(pid);
     }

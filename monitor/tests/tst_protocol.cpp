@@ -165,6 +165,15 @@ QList<BadValue> badValues()
         welcome.keeperLabels.append(QString());
     rows.append({ "welcome with too many keepers", welcome,
         QStringLiteral("1025 keepers, more than the limit of 1024") });
+    Message farPid;
+    farPid.type = MessageType::Welcome;
+    farPid.pid = pk::protocol::kMaxPid + 1;
+    rows.append({ "welcome with a pid past 2^32", farPid,
+        QStringLiteral("pid 4294967297 out of range (0 to 4294967296)") });
+    Message negativePid = farPid;
+    negativePid.pid = -1;
+    rows.append({ "welcome with a negative pid", negativePid,
+        QStringLiteral("pid -1 out of range (0 to 4294967296)") });
     return rows;
 }
 
@@ -614,6 +623,10 @@ void tst_Protocol::valueBounds_data()
     for (qsizetype i = 0; i < pk::protocol::kMaxKeepers; ++i)
         welcome.keeperLabels.append(QString());
     QTest::newRow("welcome with 1024 keepers") << welcome << QString();
+    Message highPid;
+    highPid.type = MessageType::Welcome;
+    highPid.pid = pk::protocol::kMaxPid;
+    QTest::newRow("welcome with pid 2^32") << highPid << QString();
     TaskInfo combinator = sampleTask(3);
     combinator.setKind(pk::TaskKind::Combinator);
     combinator.setInputIds(QList<quint64>(pk::protocol::kMaxInputIds, 5));
