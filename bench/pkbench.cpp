@@ -21,6 +21,7 @@
 #ifdef PK_BENCH_MONITOR
 #include "stallmeter.h" // shared with pk-monitor --report-stalls: the same measure
 
+#include <pk/monitormodel.h>
 #include <pk/monitorserver.h>
 #include <pk/monitorwidget.h>
 
@@ -32,6 +33,7 @@
 #include <QtCore/qtimer.h>
 #include <QtGui/qguiapplication.h>
 #include <QtWidgets/qapplication.h>
+#include <QtWidgets/qtableview.h>
 #endif
 
 namespace {
@@ -182,12 +184,13 @@ struct FutureHandle
 
 #ifdef PK_BENCH_MONITOR
 
-// The monitor's requirement: with a million no-op tasks flowing through one keeper and the
-// monitor open and live, the workload runs no slower than 1.5 times its time without a
-// monitor, and the GUI thread never stalls for more than 50 ms. pk-bench shows the figures
-// against these limits; tests, not a benchmark, decide whether a build is acceptable.
-constexpr double kMaxSlowdown = 1.5;
-constexpr qint64 kMaxStallMs = 50;
+// The monitor's requirement (issue 10): with a million no-op tasks flowing through one keeper
+// and the monitor open and live, the workload runs no slower than 1.2 times its time without a
+// monitor, and the monitor's GUI thread never stalls for more than two frames at 60 Hz.
+// pk-bench shows the figures against these limits; tests, not a benchmark, decide whether a
+// build is acceptable.
+constexpr double kMaxSlowdown = 1.2;
+constexpr qint64 kMaxStallMs = 33;
 
 // The first paint of a window loads fonts and is slow whatever the monitor does; pk-monitor
 // waits as long before it measures.
@@ -198,7 +201,15 @@ constexpr int kTailMs = 300;
 // How long pk-monitor may take to start and attach, and to quit once detached.
 constexpr int kProcessTimeoutMs = 30000;
 
-enum class MonitorMode { None, InProcess, Attached };
+enum class MonitorMode {
+    None, // the floor: what the machine itself costs the main thread
+    InProcess,
+    InProcessSorted, // the table sorted by run time, which every finished task changes
+    Attached,
+    AttachedFloods, // kFloods floods back to back, one attached pk-monitor throughout
+};
+// The floods of MonitorMode::AttachedFloods.
+constexpr int kFloods = 5;
 
 struct MonitorConfig
 {
@@ -211,7 +222,7 @@ struct MonitorConfig
 // One round of one configuration; -1 where nothing was measured.
 struct MonitorSample
 {
-    qint64 workloadNs = -1;
+    qint64 workloadNs = -1; // per flood
     qint64 mainStallMs = -1; // this process's main thread: the keeper's, and the widget's
     qint64 monitorStallMs = -1; // the attached pk-monitor's GUI thread
     QString error;
@@ -331,12 +342,16 @@ MonitorSample monitorRound(MonitorMode mode, const MonitorConfig &c)
     QProcess monitor;
     QByteArray monitorOutput;
 
-    if (mode == MonitorMode::InProcess) {
+    const bool attached = mode == MonitorMode::Attached || mode == MonitorMode::AttachedFloods;
+    if (mode == MonitorMode::InProcess || mode == MonitorMode::InProcessSorted) {
         widget = std::make_unique<pk::MonitorWidget>(&keeper);
         widget->resize(1400, 900); // pk-monitor's window size: as much to paint
         widget->show();
+        if (mode == MonitorMode::InProcessSorted) {
+            widget->tableView()->sortByColumn(pk::MonitorModel::RunTimeColumn, Qt::DescendingOrder);
+        }
         runEventLoopFor(kWarmUpMs);
-    } else if (mode == MonitorMode::Attached) {
+    } else if (attached) {
         server.addKeeper(&keeper);
         // One name per process: two pk-bench runs at once do not meet.
         if (!server.listen(QStringLiteral("pk-bench-%1").arg(QCoreApplication::applicationPid()))) {
@@ -355,12 +370,16 @@ MonitorSample monitorRound(MonitorMode mode, const MonitorConfig &c)
 
     {
         const StallMeter stalls;
-        sample.workloadNs = monitorWorkload(keeper, c.tasks);
+        const int floods = mode == MonitorMode::AttachedFloods ? kFloods : 1;
+        qint64 ns = 0;
+        for (int i = 0; i < floods; ++i)
+            ns += monitorWorkload(keeper, c.tasks);
+        sample.workloadNs = ns / floods;
         runEventLoopFor(kTailMs);
         sample.mainStallMs = stalls.maxStallMs();
     }
 
-    if (mode == MonitorMode::Attached)
+    if (attached)
         sample.monitorStallMs = stopAttachedMonitor(monitor, monitorOutput, server, &sample.error);
     return sample;
 }
@@ -445,9 +464,13 @@ void runMonitorRows(const MonitorConfig &c)
         const char *name;
         std::vector<MonitorSample> samples;
     };
-    std::vector<Row> rows { { MonitorMode::None, "none", {} },
+    const QByteArray floods
+        = QStringLiteral("attached pk-monitor, %1 floods back to back").arg(kFloods).toUtf8();
+    std::vector<Row> rows { { MonitorMode::None, "none (the floor)", {} },
         { MonitorMode::InProcess, "in-process pk::MonitorWidget", {} },
-        { MonitorMode::Attached, "attached pk-monitor (pk::MonitorServer)", {} } };
+        { MonitorMode::InProcessSorted, "in-process, table sorted by run time", {} },
+        { MonitorMode::Attached, "attached pk-monitor (pk::MonitorServer)", {} },
+        { MonitorMode::AttachedFloods, floods.constData(), {} } };
     // A first million tasks is slower than the next ones whatever watches them (the heap grows,
     // the pool's threads start): one round that does not count.
     monitorRound(MonitorMode::None, c);
@@ -463,10 +486,9 @@ void runMonitorRows(const MonitorConfig &c)
         }
     }
 
-    std::printf(
-        "\n| monitor, %d no-op tasks, %d threads (%s) | workload ms (range) | vs none (limit "
-        "%.1fx) | main-thread stall ms | monitor GUI stall ms (limit %lld) |\n"
-        "|---|---:|---:|---:|---:|\n",
+    std::printf("\n| monitor, %d no-op tasks, %d threads (%s) | workload ms per flood (range) | vs "
+                "none (limit %.1fx) | main-thread stall ms | monitor GUI stall ms (limit %lld) |\n"
+                "|---|---:|---:|---:|---:|\n",
         c.tasks, c.threads, qPrintable(QGuiApplication::platformName()), kMaxSlowdown, kMaxStallMs);
     double noneMs = -1;
     for (const Row &row : rows) {
@@ -502,7 +524,7 @@ void runMonitorRows(const MonitorConfig &c)
             ratio = QStringLiteral("n/a");
         }
         // In-process, the monitor's GUI thread is the main thread.
-        if (row.mode == MonitorMode::InProcess)
+        if (row.mode == MonitorMode::InProcess || row.mode == MonitorMode::InProcessSorted)
             monitorStall = mainStall;
         const QString gui = row.mode == MonitorMode::None ? QStringLiteral("-")
             : monitorStall < 0
@@ -512,11 +534,12 @@ void runMonitorRows(const MonitorConfig &c)
             qPrintable(ratio), mainStall, qPrintable(gui));
     }
     std::printf("\nWorkload: median (fastest-slowest) of %d rounds, from the first submit until "
-                "the keeper's thread sees all finished. Stalls: the worst of the rounds, the "
-                "longest gap between two runs of a %d ms timer; main thread: this process's, "
-                "the keeper's; monitor GUI: the in-process widget's (the main thread) or the "
-                "attached pk-monitor's.\n",
-        c.rounds, StallMeter::kIntervalMs);
+                "the keeper's thread sees all finished (per flood where there are %d). Stalls: "
+                "the worst of the rounds, the longest gap between two runs of a %d ms timer; "
+                "main thread: this process's, the keeper's (with no monitor: the floor, what "
+                "the machine itself costs); monitor GUI: the in-process widget's (the main "
+                "thread) or the attached pk-monitor's.\n",
+        c.rounds, kFloods, StallMeter::kIntervalMs);
 }
 
 #endif // PK_BENCH_MONITOR

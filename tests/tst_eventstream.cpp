@@ -1,13 +1,16 @@
 // The keeper's event stream: listeners, batching, snapshots for late listeners and the history.
 #include "pktest.h"
 
+#include <pk/combinators.h>
 #include <pk/eventstream.h>
+#include <pk/promise.h>
 #include <pk/promisekeeper.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QEvent>
 #include <QtCore/QHash>
 #include <QtCore/QPair>
+#include <QtCore/QSemaphore>
 #include <QtCore/QSet>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
@@ -103,6 +106,31 @@ public:
     int count = 0;
 };
 
+// Counts the tasks by the last state the events gave them, and checks at every call that the
+// keeper's deliveredCounts() says the same.
+class CountingListener : public pk::EventListener
+{
+public:
+    explicit CountingListener(const PromiseKeeper *watched)
+        : keeper(watched)
+    { }
+    void taskEvents(const pk::TaskEvent *batch, qsizetype count) override
+    {
+        for (qsizetype i = 0; i < count; ++i)
+            states.insert(batch[i].taskId(), batch[i].state());
+        pk::TaskCounts fromEvents;
+        for (const TaskState state : std::as_const(states))
+            fromEvents.add(state);
+        if (fromEvents != keeper->deliveredCounts())
+            ++mismatches;
+        ++calls;
+    }
+    const PromiseKeeper *keeper;
+    QHash<quint64, TaskState> states;
+    int calls = 0;
+    int mismatches = 0;
+};
+
 QList<quint64> idsOf(const QList<pk::TaskInfo> &infos)
 {
     QList<quint64> ids;
@@ -132,6 +160,8 @@ private Q_SLOTS:
     void addEventListenerFromOtherThreadWarns();
     void addEventListenerKeepsIdleSignal();
     void addEventListenerFromSlotKeepsSignalOrder();
+    void deliveredCountsFollowTheEvents();
+    void deliveredCountsBehindUntilDelivered();
 };
 
 void tst_EventStream::listenerGetsEveryEventInOrder()
@@ -607,6 +637,57 @@ void tst_EventStream::addEventListenerFromSlotKeepsSignalOrder()
         (QList<TaskState> { TaskState::Queued, TaskState::Running, TaskState::Succeeded }));
     QCOMPARE(late.snapshots, 1);
     keeper.removeEventListener(&late);
+}
+
+// Every path a task takes through the states (queued, run, failed, cancelled queued or waiting,
+// a continuation released from waiting, an aggregate settled without running, a context
+// continuation run outside the pool): deliveredCounts() is what the events delivered add up
+// to, at every delivery.
+void tst_EventStream::deliveredCountsFollowTheEvents()
+{
+    PromiseKeeper keeper(1);
+    CountingListener listener(&keeper);
+    keeper.addEventListener(&listener);
+    QSemaphore release;
+    auto blocker = keeper.submit([&release] { release.acquire(); });
+    QTRY_COMPARE_WITH_TIMEOUT(blocker.state(), TaskState::Running, 5000);
+    QList<pk::Promise<int>> queued;
+    for (int i = 0; i < 20; ++i)
+        queued.append(keeper.submit([i] { return i; }));
+    auto failing = keeper.submit([]() -> int { throw std::runtime_error("boom"); });
+    QVERIFY(queued.last().cancel());
+    auto continued = queued.first().then([](int v) { return v + 1; });
+    auto cancelledWaiting = queued.at(1).then([](int v) { return v; });
+    QVERIFY(cancelledWaiting.cancel());
+    auto all = pk::whenAll(queued.mid(0, 5));
+    auto onContext = queued.at(2).then(&keeper, [](int v) { return v * 2; });
+    release.release();
+    // Not waitForAll(): the context continuation runs in this thread's event loop.
+    QTRY_COMPARE_WITH_TIMEOUT(onContext.state(), TaskState::Succeeded, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(keeper.counts().live(), 0, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(keeper.deliveredCounts(), keeper.counts(), 5000);
+    QCOMPARE(failing.state(), TaskState::Failed);
+    QCOMPARE(all.state(), TaskState::Succeeded);
+    QCOMPARE(continued.result(), 1);
+    QVERIFY(listener.calls > 0);
+    QCOMPARE(listener.mismatches, 0);
+    QCOMPARE(keeper.deliveredCounts().cancelled, 2);
+    QCOMPARE(keeper.deliveredCounts().failed, 1);
+    keeper.removeEventListener(&listener);
+}
+
+// counts() is the keeper's now; deliveredCounts() stays where the delivered events left it
+// until the keeper's thread delivers the rest.
+void tst_EventStream::deliveredCountsBehindUntilDelivered()
+{
+    PromiseKeeper keeper(2);
+    for (int i = 0; i < 10; ++i)
+        keeper.submit([] {});
+    QVERIFY(keeper.waitForAll(5000)); // this thread delivered nothing meanwhile
+    QCOMPARE(keeper.counts().succeeded, 10);
+    QCOMPARE(keeper.deliveredCounts(), pk::TaskCounts());
+    QTRY_COMPARE_WITH_TIMEOUT(keeper.deliveredCounts().succeeded, 10, 5000);
+    QCOMPARE(keeper.deliveredCounts(), keeper.counts());
 }
 
 QTEST_GUILESS_MAIN(tst_EventStream)

@@ -88,6 +88,10 @@ void KeeperShared::afterFinal(TaskCore *task) noexcept
 
 void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, int worker)
 {
+    // The state left, for listeners that count from the events (a task's first event enters
+    // the state adopt() gave it: the same).
+    const TaskState previous = task->m_state.load(std::memory_order_relaxed);
+    task->m_state.store(state, std::memory_order_release);
     if (isFinal(state) && m_allDoneWaiters > 0 && m_counts.live() == 0 && m_holds == 0)
         m_allDone.notify_all();
     if (m_events.size() >= kEventBufferCap) {
@@ -99,6 +103,7 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     e.m_core = task;
     e.m_timeNs = now;
     e.m_state = state;
+    e.m_previous = previous;
     e.m_worker = qint16(worker);
     // One posted event per batch, not per task: the keeper's thread takes everything buffered
     // when it gets to it, and while events keep coming it comes back on a timer by itself.
@@ -131,7 +136,6 @@ void KeeperShared::fail_locked(TaskCore *task, std::exception_ptr error, TaskSta
         m_waiting.erase(task);
     }
     ++m_counts.failed;
-    task->m_state.store(TaskState::Failed, std::memory_order_release);
     record_locked(task, TaskState::Failed, now, -1);
 }
 
@@ -140,7 +144,6 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
     task->ref(); // the queue's reference
     m_queue[task->m_priority].push_back(task);
     ++m_counts.queued;
-    task->m_state.store(TaskState::Queued, std::memory_order_release);
     record_locked(task, TaskState::Queued, now, -1);
     if (wakeWorker_locked()) {
         lock.unlock();
@@ -390,7 +393,6 @@ bool KeeperShared::settleWaiting(TaskCore *task, TaskState state, std::exception
             --m_counts.waiting;
             m_waiting.erase(task);
             ++m_counts.succeeded;
-            task->m_state.store(TaskState::Succeeded, std::memory_order_release);
             record_locked(task, TaskState::Succeeded, now, -1);
         }
     }
@@ -485,7 +487,6 @@ void KeeperShared::start_locked(TaskCore *task, int worker, qint64 now)
     --m_counts.queued;
     ++m_counts.running;
     m_running.push_back(task);
-    task->m_state.store(TaskState::Running, std::memory_order_release);
     record_locked(task, TaskState::Running, now, worker);
 }
 
@@ -503,7 +504,6 @@ void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
     auto it = std::find(m_running.begin(), m_running.end(), task);
     *it = m_running.back();
     m_running.pop_back();
-    task->m_state.store(state, std::memory_order_release);
     record_locked(task, state, now, worker);
 }
 
@@ -613,7 +613,6 @@ void KeeperShared::cancel_locked(TaskCore *task, qint64 now)
         --m_counts.queued;
     }
     ++m_counts.cancelled;
-    task->m_state.store(TaskState::Cancelled, std::memory_order_release);
     record_locked(task, TaskState::Cancelled, now, -1);
 }
 

@@ -151,6 +151,7 @@ private:
     // Cancels everything queued; \a entries gets every queue entry (with its reference),
     // \a cancelled the tasks cancelled now.
     void cancelQueued_locked(std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled);
+    // Moves \a task to \a state and records the change for the keeper's thread.
     void record_locked(TaskCore *task, TaskState state, qint64 now, int worker);
     QList<TaskInfo> tasks_locked() const;
     int claimWorkerIndex_locked();

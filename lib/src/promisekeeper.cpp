@@ -137,6 +137,9 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
         }
         // The end of the batch: counts and idle as of it, and listeners join at this boundary,
         // with the live tasks as of its end: each later change reaches them exactly once.
+        // Events the keeper dropped changed counts unseen: the batch's counts are exact.
+        Q_ASSERT(work.batch.dropped > 0 || delivered == work.batch.counts);
+        delivered = work.batch.counts;
         if (work.batch.counts != lastCounts) {
             lastCounts = work.batch.counts;
             Q_EMIT q->countsChanged();
@@ -168,6 +171,13 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
 
 bool PromiseKeeperPrivate::dispatch(const TaskEvent *events, std::size_t count)
 {
+    // Counted before the listeners see them: inside taskEvents(), deliveredCounts() includes
+    // the events passed.
+    for (const TaskEvent &e : Span { events, count }) {
+        if (e.m_previous != e.m_state)
+            delivered.add(e.m_previous, -1);
+        delivered.add(e.m_state);
+    }
     QPointer<PromiseKeeper> alive(q);
     for (EventListener *l : std::as_const(listeners))
         l->taskEvents(events, qsizetype(count));
@@ -357,6 +367,11 @@ bool PromiseKeeper::waitForAll(QDeadlineTimer deadline)
 TaskCounts PromiseKeeper::counts() const
 {
     return d->shared->counts();
+}
+
+TaskCounts PromiseKeeper::deliveredCounts() const
+{
+    return d->delivered;
 }
 
 QList<TaskInfo> PromiseKeeper::tasks() const

@@ -73,7 +73,8 @@ public:
     QBasicTimer collectTimer;
     bool catchingUp = false; // collectTimer runs at 0 ms for a backlog
     int historySize = 256;
-    TaskCounts lastCounts;
+    TaskCounts lastCounts; // as of the last batch: what countsChanged() announced
+    TaskCounts delivered; // as of the last event dispatched (PromiseKeeper::deliveredCounts())
     Backlog backlog;
     std::vector<TaskEvent> spareEvents; // empty, with capacity: the next batch's buffer
     bool delivering = false;

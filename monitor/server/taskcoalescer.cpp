@@ -356,7 +356,9 @@ void TaskCoalescer::keeperGone()
 void TaskCoalescer::refreshStatus()
 {
     if (m_keeper) {
-        m_counts = m_keeper->counts();
+        // As of the last event coalesced, not the keeper's now (ahead of it by the events not
+        // delivered yet): the counts a view shows beside the rows agree with them.
+        m_counts = m_keeper->deliveredCounts();
         m_threadCount = m_keeper->threadCount();
     }
 }

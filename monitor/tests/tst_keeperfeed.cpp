@@ -5,6 +5,7 @@
 #include <pk/keeperfeed.h>
 #include <pk/promisekeeper.h>
 
+#include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -60,6 +61,7 @@ private Q_SLOTS:
     void keeperDestroyedFirst();
     void sourceName();
     void twoKeepersApart();
+    void countsAgreeWithTheChanges();
 };
 
 void tst_KeeperFeed::initTestCase()
@@ -519,6 +521,54 @@ void tst_KeeperFeed::twoKeepersApart()
     QCOMPARE(feed.keepers().size(), 3);
     QVERIFY(feed.isConnected());
     QCOMPARE(connection.count(), 0);
+}
+
+// The counts of a batch are those of the changes it carries, not the keeper's a moment later:
+// in a flood the keeper's thread delivers changes behind the workers, and counts taken "now"
+// said "0 queued" beside rows still queued. A view that keeps the latest state of every task
+// it was sent counts exactly what the batch says, batch after batch.
+void tst_KeeperFeed::countsAgreeWithTheChanges()
+{
+    constexpr int taskCount = 200000; // a flood of a fraction of a second: several batches
+    pk::PromiseKeeper keeper(2);
+    pk::KeeperFeed feed(&keeper);
+    // Bounds that keep every task in detail: no held-back or dropped task to account for.
+    feed.setMaxFinishedPerBatch(taskCount);
+    feed.setMaxNewQueuedPerBatch(taskCount);
+    QHash<quint64, pk::TaskState> states;
+    int batches = 0;
+    pk::TaskCounts last;
+    QStringList mismatches;
+    connect(&feed, &pk::MonitorFeed::updated, this,
+        [&](const Changes &changes, const pk::TaskCounts &counts, int, quint64 dropped) {
+            QCOMPARE(dropped, 0u);
+            for (const pk::TaskInfo &info : changes)
+                states.insert(info.id(), info.state());
+            pk::TaskCounts shown;
+            for (const pk::TaskState state : std::as_const(states))
+                shown.add(state);
+            ++batches;
+            last = counts;
+            if (shown != counts) {
+                mismatches << QStringLiteral("batch %1: rows %2 queued %3 running, counts %4 "
+                                             "queued %5 running")
+                                  .arg(batches)
+                                  .arg(shown.queued + shown.waiting)
+                                  .arg(shown.running)
+                                  .arg(counts.queued + counts.waiting)
+                                  .arg(counts.running);
+            }
+        });
+    const std::unique_ptr<QThread> producer(QThread::create([&keeper] {
+        for (int i = 0; i < taskCount; ++i)
+            keeper.submit([] {});
+    }));
+    producer->start();
+    QTRY_COMPARE_WITH_TIMEOUT(states.size(), qsizetype(taskCount), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(last.succeeded, qint64(taskCount), 30000);
+    producer->wait();
+    QVERIFY(batches > 1);
+    QVERIFY2(mismatches.isEmpty(), qPrintable(mismatches.mid(0, 5).join(QLatin1String("; "))));
 }
 
 QTEST_MAIN(tst_KeeperFeed)

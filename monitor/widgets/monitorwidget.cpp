@@ -544,6 +544,11 @@ void MonitorWidgetPrivate::onUpdated(
         bufferChanges(changes);
     else
         applyChanges(changes);
+    // With the rows they were taken with (the feed's counts are as of its batch's last
+    // change), not up to a refresh later: the tiles never contradict the table. The rates and
+    // percentiles keep their own pace.
+    if (!sourceGone)
+        showCounts();
     if (dropped > 0)
         updateStatus();
 }
@@ -1051,6 +1056,15 @@ void MonitorWidgetPrivate::refreshCounters()
         return;
     countersDirty = false;
     shownThroughput = throughput;
+    showCounts();
+    throughputValue->setText(monitor::formatRate(throughput));
+    waitValue->setText(percentileText(stats.wait()));
+    runTimeValue->setText(percentileText(stats.run()));
+    updateStatus();
+}
+
+void MonitorWidgetPrivate::showCounts()
+{
     // The keeper chosen in the keeper filter: its own counts and threads ("Running 2 / 3" for
     // images), not the sum over keepers. The rate and percentiles stay those of all keepers.
     TaskCounts shown = counts;
@@ -1071,10 +1085,6 @@ void MonitorWidgetPrivate::refreshCounters()
     succeededValue->setText(monitor::formatCount(shown.succeeded));
     failedValue->setText(monitor::formatCount(shown.failed));
     cancelledValue->setText(monitor::formatCount(shown.cancelled));
-    throughputValue->setText(monitor::formatRate(throughput));
-    waitValue->setText(percentileText(stats.wait()));
-    runTimeValue->setText(percentileText(stats.run()));
-    updateStatus();
 }
 
 void MonitorWidgetPrivate::sampleChart()

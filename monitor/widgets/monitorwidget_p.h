@@ -90,6 +90,8 @@ public:
 
     void onCurrentChanged();
     void refreshCounters();
+    // The count tiles: the feed's counts (or the keeper filter's keeper's) and thread count.
+    void showCounts();
     void sampleChart();
     void refreshDetails(bool force = false);
     void updateActions();

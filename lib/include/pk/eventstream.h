@@ -39,6 +39,7 @@ private:
     detail::TaskCore *m_core = nullptr; // holds a reference while the event is buffered
     qint64 m_timeNs = 0;
     TaskState m_state = TaskState::Queued;
+    TaskState m_previous = TaskState::Queued; // the state left; m_state for a task's first
     qint16 m_worker = -1;
 };
 

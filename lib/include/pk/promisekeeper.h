@@ -141,6 +141,13 @@ public:
     }
 
     TaskCounts counts() const;
+    /*!
+        The counts as of the last state change delivered to the event listeners and the
+        signals: what a view built from them shows, change for change. counts() is ahead of it
+        by the changes not delivered yet (in a flood, those of a batch or more). Inside
+        EventListener::taskEvents() it includes the events passed. Keeper's thread only.
+    */
+    TaskCounts deliveredCounts() const;
     qint64 queuedCount() const { return counts().queued; }
     qint64 runningCount() const { return counts().running; }
     qint64 succeededCount() const { return counts().succeeded; }

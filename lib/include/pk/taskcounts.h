@@ -25,27 +25,28 @@ struct TaskCounts
     //! Tasks that reached a final state.
     qint64 finished() const noexcept { return succeeded + failed + cancelled; }
 
-    //! Counts one task in \a state (for counts made from a list of tasks).
-    void add(TaskState state) noexcept
+    //! Counts \a n more tasks in \a state (for counts made from a list of tasks, or from
+    //! state changes: a negative \a n counts tasks out).
+    void add(TaskState state, qint64 n = 1) noexcept
     {
         switch (state) {
         case TaskState::Waiting:
-            ++waiting;
+            waiting += n;
             break;
         case TaskState::Queued:
-            ++queued;
+            queued += n;
             break;
         case TaskState::Running:
-            ++running;
+            running += n;
             break;
         case TaskState::Succeeded:
-            ++succeeded;
+            succeeded += n;
             break;
         case TaskState::Failed:
-            ++failed;
+            failed += n;
             break;
         case TaskState::Cancelled:
-            ++cancelled;
+            cancelled += n;
             break;
         }
     }
