@@ -3,6 +3,7 @@
 #include <pk/monitorfiltermodel.h>
 #include <pk/monitormodel.h>
 
+#include <QtCore/QItemSelectionModel>
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QSignalSpy>
@@ -116,6 +117,9 @@ private Q_SLOTS:
     void dependents();
     void filterByIdAndErrorType();
     void randomFoldingStaysConsistent();
+    void sortedAndFilteredUnderRandomBatches_data();
+    void sortedAndFilteredUnderRandomBatches();
+    void sortedFloodIsABoundedNumberOfSignals();
 };
 
 void tst_MonitorModel::columnsAndRoles()
@@ -759,3 +763,178 @@ void tst_MonitorModel::randomFoldingStaysConsistent()
 }
 
 #include "tst_monitormodel.moc"
+
+void tst_MonitorModel::sortedAndFilteredUnderRandomBatches_data()
+{
+    QTest::addColumn<int>("column");
+    QTest::addColumn<Qt::SortOrder>("order");
+    QTest::addColumn<bool>("hideSucceeded");
+    QTest::addColumn<QString>("text");
+    const auto up = Qt::AscendingOrder;
+    const auto down = Qt::DescendingOrder;
+    QTest::newRow("model's order") << -1 << up << false << QString();
+    QTest::newRow("run time, descending")
+        << int(pk::MonitorModel::RunTimeColumn) << down << false << QString();
+    QTest::newRow("run time, no successes")
+        << int(pk::MonitorModel::RunTimeColumn) << up << true << QString();
+    QTest::newRow("state, text 7")
+        << int(pk::MonitorModel::StateColumn) << up << false << QStringLiteral("7");
+    QTest::newRow("title, descending")
+        << int(pk::MonitorModel::TitleColumn) << down << false << QString();
+    QTest::newRow("id, no successes")
+        << int(pk::MonitorModel::IdColumn) << down << true << QString();
+}
+
+// Random batches (new tasks, state changes with random run times, evictions, a snapshot) into
+// a sorted and filtered proxy, checked by the tester at every signal: after every batch the
+// proxy shows exactly the rows the filters accept, in sort order (equal values in the model's
+// order), and a selected row stays on its task.
+void tst_MonitorModel::sortedAndFilteredUnderRandomBatches()
+{
+    QFETCH(int, column);
+    QFETCH(Qt::SortOrder, order);
+    QFETCH(bool, hideSucceeded);
+    QFETCH(QString, text);
+    pk::MonitorModel model;
+    model.setMaxFinished(150);
+    model.setMaxFailed(20);
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&model);
+    QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    filter.sort(column, order);
+    filter.setStateVisible(pk::TaskState::Succeeded, !hideSucceeded);
+    filter.setTextFilter(text);
+    QItemSelectionModel selection(&filter);
+
+    QRandomGenerator random(column + 7);
+    quint64 nextId = 1;
+    QHash<quint64, pk::TaskState> live;
+    const auto withRunTime = [&random](quint64 id, pk::TaskState state) {
+        pk::TaskInfo info = task(id, state);
+        if (info.startedAtNsecs() > 0 && pk::isFinal(state))
+            info.setFinishedAtNsecs(info.startedAtNsecs() + qint64(random.bounded(50)) * 1000);
+        return info;
+    };
+    for (int batch = 0; batch < 100; ++batch) {
+        Changes changes;
+        const int added = int(random.bounded(30));
+        for (int i = 0; i < added; ++i) {
+            const quint64 id = nextId++;
+            const auto state = pk::TaskState(random.bounded(6));
+            changes << withRunTime(id, state);
+            if (!pk::isFinal(state))
+                live.insert(id, state);
+        }
+        const QList<quint64> ids = live.keys();
+        for (quint64 id : ids) {
+            if (random.bounded(3) != 0)
+                continue;
+            const auto state = pk::TaskState(std::min(
+                int(live.value(id)) + 1 + int(random.bounded(3)), int(pk::TaskState::Cancelled)));
+            changes << withRunTime(id, state);
+            if (pk::isFinal(state))
+                live.remove(id);
+            else
+                live.insert(id, state);
+        }
+        if (batch == 50) {
+            Changes snapshot;
+            for (auto it = live.cbegin(); it != live.cend(); ++it)
+                snapshot << task(it.key(), it.value());
+            model.applySnapshot(snapshot, {});
+        }
+        if (!selection.hasSelection() && filter.rowCount() > 0) {
+            selection.setCurrentIndex(filter.index(int(random.bounded(filter.rowCount())), 0),
+                QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        }
+        const QModelIndexList before = selection.selectedRows();
+        const quint64 selectedId
+            = before.isEmpty() ? 0 : before.first().data(pk::MonitorModel::IdRole).toULongLong();
+        model.applyChanges(changes);
+
+        // What the filters accept, straight from the model.
+        QSet<quint64> expected;
+        for (int row = 0; row < model.rowCount(); ++row) {
+            const pk::TaskInfo &info = model.taskAt(row);
+            if ((hideSucceeded && info.state() == pk::TaskState::Succeeded)
+                || (!text.isEmpty() && !info.title().contains(text)))
+                continue;
+            expected.insert(info.id());
+        }
+        const QList<quint64> shown = shownIds(filter);
+        QCOMPARE(QSet<quint64>(shown.cbegin(), shown.cend()), expected);
+        QCOMPARE(shown.size(), expected.size());
+        const auto compareValues = [column](const QVariant &x, const QVariant &y) {
+            if (column == pk::MonitorModel::TitleColumn)
+                return x.toString().compare(y.toString(), Qt::CaseInsensitive);
+            const QPartialOrdering c = QVariant::compare(x, y);
+            return c == QPartialOrdering::Less ? -1 : c == QPartialOrdering::Greater ? 1 : 0;
+        };
+        for (int row = 1; column >= 0 && row < filter.rowCount(); ++row) {
+            int c = compareValues(filter.index(row - 1, column).data(pk::MonitorModel::SortRole),
+                filter.index(row, column).data(pk::MonitorModel::SortRole));
+            if (order == Qt::DescendingOrder)
+                c = -c;
+            QVERIFY2(c < 0 || (c == 0 && shown.at(row - 1) < shown.at(row)),
+                qPrintable(QStringLiteral("batch %1: rows %2 and %3 out of order")
+                               .arg(batch)
+                               .arg(row - 1)
+                               .arg(row)));
+        }
+        if (column < 0)
+            QVERIFY(std::is_sorted(shown.cbegin(), shown.cend()));
+        // The selection stays on its task as rows move; it goes if the row leaves (the model's
+        // eviction may take kept rows out and back, MonitorWidget selects again by id).
+        const QModelIndexList selected = selection.selectedRows();
+        QVERIFY(selected.size() <= 1);
+        if (!selected.isEmpty())
+            QCOMPARE(selected.first().data(pk::MonitorModel::IdRole).toULongLong(), selectedId);
+        if (selected.isEmpty())
+            selection.clear();
+    }
+}
+
+// A flood's batch into a table sorted by run time: new rows in one block, moved rows in one
+// layout change, evicted rows in one block, whatever number of tasks (QSortFilterProxyModel
+// emitted a signal per run of rows and a layout change per changed range).
+void tst_MonitorModel::sortedFloodIsABoundedNumberOfSignals()
+{
+    pk::MonitorModel model;
+    model.setMaxFinished(5000);
+    pk::MonitorFilterModel filter;
+    filter.setSourceModel(&model);
+    filter.sort(pk::MonitorModel::RunTimeColumn, Qt::DescendingOrder);
+    QRandomGenerator random(99);
+    quint64 nextId = 1;
+    QList<quint64> queued;
+    QSignalSpy inserted(&filter, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removed(&filter, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy layouts(&filter, &QAbstractItemModel::layoutChanged);
+    for (int batch = 0; batch < 10; ++batch) {
+        Changes changes;
+        for (quint64 id : std::as_const(queued)) {
+            pk::TaskInfo info = task(id, pk::TaskState::Succeeded);
+            info.setFinishedAtNsecs(info.startedAtNsecs() + qint64(random.bounded(100000)));
+            changes << info;
+        }
+        queued.clear();
+        for (int i = 0; i < 2000; ++i) {
+            pk::TaskInfo info = task(nextId++, pk::TaskState::Succeeded);
+            info.setFinishedAtNsecs(info.startedAtNsecs() + qint64(random.bounded(100000)));
+            changes << info;
+        }
+        for (int i = 0; i < 1000; ++i) {
+            queued << nextId;
+            changes << task(nextId++, pk::TaskState::Queued);
+        }
+        inserted.clear();
+        removed.clear();
+        layouts.clear();
+        model.applyChanges(changes);
+        QVERIFY2(inserted.count() <= 2, qPrintable(QString::number(inserted.count())));
+        QVERIFY2(removed.count() <= 2, qPrintable(QString::number(removed.count())));
+        QVERIFY2(layouts.count() <= 3, qPrintable(QString::number(layouts.count())));
+    }
+    QVERIFY(model.droppedCount() > 0); // evictions happened
+    QCOMPARE(filter.rowCount(), model.rowCount());
+}

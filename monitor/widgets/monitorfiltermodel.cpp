@@ -5,19 +5,97 @@
 
 #include <QtCore/QPointer>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
 namespace pk {
 
+namespace {
+// Rows leaving the proxy in at most this many runs are removed run by run; past it they are
+// first gathered at the end (one layout change) and removed as one block.
+constexpr std::size_t kMaxRemovedRuns = 8;
+
+// A row's sort value: numbers as numbers and before any text, text case-insensitively.
+struct SortKey
+{
+    enum Kind : quint8 { Integer, Real, Text };
+    Kind kind = Integer;
+    qint64 integer = std::numeric_limits<qint64>::min(); // no value sorts first
+    double real = 0;
+    QString text;
+};
+
+SortKey keyOf(const QVariant &value)
+{
+    SortKey key;
+    switch (value.typeId()) {
+    case QMetaType::UnknownType:
+        break;
+    case QMetaType::Bool:
+    case QMetaType::Char:
+    case QMetaType::SChar:
+    case QMetaType::Short:
+    case QMetaType::Int:
+    case QMetaType::Long:
+    case QMetaType::LongLong:
+        key.integer = value.toLongLong();
+        break;
+    case QMetaType::UChar:
+    case QMetaType::UShort:
+    case QMetaType::UInt:
+    case QMetaType::ULong:
+    case QMetaType::ULongLong:
+        key.integer = qint64(std::min<qulonglong>(
+            value.toULongLong(), qulonglong(std::numeric_limits<qint64>::max())));
+        break;
+    case QMetaType::Float:
+    case QMetaType::Double:
+        key.kind = SortKey::Real;
+        key.real = value.toDouble();
+        if (std::isnan(key.real)) // unordered: it would break the sort
+            key.real = -std::numeric_limits<double>::infinity();
+        break;
+    default:
+        key.kind = SortKey::Text;
+        key.text = value.toString();
+        break;
+    }
+    return key;
+}
+
+int compare(const SortKey &a, const SortKey &b)
+{
+    const bool aText = a.kind == SortKey::Text;
+    if (aText != (b.kind == SortKey::Text))
+        return aText ? 1 : -1;
+    if (aText)
+        return a.text.compare(b.text, Qt::CaseInsensitive);
+    if (a.kind == SortKey::Integer && b.kind == SortKey::Integer)
+        return (a.integer > b.integer) - (a.integer < b.integer);
+    const double x = a.kind == SortKey::Real ? a.real : double(a.integer);
+    const double y = b.kind == SortKey::Real ? b.real : double(b.integer);
+    return (x > y) - (x < y);
+}
+} // namespace
+
+/*
+    The mapping is two vectors: `order` (proxy row -> source row) and `proxyRow` (source row ->
+    proxy row, -1 when filtered out), and while sorted `keys` (source row -> sort value), read
+    once per row that changed, never during a sort.
+
+    Invariant: the rows of `order` not marked `unsettled` are in sort order among themselves
+    (the source's inserts and removals never change the relative order of its other rows, and
+    a changed sort value marks its row). settle() puts the unsettled rows in their places with
+    one merge: O(rows + changed log changed) and one layout change per batch.
+*/
 class MonitorFilterModelPrivate
 {
 public:
-    QPointer<MonitorModel> tasks; // the source, when it is a MonitorModel: no QVariant per row
-    quint32 hiddenStates = 0; // bit n: TaskState(n) hidden
-    QString text;
-    quint64 textId = 0; // the id the text names ("17", "#17"), 0 if none
-    QString keeper;
-    bool continuationsShown = false;
-    QSet<quint64> expanded; // roots whose continuations show; pruned when the model resets
-    QMetaObject::Connection resetConnection;
+    explicit MonitorFilterModelPrivate(MonitorFilterModel *model)
+        : q(model)
+    { }
 
     bool matchesText(const TaskInfo &info) const
     {
@@ -31,29 +109,535 @@ public:
         // A search looks through the folds: what it finds shows.
         return rootId != 0 && !continuationsShown && text.isEmpty() && !expanded.contains(rootId);
     }
+
+    const QAbstractItemModel *source() const { return q->sourceModel(); }
+    bool accepts(int sourceRow) const { return q->filterAcceptsRow(sourceRow, QModelIndex()); }
+    bool less(int a, int b) const
+    {
+        if (column >= 0) {
+            const int c = compare(keys[std::size_t(a)], keys[std::size_t(b)]);
+            if (c != 0)
+                return sortOrder == Qt::AscendingOrder ? c < 0 : c > 0;
+        }
+        return a < b; // equal values in the model's order
+    }
+    SortKey keyFor(int sourceRow) const
+    {
+        const QModelIndex index = source()->index(sourceRow, column);
+        const QVariant value = index.data(MonitorModel::SortRole);
+        return keyOf(value.isValid() ? value : index.data(Qt::DisplayRole));
+    }
+    void markUnsettled(int sourceRow)
+    {
+        unsettled[std::size_t(sourceRow)] = 1;
+        anyUnsettled = true;
+    }
+
+    void remap();
+    void rebuild();
+    void relayout(std::vector<int> &&newOrder);
+    void removeProxyRows(std::vector<int> &&rows);
+    void appendRows(const std::vector<int> &sourceRows);
+    void settle();
+    void scheduleSettle();
+    //! Filters \a sourceRows (ascending) again.
+    void refilter(const std::vector<int> &sourceRows);
+    void refilterAll();
+
+    void sourceRowsInserted(int first, int last);
+    void sourceRowsAboutToBeRemoved(int first, int last);
+    void sourceRowsRemoved(int first, int last);
+    void sourceDataChanged(
+        const QModelIndex &topLeft, const QModelIndex &bottomRight, const QList<int> &roles);
+    void sourceLayoutAboutToBeChanged();
+    void sourceLayoutChanged();
+
+    MonitorFilterModel *q;
+    QPointer<MonitorModel> tasks; // the source, when it is a MonitorModel: no QVariant per row
+    QList<QMetaObject::Connection> connections;
+
+    // The filters.
+    quint32 hiddenStates = 0; // bit n: TaskState(n) hidden
+    QString text;
+    quint64 textId = 0; // the id the text names ("17", "#17"), 0 if none
+    QString keeper;
+    bool continuationsShown = false;
+    QSet<quint64> expanded; // roots whose continuations show; pruned when the model resets
+
+    // The mapping.
+    std::vector<int> order;
+    std::vector<int> proxyRow;
+    std::vector<SortKey> keys; // empty while unsorted
+    std::vector<char> unsettled;
+    bool anyUnsettled = false;
+    bool settleQueued = false;
+    int columns = 0; // the source's column count, as of the last rebuild
+    int column = -1;
+    Qt::SortOrder sortOrder = Qt::AscendingOrder;
+    // Across a layout change of the source: the persistent indexes, as source indexes.
+    QModelIndexList layoutProxy;
+    QList<QPersistentModelIndex> layoutSource;
 };
 
-MonitorFilterModel::MonitorFilterModel(QObject *parent)
-    : QSortFilterProxyModel(parent)
-    , d(std::make_unique<MonitorFilterModelPrivate>())
+void MonitorFilterModelPrivate::remap()
 {
-    setSortRole(MonitorModel::SortRole);
-    setDynamicSortFilter(true);
+    std::fill(proxyRow.begin(), proxyRow.end(), -1);
+    for (std::size_t p = 0; p < order.size(); ++p)
+        proxyRow[std::size_t(order[p])] = int(p);
 }
+
+void MonitorFilterModelPrivate::rebuild()
+{
+    const int rows = source() ? source()->rowCount() : 0;
+    columns = source() ? source()->columnCount() : 0;
+    proxyRow.assign(std::size_t(rows), -1);
+    unsettled.assign(std::size_t(rows), 0);
+    anyUnsettled = false;
+    keys.clear();
+    if (column >= columns)
+        column = -1;
+    if (column >= 0) {
+        keys.reserve(std::size_t(rows));
+        for (int row = 0; row < rows; ++row)
+            keys.push_back(keyFor(row));
+    }
+    order.clear();
+    for (int row = 0; row < rows; ++row) {
+        if (accepts(row))
+            order.push_back(row);
+    }
+    if (column >= 0)
+        std::sort(order.begin(), order.end(), [this](int a, int b) { return less(a, b); });
+    remap();
+}
+
+void MonitorFilterModelPrivate::relayout(std::vector<int> &&newOrder)
+{
+    Q_ASSERT(newOrder.size() == order.size());
+    Q_EMIT q->layoutAboutToBeChanged({}, QAbstractItemModel::VerticalSortHint);
+    const QModelIndexList before = q->persistentIndexList();
+    std::vector<int> sources;
+    sources.reserve(std::size_t(before.size()));
+    for (const QModelIndex &index : before)
+        sources.push_back(order[std::size_t(index.row())]);
+    order = std::move(newOrder);
+    remap();
+    QModelIndexList after;
+    after.reserve(before.size());
+    for (qsizetype i = 0; i < before.size(); ++i) {
+        const int row = proxyRow[std::size_t(sources[std::size_t(i)])];
+        after.append(row < 0 ? QModelIndex() : q->createIndex(row, before.at(i).column()));
+    }
+    q->changePersistentIndexList(before, after);
+    Q_EMIT q->layoutChanged({}, QAbstractItemModel::VerticalSortHint);
+}
+
+void MonitorFilterModelPrivate::removeProxyRows(std::vector<int> &&rows)
+{
+    // \a rows: proxy rows, ascending.
+    if (rows.empty())
+        return;
+    std::vector<std::pair<int, int>> runs; // [first, last]
+    for (int row : rows) {
+        if (!runs.empty() && runs.back().second + 1 == row)
+            runs.back().second = row;
+        else
+            runs.emplace_back(row, row);
+    }
+    if (runs.size() > kMaxRemovedRuns) {
+        // Gathered at the end first, in their order, so that one signal removes them.
+        std::vector<int> gathered;
+        gathered.reserve(order.size());
+        std::vector<int> leaving;
+        leaving.reserve(rows.size());
+        auto next = rows.begin();
+        for (std::size_t p = 0; p < order.size(); ++p) {
+            if (next != rows.end() && *next == int(p)) {
+                leaving.push_back(order[p]);
+                ++next;
+            } else {
+                gathered.push_back(order[p]);
+            }
+        }
+        const int first = int(gathered.size());
+        gathered.insert(gathered.end(), leaving.begin(), leaving.end());
+        relayout(std::move(gathered));
+        runs.assign(1, { first, int(order.size()) - 1 });
+    }
+    // Back to front, so that the earlier runs keep their rows.
+    for (auto run = runs.rbegin(); run != runs.rend(); ++run) {
+        q->beginRemoveRows(QModelIndex(), run->first, run->second);
+        order.erase(order.begin() + run->first, order.begin() + run->second + 1);
+        remap();
+        q->endRemoveRows();
+    }
+}
+
+void MonitorFilterModelPrivate::appendRows(const std::vector<int> &sourceRows)
+{
+    // \a sourceRows: ascending, none shown yet. At the end, as one block; settle() moves them
+    // where the sort puts them.
+    if (sourceRows.empty())
+        return;
+    const int first = int(order.size());
+    // Unsorted, rows added after the last one shown are in their place already.
+    const bool inPlace = column < 0 && (order.empty() || order.back() < sourceRows.front());
+    q->beginInsertRows(QModelIndex(), first, first + int(sourceRows.size()) - 1);
+    for (int row : sourceRows) {
+        proxyRow[std::size_t(row)] = int(order.size());
+        order.push_back(row);
+        if (!inPlace)
+            markUnsettled(row);
+    }
+    q->endInsertRows();
+}
+
+void MonitorFilterModelPrivate::settle()
+{
+    settleQueued = false;
+    if (!anyUnsettled)
+        return;
+    anyUnsettled = false;
+    std::vector<int> moved;
+    std::vector<int> rest;
+    rest.reserve(order.size());
+    for (int row : order)
+        (unsettled[std::size_t(row)] ? moved : rest).push_back(row);
+    std::fill(unsettled.begin(), unsettled.end(), 0);
+    if (moved.empty())
+        return;
+    const auto byValue = [this](int a, int b) { return less(a, b); };
+    std::sort(moved.begin(), moved.end(), byValue);
+    std::vector<int> merged;
+    merged.reserve(order.size());
+    std::merge(
+        rest.begin(), rest.end(), moved.begin(), moved.end(), std::back_inserter(merged), byValue);
+    if (merged != order)
+        relayout(std::move(merged));
+}
+
+void MonitorFilterModelPrivate::scheduleSettle()
+{
+    // A MonitorModel says when its batch ends (changesApplied()); this also covers its other
+    // changes, and other models.
+    if (!anyUnsettled || settleQueued)
+        return;
+    settleQueued = true;
+    QMetaObject::invokeMethod(
+        q, [this] { settle(); }, Qt::QueuedConnection);
+}
+
+void MonitorFilterModelPrivate::refilter(const std::vector<int> &sourceRows)
+{
+    std::vector<int> leaving;
+    std::vector<int> joining;
+    for (int row : sourceRows) {
+        const int shown = proxyRow[std::size_t(row)];
+        const bool accepted = accepts(row);
+        if (shown >= 0 && !accepted)
+            leaving.push_back(shown);
+        else if (shown < 0 && accepted)
+            joining.push_back(row);
+    }
+    std::sort(leaving.begin(), leaving.end());
+    removeProxyRows(std::move(leaving));
+    appendRows(joining);
+    settle(); // a user's action: in place at once
+}
+
+void MonitorFilterModelPrivate::refilterAll()
+{
+    std::vector<int> all(proxyRow.size());
+    for (std::size_t row = 0; row < all.size(); ++row)
+        all[row] = int(row);
+    refilter(all);
+}
+
+void MonitorFilterModelPrivate::sourceRowsInserted(int first, int last)
+{
+    const int n = last - first + 1;
+    for (int &row : order) {
+        if (row >= first)
+            row += n;
+    }
+    proxyRow.insert(proxyRow.begin() + first, std::size_t(n), -1);
+    unsettled.insert(unsettled.begin() + first, std::size_t(n), 0);
+    if (column >= 0) {
+        keys.insert(keys.begin() + first, std::size_t(n), SortKey());
+        for (int row = first; row <= last; ++row)
+            keys[std::size_t(row)] = keyFor(row);
+    }
+    std::vector<int> accepted;
+    for (int row = first; row <= last; ++row) {
+        if (accepts(row))
+            accepted.push_back(row);
+    }
+    appendRows(accepted);
+    scheduleSettle();
+}
+
+void MonitorFilterModelPrivate::sourceRowsAboutToBeRemoved(int first, int last)
+{
+    // The proxy's rows go now, while the source still has them for the views to read.
+    std::vector<int> rows;
+    for (int row = first; row <= last; ++row) {
+        if (const int shown = proxyRow[std::size_t(row)]; shown >= 0)
+            rows.push_back(shown);
+    }
+    std::sort(rows.begin(), rows.end());
+    removeProxyRows(std::move(rows));
+}
+
+void MonitorFilterModelPrivate::sourceRowsRemoved(int first, int last)
+{
+    const int n = last - first + 1;
+    proxyRow.erase(proxyRow.begin() + first, proxyRow.begin() + last + 1);
+    unsettled.erase(unsettled.begin() + first, unsettled.begin() + last + 1);
+    if (column >= 0)
+        keys.erase(keys.begin() + first, keys.begin() + last + 1);
+    for (int &row : order) {
+        Q_ASSERT(row < first || row > last);
+        if (row > last)
+            row -= n;
+    }
+}
+
+void MonitorFilterModelPrivate::sourceDataChanged(
+    const QModelIndex &topLeft, const QModelIndex &bottomRight, const QList<int> &roles)
+{
+    if (!topLeft.isValid() || !bottomRight.isValid() || topLeft.parent().isValid())
+        return;
+    const bool valuesChange = column >= 0 && column >= topLeft.column()
+        && column <= bottomRight.column()
+        && (roles.isEmpty() || roles.contains(MonitorModel::SortRole)
+            || roles.contains(Qt::DisplayRole));
+    std::vector<int> leaving;
+    std::vector<int> joining;
+    int firstShown = std::numeric_limits<int>::max();
+    int lastShown = -1;
+    for (int row = topLeft.row(); row <= bottomRight.row(); ++row) {
+        const int shown = proxyRow[std::size_t(row)];
+        const bool accepted = accepts(row);
+        if (valuesChange) {
+            SortKey key = keyFor(row);
+            if (shown >= 0 && accepted && compare(key, keys[std::size_t(row)]) != 0)
+                markUnsettled(row);
+            keys[std::size_t(row)] = std::move(key);
+        }
+        if (shown >= 0 && !accepted) {
+            leaving.push_back(shown);
+        } else if (shown < 0 && accepted) {
+            joining.push_back(row);
+        } else if (shown >= 0) {
+            firstShown = std::min(firstShown, shown);
+            lastShown = std::max(lastShown, shown);
+        }
+    }
+    // One signal over the rows shown (sorted, they are anywhere: views take it as a repaint).
+    if (lastShown >= 0) {
+        Q_EMIT q->dataChanged(q->index(firstShown, topLeft.column()),
+            q->index(lastShown, bottomRight.column()), roles);
+    }
+    std::sort(leaving.begin(), leaving.end());
+    removeProxyRows(std::move(leaving));
+    appendRows(joining);
+    scheduleSettle();
+}
+
+void MonitorFilterModelPrivate::sourceLayoutAboutToBeChanged()
+{
+    Q_EMIT q->layoutAboutToBeChanged();
+    layoutProxy = q->persistentIndexList();
+    layoutSource.clear();
+    for (const QModelIndex &index : std::as_const(layoutProxy))
+        layoutSource.append(q->mapToSource(index));
+}
+
+void MonitorFilterModelPrivate::sourceLayoutChanged()
+{
+    rebuild();
+    QModelIndexList after;
+    for (const QPersistentModelIndex &index : std::as_const(layoutSource))
+        after.append(q->mapFromSource(index));
+    q->changePersistentIndexList(layoutProxy, after);
+    layoutProxy.clear();
+    layoutSource.clear();
+    Q_EMIT q->layoutChanged();
+}
+
+MonitorFilterModel::MonitorFilterModel(QObject *parent)
+    : QAbstractProxyModel(parent)
+    , d(std::make_unique<MonitorFilterModelPrivate>(this))
+{ }
 
 MonitorFilterModel::~MonitorFilterModel() = default;
 
 void MonitorFilterModel::setSourceModel(QAbstractItemModel *sourceModel)
 {
+    beginResetModel();
+    for (const QMetaObject::Connection &c : std::as_const(d->connections))
+        disconnect(c);
+    d->connections.clear();
     d->tasks = qobject_cast<MonitorModel *>(sourceModel);
     d->expanded.clear();
-    QSortFilterProxyModel::setSourceModel(sourceModel);
-    // A reset drops every root; ids are not reused, but the set must not grow forever. Before
-    // the reset, so that the proxy filters the new rows without the old roots.
-    disconnect(d->resetConnection);
-    if (sourceModel)
-        d->resetConnection = connect(sourceModel, &QAbstractItemModel::modelAboutToBeReset, this,
-            [this] { d->expanded.clear(); });
+    QAbstractProxyModel::setSourceModel(sourceModel);
+    if (sourceModel) {
+        using M = QAbstractItemModel;
+        auto &c = d->connections;
+        c << connect(sourceModel, &M::rowsInserted, this,
+            [this](const QModelIndex &parent, int first, int last) {
+                if (!parent.isValid())
+                    d->sourceRowsInserted(first, last);
+            });
+        c << connect(sourceModel, &M::rowsAboutToBeRemoved, this,
+            [this](const QModelIndex &parent, int first, int last) {
+                if (!parent.isValid())
+                    d->sourceRowsAboutToBeRemoved(first, last);
+            });
+        c << connect(sourceModel, &M::rowsRemoved, this,
+            [this](const QModelIndex &parent, int first, int last) {
+                if (!parent.isValid())
+                    d->sourceRowsRemoved(first, last);
+            });
+        c << connect(sourceModel, &M::dataChanged, this,
+            [this](const QModelIndex &topLeft, const QModelIndex &bottomRight,
+                const QList<int> &roles) { d->sourceDataChanged(topLeft, bottomRight, roles); });
+        c << connect(sourceModel, &M::layoutAboutToBeChanged, this,
+            [this] { d->sourceLayoutAboutToBeChanged(); });
+        c << connect(sourceModel, &M::layoutChanged, this, [this] { d->sourceLayoutChanged(); });
+        // A reset drops every root; ids are not reused, but the set must not grow forever.
+        // Before the reset, so that the proxy filters the new rows without the old roots.
+        const auto aboutToReset = [this] {
+            d->expanded.clear();
+            beginResetModel();
+        };
+        const auto reset = [this] {
+            d->rebuild();
+            endResetModel();
+        };
+        c << connect(sourceModel, &M::modelAboutToBeReset, this, aboutToReset);
+        c << connect(sourceModel, &M::modelReset, this, reset);
+        // Rare, and not what a MonitorModel does: taken as resets.
+        c << connect(sourceModel, &M::rowsAboutToBeMoved, this, aboutToReset);
+        c << connect(sourceModel, &M::rowsMoved, this, reset);
+        c << connect(sourceModel, &M::columnsAboutToBeInserted, this, aboutToReset);
+        c << connect(sourceModel, &M::columnsInserted, this, reset);
+        c << connect(sourceModel, &M::columnsAboutToBeRemoved, this, aboutToReset);
+        c << connect(sourceModel, &M::columnsRemoved, this, reset);
+        c << connect(sourceModel, &M::columnsAboutToBeMoved, this, aboutToReset);
+        c << connect(sourceModel, &M::columnsMoved, this, reset);
+        c << connect(sourceModel, &M::headerDataChanged, this, &M::headerDataChanged);
+        c << connect(sourceModel, &QObject::destroyed, this, [this] {
+            beginResetModel();
+            d->order.clear();
+            d->proxyRow.clear();
+            d->keys.clear();
+            d->unsettled.clear();
+            d->columns = 0;
+            endResetModel();
+        });
+        if (d->tasks) {
+            c << connect(d->tasks, &MonitorModel::changesApplied, this, [this] { d->settle(); });
+        }
+    }
+    d->rebuild();
+    endResetModel();
+}
+
+QModelIndex MonitorFilterModel::mapToSource(const QModelIndex &proxyIndex) const
+{
+    if (!proxyIndex.isValid() || proxyIndex.model() != this || !sourceModel()
+        || std::size_t(proxyIndex.row()) >= d->order.size())
+        return QModelIndex();
+    return sourceModel()->index(d->order[std::size_t(proxyIndex.row())], proxyIndex.column());
+}
+
+QModelIndex MonitorFilterModel::mapFromSource(const QModelIndex &sourceIndex) const
+{
+    if (!sourceIndex.isValid() || sourceIndex.model() != sourceModel()
+        || sourceIndex.parent().isValid() || std::size_t(sourceIndex.row()) >= d->proxyRow.size())
+        return QModelIndex();
+    const int row = d->proxyRow[std::size_t(sourceIndex.row())];
+    return row < 0 ? QModelIndex() : createIndex(row, sourceIndex.column());
+}
+
+QModelIndex MonitorFilterModel::index(int row, int column, const QModelIndex &parent) const
+{
+    if (parent.isValid() || row < 0 || std::size_t(row) >= d->order.size() || column < 0
+        || column >= d->columns)
+        return QModelIndex();
+    return createIndex(row, column);
+}
+
+QModelIndex MonitorFilterModel::parent(const QModelIndex &) const
+{
+    return QModelIndex(); // a table
+}
+
+QModelIndex MonitorFilterModel::sibling(int row, int column, const QModelIndex &) const
+{
+    return index(row, column);
+}
+
+int MonitorFilterModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(d->order.size());
+}
+
+int MonitorFilterModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : d->columns;
+}
+
+bool MonitorFilterModel::hasChildren(const QModelIndex &parent) const
+{
+    return !parent.isValid() && rowCount() > 0 && columnCount() > 0;
+}
+
+QVariant MonitorFilterModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation == Qt::Horizontal)
+        return sourceModel() ? sourceModel()->headerData(section, orientation, role) : QVariant();
+    if (role == Qt::DisplayRole && section >= 0 && section < rowCount())
+        return section + 1;
+    return QVariant();
+}
+
+void MonitorFilterModel::sort(int column, Qt::SortOrder order)
+{
+    if (column >= columnCount())
+        column = -1;
+    if (column == d->column && (column < 0 || order == d->sortOrder))
+        return;
+    d->column = column;
+    d->sortOrder = order;
+    d->keys.clear();
+    if (column >= 0) {
+        d->keys.reserve(d->proxyRow.size());
+        for (std::size_t row = 0; row < d->proxyRow.size(); ++row)
+            d->keys.push_back(d->keyFor(int(row)));
+    }
+    std::fill(d->unsettled.begin(), d->unsettled.end(), 0);
+    d->anyUnsettled = false;
+    std::vector<int> sorted = d->order;
+    std::sort(sorted.begin(), sorted.end(), [this](int a, int b) { return d->less(a, b); });
+    if (sorted != d->order)
+        d->relayout(std::move(sorted));
+}
+
+int MonitorFilterModel::sortColumn() const
+{
+    return d->column;
+}
+
+Qt::SortOrder MonitorFilterModel::sortOrder() const
+{
+    return d->sortOrder;
+}
+
+void MonitorFilterModel::invalidateFilter()
+{
+    d->refilterAll();
 }
 
 bool MonitorFilterModel::isStateVisible(TaskState state) const
@@ -66,7 +650,7 @@ void MonitorFilterModel::setStateVisible(TaskState state, bool visible)
     if (isStateVisible(state) == visible)
         return;
     d->hiddenStates ^= 1u << unsigned(state);
-    invalidateRowsFilter();
+    invalidateFilter();
     Q_EMIT stateVisibilityChanged(state, visible);
 }
 
@@ -87,7 +671,7 @@ void MonitorFilterModel::setTextFilter(const QString &text)
     d->textId = digits.toULongLong(&ok);
     if (!ok)
         d->textId = 0;
-    invalidateRowsFilter();
+    invalidateFilter();
     Q_EMIT textFilterChanged(text);
 }
 
@@ -101,7 +685,7 @@ void MonitorFilterModel::setKeeperFilter(const QString &keeperName)
     if (d->keeper == keeperName)
         return;
     d->keeper = keeperName;
-    invalidateRowsFilter();
+    invalidateFilter();
     Q_EMIT keeperFilterChanged(keeperName);
 }
 
@@ -115,7 +699,7 @@ void MonitorFilterModel::setContinuationsShown(bool shown)
     if (d->continuationsShown == shown)
         return;
     d->continuationsShown = shown;
-    invalidateRowsFilter();
+    invalidateFilter();
     Q_EMIT continuationsShownChanged(shown);
 }
 
@@ -135,13 +719,15 @@ void MonitorFilterModel::setExpanded(quint64 rootId, bool expanded)
     // Only the rows folded under the root change; with a MonitorModel, tell the proxy about
     // those alone (dataChanged makes it filter them again), not every row.
     if (d->tasks) {
+        std::vector<int> rows;
         for (quint64 id : d->tasks->foldedUnder(rootId)) {
-            const QModelIndex index = d->tasks->indexOf(id);
-            if (index.isValid())
-                Q_EMIT d->tasks->dataChanged(index, index.siblingAtColumn(0));
+            if (const int row = d->tasks->rowOf(id); row >= 0)
+                rows.push_back(row);
         }
+        std::sort(rows.begin(), rows.end());
+        d->refilter(rows);
     } else {
-        invalidateRowsFilter();
+        invalidateFilter();
     }
     Q_EMIT expandedChanged(rootId, expanded);
 }

@@ -702,6 +702,7 @@ void MonitorModel::setMaxFinished(int count)
 {
     d->maxFinished = std::max(1, count);
     d->evict();
+    Q_EMIT changesApplied();
 }
 
 int MonitorModel::maxFailed() const
@@ -713,6 +714,7 @@ void MonitorModel::setMaxFailed(int count)
 {
     d->maxFailed = std::max(1, count);
     d->evict();
+    Q_EMIT changesApplied();
 }
 
 quint64 MonitorModel::droppedCount() const
@@ -752,6 +754,7 @@ void MonitorModel::applySnapshot(
     d->resetTo(live, recentlyFinished);
     endResetModel();
     d->evict();
+    Q_EMIT changesApplied();
 }
 
 void MonitorModel::applyChanges(const QList<TaskInfo> &changes)
@@ -820,9 +823,10 @@ void MonitorModel::applyChanges(const QList<TaskInfo> &changes)
         d->dropped += skipped;
         if (!d->evict()) // which signals the new count too
             Q_EMIT droppedCountChanged(d->dropped);
-        return;
+    } else {
+        d->evict();
     }
-    d->evict();
+    Q_EMIT changesApplied();
 }
 
 void MonitorModel::clear()
@@ -830,6 +834,7 @@ void MonitorModel::clear()
     beginResetModel();
     d->resetTo({}, {});
     endResetModel();
+    Q_EMIT changesApplied();
 }
 
 } // namespace pk

@@ -4,8 +4,8 @@
 #include <pk/enums.h>
 #include <pk/monitor_export.h>
 
+#include <QtCore/qabstractproxymodel.h>
 #include <QtCore/qset.h>
-#include <QtCore/qsortfilterproxymodel.h>
 
 #include <memory>
 
@@ -14,20 +14,30 @@ namespace pk {
 class MonitorFilterModelPrivate;
 
 /*!
-    A proxy over a pk::MonitorModel that shows only the tasks in the visible states, of the
-    keeper filter's keeper, and matching the text filter, and sorts by the model's SortRole
-    (numbers as numbers). Rows move in and out as tasks change state.
+    A proxy over a pk::MonitorModel (a flat table) that shows only the tasks in the visible
+    states, of the keeper filter's keeper, and matching the text filter, and sorts by the
+    model's SortRole (numbers as numbers, text case-insensitively; equal values in the model's
+    order). Rows move in and out as tasks change state.
 
     Continuations folded under a root (MonitorModel::rootOf()) are hidden unless
     continuationsShown() (all of them, flat) or their root is expanded (setExpanded()); a text
     filter looks through folded rows too, so that a search finds every task.
 
+    Its cost per batch of the model is bounded whatever the sort and the filters: the rows a
+    batch adds go in as one block, and the rows whose sort value changed are put in their
+    places with one layout change per batch (MonitorModel::changesApplied()), a merge of the
+    sorted rows with the moved ones, never a row signal per task. Rows leaving it in many places
+    at once are first moved together (one layout change) and removed as one block. Unsorted,
+    it keeps the model's order, which is submission order. (QSortFilterProxyModel, which this
+    replaced, emitted a signal per run of rows and a layout change per changed range: seconds
+    per batch on a sorted table of 100 000 tasks in a flood.)
+
     With another source model it filters through the StateRole, RootIdRole and Qt::DisplayRole
-    data.
+    data, and re-sorts after the event loop's turn rather than at a batch's end.
 
     GUI thread only, like its source.
 */
-class PROMISEKEEPER_MONITOR_EXPORT MonitorFilterModel : public QSortFilterProxyModel
+class PROMISEKEEPER_MONITOR_EXPORT MonitorFilterModel : public QAbstractProxyModel
 {
     Q_OBJECT
     Q_PROPERTY(QString textFilter READ textFilter WRITE setTextFilter NOTIFY textFilterChanged)
@@ -41,6 +51,24 @@ public:
     ~MonitorFilterModel() override;
 
     void setSourceModel(QAbstractItemModel *sourceModel) override;
+
+    QModelIndex mapToSource(const QModelIndex &proxyIndex) const override;
+    QModelIndex mapFromSource(const QModelIndex &sourceIndex) const override;
+    QModelIndex index(
+        int row, int column, const QModelIndex &parent = QModelIndex()) const override;
+    QModelIndex parent(const QModelIndex &child) const override;
+    QModelIndex sibling(int row, int column, const QModelIndex &idx) const override;
+    int rowCount(const QModelIndex &parent = QModelIndex()) const override;
+    int columnCount(const QModelIndex &parent = QModelIndex()) const override;
+    bool hasChildren(const QModelIndex &parent = QModelIndex()) const override;
+    QVariant headerData(
+        int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+    //! Sorts by \a column (-1: the model's order), as QTableView's sortable header asks.
+    void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+    //! The column sorted by, -1 for the model's order.
+    int sortColumn() const;
+    Qt::SortOrder sortOrder() const;
 
     bool isStateVisible(pk::TaskState state) const;
     //! All states are visible by default.
@@ -73,9 +101,13 @@ Q_SIGNALS:
     void expandedChanged(quint64 rootId, bool expanded);
 
 protected:
-    bool filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const override;
+    //! Whether the source row \a sourceRow shows (the filters and the folding).
+    virtual bool filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const;
+    //! Applies the filters to every row again (after one of them changed).
+    void invalidateFilter();
 
 private:
+    friend class MonitorFilterModelPrivate;
     std::unique_ptr<MonitorFilterModelPrivate> d;
 };
 

@@ -141,6 +141,12 @@ Q_SIGNALS:
     //! A task of a keeper not seen before arrived (emitted after its rows are inserted). Not
     //! emitted for a reset (applySnapshot(), clear()): read keeperNames() on modelReset.
     void keeperAdded(const QString &keeperName);
+    /*!
+        The end of a change of the rows: of applyChanges(), applySnapshot(), clear() and the
+        evictions that setMaxFinished() and setMaxFailed() make, after all of its row signals.
+        pk::MonitorFilterModel sorts there, once per batch.
+    */
+    void changesApplied();
 
 private:
     friend class MonitorModelPrivate;
