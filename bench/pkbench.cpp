@@ -217,6 +217,7 @@ struct MonitorConfig
     int threads = 2;
     int rounds = 3;
     QString monitorBinary;
+    QString row; // only the row whose name starts with this (and the floor), for profiling
 };
 
 // One round of one configuration; -1 where nothing was measured.
@@ -425,6 +426,7 @@ MonitorConfig monitorConfig(const QCommandLineParser &parser)
     c.threads = std::max(1, parser.value(QStringLiteral("threads")).toInt());
     c.rounds = std::max(1, parser.value(QStringLiteral("monitor-rounds")).toInt());
     c.monitorBinary = findMonitorBinary(parser.value(QStringLiteral("monitor-binary")));
+    c.row = parser.value(QStringLiteral("monitor-row"));
     return c;
 }
 
@@ -438,7 +440,8 @@ QString verdict(bool ok)
 void runMonitorProcess(const QCommandLineParser &parser)
 {
     QStringList arguments { QStringLiteral("--only"), QStringLiteral("monitor") };
-    for (const char *option : { "threads", "monitor-tasks", "monitor-rounds", "monitor-binary" }) {
+    for (const char *option :
+        { "threads", "monitor-tasks", "monitor-rounds", "monitor-binary", "monitor-row" }) {
         const QString name = QString::fromLatin1(option);
         if (parser.isSet(name))
             arguments << QStringLiteral("--") + name << parser.value(name);
@@ -471,6 +474,12 @@ void runMonitorRows(const MonitorConfig &c)
         { MonitorMode::InProcessSorted, "in-process, table sorted by run time", {} },
         { MonitorMode::Attached, "attached pk-monitor (pk::MonitorServer)", {} },
         { MonitorMode::AttachedFloods, floods.constData(), {} } };
+    if (!c.row.isEmpty()) {
+        rows.erase(
+            std::remove_if(rows.begin() + 1, rows.end(),
+                [&c](const Row &row) { return !QString::fromUtf8(row.name).startsWith(c.row); }),
+            rows.end());
+    }
     // A first million tasks is slower than the next ones whatever watches them (the heap grows,
     // the pool's threads start): one round that does not count.
     monitorRound(MonitorMode::None, c);
@@ -569,6 +578,9 @@ int main(int argc, char **argv)
     parser.addOption({ QStringLiteral("monitor-rounds"),
         QStringLiteral("Rounds of the monitor rows (their times vary more than the others')."),
         QStringLiteral("n"), QStringLiteral("5") });
+    parser.addOption({ QStringLiteral("monitor-row"),
+        QStringLiteral("Only the monitor row whose name starts with <name> (and the floor)."),
+        QStringLiteral("name") });
     parser.addOption({ QStringLiteral("monitor-binary"),
         QStringLiteral("The pk-monitor to attach (default: the one built with pk-bench)."),
         QStringLiteral("path") });

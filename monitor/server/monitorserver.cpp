@@ -706,8 +706,7 @@ void MonitorServerPrivate::sendSnapshot(Client *client)
         }
         QList<TaskInfo> live;
         live.reserve(k.mirrorLive().size());
-        for (const TaskInfo &t : k.mirrorLive())
-            live.append(protocol::truncated(t));
+        k.mirrorLive().forEach([&live](const TaskInfo &t) { live.append(protocol::truncated(t)); });
         sortLive(live);
         qsizetype fits = 0;
         while (fits < live.size() && budget >= protocol::encodedSize(live[fits]))

@@ -49,7 +49,7 @@ void TaskCoalescer::snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> 
         // The monitors' snapshots are taken from the mirror, as often as they join.
         m_mirror->clear();
         for (const TaskInfo &info : live)
-            m_mirror->live.insert(info.id(), info);
+            m_mirror->live.insert(info.id()) = info;
         m_mirror->recent.assign(recentlyFinished.begin(), recentlyFinished.end());
         m_mirror->ready = true;
         m_snapshotArrived();
@@ -141,39 +141,126 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
     }
 }
 
+TaskInfo *LiveTasks::find(quint64 id)
+{
+    if (id >= m_base && id - m_base < m_slots.size()) {
+        const qint32 slot = m_slots[std::size_t(id - m_base)];
+        return slot >= 0 ? &m_pool[std::size_t(slot)] : nullptr;
+    }
+    const auto it = m_outside.find(id);
+    return it == m_outside.end() ? nullptr : &it.value();
+}
+
+TaskInfo &LiveTasks::insert(quint64 id)
+{
+    if (TaskInfo *known = find(id))
+        return *known;
+    if (m_slots.empty())
+        m_base = id;
+    if (id < m_base)
+        return m_outside[id];
+    // The oldest go to the hash rather than the window growing past its bound.
+    while (id - m_base >= kMaxWindow) {
+        const qint32 slot = m_slots.front();
+        if (slot >= 0) {
+            m_outside.insert(m_base, std::move(m_pool[std::size_t(slot)]));
+            m_pool[std::size_t(slot)] = TaskInfo();
+            m_free.push_back(slot);
+            --m_count;
+        }
+        m_slots.pop_front();
+        ++m_base;
+        if (m_slots.empty()) {
+            m_base = id;
+            break;
+        }
+    }
+    const auto offset = std::size_t(id - m_base);
+    if (offset >= m_slots.size())
+        m_slots.resize(offset + 1, -1);
+    qint32 slot;
+    if (m_free.empty()) {
+        slot = qint32(m_pool.size());
+        m_pool.emplace_back();
+    } else {
+        slot = m_free.back();
+        m_free.pop_back();
+    }
+    m_slots[offset] = slot;
+    ++m_count;
+    return m_pool[std::size_t(slot)];
+}
+
+void LiveTasks::erase(quint64 id)
+{
+    if (id < m_base || id - m_base >= m_slots.size()) {
+        m_outside.remove(id);
+        return;
+    }
+    qint32 &slot = m_slots[std::size_t(id - m_base)];
+    if (slot < 0)
+        return;
+    m_pool[std::size_t(slot)] = TaskInfo(); // its strings go now
+    m_free.push_back(slot);
+    slot = -1;
+    --m_count;
+    if (m_count == 0) {
+        // After a flood, give the memory back.
+        const bool large = m_pool.size() > 4096;
+        m_slots.clear();
+        if (large) {
+            std::vector<TaskInfo>().swap(m_pool);
+            std::vector<qint32>().swap(m_free);
+        }
+        return;
+    }
+    while (m_slots.front() < 0) {
+        m_slots.pop_front();
+        ++m_base;
+    }
+}
+
+void LiveTasks::clear()
+{
+    m_slots.clear();
+    std::vector<TaskInfo>().swap(m_pool);
+    std::vector<qint32>().swap(m_free);
+    m_count = 0;
+    m_outside.clear();
+}
+
 const TaskInfo &TaskCoalescer::Mirror::apply(const TaskEvent &e, int historySize, bool *known)
 {
-    const auto found = live.find(e.taskId());
-    *known = found != live.end();
+    TaskInfo *found = live.find(e.taskId());
+    *known = found != nullptr;
     const TaskState state = e.state();
     TaskInfo info;
     // The common steps (start, success, cancel) update the known TaskInfo in place; the others
     // (a task's first event, a queued time that changes, a failure's message) take the full
     // info from the event.
-    if (*known
+    if (found
         && (state == TaskState::Running || state == TaskState::Succeeded
             || state == TaskState::Cancelled)) {
-        TaskInfo &mirrored = found.value();
-        mirrored.setState(state);
+        found->setState(state);
         if (state == TaskState::Running) {
-            mirrored.setStartedAtNsecs(e.timeNsecs());
-            mirrored.setWorkerIndex(e.workerIndex());
-            return mirrored;
+            found->setStartedAtNsecs(e.timeNsecs());
+            found->setWorkerIndex(e.workerIndex());
+            return *found;
         }
-        mirrored.setFinishedAtNsecs(e.timeNsecs());
+        found->setFinishedAtNsecs(e.timeNsecs());
         if (e.workerIndex() >= 0)
-            mirrored.setWorkerIndex(e.workerIndex());
-        info = std::move(mirrored);
-        live.erase(found);
+            found->setWorkerIndex(e.workerIndex());
+        info = std::move(*found);
+        live.erase(e.taskId());
     } else {
         info = e.info();
         if (!isFinal(state)) {
-            TaskInfo &mirrored = *known ? found.value() : *live.insert(e.taskId(), TaskInfo());
+            TaskInfo &mirrored = found ? *found : live.insert(e.taskId());
             mirrored = std::move(info);
             return mirrored;
         }
-        if (*known)
-            live.erase(found);
+        if (found)
+            live.erase(e.taskId());
     }
     // Finished: into the history, as long as the keeper's.
     Q_ASSERT(isFinal(info.state()));
@@ -206,7 +293,7 @@ void TaskCoalescer::eventsDropped(quint64 count)
             m_mirror->live.clear();
             const QList<TaskInfo> tasks = m_keeper->tasks();
             for (const TaskInfo &info : tasks)
-                m_mirror->live.insert(info.id(), info);
+                m_mirror->live.insert(info.id()) = info;
         }
         m_mirror->eventsLost();
     }

@@ -72,6 +72,46 @@ private:
 };
 
 /*
+    The mirror's live tasks by id. Ids grow with submission, so a keeper's live tasks fall into
+    a window from its oldest live task to its newest: slots indexed by id - base into a pool of
+    TaskInfo, no hashing per event (a QHash of a deep queue's million tasks was most of what a
+    MonitorServer cost its keeper's thread in a flood). Ids below the window go to a hash, and
+    so do the oldest when the window would pass kMaxWindow slots (a task live for hours while
+    millions of others come and go). Exported for its tests only.
+*/
+class PROMISEKEEPER_MONITORSERVER_EXPORT LiveTasks
+{
+public:
+    static constexpr std::size_t kMaxWindow = std::size_t(1) << 22; // 16 MB of slots at most
+
+    TaskInfo *find(quint64 id);
+    //! The entry of \a id, made (default) if needed.
+    TaskInfo &insert(quint64 id);
+    void erase(quint64 id);
+    void clear();
+    qsizetype size() const { return m_count + m_outside.size(); }
+    //! Calls \a f with every live task, those of the window in id order first.
+    template<typename F>
+    void forEach(F &&f) const
+    {
+        for (const qint32 slot : m_slots) {
+            if (slot >= 0)
+                f(m_pool[std::size_t(slot)]);
+        }
+        for (const TaskInfo &info : m_outside)
+            f(info);
+    }
+
+private:
+    std::deque<qint32> m_slots; // id - m_base -> index into m_pool, -1 for none
+    quint64 m_base = 0;
+    std::vector<TaskInfo> m_pool;
+    std::vector<qint32> m_free; // pool entries not in use
+    qsizetype m_count = 0; // slots in use
+    QHash<quint64, TaskInfo> m_outside;
+};
+
+/*
     An EventListener over one keeper that coalesces its events per task between two batches,
     and cuts a batch to the bounds of updatebounds_p.h: succeeded or cancelled tasks no view has
     seen past maxFinished are dropped detail (only counted), unseen waiting or queued tasks past
@@ -150,8 +190,8 @@ public:
     void enableMirror(std::function<void()> eventsLost);
     //! The mirror holds the keeper's snapshot and what changed since (or the keeper is gone).
     bool mirrorReady() const { return m_mirror && m_mirror->ready; }
-    //! The mirror's live tasks by id, and its recently finished tasks, oldest first.
-    const QHash<quint64, TaskInfo> &mirrorLive() const { return m_mirror->live; }
+    //! The mirror's live tasks, and its recently finished tasks, oldest first.
+    const LiveTasks &mirrorLive() const { return m_mirror->live; }
     const std::deque<TaskInfo> &mirrorRecent() const { return m_mirror->recent; }
     /*!
         A snapshot carried the live tasks with ids up to \a idLimit, and the running ones: a view
@@ -175,7 +215,7 @@ private:
         const TaskInfo &apply(const TaskEvent &e, int historySize, bool *known);
         void clear();
 
-        QHash<quint64, TaskInfo> live;
+        LiveTasks live;
         std::deque<TaskInfo> recent;
         TaskInfo lastFinished; // when no history is kept
         bool ready = false;

@@ -3,6 +3,7 @@
 #include "localsocket_p.h"
 #include "pktest.h"
 #include "protocol_p.h"
+#include "taskcoalescer_p.h"
 
 #include <pk/monitorserver.h>
 #include <pk/promisekeeper.h>
@@ -279,6 +280,8 @@ private Q_SLOTS:
     void pendingConnectionsAreCapped();
     void survivesDescriptorExhaustion();
     void badKeepers();
+    void liveTasksTable_data();
+    void liveTasksTable();
 
 private:
     QTemporaryDir m_runtime;
@@ -1716,6 +1719,55 @@ void tst_MonitorServer::badKeepers()
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("addKeeper: no keeper")));
     server.addKeeper(nullptr);
     QVERIFY(server.keeperLabels().isEmpty());
+}
+
+void tst_MonitorServer::liveTasksTable_data()
+{
+    // Steps: a positive id is inserted (titled after itself), a negative one erased.
+    QTest::addColumn<QList<qint64>>("steps");
+    QTest::addColumn<QList<quint64>>("live");
+    const qint64 far = qint64(pk::monitor::LiveTasks::kMaxWindow);
+    QTest::newRow("in order") << QList<qint64> { 1, 2, 3, -1, 4, -3 } << QList<quint64> { 2, 4 };
+    QTest::newRow("all gone, then more")
+        << QList<qint64> { 5, 6, -5, -6, 7 } << QList<quint64> { 7 };
+    QTest::newRow("below the window")
+        << QList<qint64> { 10, 11, 3, -10 } << QList<quint64> { 3, 11 };
+    QTest::newRow("an old task outlives the window") << QList<qint64> { 1, 2, -2, far + 5, far + 6,
+        -(far + 5) } << QList<quint64> { 1, quint64(far) + 6 };
+    QTest::newRow("erasing what is not there")
+        << QList<qint64> { 4, -9, -4, -4 } << QList<quint64> {};
+}
+
+// The MonitorServer's mirror of live tasks: a window indexed by id, with a hash for the ids
+// outside it.
+void tst_MonitorServer::liveTasksTable()
+{
+    QFETCH(QList<qint64>, steps);
+    QFETCH(QList<quint64>, live);
+    pk::monitor::LiveTasks table;
+    for (const qint64 step : std::as_const(steps)) {
+        const auto id = quint64(std::abs(step));
+        if (step > 0) {
+            pk::TaskInfo &info = table.insert(id);
+            info.setId(id);
+            info.setTitle(QString::number(id));
+            QCOMPARE(table.find(id), &table.insert(id)); // the same entry
+        } else {
+            table.erase(id);
+            QVERIFY(!table.find(id));
+        }
+    }
+    QCOMPARE(table.size(), live.size());
+    QList<quint64> seen;
+    table.forEach([&seen](const pk::TaskInfo &info) { seen.append(info.id()); });
+    std::sort(seen.begin(), seen.end());
+    QCOMPARE(seen, live);
+    for (const quint64 id : std::as_const(live)) {
+        QVERIFY(table.find(id));
+        QCOMPARE(table.find(id)->title(), QString::number(id));
+    }
+    table.clear();
+    QCOMPARE(table.size(), 0);
 }
 
 QTEST_MAIN(tst_MonitorServer)
