@@ -381,7 +381,7 @@ void MonitorWidgetPrivate::setupUi()
     QObject::connect(header, &QHeaderView::sortIndicatorChanged, q, [this] { scrollAfterSort(); });
     const QFontMetrics fm = table->fontMetrics();
     const auto width = [&fm](const char *sample) {
-        return fm.horizontalAdvance(QString::fromUtf8(sample)) + 24;
+        return fm.horizontalAdvance(QString::fromUtf8(sample)) + 16;
     };
     table->setColumnWidth(MonitorModel::IdColumn, width("000000"));
     table->setColumnWidth(MonitorModel::KeeperColumn, width("network"));
@@ -970,7 +970,9 @@ void MonitorWidgetPrivate::showDetailsPane(bool shown)
     if (details->isVisibleTo(q) == shown)
         return;
     if (!shown) {
-        detailsWidth = details->width();
+        // Only a width the user saw (and perhaps dragged) is worth giving back.
+        if (q->isVisible())
+            detailsWidth = details->width();
         details->hide();
         return;
     }
