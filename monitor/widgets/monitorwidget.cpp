@@ -907,7 +907,15 @@ MonitorWidgetPrivate::FollowPause MonitorWidgetPrivate::followPause() const
 
 void MonitorWidgetPrivate::updateFollowPause()
 {
-    const FollowPause pause = following ? followPause() : FollowPause::None;
+    showFollowPause();
+    followNewest();
+}
+
+void MonitorWidgetPrivate::showFollowPause()
+{
+    // Nothing to pause when not following, or when there is nothing to follow (Follow is off).
+    const FollowPause pause
+        = following && followButton->isEnabled() ? followPause() : FollowPause::None;
     switch (pause) {
     case FollowPause::None:
         followButton->setText(MonitorWidget::tr("Follow"));
@@ -928,7 +936,6 @@ void MonitorWidgetPrivate::updateFollowPause()
     // As wide as its widest text: the bar must not move each time the pointer enters.
     followButton->setMinimumWidth(
         std::max(followButton->minimumWidth(), followButton->sizeHint().width()));
-    followNewest();
 }
 
 template<typename F>
@@ -1245,6 +1252,7 @@ void MonitorWidgetPrivate::updateActions()
     followButton->setEnabled(!sourceGone && !recording);
     cancelTaskAction->setEnabled(cancelTaskButton->isEnabled());
     followAction->setEnabled(followButton->isEnabled());
+    showFollowPause();
 }
 
 void MonitorWidgetPrivate::updateStatus()

@@ -102,6 +102,7 @@ public:
     FollowPause followPause() const;
     //! Says on the Follow button whether (and why) following is paused; resumes it if not.
     void updateFollowPause();
+    void showFollowPause();
     // Runs a change of the models keeping the row at the top of the viewport where it is on
     // screen while following is paused: rows inserted or evicted above must not move the rows
     // under the pointer.
