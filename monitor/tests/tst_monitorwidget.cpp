@@ -1315,6 +1315,13 @@ QString followToolTip(const pk::MonitorWidget &widget)
     return child<QToolButton>(widget, "followButton")->toolTip();
 }
 
+// Key events go to the active window; without a window manager (Xvfb) nothing activates it.
+bool activated(QWidget &window)
+{
+    window.activateWindow();
+    return QTest::qWaitForWindowActive(&window);
+}
+
 // Sends the key to the focused widget (the shortcut map sees it first), as a keyboard would.
 void press(QWidget *focus, QKeySequence key)
 {
@@ -1408,7 +1415,7 @@ void tst_MonitorWidget::singleKeyShortcuts()
     QFETCH(int, key);
     QFETCH(QString, property);
     ShownQueue shown(5);
-    QVERIFY(QTest::qWaitForWindowActive(&shown.widget));
+    QVERIFY(activated(shown.widget));
     const QByteArray name = property.toLatin1();
     const bool before = shown.widget.property(name).toBool();
     press(shown.widget.tableView(), QKeySequence(key));
@@ -1427,7 +1434,7 @@ void tst_MonitorWidget::singleKeyShortcuts()
 void tst_MonitorWidget::filterAndCancelShortcuts()
 {
     ShownQueue shown(5);
-    QVERIFY(QTest::qWaitForWindowActive(&shown.widget));
+    QVERIFY(activated(shown.widget));
     QTableView *view = shown.widget.tableView();
     auto *filter = child<QLineEdit>(shown.widget, "filterEdit");
     QTest::mouseClick(view->viewport(), Qt::LeftButton, {},
@@ -1457,7 +1464,7 @@ void tst_MonitorWidget::filterAndCancelShortcuts()
 void tst_MonitorWidget::copyShortcuts()
 {
     ShownMixedTasks shown;
-    QVERIFY(QTest::qWaitForWindowActive(&shown.widget));
+    QVERIFY(activated(shown.widget));
     QTableView *view = shown.widget.tableView();
     QHeaderView *header = view->horizontalHeader();
     header->moveSection(header->visualIndex(pk::MonitorModel::StateColumn), 0);
