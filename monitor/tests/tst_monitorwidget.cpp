@@ -1511,6 +1511,11 @@ void tst_MonitorWidget::keyboardHelpListsTheShortcuts()
         QVERIFY(help.contains(action->text().toHtmlEscaped()));
     }
     QCOMPARE(shortcuts, 7);
+    // The controls' tooltips name their keys too.
+    QVERIFY(
+        child<QToolButton>(widget, "freezeButton")->toolTip().endsWith(QStringLiteral("(Space)")));
+    QVERIFY(child<QToolButton>(widget, "followButton")->toolTip().endsWith(QStringLiteral("(F)")));
+    QVERIFY(child<QLineEdit>(widget, "filterEdit")->toolTip().endsWith(QStringLiteral("(Ctrl+F)")));
     QCOMPARE(child<QToolButton>(widget, "keyboardHelpButton")->toolTip(), help);
 }
 

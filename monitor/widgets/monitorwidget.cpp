@@ -112,6 +112,17 @@ private:
     std::function<void(bool)> onHover;
 };
 
+QString keyText(const QAction *action)
+{
+    return action->shortcut().toString(QKeySequence::NativeText);
+}
+
+// "Freeze the table (Space)": a control's tooltip names its key.
+void addKeyToToolTip(QWidget *control, const QAction *action)
+{
+    control->setToolTip(MonitorWidget::tr("%1 (%2)").arg(control->toolTip(), keyText(action)));
+}
+
 QString percentileText(const monitor::TaskStats::Percentiles &p)
 {
     if (p.median < 0)
@@ -536,13 +547,16 @@ void MonitorWidgetPrivate::setupShortcuts()
 {
     // Space, F and Del are printable or editing keys: QLineEdit takes them first (it accepts
     // their ShortcutOverride), so they type into the filter instead of acting.
-    addShortcut(QStringLiteral("focusFilterAction"), MonitorWidget::tr("Go to the text filter"),
-        QKeySequence::Find, &MonitorWidgetPrivate::focusFilter);
+    addKeyToToolTip(filterEdit,
+        addShortcut(QStringLiteral("focusFilterAction"), MonitorWidget::tr("Go to the text filter"),
+            QKeySequence::Find, &MonitorWidgetPrivate::focusFilter));
     addShortcut(QStringLiteral("clearAction"),
         MonitorWidget::tr("Clear the text filter, or else the selection"),
         QKeySequence(Qt::Key_Escape), &MonitorWidgetPrivate::clearFilterOrSelection);
-    addShortcut(QStringLiteral("freezeAction"), MonitorWidget::tr("Freeze or unfreeze the table"),
-        QKeySequence(Qt::Key_Space), &MonitorWidgetPrivate::toggleFrozen);
+    addKeyToToolTip(freezeButton,
+        addShortcut(QStringLiteral("freezeAction"),
+            MonitorWidget::tr("Freeze or unfreeze the table"), QKeySequence(Qt::Key_Space),
+            &MonitorWidgetPrivate::toggleFrozen));
     followAction = addShortcut(QStringLiteral("followAction"),
         MonitorWidget::tr("Follow the newest task, or stop"), QKeySequence(Qt::Key_F),
         &MonitorWidgetPrivate::toggleFollowing);
@@ -555,6 +569,7 @@ void MonitorWidgetPrivate::setupShortcuts()
     addShortcut(QStringLiteral("copyDetailsAction"),
         MonitorWidget::tr("Copy the selected task's details"),
         QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C), &MonitorWidgetPrivate::copyDetails);
+    addKeyToToolTip(cancelTaskButton, cancelTaskAction);
     keyboardHelpButton->setToolTip(keyboardHelp());
 }
 
@@ -648,8 +663,7 @@ QString MonitorWidgetPrivate::keyboardHelp() const
     for (const QAction *action : shortcutActions) {
         html += QStringLiteral("<tr><td style=\"padding-right:12px\"><b>%1</b></td>"
                                "<td>%2</td></tr>")
-                    .arg(action->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(),
-                        action->text().toHtmlEscaped());
+                    .arg(keyText(action).toHtmlEscaped(), action->text().toHtmlEscaped());
     }
     return html + QStringLiteral("</table>");
 }
@@ -913,15 +927,17 @@ void MonitorWidgetPrivate::updateFollowPause()
 
 void MonitorWidgetPrivate::showFollowPause()
 {
+    Q_ASSERT(followAction); // setupShortcuts() made it
     // Nothing to pause when not following, or when there is nothing to follow (Follow is off).
     const FollowPause pause
         = following && followButton->isEnabled() ? followPause() : FollowPause::None;
     switch (pause) {
     case FollowPause::None:
         followButton->setText(MonitorWidget::tr("Follow"));
-        followButton->setToolTip(MonitorWidget::tr("Scroll to the newest task as tasks arrive "
-                                                   "(paused while the pointer is on the table "
-                                                   "or a row is selected)"));
+        followButton->setToolTip(MonitorWidget::tr("Scroll to the newest task as tasks arrive; "
+                                                   "paused while the pointer is on the table "
+                                                   "or a row is selected (%1)")
+                                     .arg(keyText(followAction)));
         break;
     case FollowPause::Pointer:
         followButton->setText(MonitorWidget::tr("Follow (paused)"));
