@@ -17,6 +17,7 @@
 #include <QtCore/QHash>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
+#include <QtGui/QPalette>
 #include <QtGui/QPixmap>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QMainWindow>
@@ -27,6 +28,49 @@
 #include <memory>
 
 namespace {
+
+// For screenshots (--dark): Fusion with a dark palette, as a dark desktop theme gives.
+void useDarkPalette()
+{
+    QApplication::setStyle(QStringLiteral("Fusion"));
+    QPalette dark;
+    dark.setColor(QPalette::Window, QColor(0x2b, 0x2d, 0x31));
+    dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
+    dark.setColor(QPalette::Base, QColor(0x1e, 0x1f, 0x22));
+    dark.setColor(QPalette::AlternateBase, QColor(0x26, 0x28, 0x2c));
+    dark.setColor(QPalette::ToolTipBase, QColor(0x3a, 0x3d, 0x42));
+    dark.setColor(QPalette::ToolTipText, QColor(0xe6, 0xe6, 0xe6));
+    dark.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9e, 0xa6));
+    dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
+    dark.setColor(QPalette::Button, QColor(0x35, 0x38, 0x3d));
+    dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
+    dark.setColor(QPalette::BrightText, Qt::white);
+    dark.setColor(QPalette::Light, QColor(0x4a, 0x4d, 0x53));
+    dark.setColor(QPalette::Midlight, QColor(0x40, 0x43, 0x48));
+    dark.setColor(QPalette::Mid, QColor(0x5a, 0x5e, 0x66));
+    dark.setColor(QPalette::Dark, QColor(0x18, 0x19, 0x1b));
+    dark.setColor(QPalette::Shadow, Qt::black);
+    dark.setColor(QPalette::Highlight, QColor(0x2f, 0x6f, 0xc0));
+    dark.setColor(QPalette::HighlightedText, Qt::white);
+    dark.setColor(QPalette::Link, QColor(0x6c, 0xb0, 0xff));
+    dark.setColor(QPalette::LinkVisited, QColor(0xb3, 0x9d, 0xf0));
+    for (const auto role : { QPalette::WindowText, QPalette::Text, QPalette::ButtonText })
+        dark.setColor(QPalette::Disabled, role, QColor(0x80, 0x84, 0x8a));
+    QApplication::setPalette(dark);
+}
+
+// "1024x640" for --size; an invalid size if it is not one.
+QSize parseSize(const QString &text)
+{
+    const QStringList parts = text.split(QLatin1Char('x'));
+    bool okWidth = false;
+    bool okHeight = false;
+    const int width = parts.size() == 2 ? parts.at(0).toInt(&okWidth) : 0;
+    const int height = parts.size() == 2 ? parts.at(1).toInt(&okHeight) : 0;
+    if (!okWidth || !okHeight || width < 200 || height < 200 || width > 10000 || height > 10000)
+        return QSize();
+    return QSize(width, height);
+}
 
 void printLine(const QString &line)
 {
@@ -244,8 +288,15 @@ int main(int argc, char *argv[])
     QCommandLineOption quitWhenDetached(QStringLiteral("quit-when-detached"),
         QStringLiteral("With --attach: quit when the program, once attached, goes away."));
     quitWhenDetached.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption dark(
+        QStringLiteral("dark"), QStringLiteral("Show the window with a dark Fusion palette."));
+    dark.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption size(QStringLiteral("size"),
+        QStringLiteral("The window's size (default 1400x900)."), QStringLiteral("WxH"),
+        QStringLiteral("1400x900"));
+    size.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({ demoSeconds, threads, attach, record, duration, list, open, screenshot,
-        screenshotAfter, stress, reportStalls, quitWhenDetached });
+        screenshotAfter, stress, reportStalls, quitWhenDetached, dark, size });
     parser.process(app);
 
     if (parser.isSet(record)) {
@@ -267,6 +318,13 @@ int main(int argc, char *argv[])
     }
     // Past here the application is a QApplication (wantsRecording() was false).
     Q_ASSERT(qobject_cast<QApplication *>(&app));
+    const QSize windowSize = parseSize(parser.value(size));
+    if (!windowSize.isValid()) {
+        std::fprintf(stderr, "pk-monitor: --size needs WIDTHxHEIGHT, e.g. 1024x640\n");
+        return 2;
+    }
+    if (parser.isSet(dark))
+        useDarkPalette();
 
     // The measurements start once the window is up (its first paint loads fonts and is slow
     // whatever the monitor does). The line printed then tells a script (pk-bench) that the
@@ -331,7 +389,7 @@ int main(int argc, char *argv[])
                                       .arg(program, QFileInfo(path).fileName()));
         }
         window.setCentralWidget(monitor);
-        window.resize(1400, 900);
+        window.resize(windowSize);
         window.show();
         if (parser.isSet(screenshot)) {
             const QString file = parser.value(screenshot);
@@ -387,7 +445,7 @@ int main(int argc, char *argv[])
     if (stressCount == 0)
         monitor->addKeeper(&network);
     window.setCentralWidget(monitor);
-    window.resize(1400, 900);
+    window.resize(windowSize);
     window.show();
 
     measureStallsAfterWarmUp();

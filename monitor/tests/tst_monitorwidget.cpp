@@ -18,6 +18,8 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QTemporaryDir>
 #include <QtGui/QAction>
+#include <QtGui/QClipboard>
+#include <QtGui/QGuiApplication>
 #include <QtGui/QTextCursor>
 #include <QtGui/QTextDocument>
 #include <QtTest/QSignalSpy>
@@ -25,11 +27,13 @@
 #include <QtWidgets/QComboBox>
 #include <QtWidgets/QFileDialog>
 #include <QtWidgets/QFrame>
+#include <QtWidgets/QHeaderView>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
 #include <QtWidgets/QMenu>
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPushButton>
+#include <QtWidgets/QScrollBar>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QToolButton>
@@ -279,6 +283,17 @@ private Q_SLOTS:
     void recordingShowsItsOwnSpan();
     void lanesPerKeeper();
     void cancellationsAreNotThroughput();
+    void followPausesUnderThePointer();
+    void pausedRowsStayWhenOlderRowsGo();
+    void singleKeyShortcuts_data();
+    void singleKeyShortcuts();
+    void filterAndCancelShortcuts();
+    void copyShortcuts();
+    void keyboardHelpListsTheShortcuts();
+    void layoutAt1024x640();
+    void sortScrollsToTheTop();
+    void darkPalette_data();
+    void darkPalette();
 };
 
 void tst_MonitorWidget::countersAndRows()
@@ -1243,6 +1258,389 @@ void tst_MonitorWidget::lanesPerKeeper()
     plain.sendSnapshot({}, {});
     QCOMPARE(timeline->laneLabel(0), QStringLiteral("worker 0"));
     QCOMPARE(timeline->laneOf(QString(), 2), 2);
+}
+
+// ---- by hand: follow, keyboard, copy, layout, palette -------------------------------------
+
+namespace {
+
+pk::TaskInfo queuedTask(quint64 id)
+{
+    pk::TaskInfo info;
+    info.setId(id);
+    info.setTitle(QStringLiteral("job %1").arg(id));
+    info.setState(pk::TaskState::Queued);
+    info.setQueuedAtNsecs(pk::TaskInfo::monotonicNowNsecs());
+    return info;
+}
+
+QList<pk::TaskInfo> queuedTasks(quint64 first, int count)
+{
+    QList<pk::TaskInfo> tasks;
+    for (int i = 0; i < count; ++i)
+        tasks << queuedTask(first + quint64(i));
+    return tasks;
+}
+
+pk::TaskCounts queuedCounts(qint64 queued)
+{
+    pk::TaskCounts counts;
+    counts.queued = queued;
+    return counts;
+}
+
+// A shown widget over a FakeFeed with \a rows queued tasks (ids 1 to rows), at 1024×640.
+struct ShownQueue
+{
+    explicit ShownQueue(int rows)
+    {
+        widget.setFeed(&feed);
+        widget.resize(1024, 640);
+        widget.show();
+        feed.sendSnapshot(queuedTasks(1, rows), {});
+    }
+    quint64 idAt(QPoint viewportPos) const
+    {
+        return widget.tableView()
+            ->indexAt(viewportPos)
+            .data(pk::MonitorModel::IdRole)
+            .toULongLong();
+    }
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+};
+
+QString followToolTip(const pk::MonitorWidget &widget)
+{
+    return child<QToolButton>(widget, "followButton")->toolTip();
+}
+
+// Key events go to the active window; without a window manager (Xvfb) nothing activates it.
+bool activated(QWidget &window)
+{
+    window.activateWindow();
+    return QTest::qWaitForWindowActive(&window);
+}
+
+// Sends the key to the focused widget (the shortcut map sees it first), as a keyboard would.
+void press(QWidget *focus, QKeySequence key)
+{
+    focus->setFocus();
+    QTRY_VERIFY(focus->hasFocus());
+    QTest::keySequence(focus, key);
+}
+
+} // namespace
+
+// The pointer on the table pauses following: the rows under it stay put as tasks arrive, and
+// a click selects the row the user saw there; leaving the table resumes following.
+void tst_MonitorWidget::followPausesUnderThePointer()
+{
+    ShownQueue shown(300);
+    QTableView *view = shown.widget.tableView();
+    QScrollBar *scrollBar = view->verticalScrollBar();
+    QVERIFY(QTest::qWaitForWindowExposed(&shown.widget));
+    QVERIFY(shown.widget.isFollowing());
+    QTRY_VERIFY(scrollBar->maximum() > 0);
+    QTRY_COMPARE(scrollBar->value(), scrollBar->maximum());
+
+    const QPoint middle = view->viewport()->rect().center();
+    QTest::mouseMove(view->viewport(), middle);
+    QTRY_VERIFY(followToolTip(shown.widget).contains(QStringLiteral("pointer on the table")));
+    QVERIFY(shown.widget.isFollowing()); // paused, not turned off
+    const int value = scrollBar->value();
+    const quint64 underPointer = shown.idAt(middle);
+    QVERIFY(underPointer != 0);
+
+    shown.feed.sendUpdate(queuedTasks(301, 200), queuedCounts(500));
+    QCOMPARE(shown.widget.model()->rowCount(), 500);
+    QTRY_VERIFY(scrollBar->maximum() > value);
+    QCOMPARE(scrollBar->value(), value);
+    QCOMPARE(shown.idAt(middle), underPointer);
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, middle);
+    QCOMPARE(shown.widget.selectedTaskId(), underPointer);
+    QVERIFY(followToolTip(shown.widget).contains(QStringLiteral("a row is selected")));
+
+    // Off the table but selected: still paused. Nothing selected: following again.
+    QTest::mouseMove(child<QLineEdit>(shown.widget, "filterEdit"));
+    shown.feed.sendUpdate(queuedTasks(501, 50), queuedCounts(550));
+    QCOMPARE(scrollBar->value(), value);
+    shown.widget.selectTask(0);
+    QVERIFY(!followToolTip(shown.widget).contains(QStringLiteral("Follow paused")));
+    QTRY_COMPARE(scrollBar->value(), scrollBar->maximum());
+}
+
+// While paused, finished rows evicted above the viewport do not move the rows on screen.
+void tst_MonitorWidget::pausedRowsStayWhenOlderRowsGo()
+{
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.model()->setMaxFinished(100);
+    widget.resize(1024, 640);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    QList<pk::TaskInfo> finished;
+    for (quint64 id = 1; id <= 100; ++id)
+        finished << finishedTask(id, 0, pk::TaskInfo::monotonicNowNsecs(), 1000, false);
+    feed.sendSnapshot(queuedTasks(101, 100), finished);
+    QTableView *view = widget.tableView();
+    const QPoint middle = view->viewport()->rect().center();
+    view->scrollTo(view->model()->index(150, 0), QAbstractItemView::PositionAtCenter);
+    QTest::mouseMove(view->viewport(), middle);
+    QTRY_VERIFY(followToolTip(widget).contains(QStringLiteral("pointer on the table")));
+    const quint64 underPointer = view->indexAt(middle).data(pk::MonitorModel::IdRole).toULongLong();
+    QVERIFY(underPointer > 100);
+
+    // 50 more finished tasks: the 50 oldest go, above the viewport.
+    QList<pk::TaskInfo> more;
+    for (quint64 id = 201; id <= 250; ++id)
+        more << finishedTask(id, 0, pk::TaskInfo::monotonicNowNsecs(), 1000, false);
+    feed.sendUpdate(more, queuedCounts(100));
+    QVERIFY(widget.model()->rowOf(1) < 0);
+    QCOMPARE(view->indexAt(middle).data(pk::MonitorModel::IdRole).toULongLong(), underPointer);
+}
+
+void tst_MonitorWidget::singleKeyShortcuts_data()
+{
+    QTest::addColumn<int>("key");
+    QTest::addColumn<QString>("property");
+    QTest::newRow("Space freezes") << int(Qt::Key_Space) << QStringLiteral("frozen");
+    QTest::newRow("F follows") << int(Qt::Key_F) << QStringLiteral("following");
+}
+
+// Space and F toggle their property from the table, and type into the filter instead.
+void tst_MonitorWidget::singleKeyShortcuts()
+{
+    QFETCH(int, key);
+    QFETCH(QString, property);
+    ShownQueue shown(5);
+    QVERIFY(activated(shown.widget));
+    const QByteArray name = property.toLatin1();
+    const bool before = shown.widget.property(name).toBool();
+    press(shown.widget.tableView(), QKeySequence(key));
+    QCOMPARE(shown.widget.property(name).toBool(), !before);
+    QTest::keySequence(shown.widget.tableView(), QKeySequence(key));
+    QCOMPARE(shown.widget.property(name).toBool(), before);
+
+    auto *filter = child<QLineEdit>(shown.widget, "filterEdit");
+    press(filter, QKeySequence(key));
+    QCOMPARE(shown.widget.property(name).toBool(), before);
+    QCOMPARE(filter->text().size(), 1);
+}
+
+// Ctrl+F goes to the filter; Esc clears it, then the selection; Del cancels the selected task
+// from the table, and deletes a character in the filter.
+void tst_MonitorWidget::filterAndCancelShortcuts()
+{
+    ShownQueue shown(5);
+    QVERIFY(activated(shown.widget));
+    QTableView *view = shown.widget.tableView();
+    auto *filter = child<QLineEdit>(shown.widget, "filterEdit");
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {},
+        view->visualRect(view->model()->index(2, 0)).center());
+    QCOMPARE(shown.widget.selectedTaskId(), quint64(3));
+
+    press(view, QKeySequence::Delete);
+    QCOMPARE(shown.feed.cancelled, QList<quint64> { 3 });
+
+    press(view, QKeySequence::Find);
+    QVERIFY(filter->hasFocus());
+    QTest::keyClicks(filter, QStringLiteral("job"));
+    QTest::keyClick(filter, Qt::Key_Delete); // at the end: deletes nothing, cancels nothing
+    QTest::keyClick(filter, Qt::Key_Home);
+    QTest::keyClick(filter, Qt::Key_Delete);
+    QCOMPARE(filter->text(), QStringLiteral("ob"));
+    QCOMPARE(shown.feed.cancelled.size(), 1);
+    QTest::keyClick(filter, Qt::Key_Escape);
+    QVERIFY(filter->text().isEmpty());
+    QCOMPARE(shown.widget.selectedTaskId(), quint64(3));
+    QTest::keyClick(filter, Qt::Key_Escape);
+    QCOMPARE(shown.widget.selectedTaskId(), quint64(0));
+}
+
+// Ctrl+C: the selected rows, tab-separated, under a header of the shown columns in view order;
+// Ctrl+Shift+C: the details pane as plain text.
+void tst_MonitorWidget::copyShortcuts()
+{
+    ShownMixedTasks shown;
+    QVERIFY(activated(shown.widget));
+    QTableView *view = shown.widget.tableView();
+    QHeaderView *header = view->horizontalHeader();
+    header->moveSection(header->visualIndex(pk::MonitorModel::StateColumn), 0);
+    header->hideSection(pk::MonitorModel::QueuedAtColumn);
+    shown.widget.selectTask(2); // failed: its error has a line break and quotes
+    QGuiApplication::clipboard()->clear();
+    press(view, QKeySequence::Copy);
+    const QStringList lines = QGuiApplication::clipboard()->text().split(QLatin1Char('\n'));
+    QCOMPARE(lines.size(), 3); // header, row, and the final line break
+    const QStringList head = lines.at(0).split(QLatin1Char('\t'));
+    QCOMPARE(head.size(), pk::MonitorModel::ColumnCount - 1);
+    QCOMPARE(head.at(0), QStringLiteral("State"));
+    QCOMPARE(head.at(1), QStringLiteral("Id"));
+    QVERIFY(!head.contains(QStringLiteral("Queued at")));
+    const QStringList row = lines.at(1).split(QLatin1Char('\t'));
+    QCOMPARE(row.size(), head.size());
+    QCOMPARE(row.at(0), QStringLiteral("Failed"));
+    QCOMPARE(row.at(1), QStringLiteral("2"));
+    // The cells as the table shows them (an error's first line).
+    QCOMPARE(row.at(head.indexOf(QStringLiteral("Error"))),
+        view->currentIndex().siblingAtColumn(pk::MonitorModel::ErrorColumn).data().toString());
+
+    QGuiApplication::clipboard()->clear();
+    press(view, QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    const QString details = QGuiApplication::clipboard()->text();
+    QCOMPARE(details, child<QTextBrowser>(shown.widget, "details")->toPlainText());
+    QVERIFY(details.contains(QStringLiteral("say \"hi\"")));
+    QVERIFY(details.contains(QStringLiteral("at line 12")));
+}
+
+// keyboardHelp() names every shortcut the widget has, and the "?" button shows it.
+void tst_MonitorWidget::keyboardHelpListsTheShortcuts()
+{
+    pk::MonitorWidget widget;
+    const QString help = widget.keyboardHelp();
+    int shortcuts = 0;
+    for (const QAction *action : widget.actions()) {
+        if (action->shortcut().isEmpty())
+            continue;
+        ++shortcuts;
+        QCOMPARE(action->shortcutContext(), Qt::WidgetWithChildrenShortcut);
+        QVERIFY2(help.contains(action->shortcut().toString(QKeySequence::NativeText)),
+            qPrintable(action->objectName()));
+        QVERIFY(help.contains(action->text().toHtmlEscaped()));
+    }
+    QCOMPARE(shortcuts, 7);
+    // The controls' tooltips name their keys too.
+    QVERIFY(
+        child<QToolButton>(widget, "freezeButton")->toolTip().endsWith(QStringLiteral("(Space)")));
+    QVERIFY(child<QToolButton>(widget, "followButton")->toolTip().endsWith(QStringLiteral("(F)")));
+    QVERIFY(child<QLineEdit>(widget, "filterEdit")->toolTip().endsWith(QStringLiteral("(Ctrl+F)")));
+    QCOMPARE(child<QToolButton>(widget, "keyboardHelpButton")->toolTip(), help);
+}
+
+// At 1024×640 every control reads fully and is inside the widget, every column is on screen,
+// the details pane takes room only with a selection, and a sort starts from the top.
+void tst_MonitorWidget::layoutAt1024x640()
+{
+    ShownMixedTasks shown;
+    shown.widget.resize(1024, 640);
+    QVERIFY(QTest::qWaitForWindowExposed(&shown.widget));
+    QTRY_COMPARE(shown.widget.size(), QSize(1024, 640));
+    QList<QWidget *> controls;
+    for (QToolButton *button : shown.widget.findChildren<QToolButton *>()) {
+        if (button->objectName().startsWith(QLatin1String("stateChip_")))
+            controls << button;
+    }
+    QCOMPARE(controls.size(), 6);
+    for (const char *name :
+        { "continuationsButton", "followButton", "freezeButton", "cancelTaskButton",
+            "cancelAllButton", "exportButton", "keyboardHelpButton", "keeperFilter", "filterEdit" })
+        controls << child<QWidget>(shown.widget, name);
+    for (QWidget *control : std::as_const(controls)) {
+        QVERIFY2(control->isVisible(), qPrintable(control->objectName()));
+        QVERIFY2(control->width() >= control->sizeHint().width()
+                || control->objectName() == QLatin1String("filterEdit"),
+            qPrintable(control->objectName()));
+        const QRect inWidget(control->mapTo(&shown.widget, QPoint(0, 0)), control->size());
+        QVERIFY2(shown.widget.rect().contains(inWidget), qPrintable(control->objectName()));
+    }
+
+    auto *details = child<QTextBrowser>(shown.widget, "details");
+    QTableView *view = shown.widget.tableView();
+    QCOMPARE(shown.widget.selectedTaskId(), quint64(0));
+    QVERIFY(!details->isVisible());
+    const QHeaderView *header = view->horizontalHeader();
+    for (int column = 0; column < pk::MonitorModel::ColumnCount; ++column) {
+        QVERIFY2(header->sectionViewportPosition(column) + header->sectionSize(column)
+                <= view->viewport()->width(),
+            qPrintable(view->model()->headerData(column, Qt::Horizontal).toString()));
+    }
+    shown.widget.selectTask(6);
+    QTRY_VERIFY(details->isVisible());
+    QVERIFY(details->width() > 200);
+    shown.widget.selectTask(0);
+    QVERIFY(!details->isVisible());
+}
+
+void tst_MonitorWidget::sortScrollsToTheTop()
+{
+    ShownQueue shown(300);
+    QVERIFY(QTest::qWaitForWindowExposed(&shown.widget));
+    shown.widget.setFollowing(false);
+    QTableView *view = shown.widget.tableView();
+    QScrollBar *scrollBar = view->verticalScrollBar();
+    QTRY_VERIFY(scrollBar->maximum() > 0);
+    view->scrollToBottom();
+    QTRY_COMPARE(scrollBar->value(), scrollBar->maximum());
+    QHeaderView *header = view->horizontalHeader();
+    const auto clickHeader = [header](int column) {
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
+            QPoint(header->sectionViewportPosition(column) + header->sectionSize(column) / 2,
+                header->height() / 2));
+    };
+    clickHeader(pk::MonitorModel::TitleColumn);
+    QCOMPARE(header->sortIndicatorSection(), int(pk::MonitorModel::TitleColumn));
+    QCOMPARE(scrollBar->value(), 0);
+
+    // With a selection, the sort keeps its row in view instead.
+    shown.widget.selectTask(150);
+    clickHeader(pk::MonitorModel::IdColumn);
+    const QRect row = view->visualRect(view->currentIndex());
+    QVERIFY(view->viewport()->rect().contains(row));
+    QCOMPARE(view->currentIndex().data(pk::MonitorModel::IdRole).toULongLong(), quint64(150));
+}
+
+void tst_MonitorWidget::darkPalette_data()
+{
+    QTest::addColumn<bool>("dark");
+    QTest::newRow("light") << false;
+    QTest::newRow("dark") << true;
+}
+
+// The banner and the chips follow the palette, set before or after the widget is made.
+void tst_MonitorWidget::darkPalette()
+{
+    QFETCH(bool, dark);
+    FakeFeed feed;
+    feed.liveFeed = false; // a recording: the banner shows
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    QPalette palette = widget.palette();
+    const QColor window = dark ? QColor(0x2b, 0x2d, 0x31) : QColor(0xef, 0xef, 0xef);
+    palette.setColor(QPalette::Window, window);
+    palette.setColor(QPalette::WindowText, dark ? QColor(0xe6, 0xe6, 0xe6) : Qt::black);
+    widget.setPalette(palette);
+    widget.resize(1024, 640);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+
+    auto *banner = child<QFrame>(widget, "connectionBanner");
+    auto *bannerText = child<QLabel>(widget, "connectionBannerText");
+    QVERIFY(banner->isVisible());
+    const QImage bannerImage = banner->grab().toImage();
+    const QColor bannerBackground = bannerImage.pixelColor(bannerImage.width() - 4, 4);
+    const QColor bannerColor = bannerText->palette().color(QPalette::WindowText);
+    // The text stands out from the banner, and the banner is not a glaring box on dark.
+    QVERIFY(std::abs(bannerColor.lightness() - bannerBackground.lightness()) > 120);
+    QCOMPARE(bannerBackground.lightness() < 128, dark);
+
+    // A chip on is filled (its background unlike the window's), a chip off is not.
+    auto *chip = child<QToolButton>(widget, "stateChip_Running");
+    // From the widget's picture: a chip's own grab() would not show what is behind it.
+    const auto background = [&widget, chip] {
+        const QImage image = widget.grab().toImage();
+        return image.pixelColor(
+            chip->mapTo(&widget, QPoint(chip->width() - 3, chip->height() / 2)));
+    };
+    QVERIFY(chip->isChecked());
+    const QColor on = background();
+    chip->click();
+    QVERIFY(!chip->isChecked());
+    const QColor off = background();
+    QVERIFY(std::abs(off.lightness() - window.lightness()) < 10);
+    QVERIFY(on != off);
+    QVERIFY(on.hslHue() >= 190 && on.hslHue() <= 230); // Running's blue
 }
 
 QTEST_MAIN(tst_MonitorWidget)

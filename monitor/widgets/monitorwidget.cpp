@@ -19,6 +19,9 @@
 #include <QtCore/QUrl>
 #include <QtCore/QtNumeric>
 #include <QtGui/QAction>
+#include <QtGui/QClipboard>
+#include <QtGui/QGuiApplication>
+#include <QtGui/QKeySequence>
 #include <QtGui/QPainter>
 #include <QtWidgets/QAbstractItemView>
 #include <QtWidgets/QComboBox>
@@ -36,8 +39,11 @@
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QToolButton>
+#include <QtWidgets/QToolTip>
 #include <QtWidgets/QVBoxLayout>
 
+#include <algorithm>
+#include <functional>
 #include <limits>
 
 namespace pk {
@@ -49,16 +55,27 @@ constexpr int kTimelineIntervalMs = 50;
 constexpr int kNoticeMs = 10000;
 constexpr int kNoticeNameWidth = 320; // pixels
 
-QIcon dotIcon(const QColor &color)
+// A dot when on, a ring when off: the chip's state reads without colour too.
+QIcon chipIcon(const QColor &color)
 {
-    QPixmap pixmap(12, 12);
-    pixmap.fill(Qt::transparent);
-    QPainter painter(&pixmap);
-    painter.setRenderHint(QPainter::Antialiasing);
-    painter.setPen(Qt::NoPen);
-    painter.setBrush(color);
-    painter.drawEllipse(QRectF(1.5, 1.5, 9, 9));
-    return QIcon(pixmap);
+    QIcon icon;
+    for (const bool on : { true, false }) {
+        QPixmap pixmap(12, 12);
+        pixmap.fill(Qt::transparent);
+        QPainter painter(&pixmap);
+        painter.setRenderHint(QPainter::Antialiasing);
+        if (on) {
+            painter.setPen(Qt::NoPen);
+            painter.setBrush(color);
+        } else {
+            painter.setPen(QPen(color, 1.5));
+            painter.setBrush(Qt::NoBrush);
+        }
+        painter.drawEllipse(QRectF(1.5, 1.5, 9, 9));
+        painter.end();
+        icon.addPixmap(pixmap, QIcon::Normal, on ? QIcon::On : QIcon::Off);
+    }
+    return icon;
 }
 
 QString escaped(const QString &text)
@@ -71,6 +88,39 @@ QString clockText(qint64 ns)
     if (ns <= 0)
         return QString();
     return TaskInfo::toDateTime(ns).time().toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
+// Tells whether the pointer is on a widget (or any of its children).
+class HoverWatcher : public QObject
+{
+public:
+    HoverWatcher(QObject *parent, std::function<void(bool)> handler)
+        : QObject(parent)
+        , onHover(std::move(handler))
+    { }
+
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (event->type() == QEvent::Enter)
+            onHover(true);
+        else if (event->type() == QEvent::Leave)
+            onHover(false);
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    std::function<void(bool)> onHover;
+};
+
+QString keyText(const QAction *action)
+{
+    return action->shortcut().toString(QKeySequence::NativeText);
+}
+
+// "Freeze the table (Space)": a control's tooltip names its key.
+void addKeyToToolTip(QWidget *control, const QAction *action)
+{
+    control->setToolTip(MonitorWidget::tr("%1 (%2)").arg(control->toolTip(), keyText(action)));
 }
 
 QString percentileText(const monitor::TaskStats::Percentiles &p)
@@ -103,9 +153,8 @@ QLabel *MonitorWidgetPrivate::addCounter(
     QFont captionFont = caption->font();
     captionFont.setPointSizeF(captionFont.pointSizeF() * 0.85);
     caption->setFont(captionFont);
-    QPalette captionPalette = caption->palette();
-    captionPalette.setColor(QPalette::WindowText, q->palette().color(QPalette::PlaceholderText));
-    caption->setPalette(captionPalette);
+    // A role, not a colour: it follows a palette changed later (a dark theme).
+    caption->setForegroundRole(QPalette::PlaceholderText);
     auto *value = new QLabel(QStringLiteral("0"), tile);
     value->setObjectName(objectName);
     QFont valueFont = value->font();
@@ -130,9 +179,6 @@ void MonitorWidgetPrivate::setupUi()
     banner = new QFrame(q);
     banner->setObjectName(QStringLiteral("connectionBanner"));
     banner->setFrameShape(QFrame::StyledPanel);
-    banner->setStyleSheet(QStringLiteral("#connectionBanner { background: #fff3cd; "
-                                         "border: 1px solid #d4a72c; border-radius: 3px; } "
-                                         "#connectionBanner QLabel { color: #3d2e00; }"));
     auto *bannerLayout = new QHBoxLayout(banner);
     bannerLayout->setContentsMargins(8, 4, 8, 4);
     bannerLabel = new QLabel(banner);
@@ -141,6 +187,7 @@ void MonitorWidgetPrivate::setupUi()
     bannerLayout->addWidget(bannerLabel);
     banner->hide();
     root->addWidget(banner);
+    styleBanner();
 
     // Counters.
     counterStrip = new QHBoxLayout;
@@ -180,24 +227,30 @@ void MonitorWidgetPrivate::setupUi()
                 .arg(monitor::TaskStats::kWindow),
             QColor());
 
-    // The table and its controls.
+    // The table's controls, in two rows the width of the widget (not of the table, which
+    // shares it with the details): what is shown, then what to do. One row did not fit at
+    // 1024 px and the layout elided the chips and clipped the buttons.
     auto *tablePanel = new QWidget(q);
     auto *tableLayout = new QVBoxLayout(tablePanel);
     tableLayout->setContentsMargins(0, 0, 0, 0);
     tableLayout->setSpacing(4);
     auto *bar = new QHBoxLayout;
     bar->setSpacing(4);
-    tableLayout->addLayout(bar);
+    root->addLayout(bar);
+    auto *actionBar = new QHBoxLayout;
+    actionBar->setSpacing(4);
+    root->addLayout(actionBar);
     for (int s = 0; s < monitor::kStateCount; ++s) {
         const auto state = TaskState(s);
-        auto *chip = new QToolButton(tablePanel);
+        auto *chip = new QToolButton(q);
         chip->setObjectName(QStringLiteral("stateChip_") + monitor::stateName(state));
         chip->setText(monitor::stateName(state));
-        chip->setIcon(dotIcon(stateColor(state)));
+        chip->setIcon(chipIcon(stateColor(state)));
         chip->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
         chip->setCheckable(true);
         chip->setChecked(true);
-        chip->setAutoRaise(false);
+        // Never narrower than its text: a chip that reads "W…g" says nothing.
+        chip->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
         chip->setToolTip(MonitorWidget::tr("Show %1 tasks").arg(monitor::stateName(state)));
         QObject::connect(chip, &QToolButton::toggled, q, [this, state](bool on) {
             keepingSelection([&] { proxy->setStateVisible(state, on); });
@@ -206,7 +259,7 @@ void MonitorWidgetPrivate::setupUi()
         bar->addWidget(chip);
     }
     bar->addSpacing(8);
-    filterEdit = new QLineEdit(tablePanel);
+    filterEdit = new QLineEdit(q);
     filterEdit->setObjectName(QStringLiteral("filterEdit"));
     filterEdit->setPlaceholderText(MonitorWidget::tr("Filter title, error, #id…"));
     filterEdit->setToolTip(MonitorWidget::tr("Shows the tasks whose title, error message or "
@@ -218,7 +271,7 @@ void MonitorWidgetPrivate::setupUi()
     QObject::connect(filterEdit, &QLineEdit::textChanged, q,
         [this](const QString &text) { keepingSelection([&] { proxy->setTextFilter(text); }); });
     bar->addWidget(filterEdit, 1);
-    keeperCombo = new QComboBox(tablePanel);
+    keeperCombo = new QComboBox(q);
     keeperCombo->setObjectName(QStringLiteral("keeperFilter"));
     keeperCombo->setToolTip(MonitorWidget::tr("Show the tasks of one keeper"));
     keeperCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
@@ -231,7 +284,7 @@ void MonitorWidgetPrivate::setupUi()
         refreshCounters();
     });
     bar->addWidget(keeperCombo);
-    continuationsButton = new QToolButton(tablePanel);
+    continuationsButton = new QToolButton(q);
     continuationsButton->setObjectName(QStringLiteral("continuationsButton"));
     continuationsButton->setText(MonitorWidget::tr("Show continuations"));
     continuationsButton->setToolTip(
@@ -241,45 +294,43 @@ void MonitorWidgetPrivate::setupUi()
     continuationsButton->setCheckable(true);
     QObject::connect(continuationsButton, &QToolButton::toggled, q,
         [this](bool on) { keepingSelection([&] { proxy->setContinuationsShown(on); }); });
-    bar->addWidget(continuationsButton);
-    followButton = new QToolButton(tablePanel);
+    actionBar->addWidget(continuationsButton);
+    actionBar->addSpacing(8);
+    followButton = new QToolButton(q);
     followButton->setObjectName(QStringLiteral("followButton"));
     followButton->setText(MonitorWidget::tr("Follow"));
     followButton->setToolTip(MonitorWidget::tr("Scroll to the newest task as tasks arrive"));
     followButton->setCheckable(true);
     followButton->setChecked(following);
     QObject::connect(followButton, &QToolButton::toggled, q, &MonitorWidget::setFollowing);
-    bar->addWidget(followButton);
-    freezeButton = new QToolButton(tablePanel);
+    actionBar->addWidget(followButton);
+    freezeButton = new QToolButton(q);
     freezeButton->setObjectName(QStringLiteral("freezeButton"));
     freezeButton->setText(MonitorWidget::tr("Freeze"));
     freezeButton->setToolTip(MonitorWidget::tr("Stop updating the table; the updates are kept "
                                                "and applied when you unfreeze"));
     freezeButton->setCheckable(true);
     QObject::connect(freezeButton, &QToolButton::toggled, q, &MonitorWidget::setFrozen);
-    bar->addWidget(freezeButton);
-    bar->addSpacing(8);
-    cancelTaskButton = new QPushButton(MonitorWidget::tr("Cancel task"), tablePanel);
+    actionBar->addWidget(freezeButton);
+    actionBar->addStretch(1);
+    cancelTaskButton = new QPushButton(MonitorWidget::tr("Cancel task"), q);
     cancelTaskButton->setObjectName(QStringLiteral("cancelTaskButton"));
     cancelTaskButton->setToolTip(MonitorWidget::tr("Cancel the selected task (if it has not "
                                                    "started yet)"));
-    QObject::connect(cancelTaskButton, &QPushButton::clicked, q, [this] {
-        if (feed && selectedId != 0)
-            feed->cancelTask(selectedId);
-    });
-    bar->addWidget(cancelTaskButton);
-    cancelAllButton = new QPushButton(MonitorWidget::tr("Cancel all"), tablePanel);
+    QObject::connect(cancelTaskButton, &QPushButton::clicked, q, [this] { cancelSelected(); });
+    actionBar->addWidget(cancelTaskButton);
+    cancelAllButton = new QPushButton(MonitorWidget::tr("Cancel all"), q);
     cancelAllButton->setObjectName(QStringLiteral("cancelAllButton"));
     cancelAllButton->setToolTip(MonitorWidget::tr("Cancel every task that has not started yet"));
     QObject::connect(cancelAllButton, &QPushButton::clicked, q, [this] {
         if (feed)
             feed->cancelAll();
     });
-    bar->addWidget(cancelAllButton);
-    bar->addSpacing(8);
+    actionBar->addWidget(cancelAllButton);
+    actionBar->addSpacing(8);
     // One button with a menu: the bar is full at the usual window sizes, and the items can say
     // what each export holds.
-    exportButton = new QPushButton(MonitorWidget::tr("Export"), tablePanel);
+    exportButton = new QPushButton(MonitorWidget::tr("Export"), q);
     exportButton->setObjectName(QStringLiteral("exportButton"));
     exportButton->setToolTip(MonitorWidget::tr("Save the table as CSV or the tasks as a trace"));
     auto *exportMenu = new QMenu(exportButton);
@@ -298,7 +349,16 @@ void MonitorWidgetPrivate::setupUi()
         [this] { chooseExportFile(ExportFormat::Trace); });
     exportMenu->setToolTipsVisible(true);
     exportButton->setMenu(exportMenu);
-    bar->addWidget(exportButton);
+    actionBar->addWidget(exportButton);
+    keyboardHelpButton = new QToolButton(q);
+    keyboardHelpButton->setObjectName(QStringLiteral("keyboardHelpButton"));
+    keyboardHelpButton->setText(QStringLiteral("?"));
+    keyboardHelpButton->setAccessibleName(MonitorWidget::tr("Keyboard shortcuts"));
+    QObject::connect(keyboardHelpButton, &QToolButton::clicked, q, [this] {
+        QToolTip::showText(keyboardHelpButton->mapToGlobal(QPoint(0, keyboardHelpButton->height())),
+            keyboardHelp(), keyboardHelpButton);
+    });
+    actionBar->addWidget(keyboardHelpButton);
 
     model = new MonitorModel(q);
     proxy = new MonitorFilterModel(q);
@@ -323,13 +383,18 @@ void MonitorWidgetPrivate::setupUi()
     // rows dynamically costs more than showing them.
     header->setSortIndicator(-1, Qt::AscendingOrder);
     table->setSortingEnabled(true);
-    header->setStretchLastSection(true);
+    // Title and Error share what the fixed columns leave: at 1024 px every column is on
+    // screen, and a wide window gives the room to the text that needs it.
+    header->setStretchLastSection(false);
+    header->setSectionResizeMode(MonitorModel::TitleColumn, QHeaderView::Stretch);
+    header->setSectionResizeMode(MonitorModel::ErrorColumn, QHeaderView::Stretch);
+    // After a sort the old scroll offset points at other rows: go where the user looks.
+    QObject::connect(header, &QHeaderView::sortIndicatorChanged, q, [this] { scrollAfterSort(); });
     const QFontMetrics fm = table->fontMetrics();
     const auto width = [&fm](const char *sample) {
-        return fm.horizontalAdvance(QString::fromUtf8(sample)) + 24;
+        return fm.horizontalAdvance(QString::fromUtf8(sample)) + 16;
     };
-    table->setColumnWidth(MonitorModel::IdColumn, width("0000000"));
-    table->setColumnWidth(MonitorModel::TitleColumn, width("fetch https://example.invalid/00"));
+    table->setColumnWidth(MonitorModel::IdColumn, width("000000"));
     table->setColumnWidth(MonitorModel::KeeperColumn, width("network"));
     table->setColumnWidth(MonitorModel::StateColumn, width("Succeeded") + 16);
     table->setColumnWidth(MonitorModel::PriorityColumn, width("Priority"));
@@ -338,6 +403,10 @@ void MonitorWidgetPrivate::setupUi()
     table->setColumnWidth(MonitorModel::WaitColumn, width("000.0 ms"));
     table->setColumnWidth(MonitorModel::RunTimeColumn, width("000.0 ms"));
     tableLayout->addWidget(table, 1);
+    table->installEventFilter(new HoverWatcher(table, [this](bool on) {
+        pointerOnTable = on;
+        updateFollowPause();
+    }));
     // A double click on a task shows (or folds again) its continuations.
     QObject::connect(table, &QAbstractItemView::doubleClicked, q, [this](const QModelIndex &index) {
         const quint64 id = index.data(MonitorModel::IdRole).toULongLong();
@@ -375,7 +444,7 @@ void MonitorWidgetPrivate::setupUi()
     topSplitter->addWidget(details);
     topSplitter->setStretchFactor(0, 1);
     topSplitter->setStretchFactor(1, 0);
-    topSplitter->setSizes({ 1000, 340 });
+    topSplitter->setCollapsible(0, false);
     bottomSplitter = new QSplitter(Qt::Horizontal, q);
     bottomSplitter->addWidget(timeline);
     bottomSplitter->addWidget(chart);
@@ -412,9 +481,191 @@ void MonitorWidgetPrivate::setupUi()
         updateStatus();
     });
 
+    setupShortcuts();
+    styleChips();
+    updateFollowPause();
     refreshDetails(true);
     updateActions();
     updateStatus();
+}
+
+void MonitorWidgetPrivate::styleChips()
+{
+    // Style sheets, as the style draws a checked tool button sunken: "on" then looked pressed
+    // and "off" raised, which reads backwards. On: filled with the state's colour; off: flat,
+    // the text dim.
+    const QPalette palette = q->palette();
+    const QColor base = palette.color(QPalette::Window);
+    const auto mixed = [&base](const QColor &c, double amount) {
+        return QColor::fromRgbF(float(base.redF() + (c.redF() - base.redF()) * amount),
+            float(base.greenF() + (c.greenF() - base.greenF()) * amount),
+            float(base.blueF() + (c.blueF() - base.blueF()) * amount));
+    };
+    for (int s = 0; s < monitor::kStateCount; ++s) {
+        const QColor color = monitor::stateColor(TaskState(s));
+        chips[std::size_t(s)]->setStyleSheet(
+            QStringLiteral("QToolButton { border: 1px solid transparent; border-radius: 4px; "
+                           "padding: 2px 6px; background: transparent; color: %1; } "
+                           "QToolButton:hover { border-color: %2; } "
+                           "QToolButton:checked { background: %3; border-color: %4; "
+                           "color: %5; }")
+                .arg(palette.color(QPalette::PlaceholderText).name(),
+                    palette.color(QPalette::Mid).name(), mixed(color, 0.28).name(), color.name(),
+                    palette.color(QPalette::WindowText).name()));
+    }
+}
+
+void MonitorWidgetPrivate::styleBanner()
+{
+    // Amber on either palette: pale with dark text on a light one, deep with light text on a
+    // dark one (a pale box on a dark window glares, and its text would follow the palette).
+    const bool dark = q->palette().color(QPalette::Window).lightness() < 128;
+    banner->setStyleSheet(QStringLiteral("#connectionBanner { background: %1; "
+                                         "border: 1px solid #d4a72c; border-radius: 3px; } "
+                                         "#connectionBanner QLabel { color: %2; }")
+                              .arg(dark ? QStringLiteral("#4a3a0c") : QStringLiteral("#fff3cd"),
+                                  dark ? QStringLiteral("#ffe8a3") : QStringLiteral("#3d2e00")));
+}
+
+// ---- keyboard ----------------------------------------------------------------------------
+
+QAction *MonitorWidgetPrivate::addShortcut(const QString &objectName, const QString &text,
+    const QKeySequence &key, void (MonitorWidgetPrivate::*slot)())
+{
+    auto *action = new QAction(text, q);
+    action->setObjectName(objectName);
+    action->setShortcut(key);
+    // The widget may be one of many in a window: its keys act only while the focus is in it.
+    action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    QObject::connect(action, &QAction::triggered, q, [this, slot] { (this->*slot)(); });
+    q->addAction(action);
+    shortcutActions << action;
+    return action;
+}
+
+void MonitorWidgetPrivate::setupShortcuts()
+{
+    // Space, F and Del are printable or editing keys: QLineEdit takes them first (it accepts
+    // their ShortcutOverride), so they type into the filter instead of acting.
+    addKeyToToolTip(filterEdit,
+        addShortcut(QStringLiteral("focusFilterAction"), MonitorWidget::tr("Go to the text filter"),
+            QKeySequence::Find, &MonitorWidgetPrivate::focusFilter));
+    addShortcut(QStringLiteral("clearAction"),
+        MonitorWidget::tr("Clear the text filter, or else the selection"),
+        QKeySequence(Qt::Key_Escape), &MonitorWidgetPrivate::clearFilterOrSelection);
+    addKeyToToolTip(freezeButton,
+        addShortcut(QStringLiteral("freezeAction"),
+            MonitorWidget::tr("Freeze or unfreeze the table"), QKeySequence(Qt::Key_Space),
+            &MonitorWidgetPrivate::toggleFrozen));
+    followAction = addShortcut(QStringLiteral("followAction"),
+        MonitorWidget::tr("Follow the newest task, or stop"), QKeySequence(Qt::Key_F),
+        &MonitorWidgetPrivate::toggleFollowing);
+    cancelTaskAction = addShortcut(QStringLiteral("cancelTaskAction"),
+        MonitorWidget::tr("Cancel the selected task"), QKeySequence::Delete,
+        &MonitorWidgetPrivate::cancelSelected);
+    addShortcut(QStringLiteral("copyRowsAction"),
+        MonitorWidget::tr("Copy the selected rows (tab-separated, with a header)"),
+        QKeySequence::Copy, &MonitorWidgetPrivate::copySelectedRows);
+    addShortcut(QStringLiteral("copyDetailsAction"),
+        MonitorWidget::tr("Copy the selected task's details"),
+        QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C), &MonitorWidgetPrivate::copyDetails);
+    addKeyToToolTip(cancelTaskButton, cancelTaskAction);
+    keyboardHelpButton->setToolTip(keyboardHelp());
+}
+
+void MonitorWidgetPrivate::focusFilter()
+{
+    filterEdit->setFocus(Qt::ShortcutFocusReason);
+    filterEdit->selectAll();
+}
+
+void MonitorWidgetPrivate::clearFilterOrSelection()
+{
+    if (!filterEdit->text().isEmpty())
+        filterEdit->clear();
+    else
+        q->selectTask(0);
+}
+
+void MonitorWidgetPrivate::toggleFrozen()
+{
+    q->setFrozen(!frozen);
+}
+
+void MonitorWidgetPrivate::toggleFollowing()
+{
+    if (followButton->isEnabled())
+        q->setFollowing(!following);
+}
+
+void MonitorWidgetPrivate::cancelSelected()
+{
+    if (!feed || !cancelTaskButton->isEnabled())
+        return;
+    const QModelIndexList rows = table->selectionModel()->selectedRows();
+    if (rows.isEmpty() && selectedId != 0) {
+        feed->cancelTask(selectedId); // selected, but filtered out of the table
+        return;
+    }
+    for (const QModelIndex &index : rows) {
+        const auto state = index.data(MonitorModel::StateRole).value<TaskState>();
+        if (state == TaskState::Queued || state == TaskState::Waiting)
+            feed->cancelTask(index.data(MonitorModel::IdRole).toULongLong());
+    }
+}
+
+void MonitorWidgetPrivate::copySelectedRows()
+{
+    QModelIndexList rows = table->selectionModel()->selectedRows();
+    if (rows.isEmpty())
+        return;
+    std::sort(rows.begin(), rows.end(),
+        [](const QModelIndex &a, const QModelIndex &b) { return a.row() < b.row(); });
+    // The columns as shown: in the header's order, hidden ones left out.
+    const QHeaderView *header = table->horizontalHeader();
+    QList<int> columns;
+    for (int visual = 0; visual < header->count(); ++visual) {
+        const int logical = header->logicalIndex(visual);
+        if (!header->isSectionHidden(logical))
+            columns << logical;
+    }
+    // Tabs and line breaks inside a cell (titles, error messages) would split it.
+    const auto cell = [](QString text) {
+        for (QChar &c : text) {
+            if (c == QLatin1Char('\t') || c == QLatin1Char('\n') || c == QLatin1Char('\r'))
+                c = QLatin1Char(' ');
+        }
+        return text;
+    };
+    QStringList lines;
+    QStringList fields;
+    for (const int column : std::as_const(columns))
+        fields << cell(proxy->headerData(column, Qt::Horizontal).toString());
+    lines << fields.join(QLatin1Char('\t'));
+    for (const QModelIndex &row : std::as_const(rows)) {
+        fields.clear();
+        for (const int column : std::as_const(columns))
+            fields << cell(row.siblingAtColumn(column).data().toString());
+        lines << fields.join(QLatin1Char('\t'));
+    }
+    QGuiApplication::clipboard()->setText(lines.join(QLatin1Char('\n')) + QLatin1Char('\n'));
+}
+
+void MonitorWidgetPrivate::copyDetails()
+{
+    if (selectedInfo().isValid())
+        QGuiApplication::clipboard()->setText(details->toPlainText());
+}
+
+QString MonitorWidgetPrivate::keyboardHelp() const
+{
+    QString html = MonitorWidget::tr("<b>Keyboard</b>") + QStringLiteral("<table>");
+    for (const QAction *action : shortcutActions) {
+        html += QStringLiteral("<tr><td style=\"padding-right:12px\"><b>%1</b></td>"
+                               "<td>%2</td></tr>")
+                    .arg(keyText(action).toHtmlEscaped(), action->text().toHtmlEscaped());
+    }
+    return html + QStringLiteral("</table>");
 }
 
 // ---- the source ------------------------------------------------------------------------
@@ -665,9 +916,103 @@ void MonitorWidgetPrivate::restoreSelection()
     restoring = false;
 }
 
+MonitorWidgetPrivate::FollowPause MonitorWidgetPrivate::followPause() const
+{
+    // The selection first: it lasts longer than the pointer's visit, and Esc ends it.
+    if (selectedId != 0)
+        return FollowPause::Selection;
+    return pointerOnTable ? FollowPause::Pointer : FollowPause::None;
+}
+
+void MonitorWidgetPrivate::updateFollowPause()
+{
+    showFollowPause();
+    followNewest();
+}
+
+void MonitorWidgetPrivate::showFollowPause()
+{
+    Q_ASSERT(followAction); // setupShortcuts() made it
+    // Nothing to pause when not following, or when there is nothing to follow (Follow is off).
+    const FollowPause pause
+        = following && followButton->isEnabled() ? followPause() : FollowPause::None;
+    switch (pause) {
+    case FollowPause::None:
+        followButton->setText(MonitorWidget::tr("Follow"));
+        followButton->setToolTip(MonitorWidget::tr("Scroll to the newest task as tasks arrive; "
+                                                   "paused while the pointer is on the table "
+                                                   "or a row is selected (%1)")
+                                     .arg(keyText(followAction)));
+        break;
+    case FollowPause::Pointer:
+        followButton->setText(MonitorWidget::tr("Follow (paused)"));
+        followButton->setToolTip(MonitorWidget::tr("Follow paused: pointer on the table"));
+        break;
+    case FollowPause::Selection:
+        followButton->setText(MonitorWidget::tr("Follow (paused)"));
+        followButton->setToolTip(MonitorWidget::tr("Follow paused: a row is selected (Esc "
+                                                   "clears the selection)"));
+        break;
+    }
+    // As wide as its widest text: the bar must not move each time the pointer enters.
+    followButton->setMinimumWidth(
+        std::max(followButton->minimumWidth(), followButton->sizeHint().width()));
+}
+
+template<typename F>
+void MonitorWidgetPrivate::keepingViewport(F &&change)
+{
+    if (following && followPause() == FollowPause::None) {
+        change(); // followNewest() moves the view anyway
+        return;
+    }
+    const QModelIndex top = table->indexAt(QPoint(0, 0));
+    const quint64 anchor = top.isValid() ? top.data(MonitorModel::IdRole).toULongLong() : 0;
+    const int before = top.isValid() ? table->visualRect(top).top() : 0;
+    change();
+    if (anchor == 0)
+        return;
+    const QModelIndex source = model->indexOf(anchor);
+    const QModelIndex now = source.isValid() ? proxy->mapFromSource(source) : QModelIndex();
+    if (!now.isValid())
+        return; // evicted or filtered out: nothing to hold on to
+    const int moved = table->visualRect(now).top() - before;
+    if (moved != 0) {
+        QScrollBar *scrollBar = table->verticalScrollBar();
+        // The range follows the new rows only at the next layout: bring it up to date first.
+        table->doItemsLayout();
+        scrollBar->setValue(scrollBar->value() + moved);
+    }
+}
+
+void MonitorWidgetPrivate::scrollAfterSort()
+{
+    if (selectedId != 0 && table->currentIndex().isValid())
+        table->scrollTo(table->currentIndex(), QAbstractItemView::PositionAtCenter);
+    else
+        table->scrollToTop();
+}
+
+void MonitorWidgetPrivate::showDetailsPane(bool shown)
+{
+    if (details->isVisibleTo(q) == shown)
+        return;
+    if (!shown) {
+        // Only a width the user saw (and perhaps dragged) is worth giving back.
+        if (q->isVisible())
+            detailsWidth = details->width();
+        details->hide();
+        return;
+    }
+    details->show();
+    const int total = topSplitter->width();
+    const int width = detailsWidth > 0 ? detailsWidth : std::clamp(total / 4, 260, 420);
+    topSplitter->setSizes({ std::max(total - width, 0), width });
+}
+
 void MonitorWidgetPrivate::followNewest()
 {
-    if (!following || model->rowCount() == 0)
+    if (!following || followPause() != FollowPause::None || model->rowCount() == 0)
         return;
     const int sortColumn = proxy->sortColumn();
     if (sortColumn < 0 || sortColumn == MonitorModel::IdColumn
@@ -730,7 +1075,8 @@ void MonitorWidgetPrivate::onDetailsLink(const QUrl &url)
 void MonitorWidgetPrivate::applySnapshot(
     const QList<TaskInfo> &live, const QList<TaskInfo> &recentlyFinished)
 {
-    keepingSelection([&] { model->applySnapshot(live, recentlyFinished); });
+    keepingViewport(
+        [&] { keepingSelection([&] { model->applySnapshot(live, recentlyFinished); }); });
     followNewest();
     refreshDetails();
     updateActions();
@@ -741,7 +1087,7 @@ void MonitorWidgetPrivate::applyChanges(const QList<TaskInfo> &changes)
     if (changes.isEmpty())
         return;
     const int rowsBefore = model->rowCount();
-    keepingSelection([&] { model->applyChanges(changes); });
+    keepingViewport([&] { keepingSelection([&] { model->applyChanges(changes); }); });
     addFeedKeepers();
     if (model->rowCount() != rowsBefore || model->droppedCount() > 0)
         followNewest();
@@ -790,6 +1136,7 @@ void MonitorWidgetPrivate::onCurrentChanged()
     selectedId = id;
     refreshDetails(true);
     updateActions();
+    updateFollowPause();
     Q_EMIT q->selectedTaskChanged(id);
 }
 
@@ -809,6 +1156,7 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
         return;
     shownInfo = info;
     shownDependents = dependents;
+    showDetailsPane(info.isValid());
     if (!info.isValid()) {
         details->setHtml(MonitorWidget::tr("<p style=\"color:gray\">Select a task to see its "
                                            "details.</p>"));
@@ -923,6 +1271,9 @@ void MonitorWidgetPrivate::updateActions()
     cancelAllButton->setEnabled(feed && connected && !recording);
     // Following a source that sends nothing more would only scroll to the same row.
     followButton->setEnabled(!sourceGone && !recording);
+    cancelTaskAction->setEnabled(cancelTaskButton->isEnabled());
+    followAction->setEnabled(followButton->isEnabled());
+    showFollowPause();
 }
 
 void MonitorWidgetPrivate::updateStatus()
@@ -1200,6 +1551,7 @@ void MonitorWidget::selectTask(quint64 taskId)
     d->restoreSelection();
     d->refreshDetails(true);
     d->updateActions();
+    d->updateFollowPause();
     Q_EMIT selectedTaskChanged(taskId);
 }
 
@@ -1231,8 +1583,23 @@ void MonitorWidget::setFollowing(bool following)
         return;
     d->following = following;
     d->followButton->setChecked(following);
-    d->followNewest();
+    d->updateFollowPause();
     Q_EMIT followingChanged(following);
+}
+
+QString MonitorWidget::keyboardHelp() const
+{
+    return d->keyboardHelp();
+}
+
+void MonitorWidget::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange) {
+        // Style sheets hold colours, not roles: made again from the new palette.
+        d->styleChips();
+        d->styleBanner();
+    }
+    QWidget::changeEvent(event);
 }
 
 bool MonitorWidget::exportCsv(const QString &fileName, QString *errorString) const

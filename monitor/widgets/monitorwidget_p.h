@@ -23,6 +23,7 @@ class QAction;
 class QComboBox;
 class QFrame;
 class QHBoxLayout;
+class QKeySequence;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -55,6 +56,22 @@ public:
     { }
 
     void setupUi();
+    //! The state chips: on is filled with the state's colour, off is flat and dim.
+    void styleChips();
+    //! The not-live banner, in amber that reads on light and dark palettes.
+    void styleBanner();
+    //! Ctrl+F, Esc, Space, F, Del, Ctrl+C, Ctrl+Shift+C, and the "?" button that lists them.
+    void setupShortcuts();
+    QAction *addShortcut(const QString &objectName, const QString &text, const QKeySequence &key,
+        void (MonitorWidgetPrivate::*slot)());
+    void focusFilter();
+    void clearFilterOrSelection();
+    void toggleFrozen();
+    void toggleFollowing();
+    void cancelSelected();
+    void copySelectedRows();
+    void copyDetails();
+    QString keyboardHelp() const;
     QLabel *addCounter(const QString &name, const QString &objectName, const QString &toolTip,
         const QColor &color);
 
@@ -80,6 +97,21 @@ public:
     void keepingSelection(F &&change);
     void restoreSelection();
     void followNewest();
+    // Follow pauses while the pointer is on the table or a row is selected (see followPause).
+    enum class FollowPause { None, Pointer, Selection };
+    FollowPause followPause() const;
+    //! Says on the Follow button whether (and why) following is paused; resumes it if not.
+    void updateFollowPause();
+    void showFollowPause();
+    // Runs a change of the models keeping the row at the top of the viewport where it is on
+    // screen while following is paused: rows inserted or evicted above must not move the rows
+    // under the pointer.
+    template<typename F>
+    void keepingViewport(F &&change);
+    //! After a sort: the selected row in view, or the top.
+    void scrollAfterSort();
+    //! The details pane: shown while a task is selected, collapsed otherwise.
+    void showDetailsPane(bool shown);
     // The keeper filter's items: "All keepers", then the model's keepers.
     void rebuildKeeperCombo();
     void addFeedKeepers();
@@ -135,6 +167,10 @@ public:
     QAction *exportCsvAction = nullptr;
     QAction *exportTraceAction = nullptr;
     QLabel *statusLabel = nullptr;
+    QToolButton *keyboardHelpButton = nullptr;
+    QList<QAction *> shortcutActions; // in the order keyboardHelp() lists them
+    QAction *cancelTaskAction = nullptr;
+    QAction *followAction = nullptr;
 
     // Counters.
     QHBoxLayout *counterStrip = nullptr;
@@ -198,6 +234,8 @@ public:
     QList<quint64> shownDependents; // its dependents: they arrive while the task stays as it is
     bool restoring = false;
     bool following = true;
+    bool pointerOnTable = false;
+    int detailsWidth = 0; // the pane's width when last shown, to give it back
 };
 
 } // namespace pk

@@ -87,9 +87,22 @@ public:
     bool isFrozen() const;
     void setFrozen(bool frozen);
 
-    //! Whether the table scrolls to the newest task as tasks arrive (on by default).
+    /*!
+        Whether the table scrolls to the newest task as tasks arrive (on by default). It
+        pauses, without turning off, while the pointer is on the table or a row is selected,
+        so that rows do not move under a click; the Follow button says so.
+    */
     bool isFollowing() const;
     void setFollowing(bool following);
+
+    /*!
+        The widget's keyboard shortcuts as rich text (a table of keys and what they do), for an
+        application's Help → Keyboard entry, e.g. in a QMessageBox. The shortcuts work while
+        the focus is anywhere in the widget (Qt::WidgetWithChildrenShortcut), so that the
+        widget can be embedded; the single keys (Space, F, Del) do not act while typing in the
+        text filter. The widget's "?" button shows the same text.
+    */
+    QString keyboardHelp() const;
 
     /*!
         Writes the rows the table shows (after the state and text filters, in the view's order)
@@ -116,6 +129,9 @@ Q_SIGNALS:
     void frozenChanged(bool frozen);
     void followingChanged(bool following);
     void selectedTaskChanged(quint64 taskId);
+
+protected:
+    void changeEvent(QEvent *event) override;
 
 private:
     friend class MonitorWidgetPrivate;
