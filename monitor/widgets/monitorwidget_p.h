@@ -16,6 +16,7 @@
 #include <QtCore/QTimer>
 
 #include <array>
+#include <chrono>
 #include <deque>
 
 QT_BEGIN_NAMESPACE
@@ -133,6 +134,8 @@ public:
     QAction *exportCsvAction = nullptr;
     QAction *exportTraceAction = nullptr;
     QLabel *statusLabel = nullptr;
+    QComboBox *timeRangeCombo = nullptr; // the timeline's and the chart's span
+    std::chrono::milliseconds timeRange { 0 };
 
     // Counters.
     QHBoxLayout *counterStrip = nullptr;
