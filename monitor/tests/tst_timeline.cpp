@@ -396,7 +396,11 @@ void tst_Timeline::countsShowBusyLanes()
     view.showRange(origin(), origin() + 10 * kSec);
     if (oneDetailed)
         view.addTasks({ task(5, QStringLiteral("known"), 0, TaskState::Running, 1, 2) });
-    view.setOccupancy(origin() + 3 * kSec, { keeper(threads, running) });
+    // Complete detail: the bars are the truth, the counts are not drawn.
+    view.setOccupancy(origin() + 3 * kSec, { keeper(threads, running) }, 0);
+    QCOMPARE(view.aggregatedLaneCount(QStringLiteral("images")), 0);
+    // Detail dropped: the counts are.
+    view.setOccupancy(origin() + 3 * kSec, { keeper(threads, running) }, 100);
     QCOMPARE(view.aggregatedLaneCount(QStringLiteral("images")), int(busyLanes.size()));
     for (int lane = 0; lane < threads; ++lane) {
         QCOMPARE(view.isAggregatedAt(lane, origin() + 5 * kSec), busyLanes.contains(lane));
@@ -428,9 +432,9 @@ void tst_Timeline::busyLanesEndWithTheCounts()
     TimelineView view;
     view.setKeepers({ keeper(4, 3) });
     view.setSourceGoneAt(origin() + 9 * kSec);
-    view.setOccupancy(origin() + 1 * kSec, { keeper(4, 3) });
-    view.setOccupancy(origin() + 2 * kSec, { keeper(4, 3) });
-    view.setOccupancy(origin() + 3 * kSec, { keeper(4, 1) });
+    view.setOccupancy(origin() + 1 * kSec, { keeper(4, 3) }, 10);
+    view.setOccupancy(origin() + 2 * kSec, { keeper(4, 3) }, 0); // still incomplete
+    view.setOccupancy(origin() + 3 * kSec, { keeper(4, 1) }, 0);
     QCOMPARE(view.aggregatedLaneCount(QStringLiteral("images")), 1);
     // One stretch per lane, not one per batch; the lanes past the count closed at 3 s.
     QVERIFY(view.isAggregatedAt(0, origin() + 3 * kSec / 2));
@@ -439,8 +443,15 @@ void tst_Timeline::busyLanesEndWithTheCounts()
     QVERIFY(!view.isAggregatedAt(2, origin() + 4 * kSec));
     // A keeper the view does not know is ignored.
     view.setOccupancy(
-        origin() + 4 * kSec, { { QStringLiteral("other"), 8, { 0, 0, 8, 0, 0, 0 } } });
+        origin() + 4 * kSec, { { QStringLiteral("other"), 8, { 0, 0, 8, 0, 0, 0 } } }, 10);
     QCOMPARE(view.aggregatedLaneCount(QStringLiteral("other")), 0);
+    // Counts that agree with the bars again close every stretch; from then on, counts of a
+    // batch with whole detail are not drawn.
+    view.setOccupancy(origin() + 5 * kSec, { keeper(4, 0) }, 0);
+    QVERIFY(!view.isAggregatedAt(0, origin() + 6 * kSec));
+    view.setOccupancy(origin() + 6 * kSec, { keeper(4, 2) }, 0);
+    QCOMPARE(view.aggregatedLaneCount(QStringLiteral("images")), 0);
+    QVERIFY(!view.isAggregatedAt(0, origin() + 7 * kSec));
 }
 
 void tst_Timeline::droppedDetailDrawnBusyInTheMonitor()

@@ -200,8 +200,14 @@ void TimelineView::setKeepers(const QList<KeeperStatus> &keepers)
     update();
 }
 
-void TimelineView::setOccupancy(qint64 timeNs, const QList<KeeperStatus> &keepers)
+void TimelineView::setOccupancy(
+    qint64 timeNs, const QList<KeeperStatus> &keepers, quint64 droppedDetail)
 {
+    if (droppedDetail > 0)
+        m_detailIncomplete = true;
+    if (!m_detailIncomplete)
+        return;
+    int busyInAll = 0;
     for (const KeeperStatus &k : keepers) {
         int first = 0;
         int count = m_threadCount;
@@ -242,7 +248,11 @@ void TimelineView::setOccupancy(qint64 timeNs, const QList<KeeperStatus> &keeper
             }
         }
         m_aggregatedNow.insert(k.name, busy);
+        busyInAll += busy;
     }
+    // Counts and bars agree again: the stretches are closed, and the bars take over.
+    if (busyInAll == 0 && droppedDetail == 0)
+        m_detailIncomplete = false;
     update();
 }
 
@@ -317,6 +327,7 @@ void TimelineView::clear()
     m_lanes.clear();
     m_queue.clear();
     m_aggregatedNow.clear();
+    m_detailIncomplete = false;
     m_undrawn = 0;
     m_sourceGoneAt = 0;
     m_goneNote.clear();
@@ -745,7 +756,7 @@ void TimelineView::paintEvent(QPaintEvent *)
     if (!l.notes.isEmpty()) {
         painter.setPen(pal.color(QPalette::PlaceholderText));
         const QString text
-            = painter.fontMetrics().elidedText(noteText(), Qt::ElideMiddle, l.notes.width() - 12);
+            = painter.fontMetrics().elidedText(noteText(), Qt::ElideMiddle, l.notes.width() - 4);
         painter.drawText(l.notes, Qt::AlignCenter, text);
     }
 }

@@ -69,11 +69,13 @@ public:
     void setKeepers(const QList<KeeperStatus> &keepers);
     /*!
         Takes the running counts of \a keepers (as in setKeepers(); one with an empty name for
-        the unnamed keeper) at \a timeNs: per keeper, the running tasks past those with a known
-        running bar are drawn as busy (aggregated) in as many of its idle lanes, from now on
-        until the counts say otherwise.
+        the unnamed keeper) at \a timeNs, from a batch that left out \a droppedDetail task
+        changes. While detail is incomplete (from a batch that dropped some until the counts
+        agree with the bars again), per keeper the running tasks past those with a known
+        running bar are drawn as busy (aggregated) in as many of its idle lanes. With complete
+        detail the bars are the truth, and counts taken a moment apart from them are not drawn.
     */
-    void setOccupancy(qint64 timeNs, const QList<KeeperStatus> &keepers);
+    void setOccupancy(qint64 timeNs, const QList<KeeperStatus> &keepers, quint64 droppedDetail);
     //! How many lanes of \a keeper are busy (aggregated) now, i.e. at the last setOccupancy().
     int aggregatedLaneCount(const QString &keeper) const;
     //! Whether lane \a laneIndex is drawn busy (aggregated) at \a timeNs.
@@ -246,6 +248,7 @@ private:
     QPointer<const MonitorModel> m_model;
     quint64 m_selectedTask = 0;
     QHash<QString, int> m_aggregatedNow; // per keeper, lanes busy (aggregated) now
+    bool m_detailIncomplete = false; // a batch dropped detail, the counts have not agreed since
 };
 
 } // namespace pk::monitor
