@@ -141,6 +141,8 @@ void tst_Timeline::init()
     m_view->setKeepers({ keeper(2, 1) });
     m_view->setModel(m_model.get());
     m_view->addTasks(sampleTasks());
+    // One the table does not have (evicted, or come while it was frozen).
+    m_view->addTasks({ task(10, QString(), 0, TaskState::Succeeded, 8, 8.2, 8.8) });
     // Pinned to [0 s, 10 s], with "now" at 9 s: nothing in the test depends on the clock.
     m_view->setSourceGoneAt(origin() + 9 * kSec);
     m_view->showRange(origin(), origin() + 10 * kSec);
@@ -170,13 +172,25 @@ void tst_Timeline::hoverShowsTheTask_data()
     QTest::newRow("running") << quint64(4)
                              << QStringList { QStringLiteral("encode img-004"),
                                     QStringLiteral("Running"), QStringLiteral("so far") };
+    QTest::newRow("not in the table")
+        << quint64(10)
+        << QStringList { QStringLiteral("task 10"), QStringLiteral("images · worker 0"),
+               QStringLiteral("finished (not in the table)"), QStringLiteral("600 ms") };
 }
 
 void tst_Timeline::hoverShowsTheTask()
 {
     QFETCH(quint64, id);
     QFETCH(QStringList, expected);
-    const QRect bar = m_view->taskRect(id);
+    QRect bar = m_view->taskRect(id);
+    if (id == 10) {
+        // Without the table's times the view cannot say where the bar is: at 8.2 to 8.8 s,
+        // after task 3's (5 to 8 s) on the same lane.
+        QVERIFY(bar.isEmpty());
+        const QRect before = m_view->taskRect(3);
+        bar = QRect(before.right() + before.width() / 15, before.top(), before.width() / 5,
+            before.height());
+    }
     QVERIFY(!bar.isEmpty());
     QCOMPARE(m_view->taskAt(bar.center()), id);
     const QString text = toolTipFor(m_view.get(), bar.center());
@@ -421,6 +435,9 @@ void tst_Timeline::countsShowBusyLanes()
             const QColor c = image.pixelColor(x, y);
             painted += c != base && c != alternate;
         }
+        // ...and says so when pointed at.
+        QCOMPARE(view.toolTipAt({ x, rect.center().y() }).contains(QStringLiteral("aggregated")),
+            busyLanes.contains(lane));
         QVERIFY2((painted > rect.height() / 2) == busyLanes.contains(lane),
             qPrintable(
                 QStringLiteral("lane %1: %2 of %3 px").arg(lane).arg(painted).arg(rect.height())));

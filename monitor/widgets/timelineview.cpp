@@ -487,9 +487,7 @@ QList<TimelineView::AxisLabel> TimelineView::axisLabels() const
     // Clock times are wider than offsets: the step leaves room for the widest label.
     const int spacing
         = clock ? metrics.horizontalAdvance(QStringLiteral("00:00:00.000000")) + 16 : 90;
-    qint64 step = niceStep(m_spanNs, l.plot.width(), spacing);
-    if (clock && step < kMsNs)
-        step = std::max<qint64>(step, 1000);
+    const qint64 step = niceStep(m_spanNs, l.plot.width(), spacing);
     // TaskInfo::toDateTime() gives milliseconds: the wall clock's offset from the monotonic one
     // is known to a millisecond, which is what the table's times show as well.
     const qint64 wallOffset
@@ -549,25 +547,33 @@ const TimelineView::Bar *TimelineView::barAt(
     return find(lane.bars);
 }
 
-quint64 TimelineView::taskAt(const QPoint &pos) const
+TimelineView::Point TimelineView::pointAt(const QPoint &pos) const
 {
     const Layout l = layout();
+    Point p;
     if (!l.plot.contains(pos) || l.laneHeight <= 0)
-        return 0;
+        return p;
     const int worker = (pos.y() - l.plot.top()) / l.laneHeight - 1;
-    if (worker < 0 || std::size_t(worker) >= m_lanes.size())
-        return 0;
-    if (!laneBarsRect(l, worker).contains(pos))
-        return 0;
-    const Lane &lane = m_lanes[std::size_t(worker)];
+    if (worker < 0 || !laneBarsRect(l, worker).contains(pos))
+        return p;
     const double nsPerPx = double(m_spanNs) / l.plot.width();
-    const qint64 t = l.t0 + qint64(double(pos.x() - l.plot.left()) * nsPerPx);
+    p.worker = worker;
+    p.time = l.t0 + qint64(double(pos.x() - l.plot.left()) * nsPerPx);
     // A bar shorter than a pixel is painted a pixel wide: it is hit a pixel wide too.
-    const qint64 slack = qint64(std::ceil(nsPerPx));
-    if (lane.runningId != 0 && t + slack >= lane.runningStart && t <= currentTime())
+    p.slack = qint64(std::ceil(nsPerPx));
+    return p;
+}
+
+quint64 TimelineView::taskAt(const QPoint &pos) const
+{
+    const Point p = pointAt(pos);
+    if (p.worker < 0 || std::size_t(p.worker) >= m_lanes.size())
+        return 0;
+    const Lane &lane = m_lanes[std::size_t(p.worker)];
+    if (lane.runningId != 0 && p.time + p.slack >= lane.runningStart && p.time <= currentTime())
         return lane.runningId;
     bool failed = false;
-    const Bar *bar = barAt(lane, t, slack, &failed);
+    const Bar *bar = barAt(lane, p.time, p.slack, &failed);
     return bar ? bar->id : 0;
 }
 
@@ -626,29 +632,21 @@ bool TimelineView::isSelectionShown() const
 
 QString TimelineView::toolTipAt(const QPoint &pos) const
 {
-    const QString help = tr("Wheel: zoom. Drag: pan. Double click: back to now. Click a bar: "
-                            "select its task.");
+    const Point p = pointAt(pos);
     const quint64 id = taskAt(pos);
     if (id == 0) {
-        const Layout l = layout();
-        const int worker = l.laneHeight > 0 ? (pos.y() - l.plot.top()) / l.laneHeight - 1 : -1;
-        const qint64 t = l.t0
-            + qint64(
-                double(pos.x() - l.plot.left()) * double(m_spanNs) / std::max(l.plot.width(), 1));
-        if (l.plot.contains(pos) && isAggregatedAt(worker, t))
+        if (isAggregatedAt(p.worker, p.time))
             return tr("<b>busy (aggregated)</b><br>%1 ran tasks not received in detail: the "
-                      "feed sent counts only during a flood.")
-                .arg(laneLabel(worker).toHtmlEscaped());
-        return help;
+                      "feed sent counts only, during a flood.")
+                .arg(laneLabel(p.worker).toHtmlEscaped());
+        return tr("Wheel: zoom. Drag: pan. Double click: back to now. Click a bar: select its "
+                  "task.");
     }
-    const int worker = [&] {
-        const Layout l = layout();
-        return (pos.y() - l.plot.top()) / l.laneHeight - 1;
-    }();
     QString title;
     QString state;
     QString wait;
     QString run;
+    const Lane &lane = m_lanes[std::size_t(p.worker)];
     if (const TaskInfo *info = taskInfo(id)) {
         title = info->title();
         state = stateName(info->state());
@@ -656,28 +654,23 @@ QString TimelineView::toolTipAt(const QPoint &pos) const
         run = info->state() == TaskState::Running
             ? tr("%1 so far").arg(formatDuration(currentTime() - info->startedAtNsecs()))
             : formatDuration(info->runNsecs());
+    } else if (lane.runningId == id) {
+        // Not in the table (evicted, or it arrived while the table was frozen): what the bar
+        // itself knows.
+        state = tr("%1 (not in the table)").arg(stateName(TaskState::Running));
+        run = tr("%1 so far").arg(formatDuration(currentTime() - lane.runningStart));
     } else {
-        // The table evicted it (or is frozen before it arrived): what the bar itself knows.
-        const Lane &lane = m_lanes[std::size_t(worker)];
-        if (lane.runningId == id) {
-            state = stateName(TaskState::Running);
-            run = tr("%1 so far").arg(formatDuration(currentTime() - lane.runningStart));
-        } else {
-            const Layout l = layout();
-            const double nsPerPx = double(m_spanNs) / l.plot.width();
-            const qint64 t = l.t0 + qint64(double(pos.x() - l.plot.left()) * nsPerPx);
-            bool failed = false;
-            if (const Bar *bar = barAt(lane, t, qint64(std::ceil(nsPerPx)), &failed))
-                run = formatDuration(bar->end - bar->start);
-            state = failed ? stateName(TaskState::Failed) : tr("finished");
-        }
-        state += tr(" (no longer in the table)");
+        bool failed = false;
+        if (const Bar *bar = barAt(lane, p.time, p.slack, &failed))
+            run = formatDuration(bar->end - bar->start);
+        state = tr("%1 (not in the table)")
+                    .arg(failed ? stateName(TaskState::Failed) : tr("finished"));
     }
     if (title.isEmpty())
         title = tr("task %1").arg(id);
     const QString unknown = QStringLiteral("–");
     return tr("<b>%1</b><br>%2<br>State: %3<br>Queue wait: %4<br>Run time: %5")
-        .arg(title.toHtmlEscaped(), laneLabel(worker).toHtmlEscaped(), state,
+        .arg(title.toHtmlEscaped(), laneLabel(p.worker).toHtmlEscaped(), state,
             wait.isEmpty() ? unknown : wait, run.isEmpty() ? unknown : run);
 }
 

@@ -211,6 +211,14 @@ private:
     Layout layout() const;
     //! The rectangle of worker lane \a worker's bars.
     QRect laneBarsRect(const Layout &layout, int worker) const;
+    //! What is under a point: a worker lane (-1 for none) and a time, give or take a pixel.
+    struct Point
+    {
+        int worker = -1;
+        qint64 time = 0;
+        qint64 slack = 0;
+    };
+    Point pointAt(const QPoint &pos) const;
     //! The bar of \a lane under time \a t, widened to a pixel's worth of \a slackNs.
     const Bar *barAt(const Lane &lane, qint64 t, qint64 slackNs, bool *failed) const;
     //! The rectangle of \a taskId's bar where it is in view; empty if it is not.
