@@ -393,6 +393,7 @@ void MonitorWidgetPrivate::setupUi()
     QObject::connect(timeRangeCombo, &QComboBox::activated, q, [this](int index) {
         q->setTimeRange(std::chrono::milliseconds(timeRangeCombo->itemData(index).toLongLong()));
     });
+    q->setTimeRange(kDefaultTimeRange);
 
     topSplitter = new QSplitter(Qt::Horizontal, q);
     topSplitter->addWidget(tablePanel);
@@ -448,7 +449,6 @@ void MonitorWidgetPrivate::setupUi()
         updateStatus();
     });
 
-    q->setTimeRange(kDefaultTimeRange);
     refreshDetails(true);
     updateActions();
     updateStatus();
