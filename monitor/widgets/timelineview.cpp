@@ -302,15 +302,6 @@ QString TimelineView::laneLabel(int laneIndex) const
     return tr("worker %1").arg(laneIndex);
 }
 
-QString TimelineView::keeperOfLane(int laneIndex) const
-{
-    for (const KeeperLanes &k : m_keepers) {
-        if (laneIndex >= k.first && laneIndex < k.first + k.count)
-            return k.name;
-    }
-    return QString();
-}
-
 void TimelineView::setThreadCount(int count)
 {
     if (!m_keepers.empty())
@@ -484,10 +475,17 @@ QList<TimelineView::AxisLabel> TimelineView::axisLabels() const
     // Following, the ticks are offsets from "now" ("-10 s", "-5 s") that move with it; paused,
     // they are clock times that stay where they are, so that a bar keeps its label.
     const bool clock = !m_followNow;
-    // Clock times are wider than offsets: the step leaves room for the widest label.
-    const int spacing
-        = clock ? metrics.horizontalAdvance(QStringLiteral("00:00:00.000000")) + 16 : 90;
-    const qint64 step = niceStep(m_spanNs, l.plot.width(), spacing);
+    // Clock times are wider than offsets, and wider still with milliseconds or microseconds:
+    // the step leaves room for the labels it needs.
+    qint64 step = niceStep(m_spanNs, l.plot.width(), 90);
+    if (clock) {
+        for (const char *widest : { "00:00:00", "00:00:00.000", "00:00:00.000000" }) {
+            const int spacing = metrics.horizontalAdvance(QLatin1String(widest)) + 20;
+            step = niceStep(m_spanNs, l.plot.width(), spacing);
+            if (clockLabel(0, step).size() <= qsizetype(qstrlen(widest)))
+                break;
+        }
+    }
     // TaskInfo::toDateTime() gives milliseconds: the wall clock's offset from the monotonic one
     // is known to a millisecond, which is what the table's times show as well.
     const qint64 wallOffset

@@ -224,7 +224,6 @@ private:
     //! The rectangle of \a taskId's bar where it is in view; empty if it is not.
     QRect barRect(quint64 taskId, const Layout &layout) const;
     const TaskInfo *taskInfo(quint64 taskId) const;
-    QString keeperOfLane(int laneIndex) const;
     void paintAxis(QPainter &painter, const Layout &layout, const QList<AxisLabel> &labels);
     void paintLane(
         QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now);
