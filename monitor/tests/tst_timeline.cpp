@@ -142,7 +142,8 @@ void tst_Timeline::init()
     m_view->setModel(m_model.get());
     m_view->addTasks(sampleTasks());
     // One the table does not have (evicted, or come while it was frozen).
-    m_view->addTasks({ task(10, QString(), 0, TaskState::Succeeded, 8, 8.2, 8.8) });
+    m_view->addTasks(
+        { task(10, QStringLiteral("late thumbnail"), 0, TaskState::Succeeded, 8, 8.2, 8.8) });
     // Pinned to [0 s, 10 s], with "now" at 9 s: nothing in the test depends on the clock.
     m_view->setSourceGoneAt(origin() + 9 * kSec);
     m_view->showRange(origin(), origin() + 10 * kSec);
@@ -174,7 +175,7 @@ void tst_Timeline::hoverShowsTheTask_data()
                                     QStringLiteral("Running"), QStringLiteral("so far") };
     QTest::newRow("not in the table")
         << quint64(10)
-        << QStringList { QStringLiteral("task 10"), QStringLiteral("images · worker 0"),
+        << QStringList { QStringLiteral("late thumbnail"), QStringLiteral("images · worker 0"),
                QStringLiteral("finished (not in the table)"), QStringLiteral("600 ms") };
 }
 

@@ -151,6 +151,7 @@ void TimelineView::addTasks(const QList<TaskInfo> &tasks)
         if (info.state() == TaskState::Running) {
             l.runningId = info.id();
             l.runningStart = info.startedAtNsecs();
+            rememberTitle(info);
             continue;
         }
         if (!isFinal(info.state()) || info.finishedAtNsecs() <= 0)
@@ -158,6 +159,7 @@ void TimelineView::addTasks(const QList<TaskInfo> &tasks)
         if (l.runningId == info.id())
             l.runningId = 0;
         const Bar bar { info.startedAtNsecs(), info.finishedAtNsecs(), info.id() };
+        rememberTitle(info);
         insertSorted(l.bars, bar);
         if (info.state() == TaskState::Failed)
             insertSorted(l.failures, bar);
@@ -319,6 +321,8 @@ void TimelineView::clear()
     m_queue.clear();
     m_aggregatedNow.clear();
     m_detailIncomplete = false;
+    m_recentTitles.clear();
+    m_recentOrder.clear();
     m_undrawn = 0;
     m_sourceGoneAt = 0;
     m_goneNote.clear();
@@ -338,6 +342,26 @@ const TaskInfo *TimelineView::taskInfo(quint64 taskId) const
         return nullptr;
     const int row = m_model->rowOf(taskId);
     return row >= 0 ? &m_model->taskAt(row) : nullptr;
+}
+
+void TimelineView::rememberTitle(const TaskInfo &info)
+{
+    if (info.title().isEmpty() || m_recentTitles.contains(info.id()))
+        return;
+    m_recentTitles.insert(info.id(), info.title());
+    m_recentOrder.push_back(info.id());
+    if (m_recentOrder.size() > kRecentTitles) {
+        m_recentTitles.remove(m_recentOrder.front());
+        m_recentOrder.pop_front();
+    }
+}
+
+QString TimelineView::titleOf(quint64 taskId) const
+{
+    if (const TaskInfo *info = taskInfo(taskId); info && !info->title().isEmpty())
+        return info->title();
+    const QString recent = m_recentTitles.value(taskId);
+    return recent.isEmpty() ? tr("task %1").arg(taskId) : recent;
 }
 
 void TimelineView::setSelectedTask(quint64 taskId)
@@ -665,7 +689,7 @@ QString TimelineView::toolTipAt(const QPoint &pos) const
                     .arg(failed ? stateName(TaskState::Failed) : tr("finished"));
     }
     if (title.isEmpty())
-        title = tr("task %1").arg(id);
+        title = titleOf(id);
     const QString unknown = QStringLiteral("–");
     return tr("<b>%1</b><br>%2<br>State: %3<br>Queue wait: %4<br>Run time: %5")
         .arg(title.toHtmlEscaped(), laneLabel(p.worker).toHtmlEscaped(), state,
@@ -849,7 +873,7 @@ void TimelineView::paintTitles(
     QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now)
 {
     const QFontMetrics metrics(painter.font());
-    if (!m_model || rect.height() < metrics.height() - 4)
+    if (rect.height() < metrics.height() - 4)
         return;
     const double pxPerNs = double(rect.width()) / double(t1 - t0);
     const auto toX = [&](qint64 t) {
@@ -861,9 +885,7 @@ void TimelineView::paintTitles(
     const auto title = [&](quint64 id, int x0, int x1) {
         if (x1 - x0 < kMinTitleWidth)
             return;
-        const TaskInfo *info = taskInfo(id);
-        const QString text
-            = info && !info->title().isEmpty() ? info->title() : tr("task %1").arg(id);
+        const QString text = titleOf(id);
         const QRect box(x0 + 3, rect.top(), x1 - x0 - 6, rect.height());
         painter.drawText(box, Qt::AlignVCenter | Qt::AlignLeft,
             metrics.elidedText(text, Qt::ElideRight, box.width()));

@@ -35,7 +35,9 @@ namespace pk::monitor {
     Every bar knows its task's id, nothing more: the title, state and times a tooltip or a
     title inside a wide bar needs come from the model (setModel()) by id, so that a quarter of
     a million bars per lane cost no strings. Only bars wide enough for a title look it up, and
-    there are at most a few per lane and pixel width.
+    there are at most a few per lane and pixel width. The titles of the latest tasks are kept
+    besides (a bounded number), for bars the model does not have: a frozen table has not got
+    them yet.
 
     Where the counts say a keeper runs more tasks than the lanes with a known running bar (a
     flood, where the feed dropped detail), setOccupancy() marks the other lanes busy: they are
@@ -224,6 +226,10 @@ private:
     //! The rectangle of \a taskId's bar where it is in view; empty if it is not.
     QRect barRect(quint64 taskId, const Layout &layout) const;
     const TaskInfo *taskInfo(quint64 taskId) const;
+    //! Keeps the title of one of the latest tasks, for while the model does not have it.
+    void rememberTitle(const TaskInfo &info);
+    //! The title of \a taskId: the model's, a recent one, or "task 17".
+    QString titleOf(quint64 taskId) const;
     void paintAxis(QPainter &painter, const Layout &layout, const QList<AxisLabel> &labels);
     void paintLane(
         QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now);
@@ -256,6 +262,11 @@ private:
     quint64 m_selectedTask = 0;
     QHash<QString, int> m_aggregatedNow; // per keeper, lanes busy (aggregated) now
     bool m_detailIncomplete = false; // a batch dropped detail, the counts have not agreed since
+    // The titles of the latest kRecentTitles tasks: the bars recent enough to be drawn wide,
+    // named while the table is frozen (it does not have them yet) or after it evicted them.
+    static constexpr std::size_t kRecentTitles = 4096;
+    QHash<quint64, QString> m_recentTitles;
+    std::deque<quint64> m_recentOrder;
 };
 
 } // namespace pk::monitor
