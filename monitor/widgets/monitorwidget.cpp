@@ -1268,24 +1268,6 @@ void MonitorWidget::setFollowing(bool following)
     Q_EMIT followingChanged(following);
 }
 
-std::chrono::milliseconds MonitorWidget::timeRange() const
-{
-    return d->timeRange;
-}
-
-void MonitorWidget::setTimeRange(std::chrono::milliseconds range)
-{
-    range
-        = std::clamp(range, monitor::ThroughputChart::kMinSpan, monitor::ThroughputChart::kMaxSpan);
-    d->timeline->setSpan(std::chrono::nanoseconds(range).count());
-    d->chart->setSpan(range);
-    d->timeRangeCombo->setCurrentIndex(d->timeRangeCombo->findData(qint64(range.count())));
-    if (range == d->timeRange)
-        return;
-    d->timeRange = range;
-    Q_EMIT timeRangeChanged(range);
-}
-
 bool MonitorWidget::exportCsv(const QString &fileName, QString *errorString) const
 {
     return monitor::saveCsv(fileName, d->shownTasks(), errorString);
@@ -1307,6 +1289,24 @@ bool MonitorWidget::exportTrace(const QString &fileName, QString *errorString) c
     if (errorString)
         *errorString = ok ? QString() : writer.errorString();
     return ok;
+}
+
+std::chrono::milliseconds MonitorWidget::timeRange() const
+{
+    return d->timeRange;
+}
+
+void MonitorWidget::setTimeRange(std::chrono::milliseconds range)
+{
+    range
+        = std::clamp(range, monitor::ThroughputChart::kMinSpan, monitor::ThroughputChart::kMaxSpan);
+    d->timeline->setSpan(std::chrono::nanoseconds(range).count());
+    d->chart->setSpan(range);
+    d->timeRangeCombo->setCurrentIndex(d->timeRangeCombo->findData(qint64(range.count())));
+    if (range == d->timeRange)
+        return;
+    d->timeRange = range;
+    Q_EMIT timeRangeChanged(range);
 }
 
 } // namespace pk

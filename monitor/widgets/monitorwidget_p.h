@@ -120,6 +120,8 @@ public:
     QSplitter *mainSplitter = nullptr;
     QSplitter *topSplitter = nullptr;
     QSplitter *bottomSplitter = nullptr;
+    QComboBox *timeRangeCombo = nullptr; // the timeline's and the chart's span
+    std::chrono::milliseconds timeRange { 0 };
 
     // Controls.
     std::array<QToolButton *, 6> chips {};
@@ -134,8 +136,6 @@ public:
     QAction *exportCsvAction = nullptr;
     QAction *exportTraceAction = nullptr;
     QLabel *statusLabel = nullptr;
-    QComboBox *timeRangeCombo = nullptr; // the timeline's and the chart's span
-    std::chrono::milliseconds timeRange { 0 };
 
     // Counters.
     QHBoxLayout *counterStrip = nullptr;

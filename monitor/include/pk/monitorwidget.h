@@ -84,15 +84,6 @@ public:
     quint64 selectedTaskId() const;
     void selectTask(quint64 taskId);
 
-    //! While frozen the table and the details stop changing; updates are kept (coalesced by
-    //! task) and applied when unfrozen. Counters, timeline and chart go on.
-    bool isFrozen() const;
-    void setFrozen(bool frozen);
-
-    //! Whether the table scrolls to the newest task as tasks arrive (on by default).
-    bool isFollowing() const;
-    void setFollowing(bool following);
-
     /*!
         The time the timeline and the chart show, up to "now": 10 s by default; the "Time
         range" control offers 10 s, 1 min and 5 min. Set within [2.5 s, 5 min] (the chart keeps
@@ -101,6 +92,15 @@ public:
     */
     std::chrono::milliseconds timeRange() const;
     void setTimeRange(std::chrono::milliseconds range);
+
+    //! While frozen the table and the details stop changing; updates are kept (coalesced by
+    //! task) and applied when unfrozen. Counters, timeline and chart go on.
+    bool isFrozen() const;
+    void setFrozen(bool frozen);
+
+    //! Whether the table scrolls to the newest task as tasks arrive (on by default).
+    bool isFollowing() const;
+    void setFollowing(bool following);
 
     /*!
         Writes the rows the table shows (after the state and text filters, in the view's order)
