@@ -7,6 +7,7 @@
 #include "timelineview_p.h"
 
 #include <pk/monitorfeed.h>
+#include <pk/monitorfiltermodel.h>
 #include <pk/monitormodel.h>
 #include <pk/monitorwidget.h>
 
@@ -233,6 +234,17 @@ void tst_Timeline::clickSelectsInTheTable()
     // ...and the timeline outlines it.
     QCOMPARE(timeline->selectedTask(), quint64(3));
     QVERIFY(timeline->isSelectionShown());
+
+    // The other way: a click on a row of the table outlines that task's bar.
+    QTableView *table = monitor.tableView();
+    const QModelIndex row = table->model()->index(
+        monitor.filterModel()->mapFromSource(monitor.model()->indexOf(2)).row(), 1);
+    QVERIFY(row.isValid());
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(row).center());
+    QCOMPARE(monitor.selectedTaskId(), quint64(2));
+    QCOMPARE(timeline->selectedTask(), quint64(2));
+    QVERIFY(timeline->isSelectionShown());
+    QCOMPARE(clicked.count(), 1);
 }
 
 void tst_Timeline::dragDoesNotSelect()
