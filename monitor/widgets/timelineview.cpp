@@ -903,7 +903,12 @@ void TimelineView::paintTitles(
             it + 1, bars.end(), columnEnd, [](const Bar &b, qint64 t) { return b.start < t; });
         // The last bar starting in this column ends last: the only one that may be wide.
         const Bar &widest = *(next - 1);
-        title(widest.id, std::max(toX(widest.start), rect.left()), toX(widest.end));
+        // The running bar is painted over the others: a finished one that reaches under it (a
+        // feed's clocks a little apart) gets its title only where it shows.
+        const int end = lane.runningId != 0 && widest.start < lane.runningStart
+            ? std::min(toX(widest.end), toX(lane.runningStart))
+            : toX(widest.end);
+        title(widest.id, std::max(toX(widest.start), rect.left()), end);
         it = next;
     }
     if (lane.runningId != 0 && lane.runningStart <= t1)
