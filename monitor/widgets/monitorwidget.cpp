@@ -54,6 +54,16 @@ constexpr int kTimelineIntervalMs = 50;
 // How long the status line tells what the last export did.
 constexpr int kNoticeMs = 10000;
 constexpr int kNoticeNameWidth = 320; // pixels
+// The timeline's span as it always was: wide enough for the titles of tasks of a second.
+constexpr std::chrono::milliseconds kDefaultTimeRange = std::chrono::seconds(10);
+
+// The time ranges the monitor offers, for the timeline and the chart alike.
+QList<std::pair<std::chrono::milliseconds, QString>> timeRangeChoices()
+{
+    return { { std::chrono::seconds(10), MonitorWidget::tr("10 s") },
+        { std::chrono::minutes(1), MonitorWidget::tr("1 min") },
+        { std::chrono::minutes(5), MonitorWidget::tr("5 min") } };
+}
 
 // A dot when on, a ring when off: the chip's state reads without colour too.
 QIcon chipIcon(const QColor &color)
@@ -436,8 +446,23 @@ void MonitorWidgetPrivate::setupUi()
 
     timeline = new monitor::TimelineView(q);
     timeline->setObjectName(QStringLiteral("timeline"));
+    timeline->setModel(model);
+    // The timeline and the table point at the same task both ways.
+    QObject::connect(timeline, &monitor::TimelineView::taskClicked, q,
+        [this](quint64 id) { q->selectTask(id); });
+    QObject::connect(
+        q, &MonitorWidget::selectedTaskChanged, timeline, &monitor::TimelineView::setSelectedTask);
     chart = new monitor::ThroughputChart(q);
     chart->setObjectName(QStringLiteral("chart"));
+    timeRangeCombo = new QComboBox(q);
+    timeRangeCombo->setObjectName(QStringLiteral("timeRange"));
+    timeRangeCombo->setToolTip(MonitorWidget::tr("The time the timeline and the chart show"));
+    for (const auto &[range, text] : timeRangeChoices())
+        timeRangeCombo->addItem(text, qint64(range.count()));
+    QObject::connect(timeRangeCombo, &QComboBox::activated, q, [this](int index) {
+        q->setTimeRange(std::chrono::milliseconds(timeRangeCombo->itemData(index).toLongLong()));
+    });
+    q->setTimeRange(kDefaultTimeRange);
 
     topSplitter = new QSplitter(Qt::Horizontal, q);
     topSplitter->addWidget(tablePanel);
@@ -450,9 +475,21 @@ void MonitorWidgetPrivate::setupUi()
     bottomSplitter->addWidget(chart);
     bottomSplitter->setStretchFactor(0, 3);
     bottomSplitter->setStretchFactor(1, 2);
+    auto *bottomPanel = new QWidget(q);
+    auto *bottomLayout = new QVBoxLayout(bottomPanel);
+    bottomLayout->setContentsMargins(0, 0, 0, 0);
+    bottomLayout->setSpacing(2);
+    auto *rangeRow = new QHBoxLayout;
+    auto *rangeLabel = new QLabel(MonitorWidget::tr("&Time range:"), bottomPanel);
+    rangeLabel->setBuddy(timeRangeCombo);
+    rangeRow->addWidget(rangeLabel);
+    rangeRow->addWidget(timeRangeCombo);
+    rangeRow->addStretch(1);
+    bottomLayout->addLayout(rangeRow);
+    bottomLayout->addWidget(bottomSplitter, 1);
     mainSplitter = new QSplitter(Qt::Vertical, q);
     mainSplitter->addWidget(topSplitter);
-    mainSplitter->addWidget(bottomSplitter);
+    mainSplitter->addWidget(bottomPanel);
     mainSplitter->setStretchFactor(0, 3);
     mainSplitter->setStretchFactor(1, 2);
     root->addWidget(mainSplitter, 1);
@@ -790,7 +827,13 @@ void MonitorWidgetPrivate::onUpdated(
     timeline->setKeepers(feed ? feed->keepers() : QList<KeeperStatus>());
     timeline->addTasks(changes);
     noteRecordingSpan(changes);
-    timeline->addQueueDepth(TaskInfo::monotonicNowNsecs(), c.queued + c.waiting);
+    // The counts are exact where detail was dropped: the workers they say are busy are drawn
+    // so, aggregated, until the detail is whole again.
+    const qint64 now = TaskInfo::monotonicNowNsecs();
+    const QList<KeeperStatus> keepers = feed ? feed->keepers() : QList<KeeperStatus>();
+    timeline->setOccupancy(now,
+        keepers.isEmpty() ? QList<KeeperStatus> { { QString(), threads, c } } : keepers, dropped);
+    timeline->addQueueDepth(now, c.queued + c.waiting);
     if (frozen)
         bufferChanges(changes);
     else
@@ -1623,6 +1666,24 @@ bool MonitorWidget::exportTrace(const QString &fileName, QString *errorString) c
     if (errorString)
         *errorString = ok ? QString() : writer.errorString();
     return ok;
+}
+
+std::chrono::milliseconds MonitorWidget::timeRange() const
+{
+    return d->timeRange;
+}
+
+void MonitorWidget::setTimeRange(std::chrono::milliseconds range)
+{
+    range
+        = std::clamp(range, monitor::ThroughputChart::kMinSpan, monitor::ThroughputChart::kMaxSpan);
+    d->timeline->setSpan(std::chrono::nanoseconds(range).count());
+    d->chart->setSpan(range);
+    d->timeRangeCombo->setCurrentIndex(d->timeRangeCombo->findData(qint64(range.count())));
+    if (range == d->timeRange)
+        return;
+    d->timeRange = range;
+    Q_EMIT timeRangeChanged(range);
 }
 
 } // namespace pk

@@ -16,6 +16,7 @@
 #include <QtCore/QTimer>
 
 #include <array>
+#include <chrono>
 #include <deque>
 
 QT_BEGIN_NAMESPACE
@@ -153,6 +154,8 @@ public:
     QSplitter *mainSplitter = nullptr;
     QSplitter *topSplitter = nullptr;
     QSplitter *bottomSplitter = nullptr;
+    QComboBox *timeRangeCombo = nullptr; // the timeline's and the chart's span
+    std::chrono::milliseconds timeRange { 0 };
 
     // Controls.
     std::array<QToolButton *, 6> chips {};

@@ -57,6 +57,39 @@ void ThroughputChart::addSample(double completionsPerSecond, qint64 queueDepth)
     update();
 }
 
+void ThroughputChart::setSpan(std::chrono::milliseconds span)
+{
+    m_span = std::clamp(span, kMinSpan, kMaxSpan);
+    update();
+}
+
+QList<ThroughputChart::AxisTick> ThroughputChart::axisTicks(
+    std::chrono::milliseconds span, int widthPx)
+{
+    // One unit for the whole axis, so that "-90 s" never sits beside "-1 min"; the step is the
+    // smallest round one that leaves labels about 60 px apart.
+    const double seconds = double(span.count()) / 1000.0;
+    const bool minutes = seconds > 120;
+    const double unit = minutes ? 60 : 1;
+    static const double steps[] = { 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600 };
+    const double maxTicks = std::max(double(widthPx) / 60.0, 1.0);
+    double step = steps[std::size(steps) - 1];
+    for (const double s : steps) {
+        if ((!minutes || s >= 60) && seconds / s <= maxTicks) {
+            step = s;
+            break;
+        }
+    }
+    QList<AxisTick> ticks;
+    for (double s = 0; s <= seconds + 1e-6; s += step) {
+        ticks.append({ s,
+            s == 0        ? tr("now")
+                : minutes ? tr("-%1 min").arg(s / unit)
+                          : tr("-%1 s").arg(s / unit) });
+    }
+    return ticks;
+}
+
 void ThroughputChart::clear()
 {
     m_samples.clear();
@@ -81,9 +114,14 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     const QColor rateColor = stateColor(TaskState::Succeeded);
     const QColor depthColor = stateColor(TaskState::Queued);
 
+    // The samples of the span, newest last.
+    const std::size_t spanSamples
+        = std::max<std::size_t>(std::size_t(m_span.count() / kSampleIntervalMs), 2);
+    const auto first = m_samples.end() - std::ptrdiff_t(std::min(m_samples.size(), spanSamples));
     double maxRate = 0;
     qint64 maxDepth = 0;
-    for (const Sample &s : m_samples) {
+    for (auto it = first; it != m_samples.end(); ++it) {
+        const Sample &s = *it;
         maxRate = std::max(maxRate, s.rate);
         maxDepth = std::max(maxDepth, s.depth);
     }
@@ -103,36 +141,30 @@ void ThroughputChart::paintEvent(QPaintEvent *)
             Qt::AlignLeft | Qt::AlignVCenter, scaleLabel(depthScale * i / 4));
     }
 
-    // Time: the newest sample at the right edge.
-    const std::size_t spanSamples = std::max(m_samples.size(), kMinSpanSamples);
-    const double dx = double(plot.width()) / double(std::max<std::size_t>(spanSamples - 1, 1));
-    const double spanSeconds = double(spanSamples - 1) * kSampleIntervalMs / 1000.0;
-    painter.setPen(pal.color(QPalette::Text));
-    const double tickSeconds = spanSeconds > 150 ? 60
-        : spanSeconds > 60                       ? 30
-        : spanSeconds > 20                       ? 10
-                                                 : 2;
-    for (double s = 0; s <= spanSeconds + 0.001; s += tickSeconds) {
-        const double x = plot.right() - s / spanSeconds * plot.width();
+    // Time: the newest sample at the right edge, the span across the width.
+    const double spanSeconds = double(m_span.count()) / 1000.0;
+    const double dx = double(plot.width()) * kSampleIntervalMs / double(m_span.count());
+    for (const AxisTick &tick : axisTicks(m_span, plot.width())) {
+        const double x = plot.right() - tick.secondsAgo / spanSeconds * plot.width();
         painter.setPen(QPen(pal.color(QPalette::Mid), 1, Qt::DotLine));
         painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()));
         painter.setPen(pal.color(QPalette::Text));
-        const QString label = s == 0           ? tr("now")
-            : s >= 60 && std::fmod(s, 60) == 0 ? tr("-%1 min").arg(s / 60)
-                                               : tr("-%1 s").arg(s);
+        // The leftmost label stays inside the widget.
+        const double left = std::max(x - 40, 0.0);
         painter.drawText(
-            QRectF(x - 40, plot.bottom() + 3, 80, fm.height()), Qt::AlignCenter, label);
+            QRectF(left, plot.bottom() + 3, 80, fm.height()), Qt::AlignCenter, tick.label);
     }
 
     const auto line = [&](auto value, double scale, const QColor &color) {
         if (m_samples.empty())
             return;
         QPolygonF points;
-        points.reserve(qsizetype(m_samples.size()));
-        const double x0 = plot.right() - double(m_samples.size() - 1) * dx;
-        for (std::size_t i = 0; i < m_samples.size(); ++i) {
-            const double v = std::min(value(m_samples[i]) / scale, 1.0);
-            points << QPointF(x0 + double(i) * dx, plot.bottom() - v * plot.height());
+        const auto count = m_samples.end() - first;
+        points.reserve(qsizetype(count));
+        const double x0 = plot.right() - double(count - 1) * dx;
+        for (auto it = first; it != m_samples.end(); ++it) {
+            const double v = std::min(value(*it) / scale, 1.0);
+            points << QPointF(x0 + double(it - first) * dx, plot.bottom() - v * plot.height());
         }
         painter.setPen(QPen(color, 2));
         painter.drawPolyline(points);

@@ -2,15 +2,21 @@
 #include "protocol_p.h"
 #include "timelineview_p.h"
 
+#include <pk/monitormodel.h>
+
 #include <QtCore/QStringList>
 #include <QtGui/QFontMetrics>
+#include <QtGui/QHelpEvent>
 #include <QtGui/QMouseEvent>
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
 #include <QtGui/QWheelEvent>
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QToolTip>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace pk::monitor {
 
@@ -32,19 +38,26 @@ int toPixel(double x, int min, int max)
     return int(std::clamp(x, double(min) - 1.0, double(max) + 1.0));
 }
 
-// A step of the time axis that gives labels about 90 px apart.
-qint64 niceStep(qint64 spanNs, int widthPx)
+constexpr qint64 kOpenEnd = std::numeric_limits<qint64>::max(); // a busy stretch not over yet
+constexpr int kMinTitleWidth = 36; // narrower bars get no title: it would be all ellipsis
+
+// A step of the time axis that gives labels at least \a spacingPx apart, or, in a view too
+// narrow for that, the longest step that still puts one tick in the span.
+qint64 niceStep(qint64 spanNs, int widthPx, int spacingPx)
 {
-    const double target = double(spanNs) * 90.0 / std::max(widthPx, 1);
+    const double target = double(spanNs) * spacingPx / std::max(widthPx, 1);
     static const qint64 steps[] = { 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000,
         kMsNs, 2 * kMsNs, 5 * kMsNs, 10 * kMsNs, 20 * kMsNs, 50 * kMsNs, 100 * kMsNs, 200 * kMsNs,
         500 * kMsNs, kSecNs, 2 * kSecNs, 5 * kSecNs, 10 * kSecNs, 15 * kSecNs, 30 * kSecNs,
         60 * kSecNs, 120 * kSecNs, 300 * kSecNs, 600 * kSecNs, 1800 * kSecNs };
+    qint64 fitting = steps[0];
     for (qint64 s : steps) {
         if (double(s) >= target)
-            return s;
+            return s <= spanNs ? s : fitting;
+        if (s <= spanNs)
+            fitting = s;
     }
-    return 3600 * kSecNs;
+    return std::min(3600 * kSecNs, fitting);
 }
 
 QString offsetLabel(qint64 ns, qint64 step)
@@ -58,6 +71,26 @@ QString offsetLabel(qint64 ns, qint64 step)
         return QStringLiteral("%1 s").arg(v / 1e9, 0, 'f', step >= 100 * kMsNs ? 1 : 3);
     return QStringLiteral("%1 ms").arg(v / 1e6, 0, 'f', 3);
 }
+
+// The wall-clock time of \a wallNs (nanoseconds since 1970) for a tick every \a step: seconds,
+// milliseconds when the step is below a second, microseconds below a millisecond.
+QString clockLabel(qint64 wallNs, qint64 step)
+{
+    const QString time = QDateTime::fromMSecsSinceEpoch(wallNs / kMsNs)
+                             .time()
+                             .toString(step >= kSecNs ? QStringLiteral("HH:mm:ss")
+                                                      : QStringLiteral("HH:mm:ss.zzz"));
+    if (step >= kMsNs)
+        return time;
+    return time + QStringLiteral("%1").arg((wallNs / 1000) % 1000, 3, 10, QLatin1Char('0'));
+}
+
+QFont scaledFont(const QFont &font, double factor)
+{
+    QFont small = font;
+    small.setPointSizeF(small.pointSizeF() * factor);
+    return small;
+}
 } // namespace
 
 TimelineView::TimelineView(QWidget *parent)
@@ -66,7 +99,6 @@ TimelineView::TimelineView(QWidget *parent)
 {
     setAttribute(Qt::WA_OpaquePaintEvent);
     setMouseTracking(false);
-    setToolTip(tr("Wheel: zoom. Drag: pan. Double click: back to now."));
 }
 
 QSize TimelineView::sizeHint() const
@@ -119,13 +151,15 @@ void TimelineView::addTasks(const QList<TaskInfo> &tasks)
         if (info.state() == TaskState::Running) {
             l.runningId = info.id();
             l.runningStart = info.startedAtNsecs();
+            rememberTitle(info);
             continue;
         }
         if (!isFinal(info.state()) || info.finishedAtNsecs() <= 0)
             continue;
         if (l.runningId == info.id())
             l.runningId = 0;
-        const Bar bar { info.startedAtNsecs(), info.finishedAtNsecs() };
+        const Bar bar { info.startedAtNsecs(), info.finishedAtNsecs(), info.id() };
+        rememberTitle(info);
         insertSorted(l.bars, bar);
         if (info.state() == TaskState::Failed)
             insertSorted(l.failures, bar);
@@ -163,17 +197,88 @@ void TimelineView::setKeepers(const QList<KeeperStatus> &keepers)
     // The lanes of the old layout belong to other workers now: they start again.
     m_keepers = std::move(blocks);
     m_lanes.clear();
+    m_aggregatedNow.clear();
     m_threadCount = next;
     update();
+}
+
+void TimelineView::setOccupancy(
+    qint64 timeNs, const QList<KeeperStatus> &keepers, quint64 droppedDetail)
+{
+    if (droppedDetail > 0)
+        m_detailIncomplete = true;
+    if (!m_detailIncomplete)
+        return;
+    int busyInAll = 0;
+    for (const KeeperStatus &k : keepers) {
+        int first = 0;
+        int count = m_threadCount;
+        if (!m_keepers.empty()) {
+            const auto it = std::find_if(m_keepers.begin(), m_keepers.end(),
+                [&](const KeeperLanes &l) { return l.name == k.name; });
+            if (it == m_keepers.end())
+                continue;
+            first = it->first;
+            count = it->count;
+        }
+        count = std::clamp(count, 0, kMaxLanes - first);
+        int known = 0;
+        for (int i = first; i < first + count; ++i)
+            known += std::size_t(i) < m_lanes.size() && m_lanes[std::size_t(i)].runningId != 0;
+        // The counts come from the source and may be anything: never more lanes than it has.
+        qint64 wanted = std::clamp<qint64>(k.counts.running - known, 0, count - known);
+        const int busy = int(wanted);
+        // The lowest idle lanes take the busy stretches, the same ones batch after batch, so
+        // that a flood draws as one band per lane rather than as flicker.
+        for (int i = first; i < first + count; ++i) {
+            const bool open = std::size_t(i) < m_lanes.size()
+                && !m_lanes[std::size_t(i)].aggregated.empty()
+                && m_lanes[std::size_t(i)].aggregated.back().end == kOpenEnd;
+            const bool idle
+                = std::size_t(i) >= m_lanes.size() || m_lanes[std::size_t(i)].runningId == 0;
+            if (idle && wanted > 0) {
+                --wanted;
+                if (!open) {
+                    Lane *l = lane(i);
+                    l->aggregated.push_back({ timeNs, kOpenEnd, 0 });
+                    if (l->aggregated.size() > kMaxBarsPerLane)
+                        l->aggregated.pop_front();
+                }
+            } else if (open) {
+                Bar &last = m_lanes[std::size_t(i)].aggregated.back();
+                last.end = std::max(timeNs, last.start);
+            }
+        }
+        m_aggregatedNow.insert(k.name, busy);
+        busyInAll += busy;
+    }
+    // Counts and bars agree again: the stretches are closed, and the bars take over.
+    if (busyInAll == 0 && droppedDetail == 0)
+        m_detailIncomplete = false;
+    update();
+}
+
+int TimelineView::aggregatedLaneCount(const QString &keeper) const
+{
+    return m_aggregatedNow.value(keeper, 0);
+}
+
+bool TimelineView::isAggregatedAt(int laneIndex, qint64 timeNs) const
+{
+    if (laneIndex < 0 || std::size_t(laneIndex) >= m_lanes.size())
+        return false;
+    const std::deque<Bar> &stretches = m_lanes[std::size_t(laneIndex)].aggregated;
+    const auto it = std::lower_bound(stretches.begin(), stretches.end(), timeNs,
+        [](const Bar &b, qint64 t) { return b.end < t; });
+    return it != stretches.end() && it->start <= timeNs
+        && (it->end != kOpenEnd || timeNs <= currentTime());
 }
 
 int TimelineView::labelWidth() const
 {
     // Keeper names make labels longer than "worker 12": room for the longest, within reason.
     int width = kLabelWidth;
-    QFont small = font();
-    small.setPointSizeF(small.pointSizeF() * 0.9);
-    const QFontMetrics metrics(small);
+    const QFontMetrics metrics(scaledFont(font(), 0.9));
     for (const KeeperLanes &k : m_keepers)
         width = std::max(width, metrics.horizontalAdvance(laneLabel(k.first + k.count - 1)) + 12);
     return std::min(width, 240);
@@ -214,10 +319,56 @@ void TimelineView::clear()
 {
     m_lanes.clear();
     m_queue.clear();
+    m_aggregatedNow.clear();
+    m_detailIncomplete = false;
+    m_recentTitles.clear();
+    m_recentOrder.clear();
     m_undrawn = 0;
     m_sourceGoneAt = 0;
     m_goneNote.clear();
     m_markers.clear();
+    update();
+}
+
+void TimelineView::setModel(const MonitorModel *model)
+{
+    m_model = model;
+    update();
+}
+
+const TaskInfo *TimelineView::taskInfo(quint64 taskId) const
+{
+    if (!m_model || taskId == 0)
+        return nullptr;
+    const int row = m_model->rowOf(taskId);
+    return row >= 0 ? &m_model->taskAt(row) : nullptr;
+}
+
+void TimelineView::rememberTitle(const TaskInfo &info)
+{
+    if (info.title().isEmpty() || m_recentTitles.contains(info.id()))
+        return;
+    m_recentTitles.insert(info.id(), info.title());
+    m_recentOrder.push_back(info.id());
+    if (m_recentOrder.size() > kRecentTitles) {
+        m_recentTitles.remove(m_recentOrder.front());
+        m_recentOrder.pop_front();
+    }
+}
+
+QString TimelineView::titleOf(quint64 taskId) const
+{
+    if (const TaskInfo *info = taskInfo(taskId); info && !info->title().isEmpty())
+        return info->title();
+    const QString recent = m_recentTitles.value(taskId);
+    return recent.isEmpty() ? tr("task %1").arg(taskId) : recent;
+}
+
+void TimelineView::setSelectedTask(quint64 taskId)
+{
+    if (taskId == m_selectedTask)
+        return;
+    m_selectedTask = taskId;
     update();
 }
 
@@ -277,9 +428,282 @@ qint64 TimelineView::endTime() const
     return m_followNow ? currentTime() : m_fixedEnd;
 }
 
+QString TimelineView::noteText() const
+{
+    QStringList notes;
+    if (m_sourceGoneAt > 0)
+        notes << m_goneNote;
+    if (m_undrawn > 0)
+        notes << tr("%1 tasks of workers past %2 not drawn").arg(m_undrawn).arg(kMaxLanes - 1);
+    const qint64 t1 = endTime();
+    const qint64 t0 = t1 - m_spanNs;
+    const bool aggregatedInView = std::any_of(m_lanes.begin(), m_lanes.end(), [&](const Lane &l) {
+        const auto it = std::lower_bound(l.aggregated.begin(), l.aggregated.end(), t0,
+            [](const Bar &b, qint64 t) { return b.end < t; });
+        return it != l.aggregated.end() && it->start <= t1;
+    });
+    if (aggregatedInView)
+        notes << tr("hatched: busy (aggregated), tasks not received in detail");
+    if (!m_followNow)
+        notes << tr("paused: double-click to follow");
+    return notes.join(QStringLiteral(" · "));
+}
+
 QRect TimelineView::plotRect() const
 {
-    return rect().adjusted(labelWidth(), kAxisHeight, -8, -4);
+    return layout().plot;
+}
+
+TimelineView::Layout TimelineView::layout() const
+{
+    Layout l;
+    // The notes get a strip of their own under the lanes: over the lanes they would hide
+    // bars, beside the axis they would collide with its labels.
+    const QString notes = noteText();
+    const QFontMetrics metrics(scaledFont(font(), 0.9));
+    const int notesHeight = notes.isEmpty() ? 0 : metrics.height() + 4;
+    l.plot = rect().adjusted(labelWidth(), kAxisHeight, -8, -4 - notesHeight);
+    if (!notes.isEmpty()) {
+        const int notesWidth = std::min(metrics.horizontalAdvance(notes) + 12, width() - 8);
+        l.notes
+            = QRect(width() - 4 - notesWidth, height() - notesHeight - 2, notesWidth, notesHeight);
+    }
+    l.t1 = endTime();
+    l.t0 = l.t1 - m_spanNs;
+    const int workerLanes = std::max({ m_threadCount, int(m_lanes.size()), 1 });
+    l.laneCount = workerLanes + 1;
+    l.laneHeight = std::clamp(l.plot.height() / l.laneCount, 8, 56);
+    return l;
+}
+
+QRect TimelineView::laneBarsRect(const Layout &layout, int worker) const
+{
+    const int top = layout.plot.top() + (worker + 1) * layout.laneHeight;
+    return QRect(layout.plot.left(), top, layout.plot.width(), layout.laneHeight)
+        .adjusted(0, 3, 0, -3);
+}
+
+QRect TimelineView::noteRect() const
+{
+    return layout().notes;
+}
+
+QList<TimelineView::AxisLabel> TimelineView::axisLabels() const
+{
+    const Layout l = layout();
+    QList<AxisLabel> labels;
+    if (l.plot.width() <= 0)
+        return labels;
+    const QFontMetrics metrics(scaledFont(font(), 0.85));
+    const qint64 now = currentTime();
+    // Following, the ticks are offsets from "now" ("-10 s", "-5 s") that move with it; paused,
+    // they are clock times that stay where they are, so that a bar keeps its label.
+    const bool clock = !m_followNow;
+    // Clock times are wider than offsets, and wider still with milliseconds or microseconds:
+    // the step leaves room for the labels it needs.
+    qint64 step = niceStep(m_spanNs, l.plot.width(), 90);
+    if (clock) {
+        for (const char *widest : { "00:00:00", "00:00:00.000", "00:00:00.000000" }) {
+            const int spacing = metrics.horizontalAdvance(QLatin1String(widest)) + 20;
+            step = niceStep(m_spanNs, l.plot.width(), spacing);
+            if (clockLabel(0, step).size() <= qsizetype(qstrlen(widest)))
+                break;
+        }
+    }
+    // TaskInfo::toDateTime() gives milliseconds: the wall clock's offset from the monotonic one
+    // is known to a millisecond, which is what the table's times show as well.
+    const qint64 wallOffset
+        = clock ? TaskInfo::toDateTime(now).toMSecsSinceEpoch() * kMsNs - now : 0;
+    const qint64 origin = clock ? -wallOffset : now; // where a tick falls on a multiple of step
+    const auto floorDiv
+        = [](qint64 a, qint64 b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); };
+    const qint64 firstTick = origin + (floorDiv(l.t0 - origin, step) + 1) * step;
+    QRect previous;
+    for (qint64 t = firstTick; t <= l.t1; t += step) {
+        const int x = l.plot.left() + int(double(t - l.t0) * l.plot.width() / double(m_spanNs));
+        const QString text = clock ? clockLabel(t + wallOffset, step) : offsetLabel(t - now, step);
+        const int w = metrics.horizontalAdvance(text) + 6;
+        QRect r(x - w / 2, 0, w, kAxisHeight - 2);
+        // Labels at the edges slide inwards, and one that would touch its neighbour is left
+        // out rather than drawn over it.
+        if (r.right() > width() - 2)
+            r.moveRight(width() - 2);
+        if (r.left() < l.plot.left() - 20)
+            continue;
+        if (previous.isValid() && r.left() <= previous.right() + 4)
+            continue;
+        if (r.intersects(l.notes))
+            continue;
+        labels.append({ t, text, r });
+        previous = r;
+    }
+    return labels;
+}
+
+const TimelineView::Bar *TimelineView::barAt(
+    const Lane &lane, qint64 t, qint64 slackNs, bool *failed) const
+{
+    const auto find = [&](const std::deque<Bar> &bars) -> const Bar * {
+        auto it = std::lower_bound(bars.begin(), bars.end(), t - slackNs,
+            [](const Bar &b, qint64 time) { return b.end < time; });
+        // Of the bars within a pixel, the one that covers t, else the nearest.
+        const Bar *best = nullptr;
+        qint64 bestDistance = 0;
+        for (; it != bars.end() && it->start <= t + slackNs; ++it) {
+            const qint64 distance = t < it->start ? it->start - t : t > it->end ? t - it->end : 0;
+            if (!best || distance < bestDistance) {
+                best = &*it;
+                bestDistance = distance;
+            }
+            if (distance == 0)
+                break;
+        }
+        return best;
+    };
+    // Failures are painted over the others: they win.
+    if (const Bar *bar = find(lane.failures)) {
+        *failed = true;
+        return bar;
+    }
+    *failed = false;
+    return find(lane.bars);
+}
+
+TimelineView::Point TimelineView::pointAt(const QPoint &pos) const
+{
+    const Layout l = layout();
+    Point p;
+    if (!l.plot.contains(pos) || l.laneHeight <= 0)
+        return p;
+    const int worker = (pos.y() - l.plot.top()) / l.laneHeight - 1;
+    if (worker < 0 || !laneBarsRect(l, worker).contains(pos))
+        return p;
+    const double nsPerPx = double(m_spanNs) / l.plot.width();
+    p.worker = worker;
+    p.time = l.t0 + qint64(double(pos.x() - l.plot.left()) * nsPerPx);
+    // A bar shorter than a pixel is painted a pixel wide: it is hit a pixel wide too.
+    p.slack = qint64(std::ceil(nsPerPx));
+    return p;
+}
+
+quint64 TimelineView::taskAt(const QPoint &pos) const
+{
+    const Point p = pointAt(pos);
+    if (p.worker < 0 || std::size_t(p.worker) >= m_lanes.size())
+        return 0;
+    const Lane &lane = m_lanes[std::size_t(p.worker)];
+    if (lane.runningId != 0 && p.time + p.slack >= lane.runningStart && p.time <= currentTime())
+        return lane.runningId;
+    bool failed = false;
+    const Bar *bar = barAt(lane, p.time, p.slack, &failed);
+    return bar ? bar->id : 0;
+}
+
+QRect TimelineView::barRect(quint64 taskId, const Layout &l) const
+{
+    const TaskInfo *info = taskInfo(taskId);
+    if (!info || info->workerIndex() < 0 || info->startedAtNsecs() <= 0)
+        return QRect();
+    const int worker = laneOf(info->keeperName(), info->workerIndex());
+    if (worker < 0 || std::size_t(worker) >= m_lanes.size())
+        return QRect();
+    const Lane &lane = m_lanes[std::size_t(worker)];
+    qint64 start = 0;
+    qint64 end = 0;
+    if (lane.runningId == taskId) {
+        start = lane.runningStart;
+        end = currentTime();
+    } else {
+        // By its start: a binary search in its lane, not a pass over all the bars.
+        const auto it = std::lower_bound(lane.bars.begin(), lane.bars.end(), info->startedAtNsecs(),
+            [](const Bar &b, qint64 t) { return b.start < t; });
+        auto match = it;
+        while (match != lane.bars.end() && match->start == info->startedAtNsecs()
+            && match->id != taskId)
+            ++match;
+        if (match == lane.bars.end() || match->id != taskId)
+            return QRect();
+        start = match->start;
+        end = match->end;
+    }
+    if (end < l.t0 || start > l.t1)
+        return QRect();
+    const QRect lanes = laneBarsRect(l, worker);
+    const double pxPerNs = double(l.plot.width()) / double(m_spanNs);
+    const int x0 = toPixel(
+        l.plot.left() + (double(start) - double(l.t0)) * pxPerNs, l.plot.left(), l.plot.right());
+    const int x1 = toPixel(
+        l.plot.left() + (double(end) - double(l.t0)) * pxPerNs, l.plot.left(), l.plot.right());
+    return QRect(x0, lanes.top(), std::max(x1 - x0, 1), lanes.height());
+}
+
+QRect TimelineView::laneRect(int laneIndex) const
+{
+    return laneBarsRect(layout(), laneIndex);
+}
+
+QRect TimelineView::taskRect(quint64 taskId) const
+{
+    return barRect(taskId, layout());
+}
+
+bool TimelineView::isSelectionShown() const
+{
+    return m_selectedTask != 0 && !taskRect(m_selectedTask).isEmpty();
+}
+
+QString TimelineView::toolTipAt(const QPoint &pos) const
+{
+    const Point p = pointAt(pos);
+    const quint64 id = taskAt(pos);
+    if (id == 0) {
+        if (isAggregatedAt(p.worker, p.time))
+            return tr("<b>busy (aggregated)</b><br>%1 ran tasks not received in detail: the "
+                      "feed sent counts only, during a flood.")
+                .arg(laneLabel(p.worker).toHtmlEscaped());
+        return tr("Wheel: zoom. Drag: pan. Double click: back to now. Click a bar: select its "
+                  "task.");
+    }
+    QString title;
+    QString state;
+    QString wait;
+    QString run;
+    const Lane &lane = m_lanes[std::size_t(p.worker)];
+    if (const TaskInfo *info = taskInfo(id)) {
+        title = info->title();
+        state = stateName(info->state());
+        wait = formatDuration(info->waitNsecs());
+        run = info->state() == TaskState::Running
+            ? tr("%1 so far").arg(formatDuration(currentTime() - info->startedAtNsecs()))
+            : formatDuration(info->runNsecs());
+    } else if (lane.runningId == id) {
+        // Not in the table (evicted, or it arrived while the table was frozen): what the bar
+        // itself knows.
+        state = tr("%1 (not in the table)").arg(stateName(TaskState::Running));
+        run = tr("%1 so far").arg(formatDuration(currentTime() - lane.runningStart));
+    } else {
+        bool failed = false;
+        if (const Bar *bar = barAt(lane, p.time, p.slack, &failed))
+            run = formatDuration(bar->end - bar->start);
+        state = tr("%1 (not in the table)")
+                    .arg(failed ? stateName(TaskState::Failed) : tr("finished"));
+    }
+    if (title.isEmpty())
+        title = titleOf(id);
+    const QString unknown = QStringLiteral("–");
+    return tr("<b>%1</b><br>%2<br>State: %3<br>Queue wait: %4<br>Run time: %5")
+        .arg(title.toHtmlEscaped(), laneLabel(p.worker).toHtmlEscaped(), state,
+            wait.isEmpty() ? unknown : wait, run.isEmpty() ? unknown : run);
+}
+
+bool TimelineView::event(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        const auto *help = static_cast<QHelpEvent *>(event);
+        QToolTip::showText(help->globalPos(), toolTipAt(help->pos()), this);
+        return true;
+    }
+    return QWidget::event(event);
 }
 
 void TimelineView::paintEvent(QPaintEvent *)
@@ -287,30 +711,26 @@ void TimelineView::paintEvent(QPaintEvent *)
     QPainter painter(this);
     const QPalette pal = palette();
     painter.fillRect(rect(), pal.color(QPalette::Base));
-    const QRect plot = plotRect();
+    const Layout l = layout();
+    const QRect &plot = l.plot;
     if (plot.width() <= 0 || plot.height() <= 0)
         return;
     const qint64 now = currentTime();
-    const qint64 t1 = endTime();
-    const qint64 t0 = t1 - m_spanNs;
+    const qint64 t0 = l.t0;
+    const qint64 t1 = l.t1;
 
-    const int workerLanes = std::max({ m_threadCount, int(m_lanes.size()), 1 });
-    const int laneCount = workerLanes + 1;
-    const int laneHeight = std::clamp(plot.height() / laneCount, 8, 56);
+    paintAxis(painter, l, axisLabels());
 
-    paintAxis(painter, plot, t0, t1);
-
-    QFont small = font();
-    small.setPointSizeF(small.pointSizeF() * 0.9);
-    painter.setFont(small);
-    for (int i = 0; i < laneCount; ++i) {
-        const QRect laneRect(plot.left(), plot.top() + i * laneHeight, plot.width(), laneHeight);
+    painter.setFont(scaledFont(font(), 0.9));
+    for (int i = 0; i < l.laneCount; ++i) {
+        const QRect laneRect(
+            plot.left(), plot.top() + i * l.laneHeight, plot.width(), l.laneHeight);
         if (laneRect.top() >= plot.bottom())
             break;
         if (i % 2 == 1)
             painter.fillRect(laneRect, pal.color(QPalette::AlternateBase));
         painter.setPen(pal.color(QPalette::Text));
-        const QRect labelRect(4, laneRect.top(), labelWidth() - 8, laneHeight);
+        const QRect labelRect(4, laneRect.top(), labelWidth() - 8, l.laneHeight);
         if (i == 0) {
             painter.drawText(labelRect, Qt::AlignVCenter | Qt::AlignLeft, tr("queue"));
             paintQueue(painter, laneRect.adjusted(0, 2, 0, -2), t0, t1);
@@ -320,15 +740,25 @@ void TimelineView::paintEvent(QPaintEvent *)
                                                   : pal.color(QPalette::PlaceholderText));
             painter.drawText(labelRect, Qt::AlignVCenter | Qt::AlignLeft, laneLabel(worker));
             if (std::size_t(worker) < m_lanes.size())
-                paintLane(painter, m_lanes[std::size_t(worker)], laneRect.adjusted(0, 3, 0, -3), t0,
-                    t1, now);
+                paintLane(
+                    painter, m_lanes[std::size_t(worker)], laneBarsRect(l, worker), t0, t1, now);
         }
     }
+    // The selected task: an outline in the palette's highlight, with a ring of the base colour
+    // inside so that it reads on any bar colour, light palette or dark.
+    if (const QRect selected = barRect(m_selectedTask, l); !selected.isEmpty()) {
+        painter.setBrush(Qt::NoBrush);
+        painter.setPen(QPen(pal.color(QPalette::Base), 1));
+        painter.drawRect(selected.adjusted(0, 0, -1, -1));
+        painter.setPen(QPen(pal.color(QPalette::Highlight), 2));
+        painter.drawRect(selected.adjusted(-2, -2, 1, 1));
+    }
     // "now", when it is in view.
+    const int lanesBottom = plot.top() + l.laneCount * l.laneHeight;
     if (now >= t0 && now <= t1) {
         const int x = plot.left() + int(double(now - t0) * plot.width() / double(m_spanNs));
         painter.setPen(QPen(pal.color(QPalette::Highlight), 1, Qt::DashLine));
-        painter.drawLine(x, plot.top(), x, plot.top() + laneCount * laneHeight);
+        painter.drawLine(x, plot.top(), x, std::min(lanesBottom, plot.bottom()));
     }
     // Reconnections: where the data resumed after a gap.
     for (const qint64 marker : m_markers) {
@@ -336,52 +766,28 @@ void TimelineView::paintEvent(QPaintEvent *)
             continue;
         const int x = plot.left() + int(double(marker - t0) * plot.width() / double(m_spanNs));
         painter.setPen(QPen(pal.color(QPalette::Link), 2, Qt::SolidLine));
-        painter.drawLine(x, plot.top(), x, plot.top() + laneCount * laneHeight);
+        painter.drawLine(x, plot.top(), x, std::min(lanesBottom, plot.bottom()));
     }
-    QStringList notes;
-    if (m_sourceGoneAt > 0)
-        notes << m_goneNote;
-    if (m_undrawn > 0)
-        notes << tr("%1 tasks of workers past %2 not drawn").arg(m_undrawn).arg(kMaxLanes - 1);
-    if (!m_followNow)
-        notes << tr("paused: double-click to follow");
-    if (!notes.isEmpty()) {
-        // In a box of its own at the bottom right, clear of the axis' tick labels and readable
-        // over the bars.
-        const QString text = notes.join(QStringLiteral(" · "));
-        const QFontMetrics metrics(painter.font());
-        QRect box = metrics.boundingRect(text).adjusted(-6, -2, 6, 2);
-        box.moveBottomRight(rect().bottomRight() - QPoint(10, 4));
-        QColor background = pal.color(QPalette::Base);
-        background.setAlpha(230);
-        painter.fillRect(box, background);
+    if (!l.notes.isEmpty()) {
         painter.setPen(pal.color(QPalette::PlaceholderText));
-        painter.drawText(box, Qt::AlignCenter, text);
+        const QString text
+            = painter.fontMetrics().elidedText(noteText(), Qt::ElideMiddle, l.notes.width() - 4);
+        painter.drawText(l.notes, Qt::AlignCenter, text);
     }
 }
 
-void TimelineView::paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1)
+void TimelineView::paintAxis(
+    QPainter &painter, const Layout &layout, const QList<AxisLabel> &labels)
 {
     const QPalette pal = palette();
-    const qint64 now = currentTime();
-    const qint64 step = niceStep(m_spanNs, plot.width());
-    QFont small = font();
-    small.setPointSizeF(small.pointSizeF() * 0.85);
-    painter.setFont(small);
-    // Ticks at multiples of the step before "now", so that the labels read "-10 s", "-5 s".
-    const qint64 firstOffset = -((now - t0) / step) * step;
-    for (qint64 offset = firstOffset; now + offset <= t1 + step; offset += step) {
-        const qint64 t = now + offset;
-        if (t < t0)
-            continue;
-        if (t > t1)
-            break;
-        const int x = plot.left() + int(double(t - t0) * plot.width() / double(m_spanNs));
+    painter.setFont(scaledFont(font(), 0.85));
+    for (const AxisLabel &label : labels) {
+        const int x = layout.plot.left()
+            + int(double(label.time - layout.t0) * layout.plot.width() / double(m_spanNs));
         painter.setPen(QPen(pal.color(QPalette::Mid), 1, Qt::DotLine));
-        painter.drawLine(x, plot.top(), x, plot.bottom());
+        painter.drawLine(x, layout.plot.top(), x, layout.plot.bottom());
         painter.setPen(pal.color(QPalette::Text));
-        const QString label = offsetLabel(offset, step);
-        painter.drawText(QRect(x - 50, 0, 100, kAxisHeight - 2), Qt::AlignCenter, label);
+        painter.drawText(label.rect, Qt::AlignCenter, label.text);
     }
 }
 
@@ -393,7 +799,7 @@ void TimelineView::paintLane(
         return toPixel(double(rect.left()) + std::floor((double(t) - double(t0)) * pxPerNs),
             rect.left(), rect.right());
     };
-    const auto paintRuns = [&](const std::deque<Bar> &bars, const QColor &color, int minWidth) {
+    const auto paintRuns = [&](const std::deque<Bar> &bars, const QBrush &brush, int minWidth) {
         // The first bar that ends in view; bars are sorted by start, and by end too since a
         // worker runs one task at a time.
         auto it = std::lower_bound(
@@ -411,13 +817,16 @@ void TimelineView::paintLane(
             // Back-to-back tasks wide enough to tell apart keep a pixel between them.
             if (w >= 5)
                 --w;
-            painter.fillRect(QRect(runX0, rect.top(), std::max(w, minWidth), rect.height()), color);
+            painter.fillRect(QRect(runX0, rect.top(), std::max(w, minWidth), rect.height()), brush);
         };
+        // Busy stretches still open end at "now".
+        const auto endX
+            = [&](const Bar &b) { return toX(std::min(b.end, std::max(now, b.start))); };
         while (it != end && it->start <= t1) {
             // Columns [x0, x1): a task that ends where the next one starts does not share a
             // column with it, one shorter than a pixel still gets one.
             const int x0 = std::max(toX(it->start), rect.left());
-            const int x1 = std::min(std::max(toX(it->end), x0 + 1), rect.right() + 1);
+            const int x1 = std::min(std::max(endX(*it), x0 + 1), rect.right() + 1);
             if (inRun && x0 < runX1) {
                 runX1 = std::max(runX1, x1);
             } else {
@@ -434,12 +843,21 @@ void TimelineView::paintLane(
                 it + 1, end, columnEnd, [](const Bar &b, qint64 t) { return b.start < t; });
             if (next - it > 1) {
                 it = next - 1;
-                runX1 = std::max(runX1, std::min(toX(it->end), rect.right() + 1));
+                runX1 = std::max(runX1, std::min(endX(*it), rect.right() + 1));
             }
             ++it;
         }
         flush();
     };
+    if (!lane.aggregated.empty()) {
+        // Busy without detail: the running colour, faint, under a hatch, so that it reads as
+        // "busy" without passing for tasks that are known.
+        const QColor running = stateColor(TaskState::Running);
+        QColor faint = running;
+        faint.setAlpha(70);
+        paintRuns(lane.aggregated, faint, 1);
+        paintRuns(lane.aggregated, QBrush(running, Qt::BDiagPattern), 1);
+    }
     paintRuns(lane.bars, stateColor(TaskState::Succeeded), 1);
     paintRuns(lane.failures, stateColor(TaskState::Failed), 2);
     if (lane.runningId != 0 && lane.runningStart <= t1) {
@@ -448,6 +866,54 @@ void TimelineView::paintLane(
         painter.fillRect(QRect(x0, rect.top(), std::max(x1 - x0 + 1, 2), rect.height()),
             stateColor(TaskState::Running));
     }
+    paintTitles(painter, lane, rect, t0, t1, now);
+}
+
+void TimelineView::paintTitles(
+    QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now)
+{
+    const QFontMetrics metrics(painter.font());
+    if (rect.height() < metrics.height() - 4)
+        return;
+    const double pxPerNs = double(rect.width()) / double(t1 - t0);
+    const auto toX = [&](qint64 t) {
+        return toPixel(double(rect.left()) + (double(t) - double(t0)) * pxPerNs, rect.left(),
+            rect.right() + 1);
+    };
+    // The bars' colours are all mid-dark: white reads on each, in light and dark palettes.
+    painter.setPen(Qt::white);
+    const auto title = [&](quint64 id, int x0, int x1) {
+        if (x1 - x0 < kMinTitleWidth)
+            return;
+        const QString text = titleOf(id);
+        const QRect box(x0 + 3, rect.top(), x1 - x0 - 6, rect.height());
+        painter.drawText(box, Qt::AlignVCenter | Qt::AlignLeft,
+            metrics.elidedText(text, Qt::ElideRight, box.width()));
+    };
+    // Only bars at least kMinTitleWidth wide get a title: at most a few per lane. The walk
+    // skips the bars of a pixel column with a binary search, as painting does, so that a
+    // million narrow bars in view cost one step per column, not one per bar.
+    const std::deque<Bar> &bars = lane.bars;
+    auto it = std::lower_bound(
+        bars.begin(), bars.end(), t0, [](const Bar &b, qint64 t) { return b.end < t; });
+    while (it != bars.end() && it->start <= t1) {
+        const int x0 = toX(it->start);
+        const qint64 columnEnd = t0 + qint64(std::ceil(double(x0 + 1 - rect.left()) / pxPerNs));
+        auto next = std::lower_bound(
+            it + 1, bars.end(), columnEnd, [](const Bar &b, qint64 t) { return b.start < t; });
+        // The last bar starting in this column ends last: the only one that may be wide.
+        const Bar &widest = *(next - 1);
+        // The running bar is painted over the others: a finished one that reaches under it (a
+        // feed's clocks a little apart) gets its title only where it shows.
+        const int end = lane.runningId != 0 && widest.start < lane.runningStart
+            ? std::min(toX(widest.end), toX(lane.runningStart))
+            : toX(widest.end);
+        title(widest.id, std::max(toX(widest.start), rect.left()), end);
+        it = next;
+    }
+    if (lane.runningId != 0 && lane.runningStart <= t1)
+        title(
+            lane.runningId, std::max(toX(lane.runningStart), rect.left()), toX(std::min(now, t1)));
 }
 
 void TimelineView::paintQueue(QPainter &painter, const QRect &rect, qint64 t0, qint64 t1)
@@ -549,9 +1015,9 @@ void TimelineView::mousePressEvent(QMouseEvent *event)
     if (event->button() != Qt::LeftButton)
         return QWidget::mousePressEvent(event);
     m_dragging = true;
+    m_dragged = false;
     m_dragX = int(event->position().x());
     m_dragEnd = endTime();
-    setCursor(Qt::ClosedHandCursor);
 }
 
 void TimelineView::mouseMoveEvent(QMouseEvent *event)
@@ -560,8 +1026,14 @@ void TimelineView::mouseMoveEvent(QMouseEvent *event)
         return QWidget::mouseMoveEvent(event);
     const QRect plot = plotRect();
     const int dx = int(event->position().x()) - m_dragX;
+    // A hand that shakes while clicking does not pan.
+    if (!m_dragged && std::abs(dx) < QApplication::startDragDistance())
+        return;
     if (dx == 0 || plot.width() <= 0)
         return;
+    if (!m_dragged)
+        setCursor(Qt::ClosedHandCursor);
+    m_dragged = true;
     m_followNow = false;
     m_fixedEnd = m_dragEnd - qint64(double(dx) * double(m_spanNs) / plot.width());
     update();
@@ -573,6 +1045,10 @@ void TimelineView::mouseReleaseEvent(QMouseEvent *event)
         return QWidget::mouseReleaseEvent(event);
     m_dragging = false;
     unsetCursor();
+    if (!m_dragged) {
+        if (const quint64 id = taskAt(event->position().toPoint()))
+            Q_EMIT taskClicked(id);
+    }
 }
 
 void TimelineView::mouseDoubleClickEvent(QMouseEvent *)

@@ -7,10 +7,15 @@
 #include <pk/taskinfo.h>
 
 #include <QtCore/QHash>
+#include <QtCore/QPointer>
 #include <QtWidgets/QWidget>
 
 #include <deque>
 #include <vector>
+
+namespace pk {
+class MonitorModel;
+}
 
 namespace pk::monitor {
 
@@ -26,6 +31,19 @@ namespace pk::monitor {
     draw as fast as a hundred. Memory is bounded: at most kMaxLanes lanes (what the tasks say
     about their workers never sizes more), at most kMaxBarsPerLane bars per lane, the oldest go
     first. Tasks of workers past the last lane are counted, and the count is shown, not drawn.
+
+    Every bar knows its task's id, nothing more: the title, state and times a tooltip or a
+    title inside a wide bar needs come from the model (setModel()) by id, so that a quarter of
+    a million bars per lane cost no strings. Only bars wide enough for a title look it up, and
+    there are at most a few per lane and pixel width. The titles of the latest tasks are kept
+    besides (a bounded number), for bars the model does not have: a frozen table has not got
+    them yet.
+
+    Where the counts say a keeper runs more tasks than the lanes with a known running bar (a
+    flood, where the feed dropped detail), setOccupancy() marks the other lanes busy: they are
+    drawn hatched, "busy (aggregated)", for as long as the counts say so.
+
+    GUI thread only.
 */
 class PROMISEKEEPER_MONITOR_EXPORT TimelineView : public QWidget
 {
@@ -51,6 +69,54 @@ public:
         not listed, or of a worker past its thread count, are counted as not drawn.
     */
     void setKeepers(const QList<KeeperStatus> &keepers);
+    /*!
+        Takes the running counts of \a keepers (as in setKeepers(); one with an empty name for
+        the unnamed keeper) at \a timeNs, from a batch that left out \a droppedDetail task
+        changes. While detail is incomplete (from a batch that dropped some until the counts
+        agree with the bars again), per keeper the running tasks past those with a known
+        running bar are drawn as busy (aggregated) in as many of its idle lanes. With complete
+        detail the bars are the truth, and counts taken a moment apart from them are not drawn.
+    */
+    void setOccupancy(qint64 timeNs, const QList<KeeperStatus> &keepers, quint64 droppedDetail);
+    //! How many lanes of \a keeper are busy (aggregated) now, i.e. at the last setOccupancy().
+    int aggregatedLaneCount(const QString &keeper) const;
+    //! Whether lane \a laneIndex is drawn busy (aggregated) at \a timeNs.
+    bool isAggregatedAt(int laneIndex, qint64 timeNs) const;
+
+    //! Where titles, keepers, states and times of the bars' tasks come from; not owned.
+    void setModel(const MonitorModel *model);
+    //! The task of the bar under \a pos (widget coordinates); 0 for none.
+    quint64 taskAt(const QPoint &pos) const;
+    //! The task drawn outlined, as selected (0 for none).
+    quint64 selectedTask() const { return m_selectedTask; }
+    void setSelectedTask(quint64 taskId);
+    //! Where the bars of worker lane \a laneIndex are drawn (as laneLabel() counts lanes).
+    QRect laneRect(int laneIndex) const;
+    //! Where the bar of \a taskId is drawn; empty if it is not in view (or not known).
+    QRect taskRect(quint64 taskId) const;
+    //! Whether the selected task has a bar in view, which is then drawn outlined.
+    bool isSelectionShown() const;
+    //! The tooltip text for \a pos: the task of the bar there, or the help text.
+    QString toolTipAt(const QPoint &pos) const;
+
+    //! A label of the time axis and where it is drawn.
+    struct AxisLabel
+    {
+        qint64 time; // TaskInfo::monotonicNowNsecs() time
+        QString text;
+        QRect rect;
+    };
+    /*!
+        The labels of the time axis as painted now: offsets from "now" ("-5 s") while
+        following, wall-clock times ("14:03:25", "14:03:25.250" zoomed in) while paused. None
+        overlaps another or noteRect().
+    */
+    QList<AxisLabel> axisLabels() const;
+    //! Where the notes ("paused: double-click to follow"...) are drawn; empty without notes.
+    QRect noteRect() const;
+    //! The notes' text, " · " between them; empty for none.
+    QString noteText() const;
+
     //! The lane a task of \a keeper's \a worker is drawn in; -1 for none.
     int laneOf(const QString &keeper, int worker) const;
     //! The label of lane \a laneIndex: "images · worker 0", or "worker 0" without keepers.
@@ -94,7 +160,12 @@ public:
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
+Q_SIGNALS:
+    //! A click (press and release without a drag) on the bar of \a taskId.
+    void taskClicked(quint64 taskId);
+
 protected:
+    bool event(QEvent *event) override;
     void paintEvent(QPaintEvent *event) override;
     void wheelEvent(QWheelEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
@@ -107,13 +178,27 @@ private:
     {
         qint64 start;
         qint64 end;
+        quint64 id; // the task's: its details come from the model
     };
     struct Lane
     {
         std::deque<Bar> bars; // finished tasks, by start
         std::deque<Bar> failures; // the failed ones again, painted over the others
+        // Busy (aggregated): where the counts said this lane ran a task not received in
+        // detail. By start; the last one is open (end 0) while it lasts.
+        std::deque<Bar> aggregated;
         quint64 runningId = 0;
         qint64 runningStart = 0;
+    };
+    //! Where things are painted, computed once for paintEvent() and the queries alike.
+    struct Layout
+    {
+        QRect plot;
+        int laneHeight = 0;
+        int laneCount = 0; // the queue's lane and the workers'
+        qint64 t0 = 0;
+        qint64 t1 = 0;
+        QRect notes;
     };
     struct QueueSample
     {
@@ -125,8 +210,30 @@ private:
     Lane *lane(int worker);
     static void insertSorted(std::deque<Bar> &bars, Bar bar);
     QRect plotRect() const;
-    void paintAxis(QPainter &painter, const QRect &plot, qint64 t0, qint64 t1);
+    Layout layout() const;
+    //! The rectangle of worker lane \a worker's bars.
+    QRect laneBarsRect(const Layout &layout, int worker) const;
+    //! What is under a point: a worker lane (-1 for none) and a time, give or take a pixel.
+    struct Point
+    {
+        int worker = -1;
+        qint64 time = 0;
+        qint64 slack = 0;
+    };
+    Point pointAt(const QPoint &pos) const;
+    //! The bar of \a lane under time \a t, widened to a pixel's worth of \a slackNs.
+    const Bar *barAt(const Lane &lane, qint64 t, qint64 slackNs, bool *failed) const;
+    //! The rectangle of \a taskId's bar where it is in view; empty if it is not.
+    QRect barRect(quint64 taskId, const Layout &layout) const;
+    const TaskInfo *taskInfo(quint64 taskId) const;
+    //! Keeps the title of one of the latest tasks, for while the model does not have it.
+    void rememberTitle(const TaskInfo &info);
+    //! The title of \a taskId: the model's, a recent one, or "task 17".
+    QString titleOf(quint64 taskId) const;
+    void paintAxis(QPainter &painter, const Layout &layout, const QList<AxisLabel> &labels);
     void paintLane(
+        QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now);
+    void paintTitles(
         QPainter &painter, const Lane &lane, const QRect &rect, qint64 t0, qint64 t1, qint64 now);
     void paintQueue(QPainter &painter, const QRect &rect, qint64 t0, qint64 t1);
 
@@ -148,8 +255,18 @@ private:
     QString m_goneNote; // what the view says about bars after m_sourceGoneAt
     std::vector<qint64> m_markers; // reconnections
     bool m_dragging = false;
+    bool m_dragged = false; // the press moved: its release is no click
     int m_dragX = 0;
     qint64 m_dragEnd = 0;
+    QPointer<const MonitorModel> m_model;
+    quint64 m_selectedTask = 0;
+    QHash<QString, int> m_aggregatedNow; // per keeper, lanes busy (aggregated) now
+    bool m_detailIncomplete = false; // a batch dropped detail, the counts have not agreed since
+    // The titles of the latest kRecentTitles tasks: the bars recent enough to be drawn wide,
+    // named while the table is frozen (it does not have them yet) or after it evicted them.
+    static constexpr std::size_t kRecentTitles = 4096;
+    QHash<quint64, QString> m_recentTitles;
+    std::deque<quint64> m_recentOrder;
 };
 
 } // namespace pk::monitor

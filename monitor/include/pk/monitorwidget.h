@@ -5,6 +5,7 @@
 
 #include <QtWidgets/qwidget.h>
 
+#include <chrono>
 #include <memory>
 
 QT_BEGIN_NAMESPACE
@@ -24,7 +25,8 @@ class PromiseKeeper;
     and 95th percentile of queue wait and run time), the table of tasks (continuations folded
     under their task) with state filters, a keeper filter, a text filter, "Show continuations",
     "Follow" and "Freeze", the details of the selected task, a timeline of the
-    workers, and a chart of completions per second and queue depth. "Cancel task" and "Cancel
+    workers (hover a bar for its task, click it to select it), and a chart of completions per
+    second and queue depth over a shared time range (setTimeRange()). "Cancel task" and "Cancel
     all" act on the source. "Export" saves the rows shown as CSV or all the tasks as a Chrome
     trace (see exportCsv() and exportTrace()).
 
@@ -82,6 +84,15 @@ public:
     quint64 selectedTaskId() const;
     void selectTask(quint64 taskId);
 
+    /*!
+        The time the timeline and the chart show, up to "now": 10 s by default; the "Time
+        range" control offers 10 s, 1 min and 5 min. Set within [2.5 s, 5 min] (the chart keeps
+        five minutes of samples). The wheel still zooms the timeline within it, and a recording
+        still fits the timeline to its own span when it loads.
+    */
+    std::chrono::milliseconds timeRange() const;
+    void setTimeRange(std::chrono::milliseconds range);
+
     //! While frozen the table and the details stop changing; updates are kept (coalesced by
     //! task) and applied when unfrozen. Counters, timeline and chart go on.
     bool isFrozen() const;
@@ -129,6 +140,7 @@ Q_SIGNALS:
     void frozenChanged(bool frozen);
     void followingChanged(bool following);
     void selectedTaskChanged(quint64 taskId);
+    void timeRangeChanged(std::chrono::milliseconds range);
 
 protected:
     void changeEvent(QEvent *event) override;
