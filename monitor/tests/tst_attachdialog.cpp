@@ -145,6 +145,11 @@ void tst_AttachDialog::listsTheServers()
         QString::number(QCoreApplication::applicationPid()));
     QVERIFY(!item->text(pk::AttachDialog::SinceColumn).isEmpty());
     QCOMPARE(item->text(pk::AttachDialog::KeepersColumn), QStringLiteral("images"));
+    QCOMPARE(dialog.servers().size(), 1);
+    QCOMPARE(pk::AttachDialog::describeServer(dialog.servers().first()),
+        QStringLiteral("myapp (%1, pid %2, keepers: images)")
+            .arg(QCoreApplication::applicationName())
+            .arg(QCoreApplication::applicationPid()));
     QVERIFY(dialog.view()->isVisible());
     QVERIFY(!child<QLabel>(dialog, "emptyLabel")->isVisible());
     // The only program is chosen already: Enter attaches to it.
@@ -283,6 +288,9 @@ void tst_AttachDialog::foreignRegistrationsShowAsPlainLines_data()
         << QJsonObject { { QStringLiteral("keepers"),
                QJsonArray { QStringLiteral("one\ntwo"), QStringLiteral("<b>three</b>") } } }
         << int(pk::AttachDialog::KeepersColumn) << QStringLiteral("one two, <b>three</b>") << true;
+    QTest::newRow("terminal escape in the program")
+        << QJsonObject { { QStringLiteral("program"), QStringLiteral("\x1b[31mred\u202e") } }
+        << int(pk::AttachDialog::ProgramColumn) << QStringLiteral("\ufffd[31mred\ufffd") << true;
     QTest::newRow("no start time")
         << QJsonObject { { QStringLiteral("started"), QStringLiteral("yesterday") } }
         << int(pk::AttachDialog::SinceColumn) << QStringLiteral("—") << true;

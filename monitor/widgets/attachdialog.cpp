@@ -24,12 +24,22 @@ constexpr int kDefaultRefreshMs = 1000;
 constexpr int kMaxShownChars = 200;
 constexpr int kMaxShownKeepers = 32;
 
+// One line of printable characters: no newline, no terminal escape, no direction override.
 QString shown(const QString &text)
 {
-    const QString line = text.simplified();
-    if (line.size() <= kMaxShownChars)
-        return line;
-    return line.left(kMaxShownChars) + QChar(0x2026);
+    const QString simple = text.simplified();
+    const bool cut = simple.size() > kMaxShownChars;
+    QString line;
+    line.reserve(std::min<qsizetype>(simple.size(), kMaxShownChars) + 1);
+    for (const char32_t c : QStringView(simple).left(kMaxShownChars).toUcs4()) {
+        if (QChar::isPrint(c))
+            line += QStringView(QChar::fromUcs4(c));
+        else
+            line += QChar(QChar::ReplacementCharacter);
+    }
+    if (cut)
+        line += QChar(0x2026);
+    return line;
 }
 
 QString shownKeepers(const QStringList &keepers)
@@ -255,6 +265,14 @@ AttachDialog::AttachDialog(QWidget *parent)
 }
 
 AttachDialog::~AttachDialog() = default;
+
+QString AttachDialog::describeServer(const MonitorServerInfo &info)
+{
+    QString text = tr("%1 (%2, pid %3").arg(shown(info.name), shown(info.program)).arg(info.pid);
+    if (!info.keepers.isEmpty())
+        text += tr(", keepers: %1").arg(shownKeepers(info.keepers));
+    return text + QLatin1Char(')');
+}
 
 QString AttachDialog::serverName() const
 {

@@ -70,6 +70,13 @@ public:
     //! The view of the programs, one row each (its columns are Column).
     QTreeWidget *view() const;
 
+    /*!
+        One line for \a info as the dialog shows it, "myapp (myprogram, pid 1234, keepers:
+        images, network)": plain text, its parts cut to a bounded length, control characters
+        replaced, for a terminal or a label. Thread-safe.
+    */
+    static QString describeServer(const MonitorServerInfo &info);
+
 public Q_SLOTS:
     //! Reads MonitorServer::availableServers() again and shows what changed.
     void refresh();
