@@ -239,7 +239,9 @@ int main(int argc, char *argv[])
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("The PromiseKeeper monitor: shows the tasks of a keeper live.\n"
-                       "Without options it runs a built-in demo workload and shows it."));
+                       "Without options it runs a built-in demo workload and shows it. In the "
+                       "window, File → Attach… picks a program to attach to and File → Open "
+                       "trace… opens a recording, whatever it showed before."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption demoSeconds(QStringLiteral("demo-seconds"),
@@ -249,8 +251,9 @@ int main(int argc, char *argv[])
                        "(default 4; \"network\" has 2)."),
         QStringLiteral("count"), QStringLiteral("4"));
     const QCommandLineOption attach(QStringLiteral("attach"),
-        QStringLiteral("Attach to the running program that "
-                       "publishes its keepers as <name>."),
+        QStringLiteral("Attach to the running program that publishes its keepers as <name> "
+                       "(see --list). If none does yet, say which programs do (on stderr and "
+                       "in the window) and wait for it: it attaches as soon as it appears."),
         QStringLiteral("name"));
     const QCommandLineOption record(QStringLiteral("record"),
         QStringLiteral("With --attach: show no window, record what the program does into a "

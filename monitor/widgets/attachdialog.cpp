@@ -116,9 +116,10 @@ void AttachDialogPrivate::setupUi()
     pages->addWidget(view);
 
     // Rich text of our own; nothing from the registration files goes in it.
-    const QString code
-        = QStringLiteral("<pre>pk::MonitorServer server;\nserver.addKeeper(&amp;keeper);\n"
-                         "server.listen(\"myapp\");</pre>");
+    // A centred table keeps the code's lines aligned on their left in a centred label.
+    const QString code = QStringLiteral(
+        "<table align=\"center\"><tr><td><pre align=\"left\">pk::MonitorServer server;\n"
+        "server.addKeeper(&amp;keeper);\nserver.listen(\"myapp\");</pre></td></tr></table>");
     emptyLabel
         = new QLabel(AttachDialog::tr("<p><b>No program runs a pk::MonitorServer.</b></p>"
                                       "<p>To watch a program here, publish its keepers in it:</p>%1"
@@ -182,7 +183,6 @@ void AttachDialogPrivate::show(const QList<MonitorServerInfo> &list)
         item->setText(AttachDialog::ProgramColumn, shown(info.program));
         // A number, so that the column sorts as numbers do.
         item->setData(AttachDialog::PidColumn, Qt::DisplayRole, info.pid);
-        item->setTextAlignment(AttachDialog::PidColumn, Qt::AlignRight | Qt::AlignVCenter);
         if (info.started.isValid()) {
             item->setText(AttachDialog::SinceColumn,
                 locale.toString(info.started.toLocalTime(), QLocale::ShortFormat));
@@ -204,8 +204,11 @@ void AttachDialogPrivate::show(const QList<MonitorServerInfo> &list)
         }
         view->addTopLevelItem(item);
     }
-    for (int column = 0; column < AttachDialog::KeepersColumn; ++column)
+    // Room between the columns: fitted to the contents alone, they touch.
+    for (int column = 0; column < AttachDialog::KeepersColumn; ++column) {
         view->resizeColumnToContents(column);
+        view->setColumnWidth(column, view->columnWidth(column) + view->fontMetrics().height());
+    }
     rebuilding = false;
 
     // The selection stays where it was, or starts on the first program.
