@@ -13,6 +13,7 @@
 
 #include <QtCore/QFile>
 #include <QtCore/QPointer>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
 #include <QtGui/QAction>
 #include <QtTest/QSignalSpy>
@@ -44,6 +45,7 @@ private Q_SLOTS:
     void menuBar();
     void waitsVisibly_data();
     void waitsVisibly();
+    void saysWhyANameCannotWork();
     void attachFromTheDialog_data();
     void attachFromTheDialog();
     void openTraceReplacesTheSource();
@@ -148,6 +150,22 @@ void tst_MonitorWindow::waitsVisibly()
     QTRY_VERIFY(!window.remoteFeed()->isConnected());
     QCOMPARE(window.waitTitle(), QString());
     QCOMPARE(waiting.count(), 1);
+}
+
+void tst_MonitorWindow::saysWhyANameCannotWork()
+{
+    MonitorWindow window;
+    QSignalSpy waiting(&window, &MonitorWindow::waiting);
+    QVERIFY(waiting.isValid());
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("is not a server name")));
+    window.attachTo(QStringLiteral("relative/name"));
+    QCOMPARE(window.waitTitle(), QStringLiteral("Cannot attach to “relative/name”"));
+    QVERIFY(!window.waitDetails().isEmpty());
+    QCOMPARE(window.waitDetails(), window.remoteFeed()->errorString().toHtmlEscaped());
+    QVERIFY(!window.remoteFeed()->isWaiting());
+    QCOMPARE(waiting.count(), 0);
 }
 
 void tst_MonitorWindow::attachFromTheDialog_data()
