@@ -89,6 +89,30 @@ void recordReceived(
     recorded.insert(info.id(), state);
 }
 
+// The program \a name did not answer: says on stderr what one could attach to instead.
+void reportWaiting(const QString &name, const QList<pk::MonitorServerInfo> &available)
+{
+    QList<pk::MonitorServerInfo> others;
+    for (const pk::MonitorServerInfo &info : available) {
+        if (info.name != name)
+            others << info;
+    }
+    if (available.isEmpty()) {
+        std::fprintf(stderr,
+            "pk-monitor: no program runs a pk::MonitorServer now; waiting for '%s'\n",
+            qPrintable(name));
+        return;
+    }
+    if (others.size() < available.size())
+        return; // it runs: the feed's message said why it did not take the monitor
+    std::fprintf(stderr,
+        "pk-monitor: no program publishes '%s'; waiting for it. Programs to attach to now:\n",
+        qPrintable(name));
+    for (const pk::MonitorServerInfo &info : std::as_const(others))
+        std::fprintf(
+            stderr, "pk-monitor:   %s\n", qPrintable(pk::AttachDialog::describeServer(info)));
+}
+
 /*
     The terminal hears what the window says about attaching: why it is not attached (a name
     that cannot work, another user's server, a program with all the monitors it takes; the
@@ -106,29 +130,7 @@ void reportAttaching(MonitorWindow &window, bool quitWhenDetached)
             else if (attached && quitWhenDetached)
                 QCoreApplication::quit();
         });
-    QObject::connect(&window, &MonitorWindow::waiting, &window,
-        [](const QString &name, const QList<pk::MonitorServerInfo> &available) {
-            QList<pk::MonitorServerInfo> others;
-            for (const pk::MonitorServerInfo &info : available) {
-                if (info.name != name)
-                    others << info;
-            }
-            if (available.isEmpty()) {
-                std::fprintf(stderr,
-                    "pk-monitor: no program runs a pk::MonitorServer now; waiting for '%s'\n",
-                    qPrintable(name));
-                return;
-            }
-            if (others.size() < available.size())
-                return; // it runs: the feed's message said why it did not take the monitor
-            std::fprintf(stderr,
-                "pk-monitor: no program publishes '%s'; waiting for it. Programs to attach to "
-                "now:\n",
-                qPrintable(name));
-            for (const pk::MonitorServerInfo &info : std::as_const(others))
-                std::fprintf(stderr, "pk-monitor:   %s\n",
-                    qPrintable(pk::AttachDialog::describeServer(info)));
-        });
+    QObject::connect(&window, &MonitorWindow::waiting, &window, &reportWaiting);
 }
 
 } // namespace
@@ -144,6 +146,7 @@ int recordTrace(const QString &name, const QString &file, int durationMs)
     pk::TraceWriter writer;
     QHash<quint64, pk::TaskState> recorded;
     bool attached = false;
+    bool listed = false; // what runs instead of the program, said once
     quint64 droppedDetail = 0;
     const auto recordAll = [&](const QList<pk::TaskInfo> &tasks) {
         for (const pk::TaskInfo &info : tasks)
@@ -183,8 +186,12 @@ int recordTrace(const QString &name, const QString &file, int durationMs)
                 return;
             }
             std::fprintf(stderr, "pk-monitor: %s\n", qPrintable(message));
-            if (attached)
+            if (attached) {
                 QCoreApplication::quit(); // the program went away: the recording is complete
+            } else if (!listed && feed.isWaiting()) {
+                listed = true;
+                reportWaiting(name, pk::MonitorServer::availableServers());
+            }
         });
     if (durationMs > 0)
         QTimer::singleShot(durationMs, &feed, &QCoreApplication::quit);

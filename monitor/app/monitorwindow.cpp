@@ -166,7 +166,8 @@ bool MonitorWindow::openTrace(const QString &path, QString *errorString)
 }
 
 // The monitor shows \a feed; the one the window made before (if any) goes, after the monitor
-// let go of it.
+// let go of it. Deleted at once, so that it stops retrying: never called from one of the old
+// feed's signals (the menu and the dialog call it).
 void MonitorWindow::replaceFeed(pk::MonitorFeed *feed)
 {
     const QPointer<pk::MonitorFeed> old = m_feed;
