@@ -112,8 +112,8 @@ void MonitorWindow::createMenus()
     help->setObjectName(QStringLiteral("helpMenu"));
     QAction *keyboard = help->addAction(tr("&Keyboard"));
     keyboard->setObjectName(QStringLiteral("keyboardAction"));
-    // MERGE HOOK (issue 10): connect `keyboard` to a QMessageBox showing m_monitor->keyboardHelp()
-    // and drop this line.
+    // MERGE HOOK (issue 10), for the lead: replace the setEnabled(false) below with a connect of
+    // `keyboard` to a QMessageBox::information() of m_monitor->keyboardHelp() (branch "hand").
     keyboard->setEnabled(false);
     QAction *about = help->addAction(tr("&About pk-monitor"), this, &MonitorWindow::showAbout);
     about->setObjectName(QStringLiteral("aboutAction"));
