@@ -282,7 +282,8 @@ void MonitorWindow::chooseProgram()
     auto *dialog = new pk::AttachDialog(this);
     dialog->setObjectName(QStringLiteral("attachDialog"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    if (pk::RemoteFeed *feed = remoteFeed())
+    // On the program shown; a name waited for in vain would leave the others unselected.
+    if (pk::RemoteFeed *feed = remoteFeed(); feed && feed->isConnected())
         dialog->setServerName(feed->serverName());
     connect(dialog, &QDialog::accepted, this, [this, dialog] { attachTo(dialog->serverName()); });
     dialog->open();

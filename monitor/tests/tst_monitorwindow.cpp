@@ -208,6 +208,8 @@ void tst_MonitorWindow::attachFromTheDialog()
     QTRY_VERIFY((dialog = window.findChild<pk::AttachDialog *>(QStringLiteral("attachDialog"))));
     QTRY_VERIFY(dialog->isVisible());
     QTRY_COMPARE(dialog->view()->topLevelItemCount(), 1);
+    // The only program is chosen already, whether the window showed the demo or waited.
+    QCOMPARE(dialog->serverName(), QStringLiteral("target"));
     QTreeWidgetItem *item = dialog->view()->topLevelItem(0);
     QTest::mouseClick(dialog->view()->viewport(), Qt::LeftButton, {},
         dialog->view()->visualItemRect(item).center());
