@@ -10,18 +10,15 @@
 #include <pk/monitorwidget.h>
 #include <pk/promisekeeper.h>
 #include <pk/remotefeed.h>
-#include <pk/tracereader.h>
 #include <pk/tracewriter.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QElapsedTimer>
-#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtGui/QPixmap>
 #include <QtWidgets/QApplication>
-#include <QtWidgets/QMainWindow>
 #include <QtWidgets/QTableView>
 
 #include <algorithm>
