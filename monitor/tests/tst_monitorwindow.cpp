@@ -25,11 +25,25 @@
 
 namespace {
 
-enum class Entry { Menu, WaitPanel };
+enum class Entry { MenuOverDemo, MenuOverTrace, WaitPanel };
 
 QAction *action(const QMainWindow &window, const char *name)
 {
     return window.findChild<QAction *>(QString::fromLatin1(name));
+}
+
+// Writes a trace of one task, by the program "recorded" (pid 4242), to \a path.
+bool writeTrace(const QString &path)
+{
+    pk::PromiseKeeper keeper(0);
+    pk::TraceWriter writer;
+    writer.setProcessName(QStringLiteral("recorded"));
+    writer.setProcessId(4242);
+    keeper.addEventListener(&writer);
+    keeper.submit([] {});
+    const bool ran = keeper.processPending() == 1;
+    keeper.removeEventListener(&writer);
+    return ran && writer.save(path);
 }
 
 } // namespace
@@ -171,7 +185,8 @@ void tst_MonitorWindow::saysWhyANameCannotWork()
 void tst_MonitorWindow::attachFromTheDialog_data()
 {
     QTest::addColumn<Entry>("entry");
-    QTest::newRow("File → Attach… over the demo") << Entry::Menu;
+    QTest::newRow("File → Attach… over the demo") << Entry::MenuOverDemo;
+    QTest::newRow("File → Attach… over a trace") << Entry::MenuOverTrace;
     QTest::newRow("the waiting panel's button") << Entry::WaitPanel;
 }
 
@@ -190,8 +205,16 @@ void tst_MonitorWindow::attachFromTheDialog()
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QPointer<pk::MonitorFeed> before;
-    if (entry == Entry::Menu) {
+    QTemporaryDir dir;
+    if (entry == Entry::MenuOverDemo) {
         window.monitor()->setKeeper(&demo);
+        before = window.monitor()->feed();
+        action(window, "attachAction")->trigger();
+    } else if (entry == Entry::MenuOverTrace) {
+        const QString path = dir.filePath(QStringLiteral("trace.json"));
+        QVERIFY(writeTrace(path));
+        QString why;
+        QVERIFY2(window.openTrace(path, &why), qPrintable(why));
         before = window.monitor()->feed();
         action(window, "attachAction")->trigger();
     } else {
@@ -234,17 +257,7 @@ void tst_MonitorWindow::openTraceReplacesTheSource()
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("trace.json"));
-    {
-        pk::PromiseKeeper keeper(0);
-        pk::TraceWriter writer;
-        writer.setProcessName(QStringLiteral("recorded"));
-        writer.setProcessId(4242);
-        keeper.addEventListener(&writer);
-        keeper.submit([] {});
-        QCOMPARE(keeper.processPending(), 1);
-        keeper.removeEventListener(&writer);
-        QVERIFY(writer.save(path));
-    }
+    QVERIFY(writeTrace(path));
     pk::PromiseKeeper keeper(1);
     pk::MonitorServer target;
     target.addKeeper(&keeper);
