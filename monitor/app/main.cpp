@@ -1,26 +1,25 @@
 // pk-monitor: the PromiseKeeper monitor. Without arguments it runs a demo workload and shows
 // it live; the options to attach to another program are wired by the socket feed.
 #include "demoworkload.h"
+#include "monitorwindow.h"
 #include "stallmeter.h"
 
+#include <pk/attachdialog.h>
 #include <pk/monitormodel.h>
 #include <pk/monitorserver.h>
 #include <pk/monitorwidget.h>
 #include <pk/promisekeeper.h>
 #include <pk/remotefeed.h>
-#include <pk/tracereader.h>
 #include <pk/tracewriter.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QElapsedTimer>
-#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtGui/QPalette>
 #include <QtGui/QPixmap>
 #include <QtWidgets/QApplication>
-#include <QtWidgets/QMainWindow>
 #include <QtWidgets/QTableView>
 
 #include <algorithm>
@@ -131,6 +130,50 @@ void recordReceived(
     recorded.insert(info.id(), state);
 }
 
+// The program \a name did not answer: says on stderr what one could attach to instead.
+void reportWaiting(const QString &name, const QList<pk::MonitorServerInfo> &available)
+{
+    QList<pk::MonitorServerInfo> others;
+    for (const pk::MonitorServerInfo &info : available) {
+        if (info.name != name)
+            others << info;
+    }
+    if (available.isEmpty()) {
+        std::fprintf(stderr,
+            "pk-monitor: no program runs a pk::MonitorServer now; waiting for '%s'\n",
+            qPrintable(name));
+        return;
+    }
+    if (others.size() < available.size())
+        return; // it runs: the feed's message said why it did not take the monitor
+    std::fprintf(stderr,
+        "pk-monitor: no program publishes '%s'; waiting for it. Programs to attach to now:\n",
+        qPrintable(name));
+    for (const pk::MonitorServerInfo &info : std::as_const(others))
+        std::fprintf(
+            stderr, "pk-monitor:   %s\n", qPrintable(pk::AttachDialog::describeServer(info)));
+}
+
+/*
+    The terminal hears what the window says about attaching: why it is not attached (a name
+    that cannot work, another user's server, a program with all the monitors it takes; the
+    feed announces each failure once, not at every retry), what one could attach to instead,
+    and when it attached. With \a quitWhenDetached, the program going away once attached ends
+    pk-monitor (a failed first attempt is not a detach).
+*/
+void reportAttaching(MonitorWindow &window, bool quitWhenDetached)
+{
+    QObject::connect(&window, &MonitorWindow::connectionChanged, &window,
+        [quitWhenDetached, attached = false](bool connected, const QString &message) mutable {
+            std::fprintf(stderr, "pk-monitor: %s\n", qPrintable(message));
+            if (connected)
+                attached = true;
+            else if (attached && quitWhenDetached)
+                QCoreApplication::quit();
+        });
+    QObject::connect(&window, &MonitorWindow::waiting, &window, &reportWaiting);
+}
+
 } // namespace
 
 /*
@@ -144,6 +187,7 @@ int recordTrace(const QString &name, const QString &file, int durationMs)
     pk::TraceWriter writer;
     QHash<quint64, pk::TaskState> recorded;
     bool attached = false;
+    bool listed = false; // what runs instead of the program, said once
     quint64 droppedDetail = 0;
     const auto recordAll = [&](const QList<pk::TaskInfo> &tasks) {
         for (const pk::TaskInfo &info : tasks)
@@ -183,8 +227,12 @@ int recordTrace(const QString &name, const QString &file, int durationMs)
                 return;
             }
             std::fprintf(stderr, "pk-monitor: %s\n", qPrintable(message));
-            if (attached)
+            if (attached) {
                 QCoreApplication::quit(); // the program went away: the recording is complete
+            } else if (!listed && feed.isWaiting()) {
+                listed = true;
+                reportWaiting(name, pk::MonitorServer::availableServers());
+            }
         });
     if (durationMs > 0)
         QTimer::singleShot(durationMs, &feed, &QCoreApplication::quit);
@@ -239,7 +287,9 @@ int main(int argc, char *argv[])
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("The PromiseKeeper monitor: shows the tasks of a keeper live.\n"
-                       "Without options it runs a built-in demo workload and shows it."));
+                       "Without options it runs a built-in demo workload and shows it. In the "
+                       "window, File → Attach… picks a program to attach to and File → Open "
+                       "trace… opens a recording, whatever it showed before."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption demoSeconds(QStringLiteral("demo-seconds"),
@@ -249,8 +299,9 @@ int main(int argc, char *argv[])
                        "(default 4; \"network\" has 2)."),
         QStringLiteral("count"), QStringLiteral("4"));
     const QCommandLineOption attach(QStringLiteral("attach"),
-        QStringLiteral("Attach to the running program that "
-                       "publishes its keepers as <name>."),
+        QStringLiteral("Attach to the running program that publishes its keepers as <name> "
+                       "(see --list). If none does yet, say which programs do (on stderr and "
+                       "in the window) and wait for it: it attaches as soon as it appears."),
         QStringLiteral("name"));
     const QCommandLineOption record(QStringLiteral("record"),
         QStringLiteral("With --attach: show no window, record what the program does into a "
@@ -344,51 +395,19 @@ int main(int argc, char *argv[])
         return listServers();
     if (parser.isSet(attach) || parser.isSet(open)) {
         // Another program's keepers, live over the local socket, or a saved trace offline.
-        QMainWindow window;
-        auto *monitor = new pk::MonitorWidget(&window);
+        MonitorWindow window;
+        reportAttaching(window, parser.isSet(quitWhenDetached));
         if (parser.isSet(attach)) {
-            const QString name = parser.value(attach);
-            auto *feed = new pk::RemoteFeed(monitor);
-            monitor->setFeed(feed);
-            if (parser.isSet(quitWhenDetached)) {
-                // Lets a script end the monitor cleanly (its report printed) by closing its
-                // MonitorServer; a failed first attempt is not a detach.
-                QObject::connect(feed, &pk::RemoteFeed::connectionChanged, &app,
-                    [attached = false](bool connected) mutable {
-                        if (connected)
-                            attached = true;
-                        else if (attached)
-                            QCoreApplication::quit();
-                    });
-            }
-            // The status line says why it is not attached; a terminal should hear it too (a
-            // name that cannot work, another user's server, a program with all the monitors it
-            // takes). The feed announces each failure once, not at every retry.
-            QObject::connect(feed, &pk::RemoteFeed::connectionChanged, &app,
-                [](bool connected, const QString &message) {
-                    if (!connected)
-                        std::fprintf(stderr, "pk-monitor: %s\n", qPrintable(message));
-                });
-            feed->connectToServer(name);
-            window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — %1").arg(name));
+            window.attachTo(parser.value(attach));
         } else {
             const QString path = parser.value(open);
-            auto *feed = new pk::TraceFeed(monitor);
-            monitor->setFeed(feed);
-            if (!feed->open(path)) {
-                std::fprintf(stderr, "pk-monitor: cannot open %s: %s\n", qPrintable(path),
-                    qPrintable(feed->errorString()));
+            QString why;
+            if (!window.openTrace(path, &why)) {
+                std::fprintf(
+                    stderr, "pk-monitor: cannot open %s: %s\n", qPrintable(path), qPrintable(why));
                 return 1;
             }
-            // A recording, not a live program: the title says whose and when it ends.
-            const QString program = feed->programName().isEmpty() ? QStringLiteral("a program")
-                : feed->programPid() > 0
-                ? QStringLiteral("%1 (pid %2)").arg(feed->programName()).arg(feed->programPid())
-                : feed->programName();
-            window.setWindowTitle(QStringLiteral("PromiseKeeper monitor — recording of %1: %2")
-                                      .arg(program, QFileInfo(path).fileName()));
         }
-        window.setCentralWidget(monitor);
         window.resize(windowSize);
         window.show();
         if (parser.isSet(screenshot)) {
@@ -437,20 +456,24 @@ int main(int argc, char *argv[])
     pk::PromiseKeeper network(2);
     network.setObjectName(QStringLiteral("network"));
 
-    QMainWindow window;
+    MonitorWindow window;
     window.setWindowTitle(stressCount > 0
             ? QStringLiteral("PromiseKeeper monitor — %1 no-op tasks").arg(stressCount)
             : QStringLiteral("PromiseKeeper monitor — demo workload"));
-    auto *monitor = new pk::MonitorWidget(&keeper, &window);
+    pk::MonitorWidget *monitor = window.monitor();
+    monitor->setKeeper(&keeper);
     if (stressCount == 0)
         monitor->addKeeper(&network);
-    window.setCentralWidget(monitor);
+    reportAttaching(window, false);
     window.resize(windowSize);
     window.show();
 
     measureStallsAfterWarmUp();
 
     DemoWorkload demo(&keeper, &network);
+    // Attached to a program or showing a trace instead, the window no longer shows the demo:
+    // its work stops (the keepers stay, idle, until pk-monitor quits).
+    QObject::connect(&window, &MonitorWindow::sourceChanged, &demo, &DemoWorkload::stop);
     std::unique_ptr<QThread> submitter;
     if (stressCount > 0) {
         auto started = std::make_shared<QElapsedTimer>();

@@ -373,6 +373,12 @@ QString RemoteFeed::serverName() const
     return d->name;
 }
 
+bool RemoteFeed::isWaiting() const
+{
+    using State = RemoteFeedPrivate::State;
+    return d->state == State::Connecting || d->state == State::Handshaking;
+}
+
 bool RemoteFeed::isConnected() const
 {
     return d->state == RemoteFeedPrivate::State::Attached;

@@ -64,6 +64,12 @@ public:
     void disconnectFromServer();
     QString serverName() const;
 
+    /*!
+        Whether the feed is trying to attach: connectToServer() was called and it is not
+        attached, not detached by disconnectFromServer() and not refused for good (a name that
+        can never work, another protocol version). It then tries again every retryInterval().
+    */
+    bool isWaiting() const;
     bool isConnected() const override;
     //! "pid 1234 (myapp)" while attached; the server name otherwise.
     QString sourceName() const override;
