@@ -195,7 +195,10 @@ private:
 int flushEventType();
 
 //! Largest number of buffered events; past it, detail is dropped and counted (counts never are).
-constexpr std::size_t kEventBufferCap = std::size_t(1) << 21;
+//! A flood of a million tasks is three million events, which a keeper's thread busy with a
+//! monitor server may be a whole flood behind: dropping them then costs more (the server takes
+//! every live task again) than the 96 MB they take at most.
+constexpr std::size_t kEventBufferCap = std::size_t(1) << 22;
 
 } // namespace detail
 } // namespace pk
