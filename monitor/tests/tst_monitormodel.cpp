@@ -77,6 +77,35 @@ QList<quint64> shownIds(const QAbstractItemModel &filter)
 
 using Roots = QList<QPair<quint64, quint64>>; // (task, the root it folds under, 0 for none)
 
+// Moves about a third of the \a live tasks on by one to three states (never back), each
+// change made by \a make(id, state) and appended to \a changes; the finished leave \a live.
+template<typename Make>
+void advanceSome(
+    QRandomGenerator &random, QHash<quint64, pk::TaskState> &live, Changes &changes, Make &&make)
+{
+    const QList<quint64> ids = live.keys();
+    for (quint64 id : ids) {
+        if (random.bounded(3) != 0)
+            continue;
+        const auto state = pk::TaskState(std::min(
+            int(live.value(id)) + 1 + int(random.bounded(3)), int(pk::TaskState::Cancelled)));
+        changes << make(id, state);
+        if (pk::isFinal(state))
+            live.remove(id);
+        else
+            live.insert(id, state);
+    }
+}
+
+// The live tasks as a snapshot gives them, as after a reconnect.
+Changes snapshotOf(const QHash<quint64, pk::TaskState> &live)
+{
+    Changes snapshot;
+    for (auto it = live.cbegin(); it != live.cend(); ++it)
+        snapshot << task(it.key(), it.value());
+    return snapshot;
+}
+
 struct Tested
 {
     Tested()
@@ -384,24 +413,11 @@ void tst_MonitorModel::randomBatchesUnderTheTester()
             changes << task(id, pk::TaskState::Queued);
             live.insert(id, pk::TaskState::Queued);
         }
-        const QList<quint64> ids = live.keys();
-        for (quint64 id : ids) {
-            if (random.bounded(3) != 0)
-                continue;
-            const auto state = pk::TaskState(std::min(
-                int(live.value(id)) + 1 + int(random.bounded(3)), int(pk::TaskState::Cancelled)));
-            changes << task(id, state);
-            if (pk::isFinal(state))
-                live.remove(id);
-            else
-                live.insert(id, state);
-        }
+        advanceSome(
+            random, live, changes, [](quint64 id, pk::TaskState state) { return task(id, state); });
         if (batch == 100) {
             // Start again from the live tasks, as after a reconnect.
-            Changes snapshot;
-            for (auto it = live.cbegin(); it != live.cend(); ++it)
-                snapshot << task(it.key(), it.value());
-            t.model.applySnapshot(snapshot, {});
+            t.model.applySnapshot(snapshotOf(live), {});
         }
         t.model.applyChanges(changes);
         QVERIFY(t.model.finishedKept() <= 200);
@@ -825,23 +841,9 @@ void tst_MonitorModel::sortedAndFilteredUnderRandomBatches()
             if (!pk::isFinal(state))
                 live.insert(id, state);
         }
-        const QList<quint64> ids = live.keys();
-        for (quint64 id : ids) {
-            if (random.bounded(3) != 0)
-                continue;
-            const auto state = pk::TaskState(std::min(
-                int(live.value(id)) + 1 + int(random.bounded(3)), int(pk::TaskState::Cancelled)));
-            changes << withRunTime(id, state);
-            if (pk::isFinal(state))
-                live.remove(id);
-            else
-                live.insert(id, state);
-        }
+        advanceSome(random, live, changes, withRunTime);
         if (batch == 50) {
-            Changes snapshot;
-            for (auto it = live.cbegin(); it != live.cend(); ++it)
-                snapshot << task(it.key(), it.value());
-            model.applySnapshot(snapshot, {});
+            model.applySnapshot(snapshotOf(live), {});
         }
         if (!selection.hasSelection() && filter.rowCount() > 0) {
             selection.setCurrentIndex(filter.index(int(random.bounded(filter.rowCount())), 0),
