@@ -274,6 +274,15 @@ QString checkTaskInfo(const TaskInfo &info)
             .arg(info.inputIds().size())
             .arg(kMaxInputIds);
     }
+    if (info.id() > kMaxId)
+        return QStringLiteral("task id %1 out of range (up to 2^53)").arg(info.id());
+    for (const quint64 input : info.inputIds()) {
+        if (input == 0 || input > kMaxId) {
+            return QStringLiteral("task %1: input id %2 out of range (1 to 2^53)")
+                .arg(info.id())
+                .arg(input);
+        }
+    }
     const std::pair<const char *, qint64> times[] = {
         { "queued", info.queuedAtNsecs() },
         { "started", info.startedAtNsecs() },

@@ -104,6 +104,9 @@ constexpr qsizetype kMaxKeepers = 1024;
 constexpr qint64 kMaxTimestampNs = qint64(1) << 62;
 //! Each count of a TaskCounts, and droppedDetail: 142 years at a million tasks a second.
 constexpr qint64 kMaxTaskCount = qint64(1) << 52;
+//! Task ids and input ids, at most: traces carry them as JSON numbers, exact as doubles up to
+//! 2^53 (a keeper would take 285 years at a million tasks a second to get there).
+constexpr quint64 kMaxId = quint64(1) << 53;
 //! A program's pid, at most (Linux allows 2^22, other systems less than 2^32); 0 is unknown.
 constexpr qint64 kMaxPid = qint64(1) << 32;
 

@@ -59,8 +59,6 @@ bool kindFromName(const QString &name, TaskKind *kind)
 
 // Input ids of one task, at most (a whenAll() of a million promises is past any real program).
 constexpr qsizetype kMaxInputIds = qsizetype(1) << 20;
-// Ids are JSON numbers: exact as doubles up to 2^53.
-constexpr double kMaxId = double(qint64(1) << 53);
 
 // TraceWriter writes exact decimal microseconds, but JSON numbers are read as doubles: far from
 // the base (past 2^53 ns) a time comes back rounded, by less than this, and the last times of
@@ -161,7 +159,8 @@ QString TraceReaderPrivate::takeArgs(Entry &e, const QJsonObject &args, const QS
         inputs.reserve(ids.size());
         for (const QJsonValue &id : ids) {
             const double n = id.toDouble(-1);
-            if (!id.isDouble() || !(n >= 1 && n <= kMaxId) || n != std::floor(n)) {
+            if (!id.isDouble() || !(n >= 1 && n <= double(protocol::kMaxId))
+                || n != std::floor(n)) {
                 return QStringLiteral("input id %1 out of range (1 to 2^53)")
                     .arg(n, 0, 'g', QLocale::FloatingPointShortest);
             }

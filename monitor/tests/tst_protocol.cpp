@@ -121,6 +121,14 @@ QList<BadValue> badValues()
                      t.setInputIds(QList<quint64>(pk::protocol::kMaxInputIds + 1, 9));
                  })),
         QStringLiteral("task 1: 1025 input ids, more than 1024") });
+    rows.append({ "input id 2^53+1", updateWith(task([](TaskInfo &t) {
+                     t.setInputIds({ 3, pk::protocol::kMaxId + 1 });
+                 })),
+        QStringLiteral("task 1: input id 9007199254740993 out of range (1 to 2^53)") });
+    rows.append({ "input id 0", updateWith(task([](TaskInfo &t) { t.setInputIds({ 0 }); })),
+        QStringLiteral("task 1: input id 0 out of range (1 to 2^53)") });
+    rows.append({ "task id 2^64-1", updateWith(sampleTask(std::numeric_limits<quint64>::max())),
+        QStringLiteral("task id 18446744073709551615 out of range (up to 2^53)") });
     rows.append({ "worker index -2", updateWith(task([](TaskInfo &t) { t.setWorkerIndex(-2); })),
         QStringLiteral("worker index -2 out of range") });
     rows.append(
@@ -245,7 +253,7 @@ void tst_Protocol::taskInfoRoundTrip_data()
     QTest::newRow("default") << TaskInfo();
     QTest::newRow("full") << sampleTask(42);
     TaskInfo queued;
-    queued.setId(std::numeric_limits<quint64>::max());
+    queued.setId(pk::protocol::kMaxId); // the largest id read
     queued.setTitle(QString());
     queued.setState(TaskState::Queued);
     queued.setQueuedAtNsecs(pk::protocol::kMaxTimestampNs); // the latest time read
@@ -263,7 +271,7 @@ void tst_Protocol::taskInfoRoundTrip_data()
     TaskInfo manyInputs = sampleTask(20);
     QList<quint64> inputs;
     for (qsizetype i = 0; i < pk::protocol::kMaxInputIds; ++i)
-        inputs.append(quint64(i) * 7919);
+        inputs.append(quint64(i + 1) * 7919);
     manyInputs.setInputIds(inputs);
     manyInputs.setErrorType(QStringLiteral("ns::Error<日本>"));
     QTest::newRow("1024 inputs, unicode error type") << manyInputs;
@@ -631,6 +639,9 @@ void tst_Protocol::valueBounds_data()
     combinator.setKind(pk::TaskKind::Combinator);
     combinator.setInputIds(QList<quint64>(pk::protocol::kMaxInputIds, 5));
     QTest::newRow("1024 input ids") << updateWith(combinator) << QString();
+    TaskInfo farIds = sampleTask(pk::protocol::kMaxId);
+    farIds.setInputIds({ 1, pk::protocol::kMaxId });
+    QTest::newRow("ids 2^53") << updateWith(farIds) << QString();
 }
 
 void tst_Protocol::valueBounds()
