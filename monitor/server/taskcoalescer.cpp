@@ -385,10 +385,8 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
 
 void TaskCoalescer::replacePending(std::vector<Pending> &&entries)
 {
-    // The containers are reused from batch to batch, unless a flood made them much larger
-    // than what they hold now.
-    if (m_pending.capacity() > 65536 && m_pending.size() < m_pending.capacity() / 8)
-        std::vector<Pending>().swap(m_pending);
+    // The change log is reused from batch to batch, unless a flood made it much larger than
+    // what it holds now; the deque of entries gives its blocks back as it clears.
     m_pending.clear();
     m_pendingIndex.clear();
     if (m_changeLog.capacity() > 65536 && m_changeLog.size() < m_changeLog.capacity() / 8)

@@ -234,7 +234,9 @@ private:
     std::function<void()> m_snapshotArrived;
     bool m_attached = false;
 
-    std::vector<Pending> m_pending;
+    // A deque: it grows without moving its entries (a TaskInfo each), which in a flood, with a
+    // hundred thousand tasks changing between two batches, a vector's regrowth did every time.
+    std::deque<Pending> m_pending;
     IdIndex m_pendingIndex;
     std::vector<qint32> m_changeLog; // entry indexes, one per change
     quint64 m_droppedDetail = 0; // left out by the bounds, in takeBatch()
