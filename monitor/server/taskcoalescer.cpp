@@ -1,6 +1,7 @@
 #include "taskcoalescer_p.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace pk::monitor {
@@ -90,7 +91,15 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
         const TaskInfo *latest = nullptr;
         if constexpr (Mirrored)
             latest = &m_mirror->apply(*e, historySize, &known);
-        const qsizetype found = m_pendingIndex.find(id);
+        qsizetype found = m_pendingIndex.find(id);
+        qsizetype heldAt = -1;
+        if (found < 0 && m_heldBack.count > 0 && m_heldBack.find(id, &heldAt)) {
+            // Held back by a batch: its latest state goes with this interval's changes,
+            // still unseen.
+            found = qsizetype(m_pending.size());
+            m_pendingIndex.insert(id, found);
+            m_pending.push_back(m_heldBack.take(heldAt));
+        }
         if (found < 0) {
             m_pendingIndex.insert(id, qsizetype(m_pending.size()));
             bool unseen = false;
@@ -108,7 +117,6 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
         Pending &p = m_pending[std::size_t(found)];
         Q_ASSERT(p.info.id() == id);
         p.lastChange = qsizetype(m_changeLog.size());
-        p.heldBack = false; // its latest state goes with this interval's changes
         m_changeLog.push_back(qint32(found));
         if constexpr (Mirrored) {
             p.info = *latest;
@@ -342,11 +350,29 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
     // are held back for a later batch.
     const auto deferrable = [](const Pending &p) { return isDeferrable(p.unseen, p.info.state()); };
     int newQueuedLeft = maxNewQueued;
-    std::vector<Pending> heldBack;
-    changes->reserve(
-        changes->size() + qsizetype(m_pending.size()) - std::max<qsizetype>(toDrop, 0));
-    // The changes in the order of their last change.
+    changes->reserve(changes->size() + qsizetype(m_pending.size()) - std::max<qsizetype>(toDrop, 0)
+        + std::min<qsizetype>(m_heldBack.count, maxNewQueued));
     const bool trackWaiting = !m_mirror;
+    const auto send = [&](Pending &p) {
+        if (trackWaiting) {
+            if (p.info.state() == TaskState::Waiting)
+                m_sentWaiting.insert(p.info.id());
+            else if (!m_sentWaiting.isEmpty())
+                m_sentWaiting.remove(p.info.id());
+        }
+        p.info.setKeeperName(m_label);
+        changes->append(std::move(p.info));
+    };
+    // The tasks held back before open the batch, oldest first, still unseen.
+    while (newQueuedLeft > 0 && m_heldBack.count > 0) {
+        m_heldBack.trim();
+        Pending p = m_heldBack.take(0);
+        Q_ASSERT(deferrable(p));
+        --newQueuedLeft;
+        send(p);
+    }
+    m_heldBack.trim();
+    // Then the interval's changes in the order of their last change.
     for (qsizetype position = 0; position < qsizetype(m_changeLog.size()); ++position) {
         Pending &p = m_pending[std::size_t(m_changeLog[std::size_t(position)])];
         if (p.lastChange != position)
@@ -358,24 +384,21 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
         }
         if (deferrable(p)) {
             if (newQueuedLeft == 0) {
-                p.heldBack = true;
-                heldBack.push_back(std::move(p));
+                m_heldBack.push(std::move(p));
                 continue;
             }
             --newQueuedLeft;
         }
-        if (trackWaiting) {
-            if (p.info.state() == TaskState::Waiting)
-                m_sentWaiting.insert(p.info.id());
-            else if (!m_sentWaiting.isEmpty())
-                m_sentWaiting.remove(p.info.id());
-        }
-        p.info.setKeeperName(m_label);
-        changes->append(std::move(p.info));
+        send(p);
     }
-    // The held-back tasks open the next batch, oldest first, still unseen.
-    *heldBackLeft = !heldBack.empty();
-    replacePending(std::move(heldBack));
+    *heldBackLeft = m_heldBack.count > 0;
+    // The containers are reused from batch to batch, unless a flood made the change log much
+    // larger than what it holds now; the deque of entries gives its blocks back as it clears.
+    m_pending.clear();
+    m_pendingIndex.clear();
+    if (m_changeLog.capacity() > 65536 && m_changeLog.size() < m_changeLog.capacity() / 8)
+        std::vector<qint32>().swap(m_changeLog);
+    m_changeLog.clear();
 
     refreshStatus();
     if (eventsDropped)
@@ -383,36 +406,76 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
     return std::exchange(m_droppedDetail, 0) + std::exchange(m_eventsDropped, 0);
 }
 
-void TaskCoalescer::replacePending(std::vector<Pending> &&entries)
+void TaskCoalescer::addPending(Pending &&p)
 {
-    // The change log is reused from batch to batch, unless a flood made it much larger than
-    // what it holds now; the deque of entries gives its blocks back as it clears.
-    m_pending.clear();
-    m_pendingIndex.clear();
-    if (m_changeLog.capacity() > 65536 && m_changeLog.size() < m_changeLog.capacity() / 8)
-        std::vector<qint32>().swap(m_changeLog);
-    m_changeLog.clear();
-    for (Pending &p : entries) {
-        m_pendingIndex.insert(p.info.id(), qsizetype(m_pending.size()));
-        p.lastChange = qsizetype(m_changeLog.size());
-        m_changeLog.push_back(qint32(m_pending.size()));
-        m_pending.push_back(std::move(p));
-    }
+    m_pendingIndex.insert(p.info.id(), qsizetype(m_pending.size()));
+    p.lastChange = qsizetype(m_changeLog.size());
+    m_changeLog.push_back(qint32(m_pending.size()));
+    m_pending.push_back(std::move(p));
 }
 
 void TaskCoalescer::forgetHeldBack()
 {
-    const bool any = std::any_of(
-        m_pending.begin(), m_pending.end(), [](const Pending &p) { return p.heldBack; });
-    if (!any)
-        return;
-    std::vector<Pending> kept;
-    for (qsizetype position = 0; position < qsizetype(m_changeLog.size()); ++position) {
-        Pending &p = m_pending[std::size_t(m_changeLog[std::size_t(position)])];
-        if (p.lastChange == position && !p.heldBack)
-            kept.push_back(std::move(p));
+    m_heldBack.clear();
+}
+
+TaskCoalescer::Pending *TaskCoalescer::HeldBack::find(quint64 id, qsizetype *position)
+{
+    const qsizetype at = index.find(id);
+    if (at < 0 || quint64(at) < popped)
+        return nullptr; // never held back, or taken from the front since
+    const auto offset = std::size_t(quint64(at) - popped);
+    if (offset >= entries.size() || taken[offset] || entries[offset].info.id() != id)
+        return nullptr; // taken since (and maybe held back again, elsewhere)
+    *position = qsizetype(offset);
+    return &entries[offset];
+}
+
+void TaskCoalescer::HeldBack::push(Pending &&p)
+{
+    // The index holds positions as 32-bit numbers: counted from 0 again before they overflow.
+    if (popped + entries.size() >= quint64(std::numeric_limits<qint32>::max())) {
+        trim();
+        index.clear();
+        popped = 0;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            if (!taken[i])
+                index.insert(entries[i].info.id(), qsizetype(i));
+        }
     }
-    replacePending(std::move(kept));
+    index.insert(p.info.id(), qsizetype(popped + entries.size()));
+    entries.push_back(std::move(p));
+    taken.push_back(false);
+    ++count;
+}
+
+TaskCoalescer::Pending TaskCoalescer::HeldBack::take(qsizetype position)
+{
+    Q_ASSERT(
+        position >= 0 && std::size_t(position) < entries.size() && !taken[std::size_t(position)]);
+    taken[std::size_t(position)] = true;
+    Pending p = std::move(entries[std::size_t(position)]);
+    if (--count == 0)
+        clear();
+    return p;
+}
+
+void TaskCoalescer::HeldBack::trim()
+{
+    while (!entries.empty() && taken.front()) {
+        entries.pop_front();
+        taken.pop_front();
+        ++popped;
+    }
+}
+
+void TaskCoalescer::HeldBack::clear()
+{
+    entries.clear();
+    taken.clear();
+    popped = 0;
+    count = 0;
+    index.clear();
 }
 
 void TaskCoalescer::markCarried(quint64 idLimit)
@@ -423,6 +486,15 @@ void TaskCoalescer::markCarried(quint64 idLimit)
         if (p.unseen && !isFinal(state) && (state == TaskState::Running || p.info.id() <= idLimit))
             p.unseen = false;
     }
+    // Held-back tasks the snapshot carried are seen now: sent with the next batch, unbounded.
+    for (std::size_t i = 0; i < m_heldBack.entries.size() && m_heldBack.count > 0; ++i) {
+        if (m_heldBack.taken[i] || m_heldBack.entries[i].info.id() > idLimit)
+            continue;
+        Pending p = m_heldBack.take(qsizetype(i));
+        p.unseen = false;
+        addPending(std::move(p));
+    }
+    m_heldBack.trim();
 }
 
 void TaskCoalescer::keeperGone()
@@ -473,6 +545,7 @@ void TaskCoalescer::discardChanges()
     m_pending.clear();
     m_pendingIndex.clear();
     m_changeLog.clear();
+    m_heldBack.clear();
 }
 
 } // namespace pk::monitor

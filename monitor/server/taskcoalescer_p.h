@@ -206,7 +206,31 @@ private:
         TaskInfo info;
         qsizetype lastChange = 0; // position in changeLog
         bool unseen = false; // the task appeared in this interval: views never saw it
-        bool heldBack = false; // a batch held it back, and it did not change since
+    };
+    /*
+        The tasks batches held back (unseen, waiting or queued, past maxNewQueued), oldest
+        first: a batch takes from the front, and appends what it holds back of its interval's
+        changes, so that its cost follows the changes of its interval and what it sends, not
+        the depth of the queue (moving every held-back task into each new interval cost a
+        deep queue's flood up to 20 ms a batch). A held-back task that changes leaves it for
+        the interval's changes (its slot is left empty, `taken`).
+    */
+    struct HeldBack
+    {
+        std::deque<Pending> entries;
+        std::deque<bool> taken;
+        quint64 popped = 0; // entries taken from the front so far: positions are absolute
+        qsizetype count = 0; // entries not taken
+        IdIndex index; // id -> absolute position; stale for entries taken or popped
+
+        //! The entry of \a id if it is held back, else nullptr.
+        Pending *find(quint64 id, qsizetype *position);
+        void push(Pending &&p);
+        //! Removes the entry at \a position (from find()) and returns it.
+        Pending take(qsizetype position);
+        //! Drops the empty slots at the front.
+        void trim();
+        void clear();
     };
 
     struct Mirror
@@ -224,8 +248,8 @@ private:
 
     template<bool Mirrored>
     void coalesce(const TaskEvent *events, qsizetype count);
-    // Makes \a entries (in order) the pending changes.
-    void replacePending(std::vector<Pending> &&entries);
+    // Appends \a p to the interval's changes, as changed now.
+    void addPending(Pending &&p);
     void forgetHeldBack();
 
     QPointer<PromiseKeeper> m_keeper;
@@ -238,6 +262,7 @@ private:
     // hundred thousand tasks changing between two batches, a vector's regrowth did every time.
     std::deque<Pending> m_pending;
     IdIndex m_pendingIndex;
+    HeldBack m_heldBack;
     std::vector<qint32> m_changeLog; // entry indexes, one per change
     quint64 m_droppedDetail = 0; // left out by the bounds, in takeBatch()
     quint64 m_eventsDropped = 0; // by the keeper, since the last batch
