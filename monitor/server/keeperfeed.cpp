@@ -204,6 +204,7 @@ void KeeperFeed::addKeeper(PromiseKeeper *keeper, const QString &label)
     d->sources.push_back(std::make_unique<monitor::TaskCoalescer>(
         keeper, name, [this] { d->changed(); }, [this] { d->snapshotArrived(); }));
     monitor::TaskCoalescer *source = d->sources.back().get();
+    source->setMaxFinished(d->maxFinishedPerBatch);
     connect(keeper, &PromiseKeeper::threadCountChanged, this, [this] { d->changed(); });
     connect(keeper, &QObject::destroyed, this, [this, source] {
         // The keeper forgets its listeners with itself: nothing to remove.
@@ -297,6 +298,8 @@ int KeeperFeed::maxFinishedPerBatch() const
 void KeeperFeed::setMaxFinishedPerBatch(int count)
 {
     d->maxFinishedPerBatch = qMax(1, count);
+    for (const auto &source : d->sources)
+        source->setMaxFinished(d->maxFinishedPerBatch);
 }
 
 int KeeperFeed::maxNewQueuedPerBatch() const

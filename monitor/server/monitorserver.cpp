@@ -957,6 +957,7 @@ void MonitorServer::addKeeper(PromiseKeeper *keeper, const QString &label)
             c->needsSnapshot = true;
     });
     monitor::TaskCoalescer *raw = entry.get();
+    raw->setMaxFinished(d->maxFinishedPerUpdate);
     // The counts it had last, for when it is gone.
     raw->refreshStatus();
     connect(keeper, &PromiseKeeper::countsChanged, this, [raw] { raw->refreshStatus(); });
@@ -1122,6 +1123,8 @@ int MonitorServer::maxFinishedPerUpdate() const
 void MonitorServer::setMaxFinishedPerUpdate(int count)
 {
     d->maxFinishedPerUpdate = std::max(count, 1);
+    for (const auto &k : d->keepers)
+        k->setMaxFinished(d->maxFinishedPerUpdate);
 }
 
 int MonitorServer::maxNewQueuedPerUpdate() const

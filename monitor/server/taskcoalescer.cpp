@@ -112,6 +112,7 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
             m_changeLog.push_back(qint32(m_pending.size()));
             m_pending.push_back(
                 { latest ? *latest : e->info(), qsizetype(m_changeLog.size()) - 1, unseen });
+            noteIfDroppable(qsizetype(m_pending.size()) - 1);
             continue;
         }
         Pending &p = m_pending[std::size_t(found)];
@@ -120,6 +121,7 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
         m_changeLog.push_back(qint32(found));
         if constexpr (Mirrored) {
             p.info = *latest;
+            noteIfDroppable(found);
             continue;
         }
         switch (state) {
@@ -146,6 +148,7 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
             p.info = e->info(); // the error message and its type are only there
             break;
         }
+        noteIfDroppable(found);
     }
 }
 
@@ -341,11 +344,9 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
     // A flood: more tasks appeared and finished in this interval than views can take in
     // detail. The oldest of them are left out (and counted as dropped detail); tasks the views
     // have seen, live tasks and failures are always sent.
-    const auto droppable
-        = [](const Pending &p) { return isDroppableDetail(p.unseen, p.info.state()); };
-    qsizetype toDrop = -qsizetype(maxFinished);
-    for (const Pending &p : m_pending)
-        toDrop += droppable(p);
+    // (Most were left out as they came, past the last batch's bound: see m_droppable.)
+    const auto droppable = [](const Pending &p) { return p.droppable; };
+    qsizetype toDrop = qsizetype(m_droppable.size()) - qsizetype(maxFinished);
     // A deep queue: tasks the views have not seen, still waiting or queued, past maxNewQueued
     // are held back for a later batch.
     const auto deferrable = [](const Pending &p) { return isDeferrable(p.unseen, p.info.state()); };
@@ -375,8 +376,8 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
     // Then the interval's changes in the order of their last change.
     for (qsizetype position = 0; position < qsizetype(m_changeLog.size()); ++position) {
         Pending &p = m_pending[std::size_t(m_changeLog[std::size_t(position)])];
-        if (p.lastChange != position)
-            continue; // the entry changed again later
+        if (p.lastChange != position || p.dropped)
+            continue; // the entry changed again later, or was left out
         if (toDrop > 0 && droppable(p)) {
             --toDrop;
             ++m_droppedDetail;
@@ -396,6 +397,7 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
     // larger than what it holds now; the deque of entries gives its blocks back as it clears.
     m_pending.clear();
     m_pendingIndex.clear();
+    m_droppable.clear();
     if (m_changeLog.capacity() > 65536 && m_changeLog.size() < m_changeLog.capacity() / 8)
         std::vector<qint32>().swap(m_changeLog);
     m_changeLog.clear();
@@ -412,6 +414,24 @@ void TaskCoalescer::addPending(Pending &&p)
     p.lastChange = qsizetype(m_changeLog.size());
     m_changeLog.push_back(qint32(m_pending.size()));
     m_pending.push_back(std::move(p));
+}
+
+void TaskCoalescer::noteIfDroppable(qsizetype index)
+{
+    Pending &p = m_pending[std::size_t(index)];
+    if (p.droppable || !isDroppableDetail(p.unseen, p.info.state()))
+        return;
+    p.droppable = true;
+    m_droppable.push_back(qint32(index));
+    if (qsizetype(m_droppable.size()) <= qsizetype(m_maxFinished))
+        return;
+    Pending &oldest = m_pending[std::size_t(m_droppable.front())];
+    m_droppable.pop_front();
+    oldest.dropped = true;
+    const quint64 id = oldest.info.id();
+    oldest.info = TaskInfo(); // its strings go now
+    oldest.info.setId(id);
+    ++m_droppedDetail;
 }
 
 void TaskCoalescer::forgetHeldBack()
@@ -546,6 +566,7 @@ void TaskCoalescer::discardChanges()
     m_pendingIndex.clear();
     m_changeLog.clear();
     m_heldBack.clear();
+    m_droppable.clear();
 }
 
 } // namespace pk::monitor

@@ -176,6 +176,8 @@ public:
     */
     quint64 takeBatch(QList<TaskInfo> *changes, int maxFinished, int maxNewQueued, bool *heldBack,
         quint64 *eventsDropped = nullptr);
+    //! The owner's maxFinished: past it, unseen finished tasks are left out as they come.
+    void setMaxFinished(int count) { m_maxFinished = std::max(count, 0); }
     //! The keeper's status as of the last takeSnapshot(), takeBatch() or refreshStatus().
     KeeperStatus status() const { return { m_label, m_threadCount, m_counts }; }
     //! Takes the keeper's counts and thread count now (kept once the keeper is gone).
@@ -206,6 +208,8 @@ private:
         TaskInfo info;
         qsizetype lastChange = 0; // position in changeLog
         bool unseen = false; // the task appeared in this interval: views never saw it
+        bool droppable = false; // in m_droppable: unseen, and succeeded or cancelled
+        bool dropped = false; // left out already: only counted
     };
     /*
         The tasks batches held back (unseen, waiting or queued, past maxNewQueued), oldest
@@ -250,6 +254,8 @@ private:
     void coalesce(const TaskEvent *events, qsizetype count);
     // Appends \a p to the interval's changes, as changed now.
     void addPending(Pending &&p);
+    // Notes the entry at \a index if it became droppable, leaving the oldest out past the bound.
+    void noteIfDroppable(qsizetype index);
     void forgetHeldBack();
 
     QPointer<PromiseKeeper> m_keeper;
@@ -263,6 +269,15 @@ private:
     std::deque<Pending> m_pending;
     IdIndex m_pendingIndex;
     HeldBack m_heldBack;
+    /*
+        The droppable entries of the interval (unseen tasks that succeeded or were cancelled,
+        final, so never to change again) in the order they became so, which is the order of
+        their last change: past setMaxFinished() the oldest is left out at once
+        (counted, its TaskInfo freed), during the deliveries, which are sliced, rather than
+        all of a flood's at the next batch.
+    */
+    std::deque<qint32> m_droppable;
+    int m_maxFinished = kDefaultMaxFinishedPerUpdate;
     std::vector<qint32> m_changeLog; // entry indexes, one per change
     quint64 m_droppedDetail = 0; // left out by the bounds, in takeBatch()
     quint64 m_eventsDropped = 0; // by the keeper, since the last batch
