@@ -92,8 +92,8 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
         if constexpr (Mirrored)
             latest = &m_mirror->apply(*e, historySize, &known);
         qsizetype found = m_pendingIndex.find(id);
-        qsizetype heldAt = -1;
-        if (found < 0 && m_heldBack.count > 0 && m_heldBack.find(id, &heldAt)) {
+        const qsizetype heldAt = found < 0 && m_heldBack.count > 0 ? m_heldBack.find(id) : -1;
+        if (heldAt >= 0) {
             // Held back by a batch: its latest state goes with this interval's changes,
             // still unseen.
             found = qsizetype(m_pending.size());
@@ -344,7 +344,7 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
     // A flood: more tasks appeared and finished in this interval than views can take in
     // detail. The oldest of them are left out (and counted as dropped detail); tasks the views
     // have seen, live tasks and failures are always sent.
-    // (Most were left out as they came, past the last batch's bound: see m_droppable.)
+    // (Most were left out as they came, past setMaxFinished(): see m_droppable.)
     const auto droppable = [](const Pending &p) { return p.droppable; };
     qsizetype toDrop = qsizetype(m_droppable.size()) - qsizetype(maxFinished);
     // A deep queue: tasks the views have not seen, still waiting or queued, past maxNewQueued
@@ -439,16 +439,15 @@ void TaskCoalescer::forgetHeldBack()
     m_heldBack.clear();
 }
 
-TaskCoalescer::Pending *TaskCoalescer::HeldBack::find(quint64 id, qsizetype *position)
+qsizetype TaskCoalescer::HeldBack::find(quint64 id) const
 {
     const qsizetype at = index.find(id);
     if (at < 0 || quint64(at) < popped)
-        return nullptr; // never held back, or taken from the front since
+        return -1; // never held back, or taken from the front since
     const auto offset = std::size_t(quint64(at) - popped);
-    if (offset >= entries.size() || taken[offset] || entries[offset].info.id() != id)
-        return nullptr; // taken since (and maybe held back again, elsewhere)
-    *position = qsizetype(offset);
-    return &entries[offset];
+    if (offset >= entries.size() || entries[offset].info.id() != id)
+        return -1; // taken since (and maybe held back again, elsewhere)
+    return qsizetype(offset);
 }
 
 void TaskCoalescer::HeldBack::push(Pending &&p)
@@ -459,22 +458,22 @@ void TaskCoalescer::HeldBack::push(Pending &&p)
         index.clear();
         popped = 0;
         for (std::size_t i = 0; i < entries.size(); ++i) {
-            if (!taken[i])
+            if (entries[i].info.id() != 0)
                 index.insert(entries[i].info.id(), qsizetype(i));
         }
     }
+    Q_ASSERT(p.info.id() != 0);
     index.insert(p.info.id(), qsizetype(popped + entries.size()));
     entries.push_back(std::move(p));
-    taken.push_back(false);
     ++count;
 }
 
 TaskCoalescer::Pending TaskCoalescer::HeldBack::take(qsizetype position)
 {
-    Q_ASSERT(
-        position >= 0 && std::size_t(position) < entries.size() && !taken[std::size_t(position)]);
-    taken[std::size_t(position)] = true;
-    Pending p = std::move(entries[std::size_t(position)]);
+    Pending &slot = entries[std::size_t(position)];
+    Q_ASSERT(position >= 0 && std::size_t(position) < entries.size() && slot.info.id() != 0);
+    Pending p = std::move(slot);
+    slot.info = TaskInfo(); // empty: id 0
     if (--count == 0)
         clear();
     return p;
@@ -482,9 +481,8 @@ TaskCoalescer::Pending TaskCoalescer::HeldBack::take(qsizetype position)
 
 void TaskCoalescer::HeldBack::trim()
 {
-    while (!entries.empty() && taken.front()) {
+    while (!entries.empty() && entries.front().info.id() == 0) {
         entries.pop_front();
-        taken.pop_front();
         ++popped;
     }
 }
@@ -492,7 +490,6 @@ void TaskCoalescer::HeldBack::trim()
 void TaskCoalescer::HeldBack::clear()
 {
     entries.clear();
-    taken.clear();
     popped = 0;
     count = 0;
     index.clear();
@@ -508,7 +505,8 @@ void TaskCoalescer::markCarried(quint64 idLimit)
     }
     // Held-back tasks the snapshot carried are seen now: sent with the next batch, unbounded.
     for (std::size_t i = 0; i < m_heldBack.entries.size() && m_heldBack.count > 0; ++i) {
-        if (m_heldBack.taken[i] || m_heldBack.entries[i].info.id() > idLimit)
+        const quint64 id = m_heldBack.entries[i].info.id();
+        if (id == 0 || id > idLimit)
             continue;
         Pending p = m_heldBack.take(qsizetype(i));
         p.unseen = false;

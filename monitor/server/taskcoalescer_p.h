@@ -217,18 +217,17 @@ private:
         changes, so that its cost follows the changes of its interval and what it sends, not
         the depth of the queue (moving every held-back task into each new interval cost a
         deep queue's flood up to 20 ms a batch). A held-back task that changes leaves it for
-        the interval's changes (its slot is left empty, `taken`).
+        the interval's changes; its slot is left empty (id 0: task ids start at 1).
     */
     struct HeldBack
     {
         std::deque<Pending> entries;
-        std::deque<bool> taken;
         quint64 popped = 0; // entries taken from the front so far: positions are absolute
         qsizetype count = 0; // entries not taken
         IdIndex index; // id -> absolute position; stale for entries taken or popped
 
-        //! The entry of \a id if it is held back, else nullptr.
-        Pending *find(quint64 id, qsizetype *position);
+        //! The position of \a id's entry if it is held back, else -1.
+        qsizetype find(quint64 id) const;
         void push(Pending &&p);
         //! Removes the entry at \a position (from find()) and returns it.
         Pending take(qsizetype position);

@@ -135,6 +135,8 @@ public:
 
     void remap();
     void rebuild();
+    //! Reads every row's sort value (none while unsorted); proxyRow is sized to the source.
+    void readKeys();
     void relayout(std::vector<int> &&newOrder);
     void removeProxyRows(std::vector<int> &&rows);
     void appendRows(const std::vector<int> &sourceRows);
@@ -193,14 +195,9 @@ void MonitorFilterModelPrivate::rebuild()
     proxyRow.assign(std::size_t(rows), -1);
     unsettled.assign(std::size_t(rows), 0);
     anyUnsettled = false;
-    keys.clear();
     if (column >= columns)
         column = -1;
-    if (column >= 0) {
-        keys.reserve(std::size_t(rows));
-        for (int row = 0; row < rows; ++row)
-            keys.push_back(keyFor(row));
-    }
+    readKeys();
     order.clear();
     for (int row = 0; row < rows; ++row) {
         if (accepts(row))
@@ -209,6 +206,16 @@ void MonitorFilterModelPrivate::rebuild()
     if (column >= 0)
         std::sort(order.begin(), order.end(), [this](int a, int b) { return less(a, b); });
     remap();
+}
+
+void MonitorFilterModelPrivate::readKeys()
+{
+    keys.clear();
+    if (column < 0)
+        return;
+    keys.reserve(proxyRow.size());
+    for (std::size_t row = 0; row < proxyRow.size(); ++row)
+        keys.push_back(keyFor(int(row)));
 }
 
 void MonitorFilterModelPrivate::relayout(std::vector<int> &&newOrder)
@@ -611,12 +618,7 @@ void MonitorFilterModel::sort(int column, Qt::SortOrder order)
         return;
     d->column = column;
     d->sortOrder = order;
-    d->keys.clear();
-    if (column >= 0) {
-        d->keys.reserve(d->proxyRow.size());
-        for (std::size_t row = 0; row < d->proxyRow.size(); ++row)
-            d->keys.push_back(d->keyFor(int(row)));
-    }
+    d->readKeys();
     std::fill(d->unsettled.begin(), d->unsettled.end(), 0);
     d->anyUnsettled = false;
     std::vector<int> sorted = d->order;
