@@ -824,13 +824,13 @@ void MonitorWidgetPrivate::onUpdated(
             stats.addFinished(info);
     }
     timeline->setThreadCount(threads);
-    timeline->setKeepers(feed ? feed->keepers() : QList<KeeperStatus>());
+    const QList<KeeperStatus> keepers = feed ? feed->keepers() : QList<KeeperStatus>();
+    timeline->setKeepers(keepers);
     timeline->addTasks(changes);
     noteRecordingSpan(changes);
     // The counts are exact where detail was dropped: the workers they say are busy are drawn
     // so, aggregated, until the detail is whole again.
     const qint64 now = TaskInfo::monotonicNowNsecs();
-    const QList<KeeperStatus> keepers = feed ? feed->keepers() : QList<KeeperStatus>();
     timeline->setOccupancy(now,
         keepers.isEmpty() ? QList<KeeperStatus> { { QString(), threads, c } } : keepers, dropped);
     timeline->addQueueDepth(now, c.queued + c.waiting);
