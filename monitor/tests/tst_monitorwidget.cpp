@@ -294,6 +294,7 @@ private Q_SLOTS:
     void sortScrollsToTheTop();
     void darkPalette_data();
     void darkPalette();
+    void tableCellsShowTheirRoles();
 };
 
 void tst_MonitorWidget::countersAndRows()
@@ -1443,6 +1444,18 @@ void tst_MonitorWidget::filterAndCancelShortcuts()
 
     press(view, QKeySequence::Delete);
     QCOMPARE(shown.feed.cancelled, QList<quint64> { 3 });
+    // Ctrl+click adds rows: Del cancels every one selected, the last clicked is the current.
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, Qt::ControlModifier,
+        view->visualRect(view->model()->index(4, 0)).center());
+    QCOMPARE(shown.widget.selectedTaskId(), quint64(5));
+    shown.feed.cancelled.clear();
+    press(view, QKeySequence::Delete);
+    std::sort(shown.feed.cancelled.begin(), shown.feed.cancelled.end());
+    QCOMPARE(shown.feed.cancelled, (QList<quint64> { 3, 5 }));
+    shown.feed.cancelled = { 3 };
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {},
+        view->visualRect(view->model()->index(2, 0)).center());
+    QCOMPARE(view->selectionModel()->selectedRows().size(), 1);
 
     press(view, QKeySequence::Find);
     QVERIFY(filter->hasFocus());
@@ -1493,6 +1506,24 @@ void tst_MonitorWidget::copyShortcuts()
     QCOMPARE(details, child<QTextBrowser>(shown.widget, "details")->toPlainText());
     QVERIFY(details.contains(QStringLiteral("say \"hi\"")));
     QVERIFY(details.contains(QStringLiteral("at line 12")));
+
+    // Shift+click extends the selection: every row between, in the table's order.
+    const QModelIndex first = view->currentIndex();
+    const QModelIndex last = first.sibling(first.row() + 2, 0);
+    QTest::mouseClick(
+        view->viewport(), Qt::LeftButton, Qt::ShiftModifier, view->visualRect(last).center());
+    QCOMPARE(view->selectionModel()->selectedRows().size(), 3);
+    QGuiApplication::clipboard()->clear();
+    press(view, QKeySequence::Copy);
+    const QStringList three = QGuiApplication::clipboard()->text().split(QLatin1Char('\n'));
+    QCOMPARE(three.size(), 5);
+    QCOMPARE(three.at(0), lines.at(0));
+    QCOMPARE(three.at(1), lines.at(1));
+    for (int i = 0; i < 3; ++i) {
+        const QString id
+            = first.sibling(first.row() + i, pk::MonitorModel::IdColumn).data().toString();
+        QCOMPARE(three.at(1 + i).split(QLatin1Char('\t')).at(1), id);
+    }
 }
 
 // keyboardHelp() names every shortcut the widget has, and the "?" button shows it.
@@ -1641,6 +1672,62 @@ void tst_MonitorWidget::darkPalette()
     QVERIFY(std::abs(off.lightness() - window.lightness()) < 10);
     QVERIFY(on != off);
     QVERIFY(on.hslHue() >= 190 && on.hslHue() <= 230); // Running's blue
+}
+
+// The table's cells are drawn from the model's roles: the text, its colour and alignment, and
+// the selection's colours.
+void tst_MonitorWidget::tableCellsShowTheirRoles()
+{
+    ShownMixedTasks shown;
+    QTableView *view = shown.widget.tableView();
+    QVERIFY(QTest::qWaitForWindowExposed(&shown.widget));
+    const QAbstractItemModel *model = view->model();
+    const auto rowOf = [model](quint64 id) {
+        for (int row = 0; row < model->rowCount(); ++row) {
+            if (model->index(row, 0).data(pk::MonitorModel::IdRole).toULongLong() == id)
+                return row;
+        }
+        return -1;
+    };
+    // The pixels of a cell's rectangle, inside its borders, that are near a colour.
+    const auto inked = [view](const QImage &image, const QRect &rect, const QColor &color) {
+        int n = 0;
+        for (int y = rect.top() + 1; y < rect.bottom(); ++y) {
+            for (int x = rect.left() + 1; x < rect.right(); ++x) {
+                const QColor c = image.pixelColor(x, y);
+                if (std::abs(c.red() - color.red()) + std::abs(c.green() - color.green())
+                        + std::abs(c.blue() - color.blue())
+                    < 60)
+                    ++n;
+            }
+        }
+        return n;
+    };
+    const QPalette palette = view->palette();
+    const int failed = rowOf(2);
+    const int succeeded = rowOf(1);
+    QVERIFY(failed >= 0 && succeeded >= 0);
+    const QModelIndex error = model->index(failed, pk::MonitorModel::ErrorColumn);
+    const QColor red = error.data(Qt::ForegroundRole).value<QBrush>().color();
+    QImage image = view->viewport()->grab().toImage();
+    QVERIFY(inked(image, view->visualRect(error), red) > 3);
+    const QModelIndex title = model->index(succeeded, pk::MonitorModel::TitleColumn);
+    QCOMPARE(inked(image, view->visualRect(title), red), 0);
+    QVERIFY(inked(image, view->visualRect(title), palette.color(QPalette::Text)) > 3);
+    // Ids are right-aligned: their ink is in the cell's right half.
+    QRect id = view->visualRect(model->index(succeeded, pk::MonitorModel::IdColumn));
+    QVERIFY(inked(image, id.adjusted(id.width() / 2, 0, 0, 0), palette.color(QPalette::Text)) > 3);
+    QCOMPARE(inked(image, id.adjusted(0, 0, -id.width() / 2, 0), palette.color(QPalette::Text)), 0);
+
+    // Selected: the highlight behind it, its text in the highlighted text's colour.
+    shown.widget.selectTask(1);
+    image = view->viewport()->grab().toImage();
+    id = view->visualRect(model->index(succeeded, pk::MonitorModel::IdColumn));
+    const QPalette::ColorGroup group
+        = view->isActiveWindow() ? QPalette::Active : QPalette::Inactive;
+    QCOMPARE(image.pixelColor(id.left() + 2, id.top() + 2).rgb(),
+        palette.color(group, QPalette::Highlight).rgb());
+    QVERIFY(inked(image, id, palette.color(group, QPalette::HighlightedText)) > 3);
 }
 
 QTEST_MAIN(tst_MonitorWidget)

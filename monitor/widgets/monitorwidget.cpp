@@ -1,6 +1,7 @@
 #include "csvexport_p.h"
 #include "monitorstyle_p.h"
 #include "monitorwidget_p.h"
+#include "taskitemdelegate_p.h"
 #include "throughputchart_p.h"
 #include "timelineview_p.h"
 #include "traceexport_p.h"
@@ -376,8 +377,11 @@ void MonitorWidgetPrivate::setupUi()
     table = new QTableView(tablePanel);
     table->setObjectName(QStringLiteral("taskTable"));
     table->setModel(proxy);
+    table->setItemDelegate(new monitor::TaskItemDelegate(table));
     table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table->setSelectionMode(QAbstractItemView::SingleSelection);
+    // Several rows, to copy or cancel them together; the current one is the task shown in
+    // the details and on the timeline.
+    table->setSelectionMode(QAbstractItemView::ExtendedSelection);
     table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table->setAlternatingRowColors(true);
     table->setWordWrap(false);
@@ -943,8 +947,9 @@ void MonitorWidgetPrivate::restoreSelection()
         }
         return;
     }
+    // Still there, with the rows selected beside it (which the selection model keeps).
     if (current.isValid() && current.data(MonitorModel::IdRole).toULongLong() == selectedId
-        && selection->isRowSelected(current.row(), QModelIndex()))
+        && selection->hasSelection())
         return;
     const QModelIndex source = model->indexOf(selectedId);
     const QModelIndex index = source.isValid() ? proxy->mapFromSource(source) : QModelIndex();
