@@ -572,6 +572,35 @@ void tst_Timeline::timeRangeSetsBothViews()
     // Out of bounds: clamped to what the chart keeps.
     monitor.setTimeRange(1h);
     QCOMPARE(monitor.timeRange(), ThroughputChart::kMaxSpan);
+
+    // The wheel zooms the timeline: the range, the control and the chart follow.
+    monitor.setTimeRange(10s);
+    changed.clear();
+    auto *view = const_cast<TimelineView *>(timeline);
+    const QPointF at(view->width() - 4, view->height() / 2); // the right edge: still following
+    const auto wheel = [view, at](int delta) {
+        QWheelEvent event(at, view->mapToGlobal(at), QPoint(), QPoint(0, delta), Qt::NoButton,
+            Qt::NoModifier, Qt::NoScrollPhase, false);
+        QCoreApplication::sendEvent(view, &event);
+    };
+    wheel(120 * 3); // in: 10 s × 0.8³ = 5.12 s
+    QCOMPARE(timeline->span(), qint64(5.12 * kSec));
+    QCOMPARE(monitor.timeRange(), 5120ms);
+    QCOMPARE(chart->span(), 5120ms);
+    QCOMPARE(combo->currentText(), QStringLiteral("5.12 s (zoomed)"));
+    QCOMPARE(changed.count(), 1);
+    wheel(120 * 10); // in again, past what the chart keeps
+    QCOMPARE(monitor.timeRange(), std::chrono::milliseconds(timeline->span() / 1000000));
+    QCOMPARE(chart->span(), ThroughputChart::kMinSpan);
+    QVERIFY(combo->currentText().endsWith(QStringLiteral("ms (zoomed)")));
+    QCOMPARE(combo->count(), 4); // one item stands for the zoomed span
+    QCOMPARE(changed.count(), 2);
+    // A choice again.
+    combo->setFocus();
+    QTest::keyClick(combo, Qt::Key_Home);
+    QCOMPARE(monitor.timeRange(), 10s);
+    QCOMPARE(timeline->span(), 10 * kSec);
+    QCOMPARE(changed.count(), 3);
 }
 
 QTEST_MAIN(tst_Timeline)

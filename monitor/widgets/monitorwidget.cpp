@@ -461,11 +461,14 @@ void MonitorWidgetPrivate::setupUi()
     timeRangeCombo = new QComboBox(q);
     timeRangeCombo->setObjectName(QStringLiteral("timeRange"));
     timeRangeCombo->setToolTip(MonitorWidget::tr("The time the timeline and the chart show"));
+    timeRangeCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents); // "250 ms (zoomed)"
     for (const auto &[range, text] : timeRangeChoices())
         timeRangeCombo->addItem(text, qint64(range.count()));
     QObject::connect(timeRangeCombo, &QComboBox::activated, q, [this](int index) {
         q->setTimeRange(std::chrono::milliseconds(timeRangeCombo->itemData(index).toLongLong()));
     });
+    QObject::connect(timeline, &monitor::TimelineView::spanZoomed, q,
+        [this](qint64 nsecs) { onTimelineZoomed(nsecs); });
     q->setTimeRange(kDefaultTimeRange);
 
     topSplitter = new QSplitter(Qt::Horizontal, q);
@@ -1673,6 +1676,38 @@ bool MonitorWidget::exportTrace(const QString &fileName, QString *errorString) c
     return ok;
 }
 
+void MonitorWidgetPrivate::showTimeRange(std::chrono::milliseconds range)
+{
+    const int choices = int(timeRangeChoices().size());
+    int index = timeRangeCombo->findData(qint64(range.count()));
+    if (index < 0 || index >= choices) {
+        // One item past the choices stands for the zoomed span, however often it changes.
+        const QString text
+            = MonitorWidget::tr("%1 (zoomed)")
+                  .arg(monitor::formatDuration(std::chrono::nanoseconds(range).count()));
+        if (timeRangeCombo->count() == choices)
+            timeRangeCombo->addItem(text, qint64(range.count()));
+        timeRangeCombo->setItemText(choices, text);
+        timeRangeCombo->setItemData(choices, qint64(range.count()));
+        index = choices;
+    }
+    timeRangeCombo->setCurrentIndex(index);
+}
+
+void MonitorWidgetPrivate::onTimelineZoomed(qint64 nsecs)
+{
+    // The timeline zooms further than the chart keeps samples for: the chart shows what it
+    // can of the same range, the range is the timeline's.
+    const auto range = std::max(std::chrono::milliseconds(1),
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(nsecs)));
+    chart->setSpan(range);
+    showTimeRange(range);
+    if (range == timeRange)
+        return;
+    timeRange = range;
+    Q_EMIT q->timeRangeChanged(range);
+}
+
 std::chrono::milliseconds MonitorWidget::timeRange() const
 {
     return d->timeRange;
@@ -1684,7 +1719,7 @@ void MonitorWidget::setTimeRange(std::chrono::milliseconds range)
         = std::clamp(range, monitor::ThroughputChart::kMinSpan, monitor::ThroughputChart::kMaxSpan);
     d->timeline->setSpan(std::chrono::nanoseconds(range).count());
     d->chart->setSpan(range);
-    d->timeRangeCombo->setCurrentIndex(d->timeRangeCombo->findData(qint64(range.count())));
+    d->showTimeRange(range);
     if (range == d->timeRange)
         return;
     d->timeRange = range;

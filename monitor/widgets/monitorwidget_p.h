@@ -156,6 +156,10 @@ public:
     QSplitter *bottomSplitter = nullptr;
     QComboBox *timeRangeCombo = nullptr; // the timeline's and the chart's span
     std::chrono::milliseconds timeRange { 0 };
+    //! Shows \a range in timeRangeCombo: one of the choices, or "… (zoomed)" for another.
+    void showTimeRange(std::chrono::milliseconds range);
+    //! The timeline was zoomed to \a nsecs: the chart and the control follow.
+    void onTimelineZoomed(qint64 nsecs);
 
     // Controls.
     std::array<QToolButton *, 6> chips {};

@@ -1008,6 +1008,7 @@ void TimelineView::wheelEvent(QWheelEvent *event)
     }
     event->accept();
     update();
+    Q_EMIT spanZoomed(m_spanNs);
 }
 
 void TimelineView::mousePressEvent(QMouseEvent *event)

@@ -163,6 +163,8 @@ public:
 Q_SIGNALS:
     //! A click (press and release without a drag) on the bar of \a taskId.
     void taskClicked(quint64 taskId);
+    //! The user zoomed with the wheel: the span is now \a nsecs (setSpan() does not emit it).
+    void spanZoomed(qint64 nsecs);
 
 protected:
     bool event(QEvent *event) override;

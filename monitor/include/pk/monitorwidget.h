@@ -87,8 +87,9 @@ public:
     /*!
         The time the timeline and the chart show, up to "now": 10 s by default; the "Time
         range" control offers 10 s, 1 min and 5 min. Set within [2.5 s, 5 min] (the chart keeps
-        five minutes of samples). The wheel still zooms the timeline within it, and a recording
-        still fits the timeline to its own span when it loads.
+        five minutes of samples). Zooming the timeline with the wheel sets it too, from 1 ms to
+        an hour (the control then reads "250 ms (zoomed)", the chart shows what it keeps of
+        it); a recording fits the timeline to its own span when it loads.
     */
     std::chrono::milliseconds timeRange() const;
     void setTimeRange(std::chrono::milliseconds range);
