@@ -99,6 +99,7 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
             found = qsizetype(m_pending.size());
             m_pendingIndex.insert(id, found);
             m_pending.push_back(m_heldBack.take(heldAt));
+            m_pending.back().lastChange = -1; // its position was in an earlier interval's log
         }
         if (found < 0) {
             m_pendingIndex.insert(id, qsizetype(m_pending.size()));
@@ -117,6 +118,10 @@ void TaskCoalescer::coalesce(const TaskEvent *events, qsizetype count)
         }
         Pending &p = m_pending[std::size_t(found)];
         Q_ASSERT(p.info.id() == id);
+        if (p.dropped)
+            continue; // left out already: only counted, whatever it does next
+        if (p.lastChange >= 0)
+            m_changeLog[std::size_t(p.lastChange)] = kSuperseded;
         p.lastChange = qsizetype(m_changeLog.size());
         m_changeLog.push_back(qint32(found));
         if constexpr (Mirrored) {
@@ -374,10 +379,14 @@ quint64 TaskCoalescer::takeBatch(QList<TaskInfo> *changes, int maxFinished, int 
     }
     m_heldBack.trim();
     // Then the interval's changes in the order of their last change.
+    // A sequential walk that reads only the entries it takes: superseded positions and
+    // entries left out were cleared as they went.
     for (qsizetype position = 0; position < qsizetype(m_changeLog.size()); ++position) {
-        Pending &p = m_pending[std::size_t(m_changeLog[std::size_t(position)])];
-        if (p.lastChange != position || p.dropped)
-            continue; // the entry changed again later, or was left out
+        const qint32 entry = m_changeLog[std::size_t(position)];
+        if (entry == kSuperseded)
+            continue;
+        Pending &p = m_pending[std::size_t(entry)];
+        Q_ASSERT(p.lastChange == position && !p.dropped);
         if (toDrop > 0 && droppable(p)) {
             --toDrop;
             ++m_droppedDetail;
@@ -428,6 +437,7 @@ void TaskCoalescer::noteIfDroppable(qsizetype index)
     Pending &oldest = m_pending[std::size_t(m_droppable.front())];
     m_droppable.pop_front();
     oldest.dropped = true;
+    m_changeLog[std::size_t(oldest.lastChange)] = kSuperseded;
     const quint64 id = oldest.info.id();
     oldest.info = TaskInfo(); // its strings go now
     oldest.info.setId(id);

@@ -119,9 +119,10 @@ private:
     a few stores.
 
     Order: every change appends the entry's index to `changeLog` and stores its position there
-    as the entry's `lastChange`. Walking the log and taking only the positions that are still
-    some entry's last change gives the entries in the order of their last change, with no
-    sorting: 4 bytes per event.
+    as the entry's `lastChange`, clearing the position it had before (kSuperseded); an entry
+    dropped clears its position too. Walking the log and taking the positions not cleared gives
+    the entries to send in the order of their last change, with no sorting and no look at the
+    others: 4 bytes per event, and a batch reads only the entries it sends or holds back.
 
     Unseen: a task no view has been given yet. Without a mirror (pk::KeeperFeed, whose views
     all take the feed's one snapshot) a task is unseen if its first change in the interval is
@@ -206,7 +207,7 @@ private:
     struct Pending
     {
         TaskInfo info;
-        qsizetype lastChange = 0; // position in changeLog
+        qsizetype lastChange = 0; // position in changeLog; -1 for none in this interval
         bool unseen = false; // the task appeared in this interval: views never saw it
         bool droppable = false; // in m_droppable: unseen, and succeeded or cancelled
         bool dropped = false; // left out already: only counted
@@ -278,6 +279,7 @@ private:
     std::deque<qint32> m_droppable;
     int m_maxFinished = kDefaultMaxFinishedPerUpdate;
     std::vector<qint32> m_changeLog; // entry indexes, one per change
+    static constexpr qint32 kSuperseded = -1; // a change log position no longer an entry's last
     quint64 m_droppedDetail = 0; // left out by the bounds, in takeBatch()
     quint64 m_eventsDropped = 0; // by the keeper, since the last batch
     // Without a mirror: tasks sent as Waiting and not sent since, whose Queued event does not

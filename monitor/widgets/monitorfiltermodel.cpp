@@ -88,7 +88,7 @@ int compare(const SortKey &a, const SortKey &b)
     Invariant: the rows of `order` not marked `unsettled` are in sort order among themselves
     (the source's inserts and removals never change the relative order of its other rows, and
     a changed sort value marks its row). settle() puts the unsettled rows in their places with
-    one merge: O(rows + changed log changed) and one layout change per batch.
+    one pass: O(rows) copies, O(changed log rows) comparisons and one layout change per batch.
 */
 class MonitorFilterModelPrivate
 {
@@ -171,6 +171,10 @@ public:
     std::vector<int> proxyRow;
     std::vector<SortKey> keys; // empty while unsorted
     std::vector<char> unsettled;
+    // settle()'s buffers, kept from batch to batch: a fresh one of every row would be
+    // mapped and faulted in anew each time.
+    std::vector<int> settleRest;
+    std::vector<int> settleMerged;
     bool anyUnsettled = false;
     bool settleQueued = false;
     int columns = 0; // the source's column count, as of the last rebuild
@@ -227,7 +231,7 @@ void MonitorFilterModelPrivate::relayout(std::vector<int> &&newOrder)
     sources.reserve(std::size_t(before.size()));
     for (const QModelIndex &index : before)
         sources.push_back(order[std::size_t(index.row())]);
-    order = std::move(newOrder);
+    order.swap(newOrder); // the caller may reuse the old order's buffer
     remap();
     QModelIndexList after;
     after.reserve(before.size());
@@ -306,7 +310,8 @@ void MonitorFilterModelPrivate::settle()
         return;
     anyUnsettled = false;
     std::vector<int> moved;
-    std::vector<int> rest;
+    std::vector<int> &rest = settleRest;
+    rest.clear();
     rest.reserve(order.size());
     for (int row : order)
         (unsettled[std::size_t(row)] ? moved : rest).push_back(row);
@@ -315,12 +320,24 @@ void MonitorFilterModelPrivate::settle()
         return;
     const auto byValue = [this](int a, int b) { return less(a, b); };
     std::sort(moved.begin(), moved.end(), byValue);
-    std::vector<int> merged;
+    // Each moved row goes in by a binary search among the others, which are copied over in
+    // blocks: O(changed log rows) comparisons. A comparison reads the sort keys of two rows
+    // far apart in memory; comparing every row, as a merge does, cost most of a batch.
+    // (less() never finds two rows equal, so the place of each is unique.)
+    std::vector<int> &merged = settleMerged;
+    merged.clear();
     merged.reserve(order.size());
-    std::merge(
-        rest.begin(), rest.end(), moved.begin(), moved.end(), std::back_inserter(merged), byValue);
+    auto from = rest.cbegin();
+    for (int row : moved) {
+        const auto at = std::upper_bound(from, rest.cend(), row, byValue);
+        merged.insert(merged.end(), from, at);
+        merged.push_back(row);
+        from = at;
+    }
+    merged.insert(merged.end(), from, rest.cend());
+    Q_ASSERT(merged.size() == order.size());
     if (merged != order)
-        relayout(std::move(merged));
+        relayout(std::move(merged)); // which leaves the old order in settleMerged, for reuse
 }
 
 void MonitorFilterModelPrivate::scheduleSettle()
