@@ -45,19 +45,36 @@ struct Config
     int rounds = 3;
 };
 
-// Median of several rounds, in nanoseconds per task.
 double median(std::vector<double> v)
 {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
 }
 
-double measure(const Config &c, const std::function<qint64()> &round)
+// Several rounds, in nanoseconds per task: the median, and the fastest and slowest, whose
+// ratio shows whether a runner switches between modes from round to round.
+struct Rounds
+{
+    double min = 0;
+    double median = 0;
+    double max = 0;
+    double spread() const { return min > 0 ? max / min : 0; }
+};
+
+Rounds measure(const Config &c, const std::function<qint64()> &round)
 {
     std::vector<double> perTask;
     for (int r = 0; r < c.rounds; ++r)
         perTask.push_back(double(round()) / c.tasks);
-    return median(perTask);
+    std::sort(perTask.begin(), perTask.end());
+    return { perTask.front(), perTask[perTask.size() / 2], perTask.back() };
+}
+
+// "565 (540-601) | 1.11": the median (fastest-slowest) and max/min, for a table row.
+void printRow(const char *name, const Rounds &r, double ratio)
+{
+    std::printf("| %s | %.0f (%.0f-%.0f) | %.2f | %.2f |\n", name, r.median, r.min, r.max,
+        r.spread(), ratio);
 }
 
 // PromiseKeeper as a GUI program uses it: a producer thread submits, the keeper's thread runs
@@ -637,7 +654,9 @@ int main(int argc, char **argv)
             : only == QLatin1String("concurrent")
             ? std::function<qint64()>([&] { return concurrentRound(one); })
             : std::function<qint64()>([&] { return keeperRound(one); });
-        std::printf("%s: %.0f ns/task\n", qPrintable(only), measure(one, round));
+        const Rounds r = measure(one, round);
+        std::printf("%s: %.0f ns/task (%.0f-%.0f, max/min %.2f)\n", qPrintable(only), r.median,
+            r.min, r.max, r.spread());
         return 0;
     }
     Config c;
@@ -647,27 +666,28 @@ int main(int argc, char **argv)
 
     std::printf("pk-bench: %d no-op tasks, %d threads, median of %d rounds\n\n", c.tasks, c.threads,
         c.rounds);
-    const double raw = measure(c, [&] { return threadPoolRound(c); });
-    const double concurrent = measure(c, [&] { return concurrentRound(c); });
-    const double keeper = measure(c, [&] { return keeperRound(c); });
+    const Rounds raw = measure(c, [&] { return threadPoolRound(c); });
+    const Rounds concurrent = measure(c, [&] { return concurrentRound(c); });
+    const Rounds keeper = measure(c, [&] { return keeperRound(c); });
 
-    std::printf("| runner | ns/task | vs QtConcurrent::run |\n|---|---:|---:|\n");
-    std::printf("| QThreadPool::start(lambda) | %.0f | %.2f |\n", raw, raw / concurrent);
-    std::printf("| QtConcurrent::run (QFuture kept) | %.0f | 1.00 |\n", concurrent);
-    std::printf("| PromiseKeeper::submit (promise kept, taskFinished slot) | %.0f | %.2f |\n",
-        keeper, keeper / concurrent);
+    std::printf("| runner | ns/task (fastest-slowest) | max/min | vs QtConcurrent::run |\n"
+                "|---|---:|---:|---:|\n");
+    printRow("QThreadPool::start(lambda)", raw, raw.median / concurrent.median);
+    printRow("QtConcurrent::run (QFuture kept)", concurrent, 1.0);
+    printRow("PromiseKeeper::submit (promise kept, taskFinished slot)", keeper,
+        keeper.median / concurrent.median);
 
     const int links = std::min(c.tasks, 100000);
     const Config chainConfig { links, c.threads, c.rounds };
-    const double keeperChain
+    const Rounds keeperChain
         = measure(chainConfig, [&] { return keeperChainRound(links, c.threads); });
-    const double futureChain
+    const Rounds futureChain
         = measure(chainConfig, [&] { return futureChainRound(links, c.threads); });
-    std::printf(
-        "\n| %d-link continuation chain | ns/link | vs QFuture::then |\n|---|---:|---:|\n", links);
-    std::printf("| QFuture::then(&pool, ...) | %.0f | 1.00 |\n", futureChain);
-    std::printf(
-        "| pk::Promise::then(...) | %.0f | %.2f |\n", keeperChain, keeperChain / futureChain);
+    std::printf("\n| %d-link continuation chain | ns/link (fastest-slowest) | max/min | vs "
+                "QFuture::then |\n|---|---:|---:|---:|\n",
+        links);
+    printRow("QFuture::then(&pool, ...)", futureChain, 1.0);
+    printRow("pk::Promise::then(...)", keeperChain, keeperChain.median / futureChain.median);
 
     const int retained = std::min(c.tasks, 200000);
     QThreadPool pool;

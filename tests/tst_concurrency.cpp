@@ -8,6 +8,7 @@
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QSemaphore>
 #include <QtCore/QThread>
 #include <QtTest/QTest>
 
@@ -58,6 +59,8 @@ private Q_SLOTS:
     void destroyWhileTaskAttachesContextContinuation();
     void mapStoppingWhileLaunching();
     void finalStateIsReachedOnce();
+    void burstsGetEveryWorker_data();
+    void burstsGetEveryWorker();
 };
 
 void tst_Concurrency::chainedSubmitRacingCancel_data()
@@ -245,6 +248,52 @@ void tst_Concurrency::finalStateIsReachedOnce()
     QCOMPARE(counts.failed, byPromise.failed);
     QCOMPARE(counts.cancelled, byPromise.cancelled);
     QCOMPARE(counts.live(), qint64(0));
+}
+
+void tst_Concurrency::burstsGetEveryWorker_data()
+{
+    QTest::addColumn<int>("threads");
+    QTest::newRow("2") << 2;
+    QTest::newRow("3") << 3;
+    QTest::newRow("4") << 4;
+}
+
+// An idle worker spins a moment before it sleeps, and a submit that finds it spinning wakes no
+// one. A burst of as many tasks as threads, each waiting until all of them run, must still get
+// every worker: the spinner takes one task, the others wake sleepers. (Letting the spinner
+// absorb every submit while it spins left the rest queued behind a task that waited for them:
+// a rendezvous that timed out within the first bursts.)
+void tst_Concurrency::burstsGetEveryWorker()
+{
+    QFETCH(int, threads);
+    pk::PromiseKeeper keeper(threads);
+    QElapsedTimer elapsed;
+    elapsed.start();
+    int bursts = 0;
+    while (elapsed.elapsed() < kStressMs / 3) {
+        QSemaphore arrived;
+        std::vector<pk::Promise<bool>> burst;
+        for (int i = 0; i < threads; ++i) {
+            burst.push_back(keeper.submit([&arrived, threads] {
+                arrived.release();
+                // Until every task of the burst has started: they all hold a worker at once.
+                if (!arrived.tryAcquire(threads, pktest::kTimeoutMs))
+                    return false;
+                arrived.release(threads);
+                return true;
+            }));
+        }
+        for (pk::Promise<bool> &p : burst) {
+            QVERIFY(p.wait(2 * pktest::kTimeoutMs));
+            QVERIFY2(p.result(),
+                qPrintable(QStringLiteral("burst %1: a task waited alone").arg(bursts)));
+        }
+        ++bursts;
+        // Now and then the workers finish spinning and sleep: both paths are taken.
+        if (bursts % 8 == 0)
+            QThread::usleep(200);
+    }
+    QVERIFY(bursts > 10);
 }
 
 QTEST_MAIN(tst_Concurrency)
