@@ -158,6 +158,8 @@ private Q_SLOTS:
     void removeEventListenerStopsDelivery();
     void addEventListenerTwiceIsOnce();
     void addEventListenerFromOtherThreadWarns();
+    void keeperThreadCallsFromOtherThreadWarn_data();
+    void keeperThreadCallsFromOtherThreadWarn();
     void addEventListenerKeepsIdleSignal();
     void addEventListenerFromSlotKeepsSignalOrder();
     void deliveredCountsFollowTheEvents();
@@ -571,6 +573,39 @@ void tst_EventStream::addEventListenerFromOtherThreadWarns()
     QCOMPARE(keeper.submit([] { return 1; }).result(), 1);
     QVERIFY(finishedSpy.wait(pktest::kTimeoutMs));
     QVERIFY(listener.events.isEmpty());
+}
+
+void tst_EventStream::keeperThreadCallsFromOtherThreadWarn_data()
+{
+    QTest::addColumn<QString>("call");
+    QTest::newRow("removeEventListener") << QStringLiteral("removeEventListener");
+    QTest::newRow("setHistorySize") << QStringLiteral("setHistorySize");
+}
+
+// The listeners and the history are the keeper's thread's: from elsewhere these warn and change
+// nothing (the listener still gets the events, the history keeps its size).
+void tst_EventStream::keeperThreadCallsFromOtherThreadWarn()
+{
+    QFETCH(QString, call);
+    PromiseKeeper keeper(1);
+    RecordingListener listener;
+    keeper.addEventListener(&listener);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&listener); });
+    pktest::MessageLog log;
+    const QRegularExpression warning(call + QStringLiteral(": call it on the keeper's thread"));
+    QTest::ignoreMessage(QtWarningMsg, warning);
+    std::thread other([&] {
+        if (call == QLatin1String("removeEventListener"))
+            keeper.removeEventListener(&listener);
+        else
+            keeper.setHistorySize(3);
+    });
+    other.join();
+    QCOMPARE(log.warningCategories(warning), QStringList { QStringLiteral("promisekeeper") });
+    QCOMPARE(keeper.historySize(), 256);
+    auto p = keeper.submit([] { return 1; });
+    QCOMPARE(p.result(), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(listener.sawFinal(p.id()), pktest::kTimeoutMs);
 }
 
 void tst_EventStream::addEventListenerKeepsIdleSignal()

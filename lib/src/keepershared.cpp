@@ -521,6 +521,7 @@ void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
             : state == TaskState::Cancelled ? m_counts.cancelled
                                             : m_counts.succeeded);
     auto it = std::find(m_running.begin(), m_running.end(), task);
+    Q_ASSERT(it != m_running.end()); // start_locked() put it there
     *it = m_running.back();
     m_running.pop_back();
     record_locked(task, state, now, worker);

@@ -411,6 +411,11 @@ int PromiseKeeper::historySize() const
 
 void PromiseKeeper::setHistorySize(int size)
 {
+    if (thread() != QThread::currentThread()) {
+        // The history is the keeper's thread's, as the deliveries that fill it.
+        qCWarning(lcPromiseKeeper, "PromiseKeeper::setHistorySize: call it on the keeper's thread");
+        return;
+    }
     d->historySize = std::max(size, 0);
     while (d->recent.size() > std::size_t(d->historySize)) {
         d->recent.front().m_core->deref();
@@ -435,6 +440,12 @@ void PromiseKeeper::addEventListener(EventListener *listener)
 
 void PromiseKeeper::removeEventListener(EventListener *listener)
 {
+    if (thread() != QThread::currentThread()) {
+        // The lists are the keeper's thread's, read by a delivery at any moment.
+        qCWarning(
+            lcPromiseKeeper, "PromiseKeeper::removeEventListener: call it on the keeper's thread");
+        return;
+    }
     d->listeners.removeAll(listener);
     d->joiningListeners.removeAll(listener);
 }

@@ -38,7 +38,8 @@ class PromiseKeeperPrivate;
 
     Thread safety: submit(), the counts, tasks(), cancelAll(), waitForAll(), shutdown(),
     processPending() and the threadCount property are thread-safe. add/removeEventListener()
-    must be called on the keeper's thread. Destroy the keeper on its own thread: destruction
+    and setHistorySize() must be called on the keeper's thread (elsewhere they warn in the
+    "promisekeeper" category and do nothing). Destroy the keeper on its own thread: destruction
     cancels what is queued and waits for what runs.
 */
 class PROMISEKEEPER_EXPORT PromiseKeeper : public QObject
@@ -179,7 +180,8 @@ public:
     bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);
     bool isShutdown() const;
 
-    //! How many finished tasks the event stream remembers for late listeners (default 256).
+    //! How many finished tasks the event stream remembers for late listeners (default 256);
+    //! set it on the keeper's thread.
     int historySize() const;
     void setHistorySize(int size);
 
