@@ -258,11 +258,10 @@ void tst_Concurrency::burstsGetEveryWorker_data()
     QTest::newRow("4") << 4;
 }
 
-// An idle worker spins a moment before it sleeps, and a submit that finds it spinning wakes no
-// one. A burst of as many tasks as threads, each waiting until all of them run, must still get
-// every worker: the spinner takes one task, the others wake sleepers. (Letting the spinner
-// absorb every submit while it spins left the rest queued behind a task that waited for them:
-// a rendezvous that timed out within the first bursts.)
+// A burst of as many tasks as threads, each waiting until all of them run, gets every worker:
+// each submit wakes an idle worker or starts one. (A worker that spins before it sleeps and
+// absorbs every submit while it spins fails this within the first bursts; see the note of
+// 2026-12-02.)
 void tst_Concurrency::burstsGetEveryWorker()
 {
     QFETCH(int, threads);
@@ -289,7 +288,7 @@ void tst_Concurrency::burstsGetEveryWorker()
                 qPrintable(QStringLiteral("burst %1: a task waited alone").arg(bursts)));
         }
         ++bursts;
-        // Now and then the workers finish spinning and sleep: both paths are taken.
+        // Now and then the workers go idle between bursts: both paths, awake and asleep.
         if (bursts % 8 == 0)
             QThread::usleep(200);
     }

@@ -14,26 +14,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 namespace pk::detail {
 
 namespace {
 // An idle worker gives its pool thread back after this long without work.
 constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
-// How long an idle worker spins before it sleeps, and how many pauses before it starts to
-// yield and read the clock (about a microsecond).
-constexpr auto kSpinTime = std::chrono::microseconds(50);
-constexpr int kSpinPauses = 64;
-
-inline void cpuRelax() noexcept
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
 constexpr std::size_t kKeptPriorityBuckets = 8;
 
 // The keeper's critical sections are a few hundred nanoseconds: under contention, spinning
@@ -158,7 +144,6 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
     task->ref(); // the queue's reference
     m_queue[task->m_priority].push_back(task);
     ++m_counts.queued;
-    m_queuedEpoch.fetch_add(1, std::memory_order_release);
     record_locked(task, TaskState::Queued, now, -1);
     if (wakeWorker_locked()) {
         lock.unlock();
@@ -442,10 +427,6 @@ bool KeeperShared::wakeWorker_locked()
 {
     if (m_threadCount == 0 || m_counts.queued == 0)
         return false;
-    if (m_spinning && !m_spinnerClaimed) {
-        m_spinnerClaimed = true; // it takes the task when it stops spinning: nothing to notify
-        return false;
-    }
     if (m_idleWorkers > 0) {
         --m_idleWorkers;
         ++m_wakeTokens;
@@ -527,32 +508,12 @@ void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
     record_locked(task, state, now, worker);
 }
 
-void KeeperShared::spinForWork(quint32 epoch) const
-{
-    // Long enough to cover the gap between two submits of a busy producer, short enough that
-    // an idle keeper costs nothing; past the first microseconds it yields, so that on a
-    // machine with fewer cores than threads the producer gets the core it spins on.
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0;; ++i) {
-        if (m_queuedEpoch.load(std::memory_order_acquire) != epoch)
-            return;
-        if (i < kSpinPauses) {
-            cpuRelax();
-            continue;
-        }
-        if (std::chrono::steady_clock::now() - start >= kSpinTime)
-            return;
-        std::this_thread::yield();
-    }
-}
-
 void KeeperShared::workerLoop()
 {
     std::vector<TaskCore *> cancelled;
     std::unique_lock lock(m_mutex);
     const int index = claimWorkerIndex_locked();
     TaskCore *done = nullptr;
-    bool spun = false; // since the last task: one spin per idle spell
     for (;;) {
         // Finishing one task and taking the next share one lock: a task costs the worker a
         // single acquisition of the mutex.
@@ -583,7 +544,6 @@ void KeeperShared::workerLoop()
         if (next) {
             if (lock.owns_lock())
                 lock.unlock();
-            spun = false;
             next->run();
             done = next;
             lockBriefly(lock);
@@ -591,19 +551,6 @@ void KeeperShared::workerLoop()
         }
         if (m_stopping || m_activeWorkers > m_threadCount)
             break;
-        if (!spun && !m_spinning) {
-            // A producer submitting one task after another finds this worker still awake: the
-            // two do not wake each other with a syscall per task.
-            spun = true;
-            m_spinning = true;
-            const quint32 epoch = m_queuedEpoch.load(std::memory_order_relaxed);
-            lock.unlock();
-            spinForWork(epoch);
-            lock.lock();
-            m_spinning = false;
-            if (std::exchange(m_spinnerClaimed, false) || m_counts.queued > 0)
-                continue; // a task for this worker, or one queued as it stopped spinning
-        }
         ++m_idleWorkers;
         const bool woken = m_workAvailable.wait_for(
             lock, kWorkerIdleExpiry, [this] { return m_wakeTokens > 0 || m_stopping; });

@@ -129,8 +129,6 @@ public:
 private:
     ~KeeperShared();
     void workerLoop();
-    //! Returns once a task was queued since \a epoch, or after a short while.
-    void spinForWork(quint32 epoch) const;
     void startWorker_locked();
     // Work is queued: claims an idle worker (true: notify m_workAvailable) or starts one.
     bool wakeWorker_locked();
@@ -179,11 +177,6 @@ private:
     int m_activeWorkers = 0;
     int m_idleWorkers = 0;
     int m_wakeTokens = 0; // idle workers claimed by enqueue() and not yet awake
-    // At most one worker spins for a while before it sleeps (see spinForWork()): a submit that
-    // finds it unclaimed claims it instead of waking a sleeper, which costs no syscall.
-    bool m_spinning = false;
-    bool m_spinnerClaimed = false;
-    std::atomic<quint32> m_queuedEpoch { 0 }; // +1 per queued task: what a spinner watches
     int m_allDoneWaiters = 0;
     int m_holds = 0; // see admitMap()
     std::vector<bool> m_workerSlots;
