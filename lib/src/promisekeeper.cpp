@@ -27,13 +27,14 @@ struct Span
     const TaskEvent *end() const { return first + count; }
 };
 
-int checkedThreadCount(int count)
+// A negative count is a mistake, not a request for manual mode (0): it keeps \a fallback.
+int checkedThreadCount(int count, int fallback, const char *keeping)
 {
     if (count >= 0)
         return count;
-    qCWarning(lcPromiseKeeper, "PromiseKeeper: thread count %d is negative; using 0 (manual mode)",
-        count);
-    return 0;
+    qCWarning(lcPromiseKeeper, "PromiseKeeper: thread count %d is negative; keeping %s (%d)", count,
+        keeping, fallback);
+    return fallback;
 }
 } // namespace
 
@@ -295,7 +296,8 @@ QList<TaskInfo> PromiseKeeperPrivate::history() const
 
 PromiseKeeper::PromiseKeeper(int threadCount, QObject *parent)
     : QObject(parent)
-    , d(std::make_unique<PromiseKeeperPrivate>(this, checkedThreadCount(threadCount)))
+    , d(std::make_unique<PromiseKeeperPrivate>(
+          this, checkedThreadCount(threadCount, 1, "the default")))
 {
     qRegisterMetaType<pk::TaskInfo>();
 }
@@ -320,7 +322,7 @@ int PromiseKeeper::threadCount() const
 
 void PromiseKeeper::setThreadCount(int count)
 {
-    count = checkedThreadCount(count);
+    count = checkedThreadCount(count, threadCount(), "the current count");
     if (d->shared->setThreadCount(count))
         Q_EMIT threadCountChanged(count);
 }

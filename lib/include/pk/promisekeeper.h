@@ -51,13 +51,14 @@ class PROMISEKEEPER_EXPORT PromiseKeeper : public QObject
     Q_PROPERTY(int historySize READ historySize WRITE setHistorySize)
 
 public:
+    //! A negative \a threadCount warns and gives the default, 1; only 0 means manual mode.
     explicit PromiseKeeper(int threadCount = 1, QObject *parent = nullptr);
     ~PromiseKeeper() override;
 
     int threadCount() const;
-    //! Sets the number of worker threads; 0 switches to manual mode. Negative values warn and
-    //! count as 0. Lowering it lets running tasks finish; raising it starts pending ones. Returns
-    //! at once whatever the count: workers start one another as they take queued tasks.
+    //! Sets the number of worker threads; 0 switches to manual mode. A negative value warns and
+    //! changes nothing. Lowering it lets running tasks finish; raising it starts pending ones.
+    //! Returns at once whatever the count: workers start one another as they take queued tasks.
     void setThreadCount(int count);
 
     /*!
