@@ -1,5 +1,7 @@
 #include "clock_p.h"
 #include "keepershared_p.h"
+#include "taskextras_p.h"
+#include "timeoutwatcher_p.h"
 #include "tsan_p.h"
 
 #include <pk/detail/taskcore.h>
@@ -35,6 +37,12 @@ void lockBriefly(std::unique_lock<std::mutex> &lock)
     }
     lock.lock();
 }
+
+// The keeper whose worker loop runs on this thread (null elsewhere), the worker's index, and
+// how many of its tasks this thread is running now (more than one while a wait helps).
+thread_local KeeperShared *t_workerOf = nullptr;
+thread_local int t_workerIndex = -1;
+thread_local int t_running = 0;
 } // namespace
 
 int flushEventType()
@@ -92,10 +100,23 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     // the state adopt() gave it: the same).
     const TaskState previous = task->m_state.load(std::memory_order_relaxed);
     task->m_state.store(state, std::memory_order_release);
-    if (isFinal(state) && m_allDoneWaiters > 0 && m_counts.live() == 0 && m_holds == 0)
-        m_allDone.notify_all();
+    if (isFinal(state)) {
+        if (task->m_onContext)
+            --m_contextLive;
+        if (m_allDoneWaiters > 0 && m_counts.live() - m_contextLive <= m_allDoneSlack
+            && m_holds == 0)
+            m_allDone.notify_all();
+    }
+    buffer_locked(task, state, previous, now, worker, false);
+}
+
+void KeeperShared::buffer_locked(
+    TaskCore *task, TaskState state, TaskState previous, qint64 now, int worker, bool update)
+{
     if (m_events.size() >= kEventBufferCap) {
         ++m_dropped;
+        if (update)
+            task->m_updatePending.store(false, std::memory_order_relaxed); // the next may go
         return;
     }
     task->ref();
@@ -105,6 +126,7 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     e.m_state = state;
     e.m_previous = previous;
     e.m_worker = qint16(worker);
+    e.m_update = update;
     // One posted event per batch, not per task: the keeper's thread takes everything buffered
     // when it gets to it, and while events keep coming it comes back on a timer by itself.
     if (!m_collectorScheduled && m_q) {
@@ -115,12 +137,22 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     }
 }
 
+void KeeperShared::recordUpdate(TaskCore *task)
+{
+    std::lock_guard lock(m_mutex);
+    const TaskState state = task->m_state.load(std::memory_order_relaxed);
+    if (isFinal(state))
+        return; // its final event carries the last progress
+    buffer_locked(task, state, state, monotonicNs(), task->m_worker, true);
+}
+
 void KeeperShared::adopt(TaskCore *task, const TaskOptions &options, TaskState state)
 {
     task->m_id = nextTaskId();
     if (task->m_titleVerb == TitleVerb::None) // an untitled continuation has its input's
         task->m_title = options.title;
     task->m_priority = options.priority;
+    task->setTimeout(qint64(options.timeout.count()));
     task->m_keeper = this;
     ref();
     task->m_state.store(state, std::memory_order_relaxed);
@@ -284,6 +316,8 @@ bool KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
         std::unique_lock lock(m_mutex);
         task->m_queuedNs = monotonicNs();
         ++m_counts.waiting;
+        if (onContext)
+            ++m_contextLive;
         m_waiting.insert(task);
         record_locked(task, TaskState::Waiting, task->m_queuedNs, -1);
         if (rejectAtSubmission_locked(lock, task, emptyCallable, caller))
@@ -309,9 +343,15 @@ void KeeperShared::inputSucceeded(TaskCore *task)
     std::unique_lock lock(self->m_mutex);
     if (task->state() != TaskState::Waiting)
         return; // cancelled or failed meanwhile
-    // Accepted before any shutdown (nothing is after one), and not cancelled by
-    // CancelPending, which cancels every waiting task: it runs, as Drain promises.
-    Q_ASSERT(!self->m_shutdown || self->m_shutdownMode == ShutdownMode::Drain);
+    // Accepted before any shutdown (nothing is after one). Drain runs it; CancelPending
+    // cancels what would start later (a continuation released by an input that was running).
+    if (self->m_shutdown && self->m_shutdownMode == ShutdownMode::CancelPending) {
+        self->cancel_locked(task, monotonicNs());
+        lock.unlock();
+        task->dropCallable();
+        task->completed();
+        return;
+    }
     --self->m_counts.waiting;
     self->m_waiting.erase(task);
     self->queue_locked(lock, task, monotonicNs());
@@ -488,14 +528,33 @@ void KeeperShared::start_locked(TaskCore *task, int worker, qint64 now)
     ++m_counts.running;
     m_running.push_back(task);
     record_locked(task, TaskState::Running, now, worker);
+    if (const TaskExtras *extras = task->extras(); extras && extras->timeoutMs > 0)
+        TimeoutWatcher::instance().watch(task, now + extras->timeoutMs * 1'000'000);
 }
 
 void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
 {
-    // An exception from finally()'s handler replaces even a cancellation.
-    const TaskState state = task->m_error ? TaskState::Failed
-        : task->m_cancelAfterRun          ? TaskState::Cancelled
-                                          : TaskState::Succeeded;
+    const quint8 flags = task->m_cancelFlags.load(std::memory_order_relaxed);
+    TaskState state;
+    if (flags & TaskCore::TimedOut) {
+        // Whatever it returned or threw: it ran past its time.
+        const TaskExtras *extras = task->extras();
+        task->m_error = std::make_exception_ptr(
+            TimeoutError(QStringLiteral("the task ran past its time-out of %1 ms")
+                             .arg(extras ? extras->timeoutMs : 0)));
+        task->m_errorPropagated = false;
+        state = TaskState::Failed;
+    } else if (task->m_error) {
+        // Cooperative cancellation seen: throwing CancelledError when asked to stop is how a
+        // task ends Cancelled. An exception from finally()'s handler replaces even a
+        // cancellation.
+        const bool cancelled = task->m_threwCancelled && (flags & TaskCore::CancelRequested);
+        if (cancelled)
+            task->m_error = nullptr;
+        state = cancelled ? TaskState::Cancelled : TaskState::Failed;
+    } else {
+        state = task->m_cancelAfterRun ? TaskState::Cancelled : TaskState::Succeeded;
+    }
     task->m_finishedNs = now;
     --m_counts.running;
     ++(state == TaskState::Failed           ? m_counts.failed
@@ -513,6 +572,12 @@ void KeeperShared::workerLoop()
     std::vector<TaskCore *> cancelled;
     std::unique_lock lock(m_mutex);
     const int index = claimWorkerIndex_locked();
+    t_workerOf = this;
+    t_workerIndex = index;
+    const auto leave = qScopeGuard([] {
+        t_workerOf = nullptr;
+        t_workerIndex = -1;
+    });
     TaskCore *done = nullptr;
     for (;;) {
         // Finishing one task and taking the next share one lock: a task costs the worker a
@@ -544,7 +609,9 @@ void KeeperShared::workerLoop()
         if (next) {
             if (lock.owns_lock())
                 lock.unlock();
+            t_running = 1;
             next->run();
+            t_running = 0;
             done = next;
             lockBriefly(lock);
             continue;
@@ -570,19 +637,34 @@ void KeeperShared::workerLoop()
         m_workAvailable.notify_one();
 }
 
-bool KeeperShared::runOnePending()
+bool KeeperShared::runOnePending(TaskCore *preferred)
 {
     std::vector<TaskCore *> cancelled;
     std::unique_lock lock(m_mutex);
-    TaskCore *task = pop_locked(cancelled);
-    const int worker = callerWorkerIndex_locked();
+    TaskCore *task = nullptr;
+    // A worker runs the task it waits for first (manual mode keeps the start order, as
+    // documented); its queue entry stays behind as a tombstone with the queue's reference,
+    // and this run holds a reference of its own.
+    if (preferred && t_workerOf == this && preferred->m_keeper == this
+        && preferred->state() == TaskState::Queued) {
+        task = preferred;
+        task->ref();
+    } else {
+        task = pop_locked(cancelled);
+    }
+    const int worker = t_workerOf == this ? t_workerIndex : callerWorkerIndex_locked();
     if (task)
         start_locked(task, worker, monotonicNs());
     lock.unlock();
     release(cancelled);
     if (!task)
         return false;
+    const bool nested = t_workerOf == this;
+    if (nested)
+        ++t_running;
     task->run();
+    if (nested)
+        --t_running;
     lock.lock();
     finish_locked(task, worker, monotonicNs());
     lock.unlock();
@@ -600,6 +682,8 @@ int KeeperShared::processPending()
 
 bool KeeperShared::waitsMustHelp() const
 {
+    if (t_workerOf == this)
+        return true;
     std::lock_guard lock(m_mutex);
     return m_threadCount == 0 && m_q && m_q->thread() == QThread::currentThread();
 }
@@ -659,8 +743,8 @@ bool KeeperShared::cancelById(quint64 id)
     return cancelled;
 }
 
-void KeeperShared::cancelQueued_locked(
-    std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled)
+void KeeperShared::cancelQueued_locked(std::vector<TaskCore *> &entries,
+    std::vector<TaskCore *> &cancelled, bool poolContinuations)
 {
     const qint64 now = monotonicNs();
     for (auto &bucket : m_queue) {
@@ -673,8 +757,14 @@ void KeeperShared::cancelQueued_locked(
         }
     }
     m_queue.clear();
-    // Waiting tasks too: their inputs may never finish, and nothing must stay pending.
-    const std::vector<TaskCore *> waiting(m_waiting.begin(), m_waiting.end());
+    // Waiting tasks too: their inputs may never finish, and nothing must stay pending. Waiting
+    // continuations follow their inputs (onCancelled() and finally() run), except, when the
+    // keeper stops, those that would run on its pool, which nothing would start.
+    std::vector<TaskCore *> waiting;
+    for (TaskCore *task : m_waiting) {
+        if (task->m_kind == TaskKind::Task || (poolContinuations && !task->m_onContext))
+            waiting.push_back(task);
+    }
     for (TaskCore *task : waiting) {
         task->ref(); // released with the entries, like a queue reference
         cancel_locked(task, now);
@@ -683,29 +773,87 @@ void KeeperShared::cancelQueued_locked(
     }
 }
 
-int KeeperShared::cancelAll()
+void KeeperShared::requestCancellation_locked(std::vector<TaskCore *> &asked)
 {
-    std::vector<TaskCore *> entries;
-    std::vector<TaskCore *> cancelled;
-    {
-        std::lock_guard lock(m_mutex);
-        cancelQueued_locked(entries, cancelled);
+    for (TaskCore *task : m_running) {
+        const quint8 was = task->m_cancelFlags.fetch_or(TaskCore::CancelRequested);
+        if (!(was & TaskCore::CancelRequested)) {
+            task->ref(); // until the update is noted, outside the mutex
+            asked.push_back(task);
+        }
     }
+}
+
+void KeeperShared::settleCancelled(std::vector<TaskCore *> &entries,
+    const std::vector<TaskCore *> &cancelled, std::vector<TaskCore *> &asked)
+{
     for (TaskCore *task : cancelled) {
         task->dropCallable();
         task->completed();
     }
     release(entries); // the queue's references, tombstones of earlier cancels included
-    return int(cancelled.size());
+    for (TaskCore *task : asked)
+        task->noteUpdate();
+    release(asked);
 }
 
-bool KeeperShared::waitForAll(QDeadlineTimer deadline)
+int KeeperShared::cancelAll()
+{
+    std::vector<TaskCore *> entries;
+    std::vector<TaskCore *> cancelled;
+    std::vector<TaskCore *> asked;
+    {
+        std::lock_guard lock(m_mutex);
+        cancelQueued_locked(entries, cancelled, false);
+        requestCancellation_locked(asked);
+    }
+    const int count = int(cancelled.size() + asked.size());
+    settleCancelled(entries, cancelled, asked);
+    return count;
+}
+
+bool KeeperShared::requestCancellation(TaskCore *task)
+{
+    if (cancel(task))
+        return true; // it had not started
+    {
+        std::lock_guard lock(m_mutex);
+        // Not waiting or queued any more: running, or final.
+        if (task->state() != TaskState::Running)
+            return false;
+        if (task->m_cancelFlags.fetch_or(TaskCore::CancelRequested) & TaskCore::CancelRequested)
+            return true; // asked before
+    }
+    task->noteUpdate(); // the monitor shows it "cancelling"
+    return true;
+}
+
+void KeeperShared::timedOut(TaskCore *task)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (task->state() != TaskState::Running)
+            return; // finished in time
+        task->m_cancelFlags.fetch_or(TaskCore::CancelRequested | TaskCore::TimedOut);
+    }
+    task->noteUpdate();
+}
+
+bool KeeperShared::waitForAll(QDeadlineTimer deadline, bool poolOnly)
 {
     if (waitsMustHelp())
         processPending();
+    // A task that waits for all others does not wait for itself (nor for the tasks its
+    // waits are running on this thread).
+    const qint64 own = t_workerOf == this ? t_running : 0;
     std::unique_lock lock(m_mutex);
-    const auto done = [this] { return m_counts.live() == 0 && m_holds == 0; };
+    const auto done = [this, own, poolOnly] {
+        return m_counts.live() - (poolOnly ? m_contextLive : 0) - own <= 0 && m_holds == 0;
+    };
     ++m_allDoneWaiters;
+    // record_locked() wakes the waiters when the live count, context continuations aside,
+    // is down to this (a bound on every waiter's own tasks).
+    m_allDoneSlack += own;
     bool finished;
     if (deadline.isForever()) {
         m_allDone.wait(lock, done);
@@ -713,6 +861,7 @@ bool KeeperShared::waitForAll(QDeadlineTimer deadline)
     } else {
         finished = m_allDone.wait_until(lock, deadline.deadline<std::chrono::steady_clock>(), done);
     }
+    m_allDoneSlack -= own;
     --m_allDoneWaiters;
     return finished;
 }
@@ -721,22 +870,22 @@ bool KeeperShared::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
 {
     std::vector<TaskCore *> entries;
     std::vector<TaskCore *> cancelled;
+    std::vector<TaskCore *> asked;
     {
         std::lock_guard lock(m_mutex);
         m_shutdown = true;
         m_stopping = true; // workers drain the queue, then leave
         if (mode == ShutdownMode::CancelPending) {
             m_shutdownMode = mode;
-            cancelQueued_locked(entries, cancelled);
+            cancelQueued_locked(entries, cancelled, true);
+            requestCancellation_locked(asked);
         }
     }
     m_workAvailable.notify_all();
-    for (TaskCore *task : cancelled) {
-        task->dropCallable();
-        task->completed();
-    }
-    release(entries);
-    return waitForAll(deadline);
+    settleCancelled(entries, cancelled, asked);
+    // Continuations on a context run on their context's thread, which may be this one: the
+    // shutdown waits for the keeper's own work.
+    return waitForAll(deadline, true);
 }
 
 bool KeeperShared::admitMap(TaskCore *result, bool emptyCallable)
@@ -756,7 +905,8 @@ void KeeperShared::releaseHold()
 {
     std::lock_guard lock(m_mutex);
     Q_ASSERT(m_holds > 0);
-    if (--m_holds == 0 && m_allDoneWaiters > 0 && m_counts.live() == 0)
+    if (--m_holds == 0 && m_allDoneWaiters > 0
+        && m_counts.live() - m_contextLive <= m_allDoneSlack)
         m_allDone.notify_all();
 }
 

@@ -83,17 +83,31 @@ public:
     void finishOutside(TaskCore *task);
 
     int processPending();
-    // Runs one pending task on this thread; false if none was pending.
-    bool runOnePending();
-    // Whether waits on this thread must run pending tasks themselves (manual mode, keeper's
-    // thread) instead of blocking forever.
+    // Runs one pending task on this thread, \a preferred first if it is queued here; false if
+    // none was pending.
+    bool runOnePending(TaskCore *preferred = nullptr);
+    // Whether waits on this thread must run pending tasks themselves instead of blocking: the
+    // keeper's thread in manual mode, and the keeper's own workers (a task waiting for another
+    // task of its keeper, which may be queued behind it).
     bool waitsMustHelp() const;
 
     bool cancel(TaskCore *task);
+    // cancel() if it has not started; asks a running task to stop (TaskContext). Returns
+    // whether either happened.
+    bool requestCancellation(TaskCore *task);
+    // The TimeoutWatcher's call: \a task's time-out passed; if it still runs, it is asked to
+    // stop and will end Failed with TimeoutError.
+    void timedOut(TaskCore *task);
+    // A running task's progress changed (TaskCore::noteUpdate()): buffers an update event.
+    void recordUpdate(TaskCore *task);
     // For tools that know a task by its id only (the monitor): a linear search.
     bool cancelById(quint64 id);
+    // Cancels the waiting and queued tasks and asks the running ones to stop; continuations
+    // waiting on them follow their outcome. Returns how many tasks it cancelled or asked.
     int cancelAll();
-    bool waitForAll(QDeadlineTimer deadline);
+    // With \a poolOnly, continuations on a context (run by their context's thread, maybe this
+    // one) are not waited for: shutdown() waits for the keeper's own work.
+    bool waitForAll(QDeadlineTimer deadline, bool poolOnly = false);
     // A submission that will still queue tasks (a map launching items as others finish) keeps
     // waitForAll() and shutdown() waiting while it holds the keeper open. admitMap() fails
     // \a result at once (false) if the keeper is shut down or the callable is empty, and
@@ -148,11 +162,22 @@ private:
     void start_locked(TaskCore *task, int worker, qint64 now);
     void finish_locked(TaskCore *task, int worker, qint64 now);
     void cancel_locked(TaskCore *task, qint64 now);
-    // Cancels everything queued; \a entries gets every queue entry (with its reference),
-    // \a cancelled the tasks cancelled now.
-    void cancelQueued_locked(std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled);
+    // Cancels everything queued and the waiting tasks (with \a poolContinuations, also the
+    // waiting continuations that would run on the pool); \a entries gets every queue entry
+    // (with its reference), \a cancelled the tasks cancelled now.
+    void cancelQueued_locked(std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled,
+        bool poolContinuations);
+    // Asks every running task to stop; \a asked gets those not asked before, with a reference.
+    void requestCancellation_locked(std::vector<TaskCore *> &asked);
+    // After the two above, outside the mutex: wakes the cancelled tasks' waiters, notes the
+    // requests, drops the references.
+    static void settleCancelled(std::vector<TaskCore *> &entries,
+        const std::vector<TaskCore *> &cancelled, std::vector<TaskCore *> &asked);
     // Moves \a task to \a state and records the change for the keeper's thread.
     void record_locked(TaskCore *task, TaskState state, qint64 now, int worker);
+    // Buffers one event for the keeper's thread (\a update: progress, no change of state).
+    void buffer_locked(
+        TaskCore *task, TaskState state, TaskState previous, qint64 now, int worker, bool update);
     QList<TaskInfo> tasks_locked() const;
     int claimWorkerIndex_locked();
     int callerWorkerIndex_locked() const { return m_threadCount == 0 ? 0 : -1; }
@@ -178,6 +203,8 @@ private:
     int m_idleWorkers = 0;
     int m_wakeTokens = 0; // idle workers claimed by enqueue() and not yet awake
     int m_allDoneWaiters = 0;
+    qint64 m_allDoneSlack = 0; // the waiters' own running tasks (see waitForAll())
+    qint64 m_contextLive = 0; // live continuations on a context (counted in m_counts)
     int m_holds = 0; // see admitMap()
     std::vector<bool> m_workerSlots;
     bool m_shutdown = false;

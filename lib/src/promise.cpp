@@ -1,4 +1,6 @@
 #include "keepershared_p.h"
+#include "taskextras_p.h"
+#include "waitstripes_p.h"
 
 #include <pk/promise.h>
 
@@ -101,6 +103,47 @@ bool PromiseBase::cancel() const
         return true;
     }
     return d->m_keeper && d->m_keeper->cancel(d);
+}
+
+bool PromiseBase::requestCancellation() const
+{
+    if (!d)
+        return false;
+    if (d->isDetached() || !d->m_keeper)
+        return cancel();
+    return d->m_keeper->requestCancellation(d);
+}
+
+bool PromiseBase::isCancellationRequested() const noexcept
+{
+    return d && d->isCancellationRequested();
+}
+
+qint64 PromiseBase::progressValue() const noexcept
+{
+    const detail::TaskExtras *extras = d ? d->extras() : nullptr;
+    return extras ? extras->progressValue.load(std::memory_order_relaxed) : 0;
+}
+
+qint64 PromiseBase::progressMinimum() const noexcept
+{
+    const detail::TaskExtras *extras = d ? d->extras() : nullptr;
+    return extras ? extras->progressMinimum.load(std::memory_order_relaxed) : 0;
+}
+
+qint64 PromiseBase::progressMaximum() const noexcept
+{
+    const detail::TaskExtras *extras = d ? d->extras() : nullptr;
+    return extras ? extras->progressMaximum.load(std::memory_order_relaxed) : 0;
+}
+
+QString PromiseBase::progressText() const
+{
+    const detail::TaskExtras *extras = d ? d->extras() : nullptr;
+    if (!extras)
+        return QString();
+    std::lock_guard lock(detail::waitStripeFor(d).mutex);
+    return extras->progressText;
 }
 
 void PromiseBase::waitForValue(QDeadlineTimer deadline) const

@@ -175,6 +175,11 @@ bool PromiseKeeperPrivate::dispatch(const TaskEvent *events, std::size_t count)
     // Counted before the listeners see them: inside taskEvents(), deliveredCounts() includes
     // the events passed.
     for (const TaskEvent &e : Span { events, count }) {
+        if (e.m_update) {
+            // Read from now on: a later change of progress buffers a new update.
+            e.m_core->m_updatePending.store(false, std::memory_order_release);
+            continue;
+        }
         if (e.m_previous != e.m_state)
             delivered.add(e.m_previous, -1);
         delivered.add(e.m_state);
@@ -202,12 +207,26 @@ void PromiseKeeperPrivate::emitSignals(const TaskEvent *events, std::size_t coun
     const bool cancelled = connected(&PromiseKeeper::taskCancelled);
     const bool finished = connected(&PromiseKeeper::taskFinished);
     const bool callbackFailed = connected(&PromiseKeeper::callbackFailed);
-    if (!(queued || started || succeeded || failed || cancelled || finished || callbackFailed))
+    const bool progress = connected(&PromiseKeeper::taskProgress);
+    if (!(queued || started || succeeded || failed || cancelled || finished || callbackFailed
+            || progress))
         return;
 
     QPointer<PromiseKeeper> alive(q);
     const QString keeperName = q->objectName(); // this is the keeper's thread
+    // (a progress update is told by taskProgress only)
     for (const TaskEvent &e : Span { events, count }) {
+        if (e.m_update) {
+            // Progress (a cancellation request alone has none to tell).
+            if (progress && e.m_core->extras()) {
+                TaskInfo info = e.info();
+                info.setKeeperName(keeperName);
+                Q_EMIT q->taskProgress(info);
+                if (!alive)
+                    return;
+            }
+            continue;
+        }
         const TaskState state = e.state();
         bool wanted = false;
         switch (state) {

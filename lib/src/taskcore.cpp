@@ -1,10 +1,13 @@
 #include "clock_p.h"
 #include "keepershared_p.h"
+#include "taskextras_p.h"
 #include "waitstripes_p.h"
 
 #include <pk/detail/taskcore.h>
+#include <pk/errors.h>
 #include <pk/taskinfo.h>
 
+#include <algorithm>
 #include <deque>
 #include <typeinfo>
 
@@ -86,8 +89,60 @@ TaskCore::~TaskCore()
 {
     if (m_manyInputs)
         delete m_inputIds;
+    delete m_extras.load(std::memory_order_relaxed);
     if (m_keeper)
         m_keeper->deref();
+}
+
+TaskExtras &TaskCore::ensureExtras()
+{
+    TaskExtras *extras = m_extras.load(std::memory_order_relaxed);
+    if (!extras) {
+        extras = new TaskExtras;
+        m_extras.store(extras, std::memory_order_release);
+    }
+    return *extras;
+}
+
+void TaskCore::setTimeout(qint64 msecs)
+{
+    if (msecs > 0)
+        ensureExtras().timeoutMs = msecs;
+}
+
+void TaskCore::noteUpdate() noexcept
+{
+    // One event until the keeper's thread delivered it: a task that reports 10 000 times a
+    // second costs the keeper's thread one event per batch.
+    if (!m_updatePending.exchange(true, std::memory_order_acq_rel) && m_keeper)
+        m_keeper->recordUpdate(this);
+}
+
+void TaskCore::setProgressRange(qint64 minimum, qint64 maximum) noexcept
+{
+    TaskExtras &extras = ensureExtras();
+    extras.progressMinimum.store(minimum, std::memory_order_relaxed);
+    extras.progressMaximum.store(std::max(minimum, maximum), std::memory_order_relaxed);
+    noteUpdate();
+}
+
+void TaskCore::setProgressValue(qint64 value) noexcept
+{
+    TaskExtras &extras = ensureExtras();
+    if (extras.progressValue.exchange(value, std::memory_order_relaxed) != value)
+        noteUpdate();
+}
+
+void TaskCore::setProgressText(const QString &text)
+{
+    TaskExtras &extras = ensureExtras();
+    {
+        std::lock_guard lock(waitStripeFor(this).mutex);
+        if (extras.progressText == text)
+            return;
+        extras.progressText = text;
+    }
+    noteUpdate();
 }
 
 void TaskCore::setInputs(TaskKind kind, TaskCore *const *inputs, std::size_t count) noexcept
@@ -139,6 +194,10 @@ void TaskCore::run() noexcept
 {
     try {
         invoke();
+    } catch (const CancelledError &) {
+        // Ends Cancelled if cancellation was asked for (see KeeperShared::finish_locked()).
+        m_error = std::current_exception();
+        m_threwCancelled = true;
     } catch (...) {
         // Whatever the task threw stays in the promise; nothing escapes a worker thread.
         m_error = std::current_exception();
@@ -237,28 +296,40 @@ bool TaskCore::waitUntilFinal(QDeadlineTimer deadline) noexcept
 {
     if (isFinal(state()))
         return true;
-    if (m_keeper && m_keeper->waitsMustHelp()) {
-        // Manual mode on the keeper's thread: nothing else will run the queue.
-        while (!isFinal(state()) && m_keeper->runOnePending()) { }
+    // Manual mode on the keeper's thread, or a worker of the task's keeper: the queue may be
+    // waiting for this very thread, which runs it (the awaited task first) instead of blocking.
+    // Work can still arrive (an input the awaited task waits for), so such a waiter looks
+    // again every few milliseconds.
+    KeeperShared *helping = m_keeper && m_keeper->waitsMustHelp() ? m_keeper : nullptr;
+    constexpr auto kHelpAgain = std::chrono::milliseconds(2);
+    WaitStripe &stripe = waitStripeFor(this);
+    const auto finalState = [this] { return isFinal(state()); };
+    for (;;) {
+        if (helping) {
+            while (!isFinal(state()) && helping->runOnePending(this)) { }
+        }
         if (isFinal(state()))
             return true;
+        m_waiters.fetch_add(1);
+        std::atomic_thread_fence(std::memory_order_seq_cst); // pairs with the fence in completed()
+        std::unique_lock lock(stripe.mutex);
+        bool finished;
+        if (deadline.isForever() && !helping) {
+            stripe.finished.wait(lock, finalState);
+            finished = true;
+        } else {
+            auto until = deadline.deadline<std::chrono::steady_clock>();
+            if (helping)
+                until = std::min(until, std::chrono::steady_clock::now() + kHelpAgain);
+            finished = stripe.finished.wait_until(lock, until, finalState);
+        }
+        lock.unlock();
+        m_waiters.fetch_sub(1);
+        if (finished)
+            return true;
+        if (deadline.hasExpired())
+            return false;
     }
-    WaitStripe &stripe = waitStripeFor(this);
-    m_waiters.fetch_add(1);
-    std::atomic_thread_fence(std::memory_order_seq_cst); // pairs with the fence in completed()
-    std::unique_lock lock(stripe.mutex);
-    const auto finalState = [this] { return isFinal(state()); };
-    bool finished;
-    if (deadline.isForever()) {
-        stripe.finished.wait(lock, finalState);
-        finished = true;
-    } else {
-        finished = stripe.finished.wait_until(
-            lock, deadline.deadline<std::chrono::steady_clock>(), finalState);
-    }
-    lock.unlock();
-    m_waiters.fetch_sub(1);
-    return finished;
 }
 
 void TaskCore::fillInfo(TaskInfo &info, TaskState upTo) const
@@ -279,6 +350,14 @@ void TaskCore::fillInfo(TaskInfo &info, TaskState upTo) const
     }
     if (isFinal(upTo))
         info.setFinishedAtNsecs(m_finishedNs);
+    if (const TaskExtras *extras = this->extras()) {
+        info.setProgressRange(extras->progressMinimum.load(std::memory_order_relaxed),
+            extras->progressMaximum.load(std::memory_order_relaxed));
+        info.setProgressValue(extras->progressValue.load(std::memory_order_relaxed));
+        std::lock_guard lock(waitStripeFor(this).mutex);
+        info.setProgressText(extras->progressText);
+    }
+    info.setCancellationRequested(isCancellationRequested());
     if (upTo == TaskState::Failed) {
         try {
             std::rethrow_exception(m_error);

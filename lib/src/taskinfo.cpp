@@ -76,7 +76,10 @@ bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept
         && a.m_startedNs == b.m_startedNs && a.m_finishedNs == b.m_finishedNs
         && a.m_worker == b.m_worker && a.m_error == b.m_error && a.m_kind == b.m_kind
         && a.m_errorType == b.m_errorType && a.m_keeperName == b.m_keeperName
-        && a.m_inputIds == b.m_inputIds;
+        && a.m_inputIds == b.m_inputIds && a.m_progressMinimum == b.m_progressMinimum
+        && a.m_progressMaximum == b.m_progressMaximum && a.m_progressValue == b.m_progressValue
+        && a.m_progressText == b.m_progressText
+        && a.m_cancellationRequested == b.m_cancellationRequested;
 }
 
 } // namespace pk

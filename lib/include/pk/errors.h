@@ -31,7 +31,10 @@ public:
     ~CancelledError() override;
 };
 
-//! result(timeout) when the task has not finished in time. The task itself goes on.
+/*!
+    result(timeout) when the task has not finished in time (the task itself goes on), and the
+    failure of a task that ran past its TaskOptions::timeout.
+*/
 class PROMISEKEEPER_EXPORT TimeoutError : public Error
 {
 public:

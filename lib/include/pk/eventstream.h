@@ -14,22 +14,28 @@ class TaskCore;
 } // namespace detail
 
 /*!
-    One state change of one task, as recorded when it happened. A light view: it is only valid
-    inside the EventListener call that passes it; copy what you need with info().
+    One state change of one task, as recorded when it happened, or an update of a running task
+    (isStateChange() false: its progress changed or cancellation was requested; state() is the
+    state it is in). Updates are coalesced: at most one per task per batch, read when delivered,
+    so info() has the latest progress. A light view: it is only valid inside the EventListener
+    call that passes it; copy what you need with info().
 */
 class PROMISEKEEPER_EXPORT TaskEvent
 {
 public:
     quint64 taskId() const noexcept;
-    //! The state entered.
+    //! The state entered (for an update, the state the task is in).
     TaskState state() const noexcept { return m_state; }
+    //! False for an update: progress or a cancellation request, no change of state.
+    bool isStateChange() const noexcept { return !m_update; }
     //! When it was entered, on TaskInfo's monotonic clock.
     qint64 timeNsecs() const noexcept { return m_timeNs; }
     //! The worker that made the change (see TaskInfo::workerIndex()); -1 if none.
     int workerIndex() const noexcept { return m_worker; }
     QString title() const;
     int priority() const noexcept;
-    //! The task as it was just after this change (later changes are not reflected).
+    //! The task as it was just after this change (later state changes are not reflected;
+    //! progress is the latest).
     TaskInfo info() const;
 
 private:
@@ -41,6 +47,7 @@ private:
     TaskState m_state = TaskState::Queued;
     TaskState m_previous = TaskState::Queued; // the state left; m_state for a task's first
     qint16 m_worker = -1;
+    bool m_update = false;
 };
 
 /*!

@@ -73,6 +73,23 @@ public:
     */
     bool cancel() const;
 
+    /*!
+        Asks the task to stop: one that has not started is cancelled at once, as by cancel();
+        a running one has cancellation requested on its pk::TaskContext, and ends Cancelled if
+        it then throws pk::CancelledError (TaskContext::throwIfCancellationRequested()), or
+        normally if it ignores the request. Returns whether either happened (false once final).
+    */
+    bool requestCancellation() const;
+    //! Whether cancellation was requested while it ran (requestCancellation(), cancelAll(),
+    //! its time-out).
+    bool isCancellationRequested() const noexcept;
+
+    //! The progress the task reported through its pk::TaskContext (all 0 if none).
+    qint64 progressValue() const noexcept;
+    qint64 progressMinimum() const noexcept;
+    qint64 progressMaximum() const noexcept;
+    QString progressText() const;
+
     //! Internal: the shared state, for PromiseKeeper's templates.
     detail::TaskCore *taskCore() const noexcept { return d; }
 
@@ -252,7 +269,7 @@ private:
             "value (nothing for Promise<void>) or the promise itself");
         using R = typename Plan::Result;
         const bool empty = isEmptyCallable(fn);
-        auto *core = new CallableCore<R, Plan::unwrap, std::decay_t<F>, Promise<T>>(
+        auto *core = new PlannedCore<Plan, std::decay_t<F>, Promise<T>>(
             std::forward<F>(fn), self());
         Promise<R> next = adoptPromise<R>(core);
         submitThen(this->d, core, options, empty);

@@ -86,7 +86,7 @@ public:
             "arguments (they are copied into the task: use std::ref for references; "
             "pk::Promise arguments are passed either all as values or all as promises)");
         using R = typename Plan::Result;
-        using Core = detail::CallableCore<R, Plan::unwrap, std::decay_t<F>, std::decay_t<Args>...>;
+        using Core = detail::PlannedCore<Plan, std::decay_t<F>, std::decay_t<Args>...>;
         const bool empty = detail::isEmptyCallable(fn);
         auto *core = new Core(std::forward<F>(fn), std::forward<Args>(args)...);
         Promise<R> promise = detail::adoptPromise<R>(core);
@@ -110,10 +110,13 @@ public:
     {
         using Item = std::decay_t<decltype(*std::begin(items))>;
         using Fn = std::decay_t<F>;
-        static_assert(std::is_invocable_v<const Fn &, const Item &>,
+        constexpr bool plain = std::is_invocable_v<const Fn &, const Item &>;
+        static_assert(plain || std::is_invocable_v<const Fn &, TaskContext &, const Item &>,
             "pk::PromiseKeeper::map: the callable must take an item (by value or const "
-            "reference) and be callable as const");
-        using R = std::decay_t<std::invoke_result_t<const Fn &, const Item &>>;
+            "reference), after a pk::TaskContext & if it wants one, and be callable as const");
+        using R = std::decay_t<typename std::conditional_t<plain,
+            std::invoke_result<const Fn &, const Item &>,
+            std::invoke_result<const Fn &, TaskContext &, const Item &>>::type>;
         auto state = std::make_shared<detail::MapState<Fn, Item, R>>(sharedState(),
             Fn(std::forward<F>(fn)), std::vector<Item>(std::begin(items), std::end(items)),
             options);
@@ -166,16 +169,22 @@ public:
     */
     bool cancel(quint64 taskId);
 
-    //! Cancels every task not started yet; returns how many. Running tasks go on.
+    /*!
+        Cancels the tasks waiting or queued and requests cancellation of the running ones (see
+        pk::TaskContext); continuations attached to them then follow their outcome, so their
+        onCancelled() and finally() handlers run. Returns how many tasks it cancelled or asked.
+    */
     int cancelAll();
 
     /*!
         Stops accepting tasks: every later submission of any kind (submit, then(), continuations
         on a context, map()) fails at once with pk::ShutdownError. Then either runs what was
         submitted (Drain: also tasks still waiting for their inputs and map items not launched
-        yet) or cancels what has not started (CancelPending), and waits for the rest until the
-        deadline. Returns whether everything finished in time. Idempotent; CancelPending after
-        Drain cancels what is still pending.
+        yet) or cancels what has not started and requests cancellation of what runs
+        (CancelPending), and waits for the rest until the deadline. Continuations on a context
+        object are not waited for (they run on its thread, maybe this one) nor cancelled: they
+        follow their input. Returns whether everything finished in time. Idempotent;
+        CancelPending after Drain cancels what is still pending.
     */
     bool shutdown(ShutdownMode mode = ShutdownMode::Drain, int msecs = -1);
     bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);
@@ -207,6 +216,11 @@ Q_SIGNALS:
     void taskCancelled(const pk::TaskInfo &info);
     //! After taskSucceeded, taskFailed or taskCancelled.
     void taskFinished(const pk::TaskInfo &info);
+    /*!
+        A running task reported progress (TaskContext::setProgressValue() and the like):
+        at most once per task per batch however often it reports, with the latest values.
+    */
+    void taskProgress(const pk::TaskInfo &info);
     /*!
         A continuation run on a context object's thread (Promise::then(context, ...),
         onFailed(), onCancelled(), finally()) threw: its promise failed with \a error. The

@@ -35,6 +35,12 @@ class PROMISEKEEPER_EXPORT TaskInfo
     Q_PROPERTY(pk::TaskKind kind READ kind WRITE setKind)
     Q_PROPERTY(QList<quint64> inputIds READ inputIds WRITE setInputIds)
     Q_PROPERTY(QString keeperName READ keeperName WRITE setKeeperName)
+    Q_PROPERTY(qint64 progressMinimum READ progressMinimum)
+    Q_PROPERTY(qint64 progressMaximum READ progressMaximum)
+    Q_PROPERTY(qint64 progressValue READ progressValue WRITE setProgressValue)
+    Q_PROPERTY(QString progressText READ progressText WRITE setProgressText)
+    Q_PROPERTY(bool cancellationRequested READ isCancellationRequested WRITE
+            setCancellationRequested)
 
 public:
     TaskInfo() = default;
@@ -118,6 +124,27 @@ public:
     QString errorType() const { return m_errorType; }
     void setErrorType(const QString &type) { m_errorType = type; }
 
+    /*!
+        The progress the task reported through its TaskContext: a value in a range, as
+        QFutureInterface has, and a text. All 0 and empty for a task that reported none.
+    */
+    qint64 progressMinimum() const noexcept { return m_progressMinimum; }
+    qint64 progressMaximum() const noexcept { return m_progressMaximum; }
+    qint64 progressValue() const noexcept { return m_progressValue; }
+    QString progressText() const { return m_progressText; }
+    void setProgressRange(qint64 minimum, qint64 maximum) noexcept
+    {
+        m_progressMinimum = minimum;
+        m_progressMaximum = maximum;
+    }
+    void setProgressValue(qint64 value) noexcept { m_progressValue = value; }
+    void setProgressText(const QString &text) { m_progressText = text; }
+
+    //! Whether cancellation was requested while the task ran (Promise::requestCancellation(),
+    //! PromiseKeeper::cancelAll(), its time-out): it is "cancelling" until it ends.
+    bool isCancellationRequested() const noexcept { return m_cancellationRequested; }
+    void setCancellationRequested(bool requested) noexcept { m_cancellationRequested = requested; }
+
     //! Nanoseconds on the monotonic clock all TaskInfo timestamps use.
     static qint64 monotonicNowNsecs() noexcept;
     //! The wall-clock time of a monotonic timestamp; null for 0, and for a timestamp too large
@@ -137,10 +164,15 @@ private:
     QString m_errorType;
     QString m_keeperName;
     QList<quint64> m_inputIds;
+    QString m_progressText;
+    qint64 m_progressMinimum = 0;
+    qint64 m_progressMaximum = 0;
+    qint64 m_progressValue = 0;
     int m_priority = 0;
     int m_worker = -1;
     TaskState m_state = TaskState::Queued;
     TaskKind m_kind = TaskKind::Task;
+    bool m_cancellationRequested = false;
 };
 
 } // namespace pk

@@ -3,6 +3,8 @@
 
 #include <QtCore/qstring.h>
 
+#include <chrono>
+
 namespace pk {
 
 /*!
@@ -16,6 +18,13 @@ struct TaskOptions
 {
     QString title; //!< shown in signals, TaskInfo and the monitor; empty by default
     int priority = 0; //!< higher starts first; equal priorities start in submission order
+    /*!
+        How long the task may run, counted from its start; zero (the default) is no limit. When
+        it passes, cancellation is requested on the task's pk::TaskContext, and the task ends
+        Failed with pk::TimeoutError when its callable returns or throws, whatever it returned.
+        A thread cannot be killed: a task that never looks at its context runs to its end.
+    */
+    std::chrono::milliseconds timeout { 0 };
 };
 
 } // namespace pk

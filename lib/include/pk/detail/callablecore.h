@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pk/detail/taskcore.h>
+#include <pk/taskcontext.h>
 
 #include <functional>
 #include <optional>
@@ -89,12 +90,21 @@ struct ApplyInvocable<true, Fn, std::tuple<T...>> : std::is_invocable<Fn, T...>
     using Result = typename ResultIf<std::is_invocable_v<Fn, T...>, Fn, T...>::type;
 };
 
+template<typename Tuple>
+struct WithContext;
+template<typename... T>
+struct WithContext<std::tuple<T...>>
+{
+    using type = std::tuple<TaskContext &, T...>;
+};
+
 /*!
     How submit() calls \a Fn with stored (decayed) \a Args. If any argument is a pk::Promise and
     the callable accepts the promises' values, the task waits for them and gets the values
     (unwrap). Otherwise the arguments are passed as they are; a callable that takes a
     Promise<U> parameter gets the promise itself, without waiting. Generic callables are tried
-    with the values first.
+    with the values first. Each way is tried without, then with the running task's
+    pk::TaskContext & in front (context): a callable that takes one gets it.
 */
 template<typename Fn, typename... Args>
 struct CallPlan
@@ -102,16 +112,24 @@ struct CallPlan
     static constexpr bool hasPromises = (PromiseArg<Args>::value || ...);
     using Unwrapped = decltype(std::tuple_cat(std::declval<typename UnwrapArg<Args>::type>()...));
     using UnwrapCheck = ApplyInvocable<hasPromises, Fn, Unwrapped>;
-    static constexpr bool unwrap = UnwrapCheck::value;
+    using UnwrapContextCheck = ApplyInvocable<hasPromises && !UnwrapCheck::value, Fn,
+        typename WithContext<Unwrapped>::type>;
+    static constexpr bool unwrap = UnwrapCheck::value || UnwrapContextCheck::value;
     using AsIsCheck = ApplyInvocable<!unwrap, Fn, std::tuple<Args &&...>>;
-    static constexpr bool valid = unwrap || AsIsCheck::value;
-    using Result
-        = std::conditional_t<unwrap, typename UnwrapCheck::Result, typename AsIsCheck::Result>;
+    using AsIsContextCheck
+        = ApplyInvocable<!unwrap && !AsIsCheck::value, Fn, std::tuple<TaskContext &, Args &&...>>;
+    static constexpr bool context = UnwrapContextCheck::value || AsIsContextCheck::value;
+    static constexpr bool valid = unwrap || AsIsCheck::value || AsIsContextCheck::value;
+    using Result = std::conditional_t<UnwrapCheck::value, typename UnwrapCheck::Result,
+        std::conditional_t<UnwrapContextCheck::value, typename UnwrapContextCheck::Result,
+            std::conditional_t<AsIsCheck::value, typename AsIsCheck::Result,
+                typename AsIsContextCheck::Result>>>;
 };
 
 //! A task that calls Fn with a tuple of decayed arguments, like std::thread does; with
-//! \a Unwrap, promise arguments are replaced by their values (see CallPlan).
-template<typename R, bool Unwrap, typename Fn, typename... Args>
+//! \a Unwrap, promise arguments are replaced by their values, and with \a Context the task's
+//! TaskContext comes first (see CallPlan).
+template<typename R, bool Unwrap, bool Context, typename Fn, typename... Args>
 class CallableCore final : public ValueCore<R>
 {
 public:
@@ -132,8 +150,13 @@ protected:
     void invoke() override
     {
         auto &call = *m_call;
-        auto callFn = [&call](auto &&...args) -> decltype(auto) {
-            return std::invoke(std::move(call.fn), std::forward<decltype(args)>(args)...);
+        TaskContext context(this);
+        auto callFn = [&call, &context](auto &&...args) -> decltype(auto) {
+            if constexpr (Context)
+                return std::invoke(
+                    std::move(call.fn), context, std::forward<decltype(args)>(args)...);
+            else
+                return std::invoke(std::move(call.fn), std::forward<decltype(args)>(args)...);
         };
         if constexpr (Unwrap) {
             auto passed = std::apply(
@@ -173,6 +196,11 @@ private:
     };
     std::optional<Call> m_call;
 };
+
+//! The CallableCore that \a Plan (a CallPlan) says how to call.
+template<typename Plan, typename Fn, typename... Args>
+using PlannedCore
+    = CallableCore<typename Plan::Result, Plan::unwrap, Plan::context, Fn, Args...>;
 
 // Callables that can be empty: null function pointers, null member pointers, empty
 // std::function. Anything else (lambdas, functors) is never empty.

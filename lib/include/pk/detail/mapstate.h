@@ -100,10 +100,13 @@ private:
     void launch(std::size_t i)
     {
         auto self = this->shared_from_this();
-        // m_fn is called from several workers at once, as const.
-        auto call
-            = [self, i]() -> R { return std::invoke(std::as_const(self->m_fn), self->m_items[i]); };
-        auto *core = new CallableCore<R, false, decltype(call)>(std::move(call));
+        // m_fn is called from several workers at once, as const; with the item's TaskContext
+        // first if it takes one.
+        auto call = [self, i](auto &...context) -> R {
+            return std::invoke(std::as_const(self->m_fn), context..., self->m_items[i]);
+        };
+        constexpr bool withContext = !std::is_invocable_v<const Fn &, const Item &>;
+        auto *core = new CallableCore<R, false, withContext, decltype(call)>(std::move(call));
         Promise<R> promise = adoptPromise<R>(core);
         {
             std::lock_guard lock(m_mutex);

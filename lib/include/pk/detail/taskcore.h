@@ -15,11 +15,13 @@
 namespace pk {
 class PromiseBase;
 class PromiseKeeperPrivate;
+class TaskContext;
 class TaskEvent;
 class TaskInfo;
 namespace detail {
 class KeeperShared;
 class TaskCore;
+struct TaskExtras;
 
 //! How a waiting task ends when an input fails or is cancelled.
 enum class InputFailure : quint8 {
@@ -120,6 +122,22 @@ public:
     // Runs and deletes the attached continuations, then drops the reference completed() took.
     void runContinuationsAndDeref() noexcept;
 
+    // Cooperative cancellation: set by requestCancellation(), cancelAll() and time-outs, read
+    // by the running task through its TaskContext.
+    bool isCancellationRequested() const noexcept
+    {
+        return m_cancelFlags.load(std::memory_order_acquire) & CancelRequested;
+    }
+    // Progress, stored in extras() and announced to the keeper's thread once per batch.
+    void setProgressRange(qint64 minimum, qint64 maximum) noexcept;
+    void setProgressValue(qint64 value) noexcept;
+    void setProgressText(const QString &text);
+    // The time-out (TaskOptions::timeout) to arm when the task starts; before it is published.
+    void setTimeout(qint64 msecs);
+    // Progress and time-out, allocated for the tasks that have either; null otherwise. Written
+    // only before publication or by the task's own thread while it runs.
+    TaskExtras *extras() const noexcept { return m_extras.load(std::memory_order_acquire); }
+
     // Used by the result accessors once the state is final.
     std::exception_ptr error() const noexcept { return m_error; }
     bool markTaken() noexcept { return !m_taken.exchange(true, std::memory_order_acq_rel); }
@@ -149,6 +167,16 @@ private:
     friend class ContextLink;
     friend class pk::PromiseKeeperPrivate;
     friend class ContextJob;
+    friend class pk::TaskContext;
+    friend class TimeoutWatcher;
+
+    enum CancelFlag : quint8 {
+        CancelRequested = 1,
+        TimedOut = 2, // the time-out passed while it ran: it ends Failed with TimeoutError
+    };
+    TaskExtras &ensureExtras();
+    // Progress changed: one update event per batch reaches the keeper's thread.
+    void noteUpdate() noexcept;
 
     // Fills \a info with what is known once the task reached \a upTo: fields of later states
     // may still be written by another thread and are not read.
@@ -175,6 +203,10 @@ private:
     // An untitled continuation: m_title is its input's, shown after this verb (displayTitle()).
     TitleVerb m_titleVerb = TitleVerb::None;
     bool m_manyInputs = false;
+    std::atomic<quint8> m_cancelFlags { 0 };
+    // An update event is buffered and not delivered yet (cleared by the keeper's thread).
+    std::atomic<bool> m_updatePending { false };
+    bool m_threwCancelled = false; // the callable threw CancelledError (the runner's thread)
     std::atomic<Continuation *> m_continuations { nullptr }; // newest first
     quint64 m_id = 0;
     // What the task waits for or continues (TaskInfo::inputIds()): one input's id in place, or
@@ -189,6 +221,7 @@ private:
     qint64 m_finishedNs = 0;
     std::exception_ptr m_error;
     KeeperShared *m_keeper = nullptr; // holds a reference for the task's whole life
+    std::atomic<TaskExtras *> m_extras { nullptr };
 };
 
 //! Task ids: unique in the process, increasing.
