@@ -797,8 +797,10 @@ void TraceWriter::snapshot(const QList<TaskInfo> &live, const QList<TaskInfo> &r
 
 void TraceWriter::taskEvents(const TaskEvent *events, qsizetype count)
 {
-    for (qsizetype i = 0; i < count; ++i)
-        d->apply(events[i].info(), events[i].timeNsecs());
+    for (qsizetype i = 0; i < count; ++i) {
+        if (events[i].isStateChange()) // a trace has no progress track
+            d->apply(events[i].info(), events[i].timeNsecs());
+    }
 }
 
 void TraceWriter::eventsDropped(quint64 count)
