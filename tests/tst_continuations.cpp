@@ -3,11 +3,14 @@
 #include "composetest.h"
 
 #include <pk/errors.h>
+#include <pk/fromfuture.h>
 #include <pk/promise.h>
 #include <pk/promisekeeper.h>
+#include <pk/taskcontext.h>
 
 #include <QtCore/QFuture>
 #include <QtCore/QFutureWatcher>
+#include <QtCore/QPromise>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
@@ -161,6 +164,10 @@ private Q_SLOTS:
     void futureFinishesWithPromise();
     void futureOfVoidPromise();
     void futureWithQtFutureContinuations();
+    void futureReportsProgressAndRequestsCancellation();
+    void fromFuture_data();
+    void fromFuture();
+    void cancellingFromFuturePromiseCancelsTheFuture();
 };
 
 // ---- then() on the pool -----------------------------------------------------------------------
@@ -946,6 +953,90 @@ void tst_Continuations::futureWithQtFutureContinuations()
     QCOMPARE(tenTimes.result(), 20);
     QTRY_VERIFY(onContext.isFinished());
     QCOMPARE(onContext.result(), QThread::currentThread());
+}
+
+void tst_Continuations::futureReportsProgressAndRequestsCancellation()
+{
+    pktest::Gate gate;
+    PromiseKeeper keeper(1);
+    const auto unblock = gate.openOnExit();
+    auto task = keeper.submit([gate](pk::TaskContext &ctx) {
+        ctx.setProgressRange(0, 10);
+        ctx.setProgressValue(3);
+        ctx.setProgressText(QStringLiteral("three"));
+        gate.pass();
+        // Until the future's cancel() is seen (or the test gave up).
+        QDeadlineTimer deadline(pktest::kTimeoutMs);
+        while (!ctx.isCancellationRequested() && !deadline.hasExpired())
+            QThread::yieldCurrentThread();
+        ctx.throwIfCancellationRequested();
+        return 1;
+    });
+    QVERIFY(gate.waitArrived());
+    QFuture<int> future = task.future(); // made after the progress: it gets it at once
+    QCOMPARE(future.progressMaximum(), 10);
+    QCOMPARE(future.progressValue(), 3);
+    QCOMPARE(future.progressText(), QStringLiteral("three"));
+    gate.open();
+    future.cancel();
+    QVERIFY(task.wait(pktest::kTimeoutMs));
+    QCOMPARE(task.state(), TaskState::Cancelled);
+    QVERIFY(task.isCancellationRequested());
+}
+
+void tst_Continuations::fromFuture_data()
+{
+    QTest::addColumn<TaskState>("outcome");
+    QTest::newRow("succeeds") << TaskState::Succeeded;
+    QTest::newRow("fails") << TaskState::Failed;
+    QTest::newRow("cancelled") << TaskState::Cancelled;
+}
+
+void tst_Continuations::fromFuture()
+{
+    QFETCH(TaskState, outcome);
+    QPromise<int> source;
+    source.start();
+    pk::Promise<int> p = pk::fromFuture(source.future(), QStringLiteral("from QPromise"));
+    QCOMPARE(p.state(), TaskState::Waiting);
+    QCOMPARE(p.title(), QStringLiteral("from QPromise"));
+    QCOMPARE(p.info().kind(), pk::TaskKind::Combinator);
+    switch (outcome) {
+    case TaskState::Succeeded:
+        source.addResult(42);
+        break;
+    case TaskState::Failed:
+        source.setException(std::make_exception_ptr(std::out_of_range("no such page")));
+        break;
+    default:
+        source.future().cancel();
+        break;
+    }
+    source.finish();
+    QVERIFY(p.wait(pktest::kTimeoutMs));
+    QCOMPARE(p.state(), outcome);
+    if (outcome == TaskState::Succeeded)
+        QCOMPARE(p.result(), 42);
+    else if (outcome == TaskState::Failed)
+        QVERIFY_THROWS_EXCEPTION(std::out_of_range, p.result()); // its own type
+    else
+        QVERIFY_THROWS_EXCEPTION(pk::CancelledError, p.result());
+    // A finished future gives a finished promise at once.
+    pk::Promise<void> done = pk::fromFuture(QtFuture::makeReadyFuture());
+    QCOMPARE(done.state(), TaskState::Succeeded);
+}
+
+void tst_Continuations::cancellingFromFuturePromiseCancelsTheFuture()
+{
+    QPromise<int> source;
+    source.start();
+    QFuture<int> future = source.future();
+    pk::Promise<int> p = pk::fromFuture(future);
+    QVERIFY(p.cancel());
+    QCOMPARE(p.state(), TaskState::Cancelled);
+    QVERIFY(future.isCanceled());
+    QVERIFY(source.isCanceled()); // what a QPromise-based producer checks
+    source.finish();
 }
 
 QTEST_MAIN(tst_Continuations)

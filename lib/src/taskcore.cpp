@@ -17,6 +17,7 @@
 #endif
 
 #include <cstdlib>
+#include <limits>
 
 namespace pk::detail {
 
@@ -96,11 +97,15 @@ TaskCore::~TaskCore()
 
 TaskExtras &TaskCore::ensureExtras()
 {
-    TaskExtras *extras = m_extras.load(std::memory_order_relaxed);
-    if (!extras) {
-        extras = new TaskExtras;
-        m_extras.store(extras, std::memory_order_release);
-    }
+    TaskExtras *extras = m_extras.load(std::memory_order_acquire);
+    if (extras)
+        return *extras;
+    // The running task and a thread calling future() may both be first.
+    auto *made = new TaskExtras;
+    if (m_extras.compare_exchange_strong(
+            extras, made, std::memory_order_acq_rel, std::memory_order_acquire))
+        return *made;
+    delete made;
     return *extras;
 }
 
@@ -123,14 +128,17 @@ void TaskCore::setProgressRange(qint64 minimum, qint64 maximum) noexcept
     TaskExtras &extras = ensureExtras();
     extras.progressMinimum.store(minimum, std::memory_order_relaxed);
     extras.progressMaximum.store(std::max(minimum, maximum), std::memory_order_relaxed);
+    progressToFutures();
     noteUpdate();
 }
 
 void TaskCore::setProgressValue(qint64 value) noexcept
 {
     TaskExtras &extras = ensureExtras();
-    if (extras.progressValue.exchange(value, std::memory_order_relaxed) != value)
-        noteUpdate();
+    if (extras.progressValue.exchange(value, std::memory_order_relaxed) == value)
+        return;
+    progressToFutures();
+    noteUpdate();
 }
 
 void TaskCore::setProgressText(const QString &text)
@@ -142,7 +150,60 @@ void TaskCore::setProgressText(const QString &text)
             return;
         extras.progressText = text;
     }
+    progressToFutures();
     noteUpdate();
+}
+
+namespace {
+// QFutureInterface's progress is an int.
+int clampedToInt(qint64 value)
+{
+    return int(std::clamp<qint64>(value, std::numeric_limits<int>::min(),
+        std::numeric_limits<int>::max()));
+}
+} // namespace
+
+void TaskCore::progressToFutures()
+{
+    if (!(m_cancelFlags.load(std::memory_order_acquire) & FutureLinked))
+        return;
+    TaskExtras &extras = *this->extras();
+    std::lock_guard lock(waitStripeFor(this).mutex);
+    for (QFutureInterfaceBase &future : extras.futures) {
+        future.setProgressRange(clampedToInt(extras.progressMinimum.load(std::memory_order_relaxed)),
+            clampedToInt(extras.progressMaximum.load(std::memory_order_relaxed)));
+        future.setProgressValueAndText(
+            clampedToInt(extras.progressValue.load(std::memory_order_relaxed)),
+            extras.progressText);
+    }
+}
+
+void TaskCore::linkFuture(const QFutureInterfaceBase &future)
+{
+    TaskExtras &extras = ensureExtras();
+    {
+        std::lock_guard lock(waitStripeFor(this).mutex);
+        extras.futures.append(future);
+    }
+    m_cancelFlags.fetch_or(FutureLinked, std::memory_order_acq_rel);
+    progressToFutures(); // what was reported before
+}
+
+bool TaskCore::futureCancelled() const noexcept
+{
+    const TaskExtras *extras = this->extras();
+    if (!extras)
+        return false;
+    bool cancelled = false;
+    {
+        std::lock_guard lock(waitStripeFor(this).mutex);
+        for (const QFutureInterfaceBase &future : extras->futures)
+            cancelled = cancelled || future.isCanceled();
+    }
+    if (cancelled) // cheap from now on, and shown as "cancelling"
+        const_cast<TaskCore *>(this)->m_cancelFlags.fetch_or(
+            CancelRequested, std::memory_order_acq_rel);
+    return cancelled;
 }
 
 void TaskCore::setInputs(TaskKind kind, TaskCore *const *inputs, std::size_t count) noexcept

@@ -2,6 +2,8 @@
 // promise stays small.
 #pragma once
 
+#include <QtCore/qfutureinterface.h>
+#include <QtCore/qlist.h>
 #include <QtCore/qstring.h>
 
 #include <atomic>
@@ -9,9 +11,10 @@
 namespace pk::detail {
 
 /*!
-    Allocated by TaskCore::ensureExtras() before the task is published (a time-out) or by the
-    task's own thread while it runs (progress); the task deletes it. The numbers are atomics
-    that any thread may read; the text is guarded by the task's wait stripe mutex.
+    Allocated by TaskCore::ensureExtras() on first need, by any thread (a compare-and-swap);
+    the task deletes it. The numbers are atomics that any thread may read; the text and the
+    futures are guarded by the task's wait stripe mutex; timeoutMs is written before the task
+    is published.
 */
 struct TaskExtras
 {
@@ -19,6 +22,7 @@ struct TaskExtras
     std::atomic<qint64> progressMaximum { 0 };
     std::atomic<qint64> progressValue { 0 };
     QString progressText;
+    QList<QFutureInterfaceBase> futures; // Promise::future()'s, under the stripe mutex too
     qint64 timeoutMs = 0; // 0: none
 };
 

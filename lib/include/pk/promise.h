@@ -230,14 +230,20 @@ public:
         return onContext<T, ContextMode::Finally>(context, &options, std::forward<F>(fn));
     }
 
-    //! A QFuture that finishes with this promise, for QFutureWatcher, QtFuture::whenAll and
-    //! code written for QFuture. The promise's exception is reported to the future as is.
+    /*!
+        A QFuture that finishes with this promise, for QFutureWatcher, QtFuture::whenAll and
+        code written for QFuture. The promise's exception is reported to the future as is. The
+        future reports the task's progress (clamped to int, as QFuture's is), and its cancel()
+        requests cancellation: a running task sees it through its TaskContext, and one that
+        has not started yet starts with it requested.
+    */
     QFuture<T> future() const
     {
         QFutureInterface<T> fi;
         fi.reportStarted();
         QFuture<T> f = fi.future();
         if (this->d) {
+            this->d->linkFuture(fi);
             this->d->addContinuation(new FutureLink<T>(fi));
         } else {
             fi.reportException(this->exception());

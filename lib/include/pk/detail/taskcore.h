@@ -6,6 +6,7 @@
 #include <pk/promisekeeper_export.h>
 
 #include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qfutureinterface.h>
 #include <QtCore/qlist.h>
 #include <QtCore/qstring.h>
 
@@ -126,8 +127,12 @@ public:
     // by the running task through its TaskContext.
     bool isCancellationRequested() const noexcept
     {
-        return m_cancelFlags.load(std::memory_order_acquire) & CancelRequested;
+        const quint8 flags = m_cancelFlags.load(std::memory_order_acquire);
+        return (flags & CancelRequested) || ((flags & FutureLinked) && futureCancelled());
     }
+    // A QFuture made by Promise::future(): it gets the progress, and its cancel() requests
+    // cancellation (seen when the task next asks).
+    void linkFuture(const QFutureInterfaceBase &future);
     // Progress, stored in extras() and announced to the keeper's thread once per batch.
     void setProgressRange(qint64 minimum, qint64 maximum) noexcept;
     void setProgressValue(qint64 value) noexcept;
@@ -173,7 +178,12 @@ private:
     enum CancelFlag : quint8 {
         CancelRequested = 1,
         TimedOut = 2, // the time-out passed while it ran: it ends Failed with TimeoutError
+        FutureLinked = 4, // see linkFuture()
     };
+    // Whether a linked QFuture was cancelled; if so, cancellation is requested from now on.
+    bool futureCancelled() const noexcept;
+    // Hands the progress to the linked QFutures.
+    void progressToFutures();
     TaskExtras &ensureExtras();
     // Progress changed: one update event per batch reaches the keeper's thread.
     void noteUpdate() noexcept;
