@@ -11,9 +11,11 @@ Q_LOGGING_CATEGORY(lcMonitor, "promisekeeper.monitor", QtInfoMsg)
 namespace {
 
 constexpr auto kStreamVersion = QDataStream::Qt_6_0;
-// A TaskInfo with null title, error and error type and no input ids (see encodedSize()):
-// v1's 49 bytes, then quint8 kind, the error type's length and the input count.
-constexpr qint64 kMinTaskInfoSize = 49 + 1 + 4 + 4;
+// A TaskInfo with null title, error, error type and progress text and no input ids (see
+// encodedSize()): v1's 49 bytes, then quint8 kind, the error type's length and the input
+// count (v2), then three qint64 of progress, the progress text's length and quint8
+// cancellation requested (v3).
+constexpr qint64 kMinTaskInfoSize = 49 + 1 + 4 + 4 + 3 * 8 + 4 + 1;
 constexpr qint64 kInputIdSize = 8;
 // qint32 keeper, qint32 threads, 6 x qint64 counts, two empty lists.
 constexpr qint64 kMinKeeperStateSize = 4 + 4 + 6 * 8 + 4 + 4;
@@ -74,8 +76,22 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
     QList<quint64> inputIds(qsizetype(inputCount), 0);
     for (quint64 &input : inputIds)
         in >> input;
+    qint64 progressMinimum = 0;
+    qint64 progressMaximum = 0;
+    qint64 progressValue = 0;
+    QString progressText;
+    quint8 cancellationRequested = 0;
+    in >> progressMinimum >> progressMaximum >> progressValue >> progressText
+        >> cancellationRequested;
     if (in.status() != QDataStream::Ok)
         return;
+    if (cancellationRequested > 1) {
+        *why = QStringLiteral("task %1: cancellation requested is %2, not 0 or 1")
+                   .arg(id)
+                   .arg(cancellationRequested);
+        in.setStatus(QDataStream::ReadCorruptData);
+        return;
+    }
     if (kind > quint8(TaskKind::Combinator)) {
         *why = QStringLiteral("task %1: kind %2 out of range").arg(id).arg(kind);
         in.setStatus(QDataStream::ReadCorruptData);
@@ -99,6 +115,10 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
     read.setKind(TaskKind(kind));
     read.setErrorType(errorType);
     read.setInputIds(inputIds);
+    read.setProgressRange(progressMinimum, progressMaximum);
+    read.setProgressValue(progressValue);
+    read.setProgressText(progressText);
+    read.setCancellationRequested(cancellationRequested != 0);
     *why = protocol::checkTaskInfo(read);
     if (!why->isEmpty()) {
         in.setStatus(QDataStream::ReadCorruptData);
@@ -226,6 +246,8 @@ QDataStream &operator<<(QDataStream &out, const TaskInfo &info)
     out << quint32(inputIds.size());
     for (quint64 input : inputIds)
         out << input;
+    out << info.progressMinimum() << info.progressMaximum() << info.progressValue()
+        << info.progressText() << quint8(info.isCancellationRequested() ? 1 : 0);
     return out;
 }
 
@@ -276,6 +298,18 @@ QString checkTaskInfo(const TaskInfo &info)
     }
     if (info.id() > kMaxId)
         return QStringLiteral("task id %1 out of range (up to 2^53)").arg(info.id());
+    if (info.progressMinimum() > info.progressMaximum()) {
+        return QStringLiteral("task %1: progress range %2 to %3 is reversed")
+            .arg(info.id())
+            .arg(info.progressMinimum())
+            .arg(info.progressMaximum());
+    }
+    if (info.progressText().size() > kMaxTextLength) {
+        return QStringLiteral("task %1: progress text of %2 characters, more than %3")
+            .arg(info.id())
+            .arg(info.progressText().size())
+            .arg(kMaxTextLength);
+    }
     for (const quint64 input : info.inputIds()) {
         if (input == 0 || input > kMaxId) {
             return QStringLiteral("task %1: input id %2 out of range (1 to 2^53)")
@@ -469,7 +503,7 @@ qint64 encodedSize(const TaskInfo &info)
 {
     return kMinTaskInfoSize + 2 * qint64(info.title().size())
         + 2 * qint64(info.errorString().size()) + 2 * qint64(info.errorType().size())
-        + kInputIdSize * qint64(info.inputIds().size());
+        + 2 * qint64(info.progressText().size()) + kInputIdSize * qint64(info.inputIds().size());
 }
 
 TaskInfo truncated(TaskInfo info)
@@ -480,6 +514,8 @@ TaskInfo truncated(TaskInfo info)
         info.setErrorString(info.errorString().left(kMaxTextLength));
     if (info.errorType().size() > kMaxTextLength)
         info.setErrorType(info.errorType().left(kMaxTextLength));
+    if (info.progressText().size() > kMaxTextLength)
+        info.setProgressText(info.progressText().left(kMaxTextLength));
     if (info.inputIds().size() > kMaxInputIds)
         info.setInputIds(info.inputIds().first(kMaxInputIds));
     return info;

@@ -33,7 +33,8 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator<<(
 PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, TaskCounts &counts);
 
 /*
-    The wire format, version 2 (version 1 had no kind, error type or input ids).
+    The wire format, version 3 (version 1 had no kind, error type or input ids; version 2 no
+    progress and no cancellation request).
 
     Frames: a 4-byte big-endian payload length, then the payload: one message, written with
     QDataStream (version Qt_6_0, big-endian), starting with its quint8 MessageType. A frame
@@ -68,7 +69,7 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, Task
 */
 namespace protocol {
 
-constexpr quint32 kVersion = 2;
+constexpr quint32 kVersion = 3;
 //! The magic that starts a Hello.
 inline QByteArray magic()
 {
@@ -164,7 +165,7 @@ PROMISEKEEPER_MONITORSERVER_EXPORT bool decode(
 PROMISEKEEPER_MONITORSERVER_EXPORT QByteArray frame(const QByteArray &payload);
 //! The bytes a TaskInfo takes on the wire (to split lists into frames without encoding twice).
 PROMISEKEEPER_MONITORSERVER_EXPORT qint64 encodedSize(const TaskInfo &info);
-//! \a info with its title, error and error type cut to kMaxTextLength and its input ids to
+//! \a info with its title, error, error type and progress text cut to kMaxTextLength and its input ids to
 //! kMaxInputIds.
 PROMISEKEEPER_MONITORSERVER_EXPORT TaskInfo truncated(TaskInfo info);
 

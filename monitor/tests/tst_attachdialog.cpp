@@ -2,6 +2,7 @@
 // runtime directory of the test's own (so that other programs on the machine do not show):
 // the list, its refreshes, the choice by button, double-click and Enter, the empty state.
 #include "pktest.h"
+#include "protocol_p.h"
 
 #include <pk/attachdialog.h>
 #include <pk/monitorserver.h>
@@ -121,7 +122,7 @@ void tst_AttachDialog::writeRegistration(const QString &name, const QJsonObject 
         { QStringLiteral("pid"), QCoreApplication::applicationPid() },
         { QStringLiteral("program"), QStringLiteral("impostor") },
         { QStringLiteral("started"), QStringLiteral("2026-12-02T04:00:00.000Z") },
-        { QStringLiteral("protocolVersion"), 2 },
+        { QStringLiteral("protocolVersion"), int(pk::protocol::kVersion) },
         { QStringLiteral("keepers"), QJsonArray { QStringLiteral("images") } } };
     for (auto it = fields.begin(); it != fields.end(); ++it)
         o.insert(it.key(), it.value());

@@ -65,6 +65,10 @@ TaskInfo sampleTask(quint64 id)
     info.setErrorType(QStringLiteral("std::runtime_error"));
     info.setKind(pk::TaskKind::Continuation);
     info.setInputIds({ id + 100, id + 200 });
+    info.setProgressRange(-5, 1000);
+    info.setProgressValue(250);
+    info.setProgressText(QStringLiteral("page 250 — ✓"));
+    info.setCancellationRequested(true);
     return info;
 }
 
@@ -156,6 +160,13 @@ QList<BadValue> badValues()
     keeperIndex.keeper = int(pk::protocol::kMaxKeepers);
     rows.append({ "keeper index past the limit", updateWith(sampleTask(1), keeperIndex),
         QStringLiteral("keeper index 1024 out of range") });
+    rows.append({ "progress range reversed",
+        updateWith(task([](TaskInfo &t) { t.setProgressRange(10, 9); })),
+        QStringLiteral("progress range 10 to 9 is reversed") });
+    rows.append({ "progress text past the limit", updateWith(task([](TaskInfo &t) {
+        t.setProgressText(QString(pk::protocol::kMaxTextLength + 1, QLatin1Char('p')));
+    })),
+        QStringLiteral("progress text of 4097 characters, more than 4096") });
     Message dropped = updateWith(sampleTask(1));
     dropped.droppedDetail = std::numeric_limits<quint64>::max();
     rows.append({ "dropped count 2^64-1", dropped,
@@ -571,18 +582,20 @@ void tst_Protocol::malformedPayloads_data()
     }
     QTest::newRow("bad state") << badState;
 
-    // A kind out of range, and an input count past what the payload holds.
-    const auto taskPayload = [](quint8 kind, quint32 inputCount) {
+    // A kind out of range, an input count past what the payload holds, a flag not 0 or 1.
+    const auto taskPayload = [](quint8 kind, quint32 inputCount, quint8 cancellation) {
         QByteArray bytes;
         QDataStream out(&bytes, QIODevice::WriteOnly);
         out << quint8(MessageType::Update) << quint64(0) << quint32(1) << qint32(0) << qint32(1)
             << TaskCounts() << quint32(1) << quint64(1) << QString() << quint8(0) << qint32(0)
             << qint64(0) << qint64(0) << qint64(0) << qint32(-1) << QString() << kind << QString()
-            << inputCount << quint32(0);
+            << inputCount << qint64(0) << qint64(0) << qint64(0) << QString() << cancellation
+            << quint32(0);
         return bytes;
     };
-    QTest::newRow("bad kind") << taskPayload(3, 0);
-    QTest::newRow("huge input count") << taskPayload(0, 0xffffffffu);
+    QTest::newRow("bad kind") << taskPayload(3, 0, 0);
+    QTest::newRow("huge input count") << taskPayload(0, 0xffffffffu, 0);
+    QTest::newRow("cancellation requested 2") << taskPayload(0, 0, 2);
 
     QByteArray negativeKeeper;
     {
