@@ -67,8 +67,8 @@ void tst_Cancellation::contextIsPassed()
     // submit(), with and without further arguments.
     auto ids = keeper.submit([](pk::TaskContext &ctx) { return ctx.id(); });
     QCOMPARE(ids.result(pktest::kTimeoutMs), ids.id());
-    auto sum = keeper.submit([](pk::TaskContext &ctx, int a, int b) { return ctx.id() + a + b; },
-        2, 3);
+    auto sum
+        = keeper.submit([](pk::TaskContext &ctx, int a, int b) { return ctx.id() + a + b; }, 2, 3);
     QCOMPARE(sum.result(pktest::kTimeoutMs), sum.id() + 5);
     // Chained by argument: the promise's value after the context.
     auto chained = keeper.submit([](pk::TaskContext &, int v) { return v * 2; }, sum);
@@ -77,9 +77,9 @@ void tst_Cancellation::contextIsPassed()
     auto next = ids.then([](pk::TaskContext &ctx, quint64 v) { return ctx.id() > v; });
     QVERIFY(next.result(pktest::kTimeoutMs));
     // map(): each item gets its own context.
-    auto mapped = keeper.map(
-        [](pk::TaskContext &ctx, int item) { return ctx.id() != 0 ? item : -1; },
-        QList<int> { 1, 2, 3 });
+    auto mapped
+        = keeper.map([](pk::TaskContext &ctx, int item) { return ctx.id() != 0 ? item : -1; },
+            QList<int> { 1, 2, 3 });
     QCOMPARE(mapped.result(pktest::kTimeoutMs), (QList<int> { 1, 2, 3 }));
 }
 
@@ -207,7 +207,8 @@ void tst_Cancellation::timeout()
     QCOMPARE(task.info().errorType(), QStringLiteral("pk::TimeoutError"));
     QVERIFY(task.errorString().contains(QStringLiteral("20 ms")));
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, pktest::kTimeoutMs);
-    QCOMPARE(failed.at(0).at(0).value<pk::TaskInfo>().errorType(), QStringLiteral("pk::TimeoutError"));
+    QCOMPARE(
+        failed.at(0).at(0).value<pk::TaskInfo>().errorType(), QStringLiteral("pk::TimeoutError"));
 }
 
 void tst_Cancellation::timeoutDoesNotFireForFinishedTasks()
@@ -244,9 +245,8 @@ void tst_Cancellation::manyTimeoutsOneMechanism()
     options.timeout = 2ms;
     QList<pk::Promise<int>> tasks;
     for (int i = 0; i < 300; ++i) {
-        tasks.append(keeper.submit(options, [](pk::TaskContext &ctx) {
-            return awaitRequest(ctx) ? 1 : -1;
-        }));
+        tasks.append(keeper.submit(
+            options, [](pk::TaskContext &ctx) { return awaitRequest(ctx) ? 1 : -1; }));
     }
     QVERIFY(keeper.waitForAll(pktest::kTimeoutMs * 3));
     for (const auto &t : tasks)
@@ -273,11 +273,11 @@ void tst_Cancellation::cancelAllLetsContinuationsRun()
         return -1;
     });
     auto fin = queued.finally(&context, [&seen] { seen << QStringLiteral("finally"); });
-    auto batch = pk::whenAll(QList<pk::Promise<int>> { running, queued })
-                     .onCancelled(&context, [&seen] {
-                         seen << QStringLiteral("batch cancelled");
-                         return QList<int>();
-                     });
+    auto batch
+        = pk::whenAll(QList<pk::Promise<int>> { running, queued }).onCancelled(&context, [&seen] {
+              seen << QStringLiteral("batch cancelled");
+              return QList<int>();
+          });
 
     // The queued task is cancelled, the running one asked; no continuation is counted.
     QCOMPARE(keeper.cancelAll(), 2);
@@ -286,8 +286,8 @@ void tst_Cancellation::cancelAllLetsContinuationsRun()
     gate.open();
     QVERIFY(running.wait(pktest::kTimeoutMs));
     QCOMPARE(running.state(), TaskState::Cancelled);
-    QTRY_VERIFY_WITH_TIMEOUT(onCancelled.isReady() && fin.isReady() && batch.isReady(),
-        pktest::kTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        onCancelled.isReady() && fin.isReady() && batch.isReady(), pktest::kTimeoutMs);
     QCOMPARE(onCancelled.result(), -1);
     QCOMPARE(fin.state(), TaskState::Cancelled); // finally() passes the cancellation on
     QVERIFY(seen.contains(QStringLiteral("onCancelled")));
@@ -377,8 +377,8 @@ void tst_Cancellation::waitForAllInsideTaskDoesNotWaitForItself()
 {
     PromiseKeeper keeper(1);
     auto outer = keeper.submit([&keeper] {
-        keeper.submit([] { });
-        keeper.submit([] { });
+        keeper.submit([] {});
+        keeper.submit([] {});
         return keeper.waitForAll(pktest::kTimeoutMs) && keeper.counts().live() == 1;
     });
     QVERIFY(outer.result(pktest::kTimeoutMs * 2));

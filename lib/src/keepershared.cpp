@@ -717,34 +717,44 @@ bool KeeperShared::cancel(TaskCore *task)
     return true;
 }
 
-bool KeeperShared::cancelById(quint64 id)
+TaskCore *KeeperShared::findLive_locked(quint64 id, bool running) const
+{
+    for (TaskCore *task : m_waiting) {
+        if (task->m_id == id)
+            return task;
+    }
+    for (const auto &bucket : m_queue) {
+        for (TaskCore *task : bucket.second) {
+            if (task->m_id == id && task->state() == TaskState::Queued)
+                return task;
+        }
+    }
+    if (running) {
+        for (TaskCore *task : m_running) {
+            if (task->m_id == id)
+                return task;
+        }
+    }
+    return nullptr;
+}
+
+bool KeeperShared::cancelById(quint64 id, bool request)
 {
     TaskCore *found = nullptr;
     {
         std::lock_guard lock(m_mutex);
-        for (TaskCore *task : m_waiting) {
-            if (task->m_id == id)
-                found = task;
-        }
-        for (auto bucket = m_queue.begin(); !found && bucket != m_queue.end(); ++bucket) {
-            for (TaskCore *task : bucket->second) {
-                if (task->m_id == id && task->state() == TaskState::Queued) {
-                    found = task;
-                    break;
-                }
-            }
-        }
+        found = findLive_locked(id, request);
         if (!found)
             return false;
         found->ref();
     }
-    const bool cancelled = cancel(found);
+    const bool done = request ? requestCancellation(found) : cancel(found);
     found->deref();
-    return cancelled;
+    return done;
 }
 
-void KeeperShared::cancelQueued_locked(std::vector<TaskCore *> &entries,
-    std::vector<TaskCore *> &cancelled, bool poolContinuations)
+void KeeperShared::cancelQueued_locked(
+    std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled, bool poolContinuations)
 {
     const qint64 now = monotonicNs();
     for (auto &bucket : m_queue) {
@@ -905,8 +915,7 @@ void KeeperShared::releaseHold()
 {
     std::lock_guard lock(m_mutex);
     Q_ASSERT(m_holds > 0);
-    if (--m_holds == 0 && m_allDoneWaiters > 0
-        && m_counts.live() - m_contextLive <= m_allDoneSlack)
+    if (--m_holds == 0 && m_allDoneWaiters > 0 && m_counts.live() - m_contextLive <= m_allDoneSlack)
         m_allDone.notify_all();
 }
 

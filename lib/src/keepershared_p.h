@@ -100,8 +100,9 @@ public:
     void timedOut(TaskCore *task);
     // A running task's progress changed (TaskCore::noteUpdate()): buffers an update event.
     void recordUpdate(TaskCore *task);
-    // For tools that know a task by its id only (the monitor): a linear search.
-    bool cancelById(quint64 id);
+    // For tools that know a task by its id only (the monitor): a linear search. cancel(), or
+    // with \a request, requestCancellation().
+    bool cancelById(quint64 id, bool request = false);
     // Cancels the waiting and queued tasks and asks the running ones to stop; continuations
     // waiting on them follow their outcome. Returns how many tasks it cancelled or asked.
     int cancelAll();
@@ -179,6 +180,8 @@ private:
     void buffer_locked(
         TaskCore *task, TaskState state, TaskState previous, qint64 now, int worker, bool update);
     QList<TaskInfo> tasks_locked() const;
+    // The live task with id \a id (the running ones too with \a running), or null.
+    TaskCore *findLive_locked(quint64 id, bool running) const;
     int claimWorkerIndex_locked();
     int callerWorkerIndex_locked() const { return m_threadCount == 0 ? 0 : -1; }
     static void release(std::vector<TaskCore *> &tasks) noexcept;

@@ -405,6 +405,11 @@ bool PromiseKeeper::cancel(quint64 taskId)
     return d->shared->cancelById(taskId);
 }
 
+bool PromiseKeeper::requestCancellation(quint64 taskId)
+{
+    return d->shared->cancelById(taskId, true);
+}
+
 int PromiseKeeper::cancelAll()
 {
     return d->shared->cancelAll();

@@ -158,8 +158,8 @@ namespace {
 // QFutureInterface's progress is an int.
 int clampedToInt(qint64 value)
 {
-    return int(std::clamp<qint64>(value, std::numeric_limits<int>::min(),
-        std::numeric_limits<int>::max()));
+    return int(std::clamp<qint64>(
+        value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
 }
 } // namespace
 
@@ -170,7 +170,8 @@ void TaskCore::progressToFutures()
     TaskExtras &extras = *this->extras();
     std::lock_guard lock(waitStripeFor(this).mutex);
     for (QFutureInterfaceBase &future : extras.futures) {
-        future.setProgressRange(clampedToInt(extras.progressMinimum.load(std::memory_order_relaxed)),
+        future.setProgressRange(
+            clampedToInt(extras.progressMinimum.load(std::memory_order_relaxed)),
             clampedToInt(extras.progressMaximum.load(std::memory_order_relaxed)));
         future.setProgressValueAndText(
             clampedToInt(extras.progressValue.load(std::memory_order_relaxed)),

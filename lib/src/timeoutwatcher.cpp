@@ -1,7 +1,6 @@
-#include "timeoutwatcher_p.h"
-
 #include "clock_p.h"
 #include "keepershared_p.h"
+#include "timeoutwatcher_p.h"
 
 #include <pk/detail/taskcore.h>
 

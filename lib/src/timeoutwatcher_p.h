@@ -2,10 +2,10 @@
 #pragma once
 
 #include <QtCore/qglobal.h>
+#include <queue>
 
 #include <condition_variable>
 #include <mutex>
-#include <queue>
 #include <thread>
 #include <vector>
 

@@ -266,10 +266,10 @@ void KeeperFeed::cancelTask(quint64 taskId)
 {
     // Task ids are unique in the process: at most one keeper has it.
     for (const auto &source : d->sources) {
-        if (source->keeper() && source->keeper()->cancel(taskId))
+        if (source->keeper() && source->keeper()->requestCancellation(taskId))
             return;
     }
-    qCDebug(lcKeeperFeed, "pk::KeeperFeed: task %llu is no longer queued", taskId);
+    qCDebug(lcKeeperFeed, "pk::KeeperFeed: task %llu is not live any more", taskId);
 }
 
 void KeeperFeed::cancelAll()

@@ -577,11 +577,11 @@ bool MonitorServerPrivate::handle(Client *client, const Message &message)
         return true;
     case MessageType::CancelTask: {
         // Task ids are unique across keepers: at most one of them has it.
-        const bool cancelled = std::any_of(keepers.begin(), keepers.end(),
-            [&](const auto &k) { return k->keeper() && k->keeper()->cancel(message.taskId); });
+        const bool cancelled = std::any_of(keepers.begin(), keepers.end(), [&](const auto &k) {
+            return k->keeper() && k->keeper()->requestCancellation(message.taskId);
+        });
         if (!cancelled) {
-            qCDebug(lcMonitor, "pk::MonitorServer: task %llu is not waiting or queued any more",
-                message.taskId);
+            qCDebug(lcMonitor, "pk::MonitorServer: task %llu is not live any more", message.taskId);
         }
         return true;
     }

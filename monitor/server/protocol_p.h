@@ -165,8 +165,8 @@ PROMISEKEEPER_MONITORSERVER_EXPORT bool decode(
 PROMISEKEEPER_MONITORSERVER_EXPORT QByteArray frame(const QByteArray &payload);
 //! The bytes a TaskInfo takes on the wire (to split lists into frames without encoding twice).
 PROMISEKEEPER_MONITORSERVER_EXPORT qint64 encodedSize(const TaskInfo &info);
-//! \a info with its title, error, error type and progress text cut to kMaxTextLength and its input ids to
-//! kMaxInputIds.
+//! \a info with its title, error, error type and progress text cut to kMaxTextLength and its input
+//! ids to kMaxInputIds.
 PROMISEKEEPER_MONITORSERVER_EXPORT TaskInfo truncated(TaskInfo info);
 
 //! Splits \a tasks into runs whose encoded size stays below \a budget (at least one task each).

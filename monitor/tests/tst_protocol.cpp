@@ -164,8 +164,8 @@ QList<BadValue> badValues()
         updateWith(task([](TaskInfo &t) { t.setProgressRange(10, 9); })),
         QStringLiteral("progress range 10 to 9 is reversed") });
     rows.append({ "progress text past the limit", updateWith(task([](TaskInfo &t) {
-        t.setProgressText(QString(pk::protocol::kMaxTextLength + 1, QLatin1Char('p')));
-    })),
+                     t.setProgressText(QString(pk::protocol::kMaxTextLength + 1, QLatin1Char('p')));
+                 })),
         QStringLiteral("progress text of 4097 characters, more than 4096") });
     Message dropped = updateWith(sampleTask(1));
     dropped.droppedDetail = std::numeric_limits<quint64>::max();

@@ -504,7 +504,13 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
         case StateColumn:
             if (!d->liveStateNote.isEmpty() && !isFinal(info.state()))
                 return monitor::stateName(info.state()) + QStringLiteral(" — ") + d->liveStateNote;
+            if (info.state() == TaskState::Running && info.isCancellationRequested())
+                return tr("Running — cancelling…");
+            if (monitor::timedOut(info))
+                return tr("Failed — timed out");
             return monitor::stateName(info.state());
+        case ProgressColumn:
+            return monitor::progressLabel(info);
         case PriorityColumn:
             return info.priority();
         case WorkerColumn:
@@ -561,6 +567,8 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
             return info.keeperName();
         case StateColumn:
             return int(info.state());
+        case ProgressColumn:
+            return monitor::progressFraction(info);
         case PriorityColumn:
             return info.priority();
         case WorkerColumn:
@@ -585,6 +593,8 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
         return d->root.value(info.id(), 0);
     case FoldedCountRole:
         return int(d->folded.value(info.id()).size());
+    case ProgressRole:
+        return monitor::progressFraction(info);
     default:
         break;
     }
@@ -605,6 +615,8 @@ QVariant MonitorModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Keeper");
         case StateColumn:
             return tr("State");
+        case ProgressColumn:
+            return tr("Progress");
         case PriorityColumn:
             return tr("Priority");
         case WorkerColumn:
@@ -628,6 +640,8 @@ QVariant MonitorModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("The keeper's worker thread that ran the task");
         case TitleColumn:
             return tr("(+N): continuations folded under the task; ↳: a continuation");
+        case ProgressColumn:
+            return tr("What the task reported through its pk::TaskContext");
         default:
             break;
         }

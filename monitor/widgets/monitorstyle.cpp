@@ -1,8 +1,11 @@
 #include "monitorstyle_p.h"
 
+#include <pk/taskinfo.h>
+
 #include <QtCore/QLocale>
 #include <QtCore/QMetaEnum>
 
+#include <algorithm>
 #include <cmath>
 
 namespace pk::monitor {
@@ -69,6 +72,35 @@ QString formatRate(double perSecond)
     if (perSecond < 10)
         return QString::number(perSecond, 'f', 1);
     return formatCount(qint64(std::llround(perSecond)));
+}
+
+double progressFraction(const TaskInfo &info)
+{
+    const qint64 span = info.progressMaximum() - info.progressMinimum();
+    if (span <= 0)
+        return info.progressText().isEmpty() ? -1.0 : 0.0;
+    const double fraction = double(info.progressValue() - info.progressMinimum()) / double(span);
+    return std::clamp(fraction, 0.0, 1.0);
+}
+
+QString progressLabel(const TaskInfo &info)
+{
+    const double fraction = progressFraction(info);
+    if (fraction < 0)
+        return QString();
+    const bool ranged = info.progressMaximum() > info.progressMinimum();
+    const QString percent
+        = ranged ? QStringLiteral("%1 %").arg(int(std::floor(fraction * 100))) : QString();
+    if (info.progressText().isEmpty())
+        return percent;
+    return percent.isEmpty() ? info.progressText()
+                             : info.progressText() + QStringLiteral(" · ") + percent;
+}
+
+bool timedOut(const TaskInfo &info)
+{
+    return info.state() == TaskState::Failed
+        && info.errorType() == QLatin1String("pk::TimeoutError");
 }
 
 } // namespace pk::monitor

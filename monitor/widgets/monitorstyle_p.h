@@ -6,6 +6,10 @@
 #include <QtCore/QString>
 #include <QtGui/QColor>
 
+namespace pk {
+class TaskInfo;
+}
+
 namespace pk::monitor {
 
 constexpr int kStateCount = int(TaskState::Cancelled) + 1;
@@ -20,5 +24,11 @@ QString formatDuration(qint64 nsecs);
 QString formatCount(qint64 count);
 //! A rate per second: "0", "12.5", "1 234".
 QString formatRate(double perSecond);
+//! The progress as a fraction of its range (0 to 1), or -1 if the task reported none.
+double progressFraction(const TaskInfo &info);
+//! "40 %", or the task's progress text with it ("page 4 of 10 · 40 %"); empty without progress.
+QString progressLabel(const TaskInfo &info);
+//! Whether the task failed because it ran past its time-out (pk::TimeoutError).
+bool timedOut(const TaskInfo &info);
 
 } // namespace pk::monitor

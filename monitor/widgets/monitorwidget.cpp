@@ -326,13 +326,14 @@ void MonitorWidgetPrivate::setupUi()
     actionBar->addStretch(1);
     cancelTaskButton = new QPushButton(MonitorWidget::tr("Cancel task"), q);
     cancelTaskButton->setObjectName(QStringLiteral("cancelTaskButton"));
-    cancelTaskButton->setToolTip(MonitorWidget::tr("Cancel the selected task (if it has not "
-                                                   "started yet)"));
+    cancelTaskButton->setToolTip(MonitorWidget::tr("Cancel the selected task, or ask it to stop "
+                                                   "if it is running"));
     QObject::connect(cancelTaskButton, &QPushButton::clicked, q, [this] { cancelSelected(); });
     actionBar->addWidget(cancelTaskButton);
     cancelAllButton = new QPushButton(MonitorWidget::tr("Cancel all"), q);
     cancelAllButton->setObjectName(QStringLiteral("cancelAllButton"));
-    cancelAllButton->setToolTip(MonitorWidget::tr("Cancel every task that has not started yet"));
+    cancelAllButton->setToolTip(MonitorWidget::tr("Cancel every task that has not started yet "
+                                                  "and ask the running ones to stop"));
     QObject::connect(cancelAllButton, &QPushButton::clicked, q, [this] {
         if (feed)
             feed->cancelAll();
@@ -653,7 +654,7 @@ void MonitorWidgetPrivate::cancelSelected()
     }
     for (const QModelIndex &index : rows) {
         const auto state = index.data(MonitorModel::StateRole).value<TaskState>();
-        if (state == TaskState::Queued || state == TaskState::Waiting)
+        if (!isFinal(state))
             feed->cancelTask(index.data(MonitorModel::IdRole).toULongLong());
     }
 }
@@ -1235,6 +1236,20 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
     row(MonitorWidget::tr("State"),
         QStringLiteral("<b style=\"color:%1\">%2</b>")
             .arg(monitor::stateColor(info.state()).name(), stateName));
+    if (info.state() == TaskState::Running && info.isCancellationRequested())
+        row(MonitorWidget::tr("Cancellation"), MonitorWidget::tr("requested; cancelling…"));
+    else if (monitor::timedOut(info))
+        row(MonitorWidget::tr("Cancellation"), MonitorWidget::tr("timed out"));
+    const QString progress = monitor::progressLabel(info);
+    if (!progress.isEmpty()) {
+        const QString range = info.progressMaximum() > info.progressMinimum()
+            ? MonitorWidget::tr(" (%1 of %2 to %3)")
+                  .arg(info.progressValue())
+                  .arg(info.progressMinimum())
+                  .arg(info.progressMaximum())
+            : QString();
+        row(MonitorWidget::tr("Progress"), escaped(progress) + range);
+    }
     row(MonitorWidget::tr("Priority"), QString::number(info.priority()));
     row(MonitorWidget::tr("Worker"),
         info.workerIndex() >= 0 ? QString::number(info.workerIndex()) : QStringLiteral("–"));
@@ -1315,8 +1330,10 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
 void MonitorWidgetPrivate::updateActions()
 {
     const TaskInfo info = selectedInfo();
-    const bool cancellable = info.isValid()
-        && (info.state() == TaskState::Queued || info.state() == TaskState::Waiting);
+    // A running task is asked to stop (it may or may not look); once asked, it is
+    // "cancelling" until it ends.
+    const bool cancellable = info.isValid() && !isFinal(info.state())
+        && !(info.state() == TaskState::Running && info.isCancellationRequested());
     // A recording cannot be cancelled or followed: nothing in it is running any more.
     cancelTaskButton->setEnabled(feed && connected && !recording && cancellable);
     cancelAllButton->setEnabled(feed && connected && !recording);

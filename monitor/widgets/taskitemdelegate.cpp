@@ -1,4 +1,7 @@
+#include "monitorstyle_p.h"
 #include "taskitemdelegate_p.h"
+
+#include <pk/monitormodel.h>
 
 #include <QtGui/QPainter>
 #include <QtWidgets/QApplication>
@@ -36,6 +39,19 @@ void TaskItemDelegate::paint(
         qvariant_cast<QIcon>(decoration)
             .paint(painter, iconRect, Qt::AlignCenter, selected ? QIcon::Selected : QIcon::Normal);
         rect.setLeft(iconRect.right() + 1 + margin);
+    }
+
+    // The progress column: a bar under its text.
+    if (index.column() == MonitorModel::ProgressColumn) {
+        const double fraction = index.data(MonitorModel::ProgressRole).toDouble();
+        if (fraction >= 0) {
+            const QRect track = rect.adjusted(0, 3, 0, -3);
+            QColor fill = stateColor(index.data(MonitorModel::StateRole).value<TaskState>());
+            fill.setAlpha(selected ? 150 : 90);
+            painter->fillRect(
+                QRect(track.left(), track.top(), int(track.width() * fraction), track.height()),
+                fill);
+        }
     }
 
     const QString text = displayText(index.data(Qt::DisplayRole), option.locale);

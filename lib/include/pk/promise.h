@@ -275,8 +275,8 @@ private:
             "value (nothing for Promise<void>) or the promise itself");
         using R = typename Plan::Result;
         const bool empty = isEmptyCallable(fn);
-        auto *core = new PlannedCore<Plan, std::decay_t<F>, Promise<T>>(
-            std::forward<F>(fn), self());
+        auto *core
+            = new PlannedCore<Plan, std::decay_t<F>, Promise<T>>(std::forward<F>(fn), self());
         Promise<R> next = adoptPromise<R>(core);
         submitThen(this->d, core, options, empty);
         return next;

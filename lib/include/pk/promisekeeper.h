@@ -114,9 +114,9 @@ public:
         static_assert(plain || std::is_invocable_v<const Fn &, TaskContext &, const Item &>,
             "pk::PromiseKeeper::map: the callable must take an item (by value or const "
             "reference), after a pk::TaskContext & if it wants one, and be callable as const");
-        using R = std::decay_t<typename std::conditional_t<plain,
-            std::invoke_result<const Fn &, const Item &>,
-            std::invoke_result<const Fn &, TaskContext &, const Item &>>::type>;
+        using R = std::decay_t<
+            typename std::conditional_t<plain, std::invoke_result<const Fn &, const Item &>,
+                std::invoke_result<const Fn &, TaskContext &, const Item &>>::type>;
         auto state = std::make_shared<detail::MapState<Fn, Item, R>>(sharedState(),
             Fn(std::forward<F>(fn)), std::vector<Item>(std::begin(items), std::end(items)),
             options);
@@ -168,6 +168,9 @@ public:
         tasks by id, like the monitor; it searches the queue.
     */
     bool cancel(quint64 taskId);
+    //! As Promise::requestCancellation() for the live task with id \a taskId here: cancels it
+    //! if it has not started, asks it to stop if it runs; false if it is neither.
+    bool requestCancellation(quint64 taskId);
 
     /*!
         Cancels the tasks waiting or queued and requests cancellation of the running ones (see

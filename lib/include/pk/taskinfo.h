@@ -39,8 +39,8 @@ class PROMISEKEEPER_EXPORT TaskInfo
     Q_PROPERTY(qint64 progressMaximum READ progressMaximum)
     Q_PROPERTY(qint64 progressValue READ progressValue WRITE setProgressValue)
     Q_PROPERTY(QString progressText READ progressText WRITE setProgressText)
-    Q_PROPERTY(bool cancellationRequested READ isCancellationRequested WRITE
-            setCancellationRequested)
+    Q_PROPERTY(
+        bool cancellationRequested READ isCancellationRequested WRITE setCancellationRequested)
 
 public:
     TaskInfo() = default;

@@ -65,7 +65,7 @@ public:
     bool isConnected() const override;
     QString sourceName() const override;
 
-    //! Cancels the task through PromiseKeeper::cancel(quint64) (queued or waiting tasks only).
+    //! Cancels the task, or asks it to stop, through PromiseKeeper::requestCancellation(quint64).
     void cancelTask(quint64 taskId) override;
     //! PromiseKeeper::cancelAll().
     void cancelAll() override;

@@ -65,7 +65,8 @@ public:
     virtual QString programName() const;
     virtual qint64 programPid() const;
 
-    //! Asks the source to cancel a task not started yet. Works in-process and attached.
+    //! Asks the source to cancel a task not started yet, or to request cancellation of a
+    //! running one (PromiseKeeper::requestCancellation()). Works in-process and attached.
     virtual void cancelTask(quint64 taskId) = 0;
     //! Asks the source to cancel everything not started yet.
     virtual void cancelAll() = 0;

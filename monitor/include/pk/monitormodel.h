@@ -56,6 +56,7 @@ public:
         TitleColumn,
         KeeperColumn,
         StateColumn,
+        ProgressColumn,
         PriorityColumn,
         WorkerColumn,
         QueuedAtColumn,
@@ -73,6 +74,7 @@ public:
         SortRole, //!< a number (or string) that sorts the column naturally
         RootIdRole, //!< quint64: the task this row folds under, 0 for a top-level row
         FoldedCountRole, //!< int: how many continuations fold under this row
+        ProgressRole, //!< double: the progress as a fraction of its range, -1 if it has none
     };
     Q_ENUM(Roles)
 

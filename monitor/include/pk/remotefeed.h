@@ -74,7 +74,7 @@ public:
     //! "pid 1234 (myapp)" while attached; the server name otherwise.
     QString sourceName() const override;
 
-    //! Asks the program to cancel the task (if it is still waiting or queued there).
+    //! Asks the program to cancel the task, or to ask it to stop if it runs there.
     void cancelTask(quint64 taskId) override;
     //! Asks the program to cancel everything not started yet, in all its keepers.
     void cancelAll() override;

@@ -199,8 +199,7 @@ private:
 
 //! The CallableCore that \a Plan (a CallPlan) says how to call.
 template<typename Plan, typename Fn, typename... Args>
-using PlannedCore
-    = CallableCore<typename Plan::Result, Plan::unwrap, Plan::context, Fn, Args...>;
+using PlannedCore = CallableCore<typename Plan::Result, Plan::unwrap, Plan::context, Fn, Args...>;
 
 // Callables that can be empty: null function pointers, null member pointers, empty
 // std::function. Anything else (lambdas, functors) is never empty.
