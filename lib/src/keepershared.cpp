@@ -113,6 +113,10 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
 void KeeperShared::buffer_locked(
     TaskCore *task, TaskState state, TaskState previous, qint64 now, int worker, bool update)
 {
+    // Detached (the keeper is gone; a context continuation may still run): nobody delivers
+    // events any more, and one would hold its task, which holds this, for ever.
+    if (!m_q)
+        return;
     if (m_events.size() >= kEventBufferCap) {
         ++m_dropped;
         if (update)
