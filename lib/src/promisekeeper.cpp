@@ -214,7 +214,6 @@ void PromiseKeeperPrivate::emitSignals(const TaskEvent *events, std::size_t coun
 
     QPointer<PromiseKeeper> alive(q);
     const QString keeperName = q->objectName(); // this is the keeper's thread
-    // (a progress update is told by taskProgress only)
     for (const TaskEvent &e : Span { events, count }) {
         if (e.m_update) {
             // Progress (a cancellation request alone has none to tell).
