@@ -2,12 +2,16 @@
 // order tasks ran in, and a log of the warnings the library printed, with their categories.
 #pragma once
 
+#include <pk/taskcontext.h>
+
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QList>
 #include <QtCore/QMutex>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QScopeGuard>
 #include <QtCore/QSemaphore>
 #include <QtCore/QString>
+#include <QtCore/QThread>
 
 #include <memory>
 
@@ -154,5 +158,18 @@ private:
     QList<Entry> m_entries;
     QtMessageHandler m_previous = nullptr;
 };
+
+//! In a task: waits until cancellation is requested (true) or kTimeoutMs passes (false, the
+//! test has failed already).
+inline bool awaitCancellationRequest(const pk::TaskContext &ctx)
+{
+    QDeadlineTimer deadline(kTimeoutMs);
+    while (!ctx.isCancellationRequested()) {
+        if (deadline.hasExpired())
+            return false;
+        QThread::yieldCurrentThread();
+    }
+    return true;
+}
 
 } // namespace pktest

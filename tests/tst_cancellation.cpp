@@ -23,17 +23,7 @@ using pk::PromiseKeeper;
 using pk::TaskState;
 
 namespace {
-// In a task: waits until cancellation is requested (true) or the test's time-out passes.
-bool awaitRequest(const pk::TaskContext &ctx)
-{
-    QDeadlineTimer deadline(pktest::kTimeoutMs);
-    while (!ctx.isCancellationRequested()) {
-        if (deadline.hasExpired())
-            return false;
-        QThread::yieldCurrentThread();
-    }
-    return true;
-}
+using pktest::awaitCancellationRequest;
 
 enum class Ending { Throws, Ignores, FailsOtherwise };
 } // namespace
@@ -119,7 +109,7 @@ void tst_Cancellation::requestCancellationWhileRunning()
     const auto unblock = gate.openOnExit();
     auto task = keeper.submit([gate, ending](pk::TaskContext &ctx) {
         gate.pass(); // running now: the test may ask
-        if (!awaitRequest(ctx))
+        if (!awaitCancellationRequest(ctx))
             return -1;
         switch (ending) {
         case Ending::Throws:
@@ -191,7 +181,7 @@ void tst_Cancellation::timeout()
     QElapsedTimer elapsed;
     elapsed.start();
     auto task = keeper.submit(options, [ending](pk::TaskContext &ctx) {
-        if (!awaitRequest(ctx))
+        if (!awaitCancellationRequest(ctx))
             return -1;
         if (ending == Ending::Throws)
             ctx.throwIfCancellationRequested();
@@ -206,9 +196,13 @@ void tst_Cancellation::timeout()
     QVERIFY(task.isCancellationRequested());
     QCOMPARE(task.info().errorType(), QStringLiteral("pk::TimeoutError"));
     QVERIFY(task.errorString().contains(QStringLiteral("20 ms")));
+    QVERIFY(task.info().isTimedOut());
+    QCOMPARE(keeper.counts().timedOut, 1);
+    QCOMPARE(keeper.counts().failed, 1);
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, pktest::kTimeoutMs);
     QCOMPARE(
         failed.at(0).at(0).value<pk::TaskInfo>().errorType(), QStringLiteral("pk::TimeoutError"));
+    QCOMPARE(keeper.deliveredCounts().timedOut, 1);
 }
 
 void tst_Cancellation::timeoutDoesNotFireForFinishedTasks()
@@ -230,10 +224,11 @@ void tst_Cancellation::timeoutDoesNotFireForFinishedTasks()
     auto quick = keeper.submit(options, [] { return 1; });
     QCOMPARE(quick.result(pktest::kTimeoutMs), 1);
     // A later deadline passing proves the watcher went past quick's.
-    auto probe = keeper.submit(options, [](pk::TaskContext &ctx) { return awaitRequest(ctx); });
+    auto probe = keeper.submit(options, [](pk::TaskContext &ctx) { return awaitCancellationRequest(ctx); });
     QVERIFY_THROWS_EXCEPTION(pk::TimeoutError, probe.result(pktest::kTimeoutMs));
     QCOMPARE(quick.state(), TaskState::Succeeded);
     QVERIFY(!quick.isCancellationRequested());
+    QCOMPARE(keeper.counts().timedOut, 1); // the probe alone
 }
 
 void tst_Cancellation::manyTimeoutsOneMechanism()
@@ -246,12 +241,13 @@ void tst_Cancellation::manyTimeoutsOneMechanism()
     QList<pk::Promise<int>> tasks;
     for (int i = 0; i < 300; ++i) {
         tasks.append(keeper.submit(
-            options, [](pk::TaskContext &ctx) { return awaitRequest(ctx) ? 1 : -1; }));
+            options, [](pk::TaskContext &ctx) { return awaitCancellationRequest(ctx) ? 1 : -1; }));
     }
     QVERIFY(keeper.waitForAll(pktest::kTimeoutMs * 3));
     for (const auto &t : tasks)
         QVERIFY_THROWS_EXCEPTION(pk::TimeoutError, t.result());
     QCOMPARE(keeper.counts().failed, 300);
+    QCOMPARE(keeper.counts().timedOut, 300);
 }
 
 void tst_Cancellation::cancelAllLetsContinuationsRun()
@@ -303,7 +299,7 @@ void tst_Cancellation::shutdownCancelPendingAsksRunningTasks()
     QObject context;
     auto running = keeper.submit([gate](pk::TaskContext &ctx) {
         gate.pass();
-        return awaitRequest(ctx) ? 1 : -1;
+        return awaitCancellationRequest(ctx) ? 1 : -1;
     });
     QVERIFY(gate.waitArrived());
     gate.open();

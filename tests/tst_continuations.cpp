@@ -965,10 +965,7 @@ void tst_Continuations::futureReportsProgressAndRequestsCancellation()
         ctx.setProgressValue(3);
         ctx.setProgressText(QStringLiteral("three"));
         gate.pass();
-        // Until the future's cancel() is seen (or the test gave up).
-        QDeadlineTimer deadline(pktest::kTimeoutMs);
-        while (!ctx.isCancellationRequested() && !deadline.hasExpired())
-            QThread::yieldCurrentThread();
+        pktest::awaitCancellationRequest(ctx); // the future's cancel()
         ctx.throwIfCancellationRequested();
         return 1;
     });

@@ -564,6 +564,8 @@ void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
     ++(state == TaskState::Failed           ? m_counts.failed
             : state == TaskState::Cancelled ? m_counts.cancelled
                                             : m_counts.succeeded);
+    if (flags & TaskCore::TimedOut)
+        ++m_counts.timedOut;
     auto it = std::find(m_running.begin(), m_running.end(), task);
     Q_ASSERT(it != m_running.end()); // start_locked() put it there
     *it = m_running.back();

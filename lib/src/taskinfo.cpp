@@ -1,6 +1,7 @@
 #include "clock_p.h"
 
 #include <pk/taskinfo.h>
+#include <pk/taskcounts.h>
 
 #include <QtCore/qnumeric.h>
 
@@ -67,6 +68,17 @@ QDateTime TaskInfo::toDateTime(qint64 monotonicNsecs)
     if (qAddOverflow(monotonicNsecs, detail::wallOffsetNs(), &unixNs))
         return {};
     return QDateTime::fromMSecsSinceEpoch(unixNs / 1000000, Qt::UTC);
+}
+
+void TaskCounts::add(const TaskInfo &info)
+{
+    add(info.state());
+    timedOut += info.isTimedOut() ? 1 : 0;
+}
+
+bool TaskInfo::isTimedOut() const
+{
+    return m_state == TaskState::Failed && m_errorType == QLatin1String("pk::TimeoutError");
 }
 
 bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept

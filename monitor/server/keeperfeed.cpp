@@ -141,12 +141,7 @@ void KeeperFeedPrivate::flush()
         if (heldBack)
             dirty = true; // the timer goes on, for them
         const KeeperStatus status = source->status();
-        counts.waiting += status.counts.waiting;
-        counts.queued += status.counts.queued;
-        counts.running += status.counts.running;
-        counts.succeeded += status.counts.succeeded;
-        counts.failed += status.counts.failed;
-        counts.cancelled += status.counts.cancelled;
+        counts += status.counts;
         threads += status.threadCount;
         statuses.append(status);
     }

@@ -17,8 +17,9 @@ constexpr auto kStreamVersion = QDataStream::Qt_6_0;
 // cancellation requested (v3).
 constexpr qint64 kMinTaskInfoSize = 49 + 1 + 4 + 4 + 3 * 8 + 4 + 1;
 constexpr qint64 kInputIdSize = 8;
-// qint32 keeper, qint32 threads, 6 x qint64 counts, two empty lists.
-constexpr qint64 kMinKeeperStateSize = 4 + 4 + 6 * 8 + 4 + 4;
+// qint32 keeper, qint32 threads, 7 x qint64 counts (the timed-out count since v3), two empty
+// lists.
+constexpr qint64 kMinKeeperStateSize = 4 + 4 + 7 * 8 + 4 + 4;
 constexpr qint64 kMinStringSize = 4;
 
 /*
@@ -130,7 +131,7 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
 void readCounts(QDataStream &in, TaskCounts *counts, QString *why)
 {
     TaskCounts c;
-    in >> c.waiting >> c.queued >> c.running >> c.succeeded >> c.failed >> c.cancelled;
+    in >> c.waiting >> c.queued >> c.running >> c.succeeded >> c.failed >> c.cancelled >> c.timedOut;
     if (in.status() != QDataStream::Ok)
         return;
     *why = protocol::checkCounts(c);
@@ -261,7 +262,7 @@ QDataStream &operator>>(QDataStream &in, TaskInfo &info)
 QDataStream &operator<<(QDataStream &out, const TaskCounts &counts)
 {
     out << counts.waiting << counts.queued << counts.running << counts.succeeded << counts.failed
-        << counts.cancelled;
+        << counts.cancelled << counts.timedOut;
     return out;
 }
 
@@ -343,6 +344,7 @@ QString checkCounts(const TaskCounts &counts)
         { "succeeded", counts.succeeded },
         { "failed", counts.failed },
         { "cancelled", counts.cancelled },
+        { "timed-out", counts.timedOut },
     };
     for (const auto &[name, n] : values) {
         if (n < 0 || n > kMaxTaskCount) {
@@ -351,6 +353,11 @@ QString checkCounts(const TaskCounts &counts)
                 .arg(n)
                 .arg(kMaxTaskCount);
         }
+    }
+    if (counts.timedOut > counts.failed) {
+        return QStringLiteral("timed-out count %1 above the failed count %2")
+            .arg(counts.timedOut)
+            .arg(counts.failed);
     }
     return {};
 }

@@ -314,14 +314,8 @@ void RemoteFeedPrivate::applyStates(
 TaskCounts RemoteFeedPrivate::totalCounts() const
 {
     TaskCounts total;
-    for (const TaskCounts &c : counts) {
-        total.waiting += c.waiting;
-        total.queued += c.queued;
-        total.running += c.running;
-        total.succeeded += c.succeeded;
-        total.failed += c.failed;
-        total.cancelled += c.cancelled;
-    }
+    for (const TaskCounts &c : counts)
+        total += c;
     return total;
 }
 

@@ -424,7 +424,7 @@ bool TraceReader::parse(const QByteArray &json)
             keeper = d->keepers.end() - 1;
         }
         keeper->threadCount = std::max(keeper->threadCount, info.workerIndex() + 1);
-        keeper->counts.add(info.state());
+        keeper->counts.add(info);
     }
     d->dropped
         = quint64(std::max<qint64>(other.value(QLatin1String("droppedTasks")).toInteger(), 0));
@@ -456,7 +456,7 @@ TaskCounts TraceReader::counts() const
 {
     TaskCounts c;
     for (const TaskInfo &info : std::as_const(d->tasks))
-        c.add(info.state());
+        c.add(info);
     return c;
 }
 

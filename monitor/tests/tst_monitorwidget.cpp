@@ -262,6 +262,7 @@ private Q_SLOTS:
     void freezeKeepsUpdatesBack();
     void cancelAllButton();
     void cancelTaskButton();
+    void timedOutTasksAreCounted();
     void selectionStaysOnItsTask();
     void detailsShowTheSelectedTask();
     void setFeedShowsAnotherFeed();
@@ -490,6 +491,37 @@ void tst_MonitorWidget::cancelTaskButton()
     QVERIFY(!cancelTask->isEnabled());
     gate.open();
     QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+}
+
+void tst_MonitorWidget::timedOutTasksAreCounted()
+{
+    pk::PromiseKeeper keeper(2);
+    pk::MonitorWidget widget(&keeper);
+    widget.show();
+    const auto *note = widget.findChild<QLabel *>(QStringLiteral("failedValueNote"));
+    QVERIFY(note);
+    QVERIFY(note->isHidden()); // nothing timed out: no note
+    pk::TaskOptions timed;
+    timed.timeout = std::chrono::milliseconds(5);
+    QList<pk::Promise<int>> tasks;
+    for (int i = 0; i < 2; ++i) {
+        tasks << keeper.submit(timed, [](pk::TaskContext &ctx) {
+            return pktest::awaitCancellationRequest(ctx) ? 1 : -1;
+        });
+    }
+    auto failing = keeper.submit([]() -> int { throw std::runtime_error("not a time-out"); });
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QTRY_COMPARE(counter(widget, "failedValue"), QStringLiteral("3"));
+    QTRY_VERIFY(!note->isHidden());
+    QCOMPARE(note->text(), QStringLiteral("2 timed out"));
+    const auto stateText = [&](quint64 id) {
+        return widget.model()
+            ->index(widget.model()->rowOf(id), pk::MonitorModel::StateColumn)
+            .data()
+            .toString();
+    };
+    QTRY_COMPARE(stateText(tasks[0].id()), QStringLiteral("Failed — timed out"));
+    QCOMPARE(stateText(failing.id()), QStringLiteral("Failed"));
 }
 
 void tst_MonitorWidget::selectionStaysOnItsTask()

@@ -313,13 +313,13 @@ void tst_Protocol::taskInfoRoundTrip()
 
 void tst_Protocol::taskCountsRoundTrip()
 {
-    const TaskCounts counts { 1, 2, 3, pk::protocol::kMaxTaskCount, 5, 6 }; // the largest read
+    const TaskCounts counts { 1, 2, 3, pk::protocol::kMaxTaskCount, 5, 6, 4 }; // the largest read
     QByteArray bytes;
     {
         QDataStream out(&bytes, QIODevice::WriteOnly);
         out << counts;
     }
-    QCOMPARE(bytes.size(), 6 * 8);
+    QCOMPARE(bytes.size(), 7 * 8);
     QDataStream in(bytes);
     TaskCounts back;
     in >> back;
@@ -328,21 +328,27 @@ void tst_Protocol::taskCountsRoundTrip()
 
     // A short read leaves the target alone.
     QDataStream shortIn(bytes.left(20));
-    TaskCounts untouched { 9, 9, 9, 9, 9, 9 };
+    TaskCounts untouched { 9, 9, 9, 9, 9, 9, 9 };
     shortIn >> untouched;
     QCOMPARE(shortIn.status(), QDataStream::ReadPastEnd);
-    QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9 }));
+    QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9, 9 }));
 
-    // So does a count out of range, and the stream says it is corrupt.
-    QByteArray tooMany;
-    {
-        QDataStream out(&tooMany, QIODevice::WriteOnly);
-        out << TaskCounts { 1, 2, 3, std::numeric_limits<qint64>::max(), 5, 6 };
+    // So does a count out of range, or more tasks timed out than failed, and the stream says
+    // it is corrupt.
+    for (const TaskCounts &bad : { TaskCounts { 1, 2, 3, std::numeric_limits<qint64>::max(), 5, 6 },
+             TaskCounts { 1, 2, 3, 4, 5, 6, 6 } }) {
+        QByteArray corrupt;
+        {
+            QDataStream out(&corrupt, QIODevice::WriteOnly);
+            out << bad;
+        }
+        QDataStream corruptIn(corrupt);
+        corruptIn >> untouched;
+        QCOMPARE(corruptIn.status(), QDataStream::ReadCorruptData);
+        QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9, 9 }));
     }
-    QDataStream corruptIn(tooMany);
-    corruptIn >> untouched;
-    QCOMPARE(corruptIn.status(), QDataStream::ReadCorruptData);
-    QVERIFY(untouched == (TaskCounts { 9, 9, 9, 9, 9, 9 }));
+    QVERIFY(pk::protocol::checkCounts(TaskCounts { 0, 0, 0, 0, 5, 0, 6 })
+                .contains(QLatin1String("timed-out")));
 }
 
 void tst_Protocol::messageRoundTrip_data()

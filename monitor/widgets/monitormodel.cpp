@@ -506,7 +506,7 @@ QVariant MonitorModel::data(const QModelIndex &index, int role) const
                 return monitor::stateName(info.state()) + QStringLiteral(" — ") + d->liveStateNote;
             if (info.state() == TaskState::Running && info.isCancellationRequested())
                 return tr("Running — cancelling…");
-            if (monitor::timedOut(info))
+            if (info.isTimedOut())
                 return tr("Failed — timed out");
             return monitor::stateName(info.state());
         case ProgressColumn:

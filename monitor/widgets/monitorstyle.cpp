@@ -97,10 +97,4 @@ QString progressLabel(const TaskInfo &info)
                              : info.progressText() + QStringLiteral(" · ") + percent;
 }
 
-bool timedOut(const TaskInfo &info)
-{
-    return info.state() == TaskState::Failed
-        && info.errorType() == QLatin1String("pk::TimeoutError");
-}
-
 } // namespace pk::monitor

@@ -28,7 +28,5 @@ QString formatRate(double perSecond);
 double progressFraction(const TaskInfo &info);
 //! "40 %", or the task's progress text with it ("page 4 of 10 · 40 %"); empty without progress.
 QString progressLabel(const TaskInfo &info);
-//! Whether the task failed because it ran past its time-out (pk::TimeoutError).
-bool timedOut(const TaskInfo &info);
 
 } // namespace pk::monitor

@@ -145,8 +145,8 @@ QString percentileText(const monitor::TaskStats::Percentiles &p)
 
 // ---- construction -----------------------------------------------------------------------
 
-QLabel *MonitorWidgetPrivate::addCounter(
-    const QString &name, const QString &objectName, const QString &toolTip, const QColor &color)
+QLabel *MonitorWidgetPrivate::addCounter(const QString &name, const QString &objectName,
+    const QString &toolTip, const QColor &color, QLabel **note)
 {
     auto *tile = new QFrame(q);
     tile->setFrameShape(QFrame::StyledPanel);
@@ -174,7 +174,21 @@ QLabel *MonitorWidgetPrivate::addCounter(
     value->setFont(valueFont);
     value->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(caption);
-    layout->addWidget(value);
+    if (note) {
+        // A small line beside the value, on its baseline: a part of the count ("2 timed out").
+        auto *row = new QHBoxLayout;
+        row->setSpacing(6);
+        *note = new QLabel(tile);
+        (*note)->setObjectName(objectName + QStringLiteral("Note"));
+        (*note)->setFont(captionFont);
+        (*note)->setForegroundRole(QPalette::PlaceholderText);
+        (*note)->hide();
+        row->addWidget(value, 0, Qt::AlignBaseline);
+        row->addWidget(*note, 1, Qt::AlignBaseline);
+        layout->addLayout(row);
+    } else {
+        layout->addWidget(value);
+    }
     counterStrip->addWidget(tile, 1);
     return value;
 }
@@ -216,7 +230,9 @@ void MonitorWidgetPrivate::setupUi()
     succeededValue = addCounter(MonitorWidget::tr("Succeeded"), QStringLiteral("succeededValue"),
         MonitorWidget::tr("Tasks that succeeded, in all"), stateColor(TaskState::Succeeded));
     failedValue = addCounter(MonitorWidget::tr("Failed"), QStringLiteral("failedValue"),
-        MonitorWidget::tr("Tasks that failed, in all"), stateColor(TaskState::Failed));
+        MonitorWidget::tr("Tasks that failed, in all, and how many of them ran past "
+                          "their time-out"),
+        stateColor(TaskState::Failed), &timedOutValue);
     cancelledValue = addCounter(MonitorWidget::tr("Cancelled"), QStringLiteral("cancelledValue"),
         MonitorWidget::tr("Tasks cancelled before they ran, in all"),
         stateColor(TaskState::Cancelled));
@@ -798,9 +814,9 @@ void MonitorWidgetPrivate::onSnapshot(
     // Counts until the first update brings the exact ones.
     TaskCounts c;
     for (const TaskInfo &info : live)
-        c.add(info.state());
+        c.add(info);
     for (const TaskInfo &info : recentlyFinished)
-        c.add(info.state());
+        c.add(info);
     counts = c;
     countersDirty = true;
     if (frozen) {
@@ -1238,7 +1254,7 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
             .arg(monitor::stateColor(info.state()).name(), stateName));
     if (info.state() == TaskState::Running && info.isCancellationRequested())
         row(MonitorWidget::tr("Cancellation"), MonitorWidget::tr("requested; cancelling…"));
-    else if (monitor::timedOut(info))
+    else if (info.isTimedOut())
         row(MonitorWidget::tr("Cancellation"), MonitorWidget::tr("timed out"));
     const QString progress = monitor::progressLabel(info);
     if (!progress.isEmpty()) {
@@ -1503,6 +1519,9 @@ void MonitorWidgetPrivate::showCounts()
         monitor::formatCount(shown.running), QString::number(shownThreads)));
     succeededValue->setText(monitor::formatCount(shown.succeeded));
     failedValue->setText(monitor::formatCount(shown.failed));
+    timedOutValue->setText(
+        MonitorWidget::tr("%1 timed out").arg(monitor::formatCount(shown.timedOut)));
+    timedOutValue->setVisible(shown.timedOut > 0);
     cancelledValue->setText(monitor::formatCount(shown.cancelled));
 }
 

@@ -74,7 +74,7 @@ public:
     void copyDetails();
     QString keyboardHelp() const;
     QLabel *addCounter(const QString &name, const QString &objectName, const QString &toolTip,
-        const QColor &color);
+        const QColor &color, QLabel **note = nullptr);
 
     void setFeed(MonitorFeed *feed, KeeperFeed *owned);
     void onSnapshot(
@@ -185,6 +185,7 @@ public:
     QLabel *runningValue = nullptr;
     QLabel *succeededValue = nullptr;
     QLabel *failedValue = nullptr;
+    QLabel *timedOutValue = nullptr; // "2 timed out" beside failedValue; hidden at 0
     QLabel *cancelledValue = nullptr;
     QLabel *throughputValue = nullptr;
     QLabel *waitValue = nullptr;

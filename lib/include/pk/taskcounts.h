@@ -7,6 +7,8 @@
 
 namespace pk {
 
+class TaskInfo;
+
 /*!
     Counts of a keeper's tasks, all taken at one instant. The live counts (waiting, queued,
     running) are current; the final ones are totals since the keeper was created. Reentrant.
@@ -19,6 +21,8 @@ struct TaskCounts
     qint64 succeeded = 0;
     qint64 failed = 0;
     qint64 cancelled = 0;
+    //! Of the failed tasks, those that ran past their time-out (TaskOptions::timeout).
+    qint64 timedOut = 0;
 
     //! Tasks that are not finished yet.
     qint64 live() const noexcept { return waiting + queued + running; }
@@ -51,10 +55,27 @@ struct TaskCounts
         }
     }
 
+    //! Counts one more task as \a info describes it (its state, and whether it timed out).
+    PROMISEKEEPER_EXPORT void add(const TaskInfo &info);
+
+    //! Adds \a other's counts (the counts of several keepers as one).
+    TaskCounts &operator+=(const TaskCounts &other) noexcept
+    {
+        waiting += other.waiting;
+        queued += other.queued;
+        running += other.running;
+        succeeded += other.succeeded;
+        failed += other.failed;
+        cancelled += other.cancelled;
+        timedOut += other.timedOut;
+        return *this;
+    }
+
     friend bool operator==(const TaskCounts &a, const TaskCounts &b) noexcept
     {
         return a.waiting == b.waiting && a.queued == b.queued && a.running == b.running
-            && a.succeeded == b.succeeded && a.failed == b.failed && a.cancelled == b.cancelled;
+            && a.succeeded == b.succeeded && a.failed == b.failed && a.cancelled == b.cancelled
+            && a.timedOut == b.timedOut;
     }
     friend bool operator!=(const TaskCounts &a, const TaskCounts &b) noexcept { return !(a == b); }
 };

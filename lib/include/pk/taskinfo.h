@@ -123,6 +123,9 @@ public:
     //! runtime cannot tell; empty otherwise.
     QString errorType() const { return m_errorType; }
     void setErrorType(const QString &type) { m_errorType = type; }
+    //! Whether the task failed with pk::TimeoutError: it ran past TaskOptions::timeout (what
+    //! TaskCounts::timedOut counts), or its callable threw that error itself.
+    bool isTimedOut() const;
 
     /*!
         The progress the task reported through its TaskContext: a value in a range, as
