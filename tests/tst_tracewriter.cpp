@@ -220,9 +220,11 @@ TaskInfo finishedTask(quint64 id, const Run &run)
 }
 
 /*
-    How many pairs of successive X slices on one (pid, tid) overlap as a JSON viewer reads them:
-    ts and dur parsed as doubles, the slice ending at ts + dur in double arithmetic (Perfetto,
-    chrome://tracing), or at (ts - the track's first ts) + dur (speedscope).
+    How many X slices on one (pid, tid) overlap another as a JSON viewer reads them: ts and dur
+    parsed as doubles, a slice ending at ts + dur in double arithmetic (Perfetto,
+    chrome://tracing), or at (ts - the track's first ts) + dur (speedscope). A slice that
+    starts inside another must end inside it too (nested, as a call in its caller); one that
+    starts at or after another's end follows it.
 */
 int overlapsAsDoubles(const QList<QJsonObject> &slices, QString *first)
 {
@@ -236,22 +238,43 @@ int overlapsAsDoubles(const QList<QJsonObject> &slices, QString *first)
     int overlaps = 0;
     for (auto it = tracks.begin(); it != tracks.end(); ++it) {
         QList<QPair<double, double>> &track = it.value();
-        std::sort(track.begin(), track.end());
-        // speedscope moves each track to 0 first (subtracting its first "ts"), then adds.
+        // By start, the longer first: of two that start together, it holds the other.
+        std::sort(track.begin(), track.end(), [](const auto &a, const auto &b) {
+            return a.first != b.first ? a.first < b.first : a.second > b.second;
+        });
         const double origin = track.first().first;
-        for (qsizetype i = 0; i + 1 < track.size(); ++i) {
-            const double end = track[i].first + track[i].second;
-            const double fromOrigin = (track[i].first - origin) + track[i].second;
-            if (track[i + 1].first < end || track[i + 1].first - origin < fromOrigin) {
-                if (overlaps++ == 0 && first) {
-                    *first = QStringLiteral("tid %1: %2 + %3 = %4 > %5")
-                                 .arg(it.key().second)
-                                 .arg(track[i].first, 0, 'f', 6)
-                                 .arg(track[i].second, 0, 'f', 6)
-                                 .arg(end, 0, 'f', 6)
-                                 .arg(track[i + 1].first, 0, 'f', 6);
-                }
+        struct End
+        {
+            double absolute;
+            double fromOrigin;
+        };
+        std::vector<End> open; // the slices the current one may be inside
+        for (const auto &[ts, dur] : std::as_const(track)) {
+            const End end { ts + dur, (ts - origin) + dur };
+            while (!open.empty() && ts >= open.back().absolute
+                && ts - origin >= open.back().fromOrigin)
+                open.pop_back();
+            // A slice that starts inside the innermost open one by either reading must start
+            // inside it by both, and end within it.
+            bool bad = false;
+            if (!open.empty()) {
+                const End &outer = open.back();
+                const bool byAbsolute = ts < outer.absolute;
+                const bool byOrigin = ts - origin < outer.fromOrigin;
+                bad = (byAbsolute || byOrigin)
+                    && !(byAbsolute && byOrigin && end.absolute <= outer.absolute
+                        && end.fromOrigin <= outer.fromOrigin);
             }
+            if (bad && overlaps++ == 0 && first) {
+                *first = QStringLiteral("tid %1: %2 + %3 = %4 crosses an end at %5")
+                             .arg(it.key().second)
+                             .arg(ts, 0, 'f', 6)
+                             .arg(dur, 0, 'f', 6)
+                             .arg(end.absolute, 0, 'f', 6)
+                             .arg(open.back().absolute, 0, 'f', 6);
+            }
+            if (!bad)
+                open.push_back(end);
         }
     }
     return overlaps;
@@ -291,6 +314,7 @@ private Q_SLOTS:
     void stringsSurvive_data();
     void stringsSurvive();
     void tasksOnTheirWorkers();
+    void nestedTaskInsideItsWaiter();
     void cap();
     void counterSamplesAreCoalesced();
     void saveAndErrors();
@@ -511,6 +535,45 @@ void tst_TraceWriter::tasksOnTheirWorkers()
     QCOMPARE(t.other().value(QLatin1String("threadCount")).toInt(), 2);
     QCOMPARE(t.counter(QStringLiteral("running")).last(), 0);
     QCOMPARE(t.counter(QStringLiteral("queued")).last(), 0);
+}
+
+void tst_TraceWriter::nestedTaskInsideItsWaiter()
+{
+    // One worker: the outer task waits for one queued behind it, and runs it meanwhile.
+    PromiseKeeper keeper(1);
+    TraceWriter trace;
+    keeper.addEventListener(&trace);
+    auto scope = qScopeGuard([&] { keeper.removeEventListener(&trace); });
+    QSemaphore innerSubmitted;
+    pk::Promise<int> inner;
+    auto outer = keeper.submit(pk::TaskOptions { QStringLiteral("outer"), 0 }, [&] {
+        innerSubmitted.acquire();
+        return inner.result(pktest::kTimeoutMs) + 1;
+    });
+    inner = keeper.submit(pk::TaskOptions { QStringLiteral("inner"), 0 }, [] { return 1; });
+    innerSubmitted.release();
+    QCOMPARE(outer.result(pktest::kTimeoutMs), 2);
+    QTRY_COMPARE(keeper.deliveredCounts().succeeded, 2);
+
+    ParsedTrace t;
+    QVERIFY(parse(trace.toJson(), &t));
+    QHash<QString, QJsonObject> byName;
+    for (const QJsonObject &x : t.withPhase(QStringLiteral("X")))
+        byName.insert(x.value(QLatin1String("name")).toString(), x);
+    QVERIFY(byName.contains(QStringLiteral("outer")) && byName.contains(QStringLiteral("inner")));
+    const QJsonObject o = byName.value(QStringLiteral("outer"));
+    const QJsonObject i = byName.value(QStringLiteral("inner"));
+    QCOMPARE(i.value(QLatin1String("tid")).toInt(), o.value(QLatin1String("tid")).toInt());
+    const auto ts = [](const QJsonObject &x) { return x.value(QLatin1String("ts")).toDouble(); };
+    const auto end = [&](const QJsonObject &x) {
+        return ts(x) + x.value(QLatin1String("dur")).toDouble();
+    };
+    QVERIFY(ts(o) <= ts(i));
+    QVERIFY2(end(i) <= end(o),
+        qPrintable(QStringLiteral("inner ends at %1, outer at %2").arg(end(i)).arg(end(o))));
+    // The outer slice keeps its whole run: it is not cut where the inner one starts.
+    QCOMPARE(o.value(QLatin1String("dur")).toDouble(),
+        double(outer.info().runNsecs() / 1000) + double(outer.info().runNsecs() % 1000) / 1000);
 }
 
 void tst_TraceWriter::cap()
@@ -795,7 +858,18 @@ void tst_TraceWriter::noOverlapAsDoubles_data()
                                               << false;
     // Overlapping input (a feed of one's own): the next slice wins, no overlap either.
     QTest::newRow("overlapping input")
-        << Runs { anchor, { 5000, 9000, 0, {} }, { 6000, 7000, 0, {} }, { 6500, 6500, 0, {} } }
+        << Runs { anchor, { 5000, 9000, 0, {} }, { 6000, 9500, 0, {} }, { 6500, 9700, 0, {} } }
+        << true;
+    // A worker that waited ran queued tasks meanwhile: they are inside the outer task's slice,
+    // which keeps its whole length; near 2^33 us, where the sums round.
+    QTest::newRow("nested runs") << Runs { anchor, { 5000, 9000, 0, {} }, { 6000, 7000, 0, {} },
+        { 6500, 6500, 0, {} }, { 7000, 8999, 0, {} }, { 9000, 9500, 0, {} } }
+                                 << false;
+    QTest::newRow("nested runs near 2^33 us")
+        << Runs { anchor, { at2p33us + 7, at2p33us + 9007, 0, {} },
+               { at2p33us + 1007, at2p33us + 5006, 0, {} },
+               { at2p33us + 5006, at2p33us + 9007, 0, {} },
+               { at2p33us + 9007, at2p33us + 9999, 0, {} } }
         << true;
 
     // A demo-like sequence: four workers of two keepers, runs of 0 to 20 µs with gaps of 0

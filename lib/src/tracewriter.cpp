@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <vector>
 
@@ -124,30 +125,47 @@ double viewerMicros(qint64 ns)
 }
 
 /*
-    The duration to write for a slice from \a startNs to \a endNs (relative to the base) followed
-    on its track by one starting at \a nextNs (or none if \a hasNext is false): at most the real
-    one, and short enough that a viewer adding the "ts" and "dur" it parses as doubles never
-    lands past the next slice's "ts". Decimal sums of exact nanoseconds round either way as
-    doubles (2 094 of 17 487 back-to-back slices of a demo overlapped that way), so it checks
-    the sum as the viewer computes it and steps down on the grid until it fits; 0 always fits,
-    since parsing is monotonic and the next slice does not start earlier. The sum is checked
-    as speedscope computes it too, relative to the first slice of the track.
+    Where a slice must end by on its track, as a JSON viewer adds up what it parses: before the
+    next slice that is not inside it starts, and inside the slice that it is inside (a task that
+    a waiting worker ran while its outer task waited: drawn nested, as a viewer draws a call in
+    its caller). \a absolute is the end as Perfetto computes it (ts + dur), \a fromOrigin as
+    speedscope does (it first moves each track to 0, subtracting its first "ts").
 */
-qint64 fittedDuration(
-    qint64 trackStartNs, qint64 startNs, qint64 endNs, bool hasNext, qint64 nextNs)
+struct SliceLimit
+{
+    qint64 ns; // relative to the base, as the slice's start
+    double absolute;
+    double fromOrigin;
+};
+
+/*
+    The duration to write for a slice from \a startNs to \a endNs (relative to the base) on a
+    track that starts at \a trackStartNs: at most the real one, and short enough that a viewer
+    adding the "ts" and "dur" it parses as doubles never lands past one of \a limits. Decimal
+    sums of exact nanoseconds round either way as doubles (2 094 of 17 487 back-to-back slices
+    of a demo overlapped that way), so it checks the sums as the viewers compute them and steps
+    down on the grid until they fit; 0 always fits, since parsing is monotonic and no limit is
+    before the start.
+*/
+qint64 fittedDuration(qint64 trackStartNs, qint64 startNs, qint64 endNs,
+    std::initializer_list<const SliceLimit *> limits)
 {
     qint64 dur = std::max<qint64>(endNs - startNs, 0);
-    if (!hasNext)
-        return dur;
-    Q_ASSERT(nextNs >= startNs);
-    dur = std::min(dur, nextNs - startNs); // overlapping input: the next slice wins
+    for (const SliceLimit *limit : limits) {
+        if (limit) {
+            Q_ASSERT(limit->ns >= startNs);
+            dur = std::min(dur, limit->ns - startNs); // overlapping input: the limit wins
+        }
+    }
     const double ts = viewerMicros(startNs);
-    const double next = viewerMicros(nextNs);
-    // speedscope first moves each track to 0 (subtracting its first "ts"), then adds "dur".
     const double origin = viewerMicros(trackStartNs);
     const auto overlaps = [&](qint64 d) {
         const double dd = viewerMicros(d);
-        return ts + dd > next || (ts - origin) + dd > next - origin;
+        for (const SliceLimit *limit : limits) {
+            if (limit && (ts + dd > limit->absolute || (ts - origin) + dd > limit->fromOrigin))
+                return true;
+        }
+        return false;
     };
     qint64 step = kGridNs;
     while (dur > 0 && overlaps(dur)) {
@@ -476,7 +494,7 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
     const qint64 base = firstNs == std::numeric_limits<qint64>::max() ? 0 : firstNs;
     const qint64 endNs = lastNs;
 
-    // The runs, by track and start: each slice is fitted against the next one of its track.
+    // The runs, by track and start: each slice is fitted against what follows on its track.
     std::vector<Run> runs;
     runs.reserve(finished.size() + std::size_t(live.size()));
     const auto addRun = [&runs, endNs, this](const TaskInfo &info) {
@@ -497,7 +515,7 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
         if (a.startNs != b.startNs)
             return a.startNs < b.startNs;
         if (a.endNs != b.endNs)
-            return a.endNs < b.endNs;
+            return a.endNs > b.endNs; // of two that start together, the longer holds the other
         return a.info->id() < b.info->id();
     });
 
@@ -583,14 +601,48 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
         if (!flushIfBig(false))
             return false;
     }
+    // Nesting, by the real times: a run that starts inside the open run of its track and ends
+    // within it is inside it (a wait that ran a queued task); any other run ends the open ones
+    // it is not inside, and is the next slice that each of them must end before.
+    constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+    std::vector<std::size_t> parent(runs.size(), kNone);
+    std::vector<std::size_t> next(runs.size(), kNone);
+    {
+        std::vector<std::size_t> open;
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            if (i > 0 && runs[i - 1].tid != runs[i].tid)
+                open.clear();
+            const Run &run = runs[i];
+            while (!open.empty()) {
+                const Run &outer = runs[open.back()];
+                if (run.startNs < outer.endNs && run.endNs <= outer.endNs)
+                    break;
+                next[open.back()] = i;
+                open.pop_back();
+            }
+            parent[i] = open.empty() ? kNone : open.back();
+            open.push_back(i);
+        }
+    }
+    // Fitted in order: a parent's fitted end comes before its children's, which it bounds.
+    std::vector<SliceLimit> ends(runs.size());
     qint64 trackStart = 0;
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const Run &run = runs[i];
         if (i == 0 || runs[i - 1].tid != run.tid)
             trackStart = run.startNs - base;
-        const bool hasNext = i + 1 < runs.size() && runs[i + 1].tid == run.tid;
-        const qint64 dur = fittedDuration(trackStart, run.startNs - base, run.endNs - base, hasNext,
-            hasNext ? runs[i + 1].startNs - base : 0);
+        const qint64 start = run.startNs - base;
+        SliceLimit sibling {};
+        if (next[i] != kNone) {
+            const qint64 nextStart = runs[next[i]].startNs - base;
+            sibling = { nextStart, viewerMicros(nextStart),
+                viewerMicros(nextStart) - viewerMicros(trackStart) };
+        }
+        const qint64 dur = fittedDuration(trackStart, start, run.endNs - base,
+            { next[i] != kNone ? &sibling : nullptr, parent[i] != kNone ? &ends[parent[i]] : nullptr });
+        const double ts = viewerMicros(start);
+        ends[i] = { start + dur, ts + viewerMicros(dur),
+            (ts - viewerMicros(trackStart)) + viewerMicros(dur) };
         appendRun(out, run, base, dur);
         if (!flushIfBig(false))
             return false;
