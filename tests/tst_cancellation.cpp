@@ -224,7 +224,8 @@ void tst_Cancellation::timeoutDoesNotFireForFinishedTasks()
     auto quick = keeper.submit(options, [] { return 1; });
     QCOMPARE(quick.result(pktest::kTimeoutMs), 1);
     // A later deadline passing proves the watcher went past quick's.
-    auto probe = keeper.submit(options, [](pk::TaskContext &ctx) { return awaitCancellationRequest(ctx); });
+    auto probe = keeper.submit(
+        options, [](pk::TaskContext &ctx) { return awaitCancellationRequest(ctx); });
     QVERIFY_THROWS_EXCEPTION(pk::TimeoutError, probe.result(pktest::kTimeoutMs));
     QCOMPARE(quick.state(), TaskState::Succeeded);
     QVERIFY(!quick.isCancellationRequested());

@@ -565,9 +565,8 @@ void tst_TraceWriter::nestedTaskInsideItsWaiter()
     const QJsonObject i = byName.value(QStringLiteral("inner"));
     QCOMPARE(i.value(QLatin1String("tid")).toInt(), o.value(QLatin1String("tid")).toInt());
     const auto ts = [](const QJsonObject &x) { return x.value(QLatin1String("ts")).toDouble(); };
-    const auto end = [&](const QJsonObject &x) {
-        return ts(x) + x.value(QLatin1String("dur")).toDouble();
-    };
+    const auto end
+        = [&](const QJsonObject &x) { return ts(x) + x.value(QLatin1String("dur")).toDouble(); };
     QVERIFY(ts(o) <= ts(i));
     QVERIFY2(end(i) <= end(o),
         qPrintable(QStringLiteral("inner ends at %1, outer at %2").arg(end(i)).arg(end(o))));
@@ -865,12 +864,10 @@ void tst_TraceWriter::noOverlapAsDoubles_data()
     QTest::newRow("nested runs") << Runs { anchor, { 5000, 9000, 0, {} }, { 6000, 7000, 0, {} },
         { 6500, 6500, 0, {} }, { 7000, 8999, 0, {} }, { 9000, 9500, 0, {} } }
                                  << false;
-    QTest::newRow("nested runs near 2^33 us")
-        << Runs { anchor, { at2p33us + 7, at2p33us + 9007, 0, {} },
-               { at2p33us + 1007, at2p33us + 5006, 0, {} },
-               { at2p33us + 5006, at2p33us + 9007, 0, {} },
-               { at2p33us + 9007, at2p33us + 9999, 0, {} } }
-        << true;
+    QTest::newRow("nested runs near 2^33 us") << Runs { anchor,
+        { at2p33us + 7, at2p33us + 9007, 0, {} }, { at2p33us + 1007, at2p33us + 5006, 0, {} },
+        { at2p33us + 5006, at2p33us + 9007, 0, {} }, { at2p33us + 9007, at2p33us + 9999, 0, {} } }
+                                              << true;
 
     // A demo-like sequence: four workers of two keepers, runs of 0 to 20 µs with gaps of 0
     // (most often) to 3 µs, from an awkward offset; seeded, so that a failure repeats.

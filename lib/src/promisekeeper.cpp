@@ -185,7 +185,8 @@ bool PromiseKeeperPrivate::dispatch(const TaskEvent *events, std::size_t count)
         delivered.add(e.m_state);
         // The flag was set before the task finished, under the mutex the batch was taken with.
         if (e.m_state == TaskState::Failed
-            && (e.m_core->m_cancelFlags.load(std::memory_order_relaxed) & detail::TaskCore::TimedOut))
+            && (e.m_core->m_cancelFlags.load(std::memory_order_relaxed)
+                & detail::TaskCore::TimedOut))
             ++delivered.timedOut;
     }
     QPointer<PromiseKeeper> alive(q);

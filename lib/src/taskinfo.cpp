@@ -1,7 +1,7 @@
 #include "clock_p.h"
 
-#include <pk/taskinfo.h>
 #include <pk/taskcounts.h>
+#include <pk/taskinfo.h>
 
 #include <QtCore/qnumeric.h>
 

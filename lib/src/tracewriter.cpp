@@ -639,7 +639,8 @@ bool TraceWriterPrivate::writeTo(QIODevice *device) const
                 viewerMicros(nextStart) - viewerMicros(trackStart) };
         }
         const qint64 dur = fittedDuration(trackStart, start, run.endNs - base,
-            { next[i] != kNone ? &sibling : nullptr, parent[i] != kNone ? &ends[parent[i]] : nullptr });
+            { next[i] != kNone ? &sibling : nullptr,
+                parent[i] != kNone ? &ends[parent[i]] : nullptr });
         const double ts = viewerMicros(start);
         ends[i] = { start + dur, ts + viewerMicros(dur),
             (ts - viewerMicros(trackStart)) + viewerMicros(dur) };

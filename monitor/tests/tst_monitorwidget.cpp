@@ -505,9 +505,8 @@ void tst_MonitorWidget::timedOutTasksAreCounted()
     timed.timeout = std::chrono::milliseconds(5);
     QList<pk::Promise<int>> tasks;
     for (int i = 0; i < 2; ++i) {
-        tasks << keeper.submit(timed, [](pk::TaskContext &ctx) {
-            return pktest::awaitCancellationRequest(ctx) ? 1 : -1;
-        });
+        tasks << keeper.submit(timed,
+            [](pk::TaskContext &ctx) { return pktest::awaitCancellationRequest(ctx) ? 1 : -1; });
     }
     auto failing = keeper.submit([]() -> int { throw std::runtime_error("not a time-out"); });
     QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));

@@ -116,6 +116,8 @@ private Q_SLOTS:
     void dragDoesNotSelect();
     void selectionIsOutlined();
     void titlesOnlyInWideBars();
+    void nestedTaskDrawnInsideItsWaiter_data();
+    void nestedTaskDrawnInsideItsWaiter();
     void pausedAxisStandsStill();
     void pausedAxisReadsClockTimes_data();
     void pausedAxisReadsClockTimes();
@@ -295,6 +297,83 @@ void tst_Timeline::titlesOnlyInWideBars()
     m_view->showRange(origin() - 590 * kSec, origin() + 10 * kSec);
     QVERIFY(m_view->taskRect(1).width() < 10);
     QVERIFY(!hasText(1));
+}
+
+void tst_Timeline::nestedTaskDrawnInsideItsWaiter_data()
+{
+    // Outer (id 20) runs 1 to 8 s on worker 0 and waits; its worker runs inner (21) from 3 to
+    // 5 s meanwhile. The changes come as they happen, or finished (a snapshot), in either order.
+    QTest::addColumn<bool>("live");
+    QTest::addColumn<bool>("innerFirst");
+    QTest::newRow("live") << true << true;
+    QTest::newRow("snapshot, inner first") << false << true;
+    QTest::newRow("snapshot, outer first") << false << false;
+}
+
+void tst_Timeline::nestedTaskDrawnInsideItsWaiter()
+{
+    QFETCH(bool, live);
+    QFETCH(bool, innerFirst);
+    const TaskInfo outerRunning = task(20, QStringLiteral("outer"), 0, TaskState::Running, 0.5, 1);
+    const TaskInfo innerRunning = task(21, QStringLiteral("inner"), 0, TaskState::Running, 2, 3);
+    const TaskInfo outerDone
+        = task(20, QStringLiteral("outer"), 0, TaskState::Succeeded, 0.5, 1, 8);
+    const TaskInfo innerDone = task(21, QStringLiteral("inner"), 0, TaskState::Succeeded, 2, 3, 5);
+    pk::MonitorModel model;
+    TimelineView view;
+    view.setKeepers({ keeper(1, 0) });
+    view.setModel(&model);
+    view.setSourceGoneAt(origin() + 9 * kSec);
+    view.showRange(origin(), origin() + 10 * kSec);
+    showAt(view, { 900, 160 });
+    const auto give = [&](const TaskInfo &info) {
+        model.applyChanges({ info });
+        view.addTasks({ info });
+    };
+    // Inside: the inner bar is a band within the outer's, and each is found where it shows.
+    const auto checkNested = [&] {
+        const QRect outer = view.taskRect(20);
+        const QRect inner = view.taskRect(21);
+        QVERIFY(!outer.isEmpty() && !inner.isEmpty());
+        QVERIFY2(
+            outer.contains(inner) && inner.top() > outer.top() && inner.width() < outer.width(),
+            qPrintable(QStringLiteral("inner %1,%2 %3x%4 in outer %5,%6 %7x%8")
+                           .arg(inner.x())
+                           .arg(inner.y())
+                           .arg(inner.width())
+                           .arg(inner.height())
+                           .arg(outer.x())
+                           .arg(outer.y())
+                           .arg(outer.width())
+                           .arg(outer.height())));
+        QCOMPARE(view.taskAt(inner.center()), quint64(21));
+        const QPoint outerOnly(
+            outer.left() + (inner.left() - outer.left()) / 2, outer.center().y());
+        QCOMPARE(view.taskAt(outerOnly), quint64(20));
+        // Both show: the band is not the outer bar's colour.
+        const QImage image = view.grab().toImage();
+        QVERIFY(image.pixelColor(inner.center()) != image.pixelColor(outerOnly));
+    };
+    if (live) {
+        give(outerRunning);
+        give(innerRunning);
+        checkNested();
+        if (QTest::currentTestFailed())
+            return;
+        give(innerDone); // the outer runs on
+        checkNested();
+        if (QTest::currentTestFailed())
+            return;
+        give(outerDone);
+    } else if (innerFirst) {
+        give(innerDone);
+        give(outerDone);
+    } else {
+        give(outerDone);
+        give(innerDone);
+    }
+    checkNested();
+    QCOMPARE(view.barCount(), std::size_t(2));
 }
 
 void tst_Timeline::pausedAxisStandsStill()

@@ -149,6 +149,12 @@ void TimelineView::addTasks(const QList<TaskInfo> &tasks)
         }
         Lane &l = *found;
         if (info.state() == TaskState::Running) {
+            if (l.runningId != 0 && l.runningId != info.id()) {
+                // Started while another runs on its worker: inside it (the other waits).
+                l.outerRunning.push_back({ l.runningStart, 0, l.runningId });
+                if (l.outerRunning.size() > kMaxNesting)
+                    l.outerRunning.erase(l.outerRunning.begin());
+            }
             l.runningId = info.id();
             l.runningStart = info.startedAtNsecs();
             rememberTitle(info);
@@ -156,15 +162,63 @@ void TimelineView::addTasks(const QList<TaskInfo> &tasks)
         }
         if (!isFinal(info.state()) || info.finishedAtNsecs() <= 0)
             continue;
-        if (l.runningId == info.id())
-            l.runningId = 0;
         const Bar bar { info.startedAtNsecs(), info.finishedAtNsecs(), info.id() };
+        const bool failed = info.state() == TaskState::Failed;
         rememberTitle(info);
-        insertSorted(l.bars, bar);
-        if (info.state() == TaskState::Failed)
-            insertSorted(l.failures, bar);
+        bool nested = false;
+        if (l.runningId == info.id()) {
+            nested = !l.outerRunning.empty();
+            l.runningId = nested ? l.outerRunning.back().id : 0;
+            l.runningStart = nested ? l.outerRunning.back().start : 0;
+            if (nested)
+                l.outerRunning.pop_back();
+        } else {
+            const auto outer = std::find_if(l.outerRunning.begin(), l.outerRunning.end(),
+                [&](const Bar &b) { return b.id == info.id(); });
+            if (outer != l.outerRunning.end())
+                l.outerRunning.erase(outer); // its nested tasks' ends were not received
+        }
+        addFinishedBar(l, bar, failed, nested);
     }
     update();
+}
+
+void TimelineView::addFinishedBar(Lane &l, const Bar &bar, bool failed, bool nested)
+{
+    // A bar inside another finished one (tasks that arrived after their outer task, as in a
+    // snapshot) is nested too; one around finished bars takes them inside. Both only where
+    // the bar starts before the last one ended: not in the common case, one task after another.
+    if (!nested && !l.bars.empty() && bar.start < l.bars.back().end) {
+        const auto after = std::upper_bound(l.bars.begin(), l.bars.end(), bar.start,
+            [](qint64 t, const Bar &b) { return t < b.start; });
+        if (after != l.bars.begin()) {
+            const Bar &before = *(after - 1);
+            nested = bar.start < before.end && bar.end <= before.end && before.id != bar.id;
+        }
+        auto inside = after;
+        while (
+            !nested && inside != l.bars.end() && inside->start < bar.end && inside->end <= bar.end)
+            ++inside;
+        for (auto it = after; it != inside; ++it) {
+            insertSorted(l.nested, *it);
+            const auto f = std::lower_bound(l.failures.begin(), l.failures.end(), it->start,
+                [](const Bar &b, qint64 t) { return b.start < t; });
+            if (f != l.failures.end() && f->id == it->id) {
+                insertSorted(l.nestedFailures, *it);
+                l.failures.erase(f);
+            }
+        }
+        l.bars.erase(after, inside);
+    }
+    if (nested) {
+        insertSorted(l.nested, bar);
+        if (failed)
+            insertSorted(l.nestedFailures, bar);
+        return;
+    }
+    insertSorted(l.bars, bar);
+    if (failed)
+        insertSorted(l.failures, bar);
 }
 
 void TimelineView::addQueueDepth(qint64 timeNs, qint64 depth)
@@ -419,7 +473,7 @@ std::size_t TimelineView::barCount() const
 {
     std::size_t n = 0;
     for (const Lane &l : m_lanes)
-        n += l.bars.size();
+        n += l.bars.size() + l.nested.size();
     return n;
 }
 
@@ -541,7 +595,7 @@ QList<TimelineView::AxisLabel> TimelineView::axisLabels() const
 }
 
 const TimelineView::Bar *TimelineView::barAt(
-    const Lane &lane, qint64 t, qint64 slackNs, bool *failed) const
+    const Lane &lane, qint64 t, qint64 slackNs, bool *failed, bool nested) const
 {
     const auto find = [&](const std::deque<Bar> &bars) -> const Bar * {
         auto it = std::lower_bound(bars.begin(), bars.end(), t - slackNs,
@@ -561,12 +615,12 @@ const TimelineView::Bar *TimelineView::barAt(
         return best;
     };
     // Failures are painted over the others: they win.
-    if (const Bar *bar = find(lane.failures)) {
+    if (const Bar *bar = find(nested ? lane.nestedFailures : lane.failures)) {
         *failed = true;
         return bar;
     }
     *failed = false;
-    return find(lane.bars);
+    return find(nested ? lane.nested : lane.bars);
 }
 
 TimelineView::Point TimelineView::pointAt(const QPoint &pos) const
@@ -592,9 +646,22 @@ quint64 TimelineView::taskAt(const QPoint &pos) const
     if (p.worker < 0 || std::size_t(p.worker) >= m_lanes.size())
         return 0;
     const Lane &lane = m_lanes[std::size_t(p.worker)];
-    if (lane.runningId != 0 && p.time + p.slack >= lane.runningStart && p.time <= currentTime())
+    const auto runningAt
+        = [&](qint64 start) { return p.time + p.slack >= start && p.time <= currentTime(); };
+    // What is painted over the rest first: a running task inside another, the finished
+    // tasks that ran inside others, the running ones.
+    const bool runningNested = lane.runningId != 0 && !lane.outerRunning.empty();
+    if (runningNested && runningAt(lane.runningStart))
         return lane.runningId;
     bool failed = false;
+    if (const Bar *bar = barAt(lane, p.time, p.slack, &failed, true))
+        return bar->id;
+    if (lane.runningId != 0 && !runningNested && runningAt(lane.runningStart))
+        return lane.runningId;
+    for (auto it = lane.outerRunning.rbegin(); it != lane.outerRunning.rend(); ++it) {
+        if (runningAt(it->start))
+            return it->id;
+    }
     const Bar *bar = barAt(lane, p.time, p.slack, &failed);
     return bar ? bar->id : 0;
 }
@@ -610,21 +677,30 @@ QRect TimelineView::barRect(quint64 taskId, const Layout &l) const
     const Lane &lane = m_lanes[std::size_t(worker)];
     qint64 start = 0;
     qint64 end = 0;
-    if (lane.runningId == taskId) {
-        start = lane.runningStart;
+    bool nested = !lane.outerRunning.empty() && lane.runningId == taskId;
+    const auto outer = std::find_if(lane.outerRunning.begin(), lane.outerRunning.end(),
+        [&](const Bar &b) { return b.id == taskId; });
+    if (lane.runningId == taskId || outer != lane.outerRunning.end()) {
+        start = lane.runningId == taskId ? lane.runningStart : outer->start;
         end = currentTime();
     } else {
         // By its start: a binary search in its lane, not a pass over all the bars.
-        const auto it = std::lower_bound(lane.bars.begin(), lane.bars.end(), info->startedAtNsecs(),
-            [](const Bar &b, qint64 t) { return b.start < t; });
-        auto match = it;
-        while (match != lane.bars.end() && match->start == info->startedAtNsecs()
-            && match->id != taskId)
-            ++match;
-        if (match == lane.bars.end() || match->id != taskId)
+        const auto find = [&](const std::deque<Bar> &bars) -> const Bar * {
+            auto it = std::lower_bound(bars.begin(), bars.end(), info->startedAtNsecs(),
+                [](const Bar &b, qint64 t) { return b.start < t; });
+            while (it != bars.end() && it->start == info->startedAtNsecs() && it->id != taskId)
+                ++it;
+            return it != bars.end() && it->id == taskId ? &*it : nullptr;
+        };
+        const Bar *bar = find(lane.bars);
+        if (!bar) {
+            bar = find(lane.nested);
+            nested = bar != nullptr;
+        }
+        if (!bar)
             return QRect();
-        start = match->start;
-        end = match->end;
+        start = bar->start;
+        end = bar->end;
     }
     if (end < l.t0 || start > l.t1)
         return QRect();
@@ -634,7 +710,8 @@ QRect TimelineView::barRect(quint64 taskId, const Layout &l) const
         l.plot.left() + (double(start) - double(l.t0)) * pxPerNs, l.plot.left(), l.plot.right());
     const int x1 = toPixel(
         l.plot.left() + (double(end) - double(l.t0)) * pxPerNs, l.plot.left(), l.plot.right());
-    return QRect(x0, lanes.top(), std::max(x1 - x0, 1), lanes.height());
+    const QRect rect(x0, lanes.top(), std::max(x1 - x0, 1), lanes.height());
+    return nested ? nestedRect(rect) : rect;
 }
 
 QRect TimelineView::laneRect(int laneIndex) const
@@ -799,7 +876,8 @@ void TimelineView::paintLane(
         return toPixel(double(rect.left()) + std::floor((double(t) - double(t0)) * pxPerNs),
             rect.left(), rect.right());
     };
-    const auto paintRuns = [&](const std::deque<Bar> &bars, const QBrush &brush, int minWidth) {
+    const auto paintRuns = [&](const std::deque<Bar> &bars, const QBrush &brush, int minWidth,
+                               const QRect &area) {
         // The first bar that ends in view; bars are sorted by start, and by end too since a
         // worker runs one task at a time.
         auto it = std::lower_bound(
@@ -817,7 +895,7 @@ void TimelineView::paintLane(
             // Back-to-back tasks wide enough to tell apart keep a pixel between them.
             if (w >= 5)
                 --w;
-            painter.fillRect(QRect(runX0, rect.top(), std::max(w, minWidth), rect.height()), brush);
+            painter.fillRect(QRect(runX0, area.top(), std::max(w, minWidth), area.height()), brush);
         };
         // Busy stretches still open end at "now".
         const auto endX
@@ -855,18 +933,39 @@ void TimelineView::paintLane(
         const QColor running = stateColor(TaskState::Running);
         QColor faint = running;
         faint.setAlpha(70);
-        paintRuns(lane.aggregated, faint, 1);
-        paintRuns(lane.aggregated, QBrush(running, Qt::BDiagPattern), 1);
+        paintRuns(lane.aggregated, faint, 1, rect);
+        paintRuns(lane.aggregated, QBrush(running, Qt::BDiagPattern), 1, rect);
     }
-    paintRuns(lane.bars, stateColor(TaskState::Succeeded), 1);
-    paintRuns(lane.failures, stateColor(TaskState::Failed), 2);
-    if (lane.runningId != 0 && lane.runningStart <= t1) {
-        const int x0 = std::max(toX(lane.runningStart), rect.left());
+    paintRuns(lane.bars, stateColor(TaskState::Succeeded), 1, rect);
+    paintRuns(lane.failures, stateColor(TaskState::Failed), 2, rect);
+    const auto paintRunning = [&](qint64 start, const QRect &area, const QColor &color) {
+        if (start > t1)
+            return;
+        const int x0 = std::max(toX(start), rect.left());
         const int x1 = std::min(toX(std::min(now, t1)), rect.right());
-        painter.fillRect(QRect(x0, rect.top(), std::max(x1 - x0 + 1, 2), rect.height()),
-            stateColor(TaskState::Running));
-    }
+        painter.fillRect(QRect(x0, area.top(), std::max(x1 - x0 + 1, 2), area.height()), color);
+    };
+    // The running task is painted over the finished ones, and tasks run inside another's run
+    // over that: a darker band in the lower part of their outer bar, so that both show.
+    const bool runningNested = lane.runningId != 0 && !lane.outerRunning.empty();
+    for (const Bar &outer : lane.outerRunning)
+        paintRunning(outer.start, rect, stateColor(TaskState::Running));
+    if (lane.runningId != 0 && !runningNested)
+        paintRunning(lane.runningStart, rect, stateColor(TaskState::Running));
+    constexpr int kNestedDarker = 140;
+    const QRect inner = nestedRect(rect);
+    paintRuns(lane.nested, stateColor(TaskState::Succeeded).darker(kNestedDarker), 1, inner);
+    paintRuns(lane.nestedFailures, stateColor(TaskState::Failed).darker(kNestedDarker), 2, inner);
+    if (runningNested)
+        paintRunning(
+            lane.runningStart, inner, stateColor(TaskState::Running).darker(kNestedDarker));
     paintTitles(painter, lane, rect, t0, t1, now);
+}
+
+QRect TimelineView::nestedRect(const QRect &lane)
+{
+    const int top = lane.top() + lane.height() * 2 / 5;
+    return QRect(lane.left(), top, lane.width(), std::max(lane.bottom() + 1 - top, 1));
 }
 
 void TimelineView::paintTitles(

@@ -50,6 +50,8 @@ class PROMISEKEEPER_MONITOR_EXPORT TimelineView : public QWidget
     Q_OBJECT
 public:
     static constexpr std::size_t kMaxBarsPerLane = 250000;
+    //! How deep tasks run inside each other on a lane before the outermost is forgotten.
+    static constexpr std::size_t kMaxNesting = 16;
     static constexpr std::size_t kMaxQueueSamples = 100000;
     //! Workers 0 to kMaxLanes - 1 get a lane; no keeper runs more threads than that in one view.
     static constexpr int kMaxLanes = 4096;
@@ -189,8 +191,15 @@ private:
         // Busy (aggregated): where the counts said this lane ran a task not received in
         // detail. By start; the last one is open (end 0) while it lasts.
         std::deque<Bar> aggregated;
-        quint64 runningId = 0;
+        // Tasks the worker ran inside another's run (it waited for a task of its keeper and
+        // ran the queue meanwhile): by start, painted as a band inside their outer bar. Only
+        // these may overlap each other (deeper nesting); the bars above never overlap.
+        std::deque<Bar> nested;
+        std::deque<Bar> nestedFailures;
+        quint64 runningId = 0; // the innermost running task
         qint64 runningStart = 0;
+        // The running tasks it interrupted, outermost first (end 0), at most kMaxNesting.
+        std::vector<Bar> outerRunning;
     };
     //! Where things are painted, computed once for paintEvent() and the queries alike.
     struct Layout
@@ -211,6 +220,10 @@ private:
     //! The lane of \a worker, made if needed; nullptr past the last lane.
     Lane *lane(int worker);
     static void insertSorted(std::deque<Bar> &bars, Bar bar);
+    //! Files a finished task's bar: among the lane's bars, or nested inside another's.
+    static void addFinishedBar(Lane &lane, const Bar &bar, bool failed, bool nested);
+    //! The band of a lane that nested tasks are painted in.
+    static QRect nestedRect(const QRect &lane);
     QRect plotRect() const;
     Layout layout() const;
     //! The rectangle of worker lane \a worker's bars.
@@ -224,7 +237,9 @@ private:
     };
     Point pointAt(const QPoint &pos) const;
     //! The bar of \a lane under time \a t, widened to a pixel's worth of \a slackNs.
-    const Bar *barAt(const Lane &lane, qint64 t, qint64 slackNs, bool *failed) const;
+    //! The bar at \a t (within \a slackNs), among the lane's bars or its \a nested ones.
+    const Bar *barAt(
+        const Lane &lane, qint64 t, qint64 slackNs, bool *failed, bool nested = false) const;
     //! The rectangle of \a taskId's bar where it is in view; empty if it is not.
     QRect barRect(quint64 taskId, const Layout &layout) const;
     const TaskInfo *taskInfo(quint64 taskId) const;
