@@ -31,6 +31,21 @@ bool work(const std::shared_ptr<std::atomic<bool>> &stopped, int ms)
     return true;
 }
 
+// work() in steps that report progress and stop when the task is asked to (Cancel task in the
+// monitor, or its time-out): the task then ends Cancelled (or Failed, timed out).
+void workWithProgress(
+    const std::shared_ptr<std::atomic<bool>> &stopped, pk::TaskContext &ctx, int ms, int steps)
+{
+    ctx.setProgressRange(0, steps);
+    for (int step = 0; step < steps; ++step) {
+        ctx.setProgressText(QStringLiteral("step %1 of %2").arg(step + 1).arg(steps));
+        if (!work(stopped, ms / steps))
+            return;
+        ctx.throwIfCancellationRequested();
+        ctx.setProgressValue(step + 1);
+    }
+}
+
 template<typename... Strings>
 QString pick(const Strings &...choices)
 {
@@ -84,6 +99,10 @@ void DemoWorkload::tick()
         urgentTasks(randomBetween(3, 6));
     if (m_tick % 3 == 0)
         chainedTasks();
+    if (m_tick % 10 == 6)
+        timedTasks(randomBetween(1, 3));
+    if (m_tick % 5 == 1)
+        nestedTasks();
 }
 
 void DemoWorkload::shortTasks(int count)
@@ -107,9 +126,43 @@ void DemoWorkload::longTasks(int count)
             "render report %1", "index documents %1", "compress archive %1", "train model %1")
                                   .arg(++m_serial);
         const int ms = randomBetween(700, 2200);
-        m_keeper->submit(
-            pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms] { work(stopped, ms); });
+        m_keeper->submit(pk::TaskOptions { title, 0 },
+            [stopped = m_stopped, ms](pk::TaskContext &ctx) {
+                workWithProgress(stopped, ctx, ms, randomBetween(5, 40));
+            });
     }
+}
+
+void DemoWorkload::timedTasks(int count)
+{
+    // Given 900 ms, they take 400 to 1400: about half run past their time-out.
+    for (int i = 0; i < count; ++i) {
+        pk::TaskOptions options { QStringLiteral("sync mailbox %1").arg(++m_serial), 0 };
+        options.timeout = std::chrono::milliseconds(900);
+        const int ms = randomBetween(400, 1400);
+        m_network->submit(options, [stopped = m_stopped, ms](pk::TaskContext &ctx) {
+            workWithProgress(stopped, ctx, ms, 10);
+        });
+    }
+}
+
+void DemoWorkload::nestedTasks()
+{
+    // A task that waits for a part it submitted to its own keeper: while it waits, its worker
+    // runs the part (the timeline draws it inside).
+    const QString title = QStringLiteral("assemble album %1").arg(++m_serial);
+    m_keeper->submit(pk::TaskOptions { title, 0 },
+        [keeper = m_keeper, stopped = m_stopped, n = m_serial]() {
+            work(stopped, randomBetween(40, 120));
+            auto part = keeper->submit(
+                pk::TaskOptions { QStringLiteral("cover for album %1").arg(n), 5 },
+                [stopped] {
+                    work(stopped, randomBetween(80, 200));
+                    return 1;
+                });
+            part.wait(5000);
+            work(stopped, randomBetween(40, 120));
+        });
 }
 
 void DemoWorkload::failingTasks(int count)

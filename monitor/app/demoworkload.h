@@ -13,9 +13,11 @@ class PromiseKeeper;
 
 /*!
     Submits tasks to a keeper in bursts, forever (until stop() or destruction), so that the
-    monitor has something to show: short tasks in floods, long tasks, failing tasks, tasks
-    cancelled while queued, high-priority tasks jumping the queue, and chains (promises passed
-    as arguments, then(), onFailed() and finally() on this object's thread). With a second
+    monitor has something to show: short tasks in floods, long tasks that report progress,
+    tasks with a time-out that some run past, failing tasks, tasks cancelled while queued,
+    high-priority tasks jumping the queue, a task that waits for a part it submitted (run inside
+    it by its worker), and chains (promises passed as arguments, then(), onFailed() and
+    finally() on this object's thread). With a second
     keeper (\a network), the downloads and fetches run there, as a program with an image keeper
     and a network keeper would.
 
@@ -37,6 +39,8 @@ private:
     void tick();
     void shortTasks(int count);
     void longTasks(int count);
+    void timedTasks(int count);
+    void nestedTasks();
     void failingTasks(int count);
     void cancelledTasks(int count);
     void urgentTasks(int count);
