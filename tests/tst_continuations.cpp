@@ -165,6 +165,7 @@ private Q_SLOTS:
     void futureOfVoidPromise();
     void futureWithQtFutureContinuations();
     void futureReportsProgressAndRequestsCancellation();
+    void futureCancelledWhileQueuedNeverRuns();
     void fromFuture_data();
     void fromFuture();
     void cancellingFromFuturePromiseCancelsTheFuture();
@@ -979,6 +980,31 @@ void tst_Continuations::futureReportsProgressAndRequestsCancellation()
     QVERIFY(task.wait(pktest::kTimeoutMs));
     QCOMPARE(task.state(), TaskState::Cancelled);
     QVERIFY(task.isCancellationRequested());
+}
+
+void tst_Continuations::futureCancelledWhileQueuedNeverRuns()
+{
+    pktest::Gate gate;
+    PromiseKeeper keeper(1);
+    const auto unblock = gate.openOnExit();
+    auto blocker = keeper.submit([gate] { return gate.pass(); });
+    QVERIFY(gate.waitArrived());
+    std::atomic<bool> ran { false };
+    auto queued = keeper.submit([&ran] {
+        ran = true;
+        return 1;
+    });
+    auto after = queued.then([](int v) { return v + 1; });
+    QFuture<int> future = queued.future();
+    future.cancel();
+    QCOMPARE(queued.state(), TaskState::Queued); // no callback from QFuture: the worker sees it
+    gate.open();
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
+    QCOMPARE(queued.state(), TaskState::Cancelled);
+    QVERIFY(!ran);
+    QCOMPARE(after.state(), TaskState::Cancelled); // its continuation followed
+    QCOMPARE(keeper.counts().cancelled, 2);
+    QCOMPARE(blocker.state(), TaskState::Succeeded);
 }
 
 void tst_Continuations::fromFuture_data()

@@ -81,8 +81,13 @@ void KeeperShared::deref() noexcept
 
 void KeeperShared::release(std::vector<TaskCore *> &tasks) noexcept
 {
-    for (TaskCore *t : tasks)
+    for (TaskCore *t : tasks) {
+        if (t->m_cancelFlags.load(std::memory_order_relaxed) & TaskCore::CancelledInQueue) {
+            t->dropCallable(); // as cancel() does
+            t->completed();
+        }
         t->deref();
+    }
     tasks.clear();
 }
 
@@ -517,8 +522,15 @@ TaskCore *KeeperShared::pop_locked(std::vector<TaskCore *> &cancelled)
         }
         TaskCore *task = fifo.front();
         fifo.pop_front();
-        if (task->m_state.load(std::memory_order_relaxed) == TaskState::Queued)
-            return task;
+        if (task->m_state.load(std::memory_order_relaxed) == TaskState::Queued) {
+            // A QFuture's cancel() has no callback to cancel the task at once, as
+            // requestCancellation() does: the worker that takes it cancels it instead.
+            const quint8 flags = task->m_cancelFlags.load(std::memory_order_acquire);
+            if (!(flags & TaskCore::FutureLinked) || !task->futureCancelled())
+                return task;
+            task->m_cancelFlags.fetch_or(TaskCore::CancelledInQueue, std::memory_order_relaxed);
+            cancel_locked(task, monotonicNs());
+        }
         cancelled.push_back(task); // a tombstone: release its queue reference later
     }
     return nullptr;

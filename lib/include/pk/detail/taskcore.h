@@ -179,6 +179,9 @@ private:
         CancelRequested = 1,
         TimedOut = 2, // the time-out passed while it ran: it ends Failed with TimeoutError
         FutureLinked = 4, // see linkFuture()
+        // Cancelled when a worker took it from the queue, its QFuture cancelled: the rest of
+        // the cancellation (dropping the callable, waking waiters) is done off the mutex.
+        CancelledInQueue = 8,
     };
     // Whether a linked QFuture was cancelled; if so, cancellation is requested from now on.
     bool futureCancelled() const noexcept;
