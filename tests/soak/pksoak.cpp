@@ -14,6 +14,7 @@
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QMutex>
@@ -196,6 +197,21 @@ private:
     {
         pk::PromiseKeeper *keeper = slot.keeper;
         keeper->shutdown(pk::ShutdownMode::CancelPending);
+        // shutdown() waits for the keeper's own work; its continuations on m_context run on
+        // this thread, as calls posted to m_context (a worker posts one just after its input
+        // finished). Until they have run, the keeper counts them live, and one run after the
+        // keeper is gone would emit no signal.
+        QDeadlineTimer deadline(10000);
+        if (keeper->counts().live() > 0)
+            ++m_retiredWithContextWork;
+        while (keeper->counts().live() > 0 && !deadline.hasExpired()) {
+            QCoreApplication::sendPostedEvents(&m_context, QEvent::MetaCall);
+            std::this_thread::yield();
+        }
+        if (keeper->counts().live() > 0)
+            std::fprintf(stderr,
+                "pk-soak: keeper %d still has live tasks 10 s after its shutdown\n",
+                slot.record->generation);
         keeper->processPending(); // on its thread: delivers every event before it returns
         slot.record->finalCounts = keeper->counts();
         slot.record->retired = true;
@@ -361,6 +377,9 @@ private:
             double(elapsedMs) / 1000, m_tasks.load(), finished,
             double(finished) * 1000 / double(std::max<qint64>(elapsedMs, 1)), m_shutdowns,
             m_retired);
+        std::printf("pk-soak: %d keepers had continuations on the context left to run after "
+                    "their shutdown\n",
+            m_retiredWithContextWork);
         std::printf("pk-soak: resident memory %lld KiB after warm-up, at most %lld KiB in the "
                     "last quarter, peak %lld KiB\n",
             m_warmKiB, m_lateMaxKiB, m_peakKiB);
@@ -371,6 +390,7 @@ private:
     }
 
     QObject m_context; // on the main thread: the continuations' context
+    int m_retiredWithContextWork = 0; // shutdowns that returned before continuations on it ran
     std::mutex m_droppedMutex;
     std::vector<Slot *> m_dropped; // keepers nobody uses any more, to retire
     const int m_seconds;
