@@ -79,7 +79,7 @@ void KeeperShared::deref() noexcept
         delete this;
 }
 
-void KeeperShared::release(std::vector<TaskCore *> &tasks) noexcept
+void KeeperShared::releaseTombstones(std::vector<TaskCore *> &tasks) noexcept
 {
     for (TaskCore *t : tasks) {
         if (t->m_cancelFlags.load(std::memory_order_relaxed) & TaskCore::CancelledInQueue) {
@@ -161,7 +161,8 @@ void KeeperShared::adopt(TaskCore *task, const TaskOptions &options, TaskState s
     if (task->m_titleVerb == TitleVerb::None) // an untitled continuation has its input's
         task->m_title = options.title;
     task->m_priority = options.priority;
-    task->setTimeout(qint64(options.timeout.count()));
+    if (options.timeout.count() > 0)
+        task->setTimeout(qint64(options.timeout.count()));
     task->m_keeper = this;
     ref();
     task->m_state.store(state, std::memory_order_relaxed);
@@ -564,7 +565,8 @@ void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
         // Cooperative cancellation seen: throwing CancelledError when asked to stop is how a
         // task ends Cancelled. An exception from finally()'s handler replaces even a
         // cancellation.
-        const bool cancelled = task->m_threwCancelled && (flags & TaskCore::CancelRequested);
+        const bool cancelled
+            = (flags & TaskCore::ThrewCancelled) && (flags & TaskCore::CancelRequested);
         if (cancelled)
             task->m_error = nullptr;
         state = cancelled ? TaskState::Cancelled : TaskState::Failed;
@@ -592,6 +594,7 @@ void KeeperShared::workerLoop()
     const int index = claimWorkerIndex_locked();
     t_workerOf = this;
     t_workerIndex = index;
+    int *const running = &t_running; // looked up once: a lookup per task cost a call
     const auto leave = qScopeGuard([] {
         t_workerOf = nullptr;
         t_workerIndex = -1;
@@ -627,9 +630,9 @@ void KeeperShared::workerLoop()
         if (next) {
             if (lock.owns_lock())
                 lock.unlock();
-            t_running = 1;
+            *running = 1;
             next->run();
-            t_running = 0;
+            *running = 0;
             done = next;
             lockBriefly(lock);
             continue;

@@ -184,7 +184,12 @@ private:
     TaskCore *findLive_locked(quint64 id, bool running) const;
     int claimWorkerIndex_locked();
     int callerWorkerIndex_locked() const { return m_threadCount == 0 ? 0 : -1; }
-    static void release(std::vector<TaskCore *> &tasks) noexcept;
+    static void release(std::vector<TaskCore *> &tasks) noexcept
+    {
+        if (!tasks.empty()) // the common case, after each task: no call
+            releaseTombstones(tasks);
+    }
+    static void releaseTombstones(std::vector<TaskCore *> &tasks) noexcept;
     static void afterFinal(TaskCore *task) noexcept;
 
     std::atomic<int> m_ref { 1 };

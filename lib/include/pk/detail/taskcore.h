@@ -182,6 +182,9 @@ private:
         // Cancelled when a worker took it from the queue, its QFuture cancelled: the rest of
         // the cancellation (dropping the callable, waking waiters) is done off the mutex.
         CancelledInQueue = 8,
+        // The callable threw CancelledError (set by the runner's thread, read by it when the
+        // task finishes). A flag, not a bool of its own: the small fields fill their word.
+        ThrewCancelled = 16,
     };
     // Whether a linked QFuture was cancelled; if so, cancellation is requested from now on.
     bool futureCancelled() const noexcept;
@@ -219,7 +222,6 @@ private:
     std::atomic<quint8> m_cancelFlags { 0 };
     // An update event is buffered and not delivered yet (cleared by the keeper's thread).
     std::atomic<bool> m_updatePending { false };
-    bool m_threwCancelled = false; // the callable threw CancelledError (the runner's thread)
     std::atomic<Continuation *> m_continuations { nullptr }; // newest first
     quint64 m_id = 0;
     // What the task waits for or continues (TaskInfo::inputIds()): one input's id in place, or
