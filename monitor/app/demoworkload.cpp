@@ -126,8 +126,8 @@ void DemoWorkload::longTasks(int count)
             "render report %1", "index documents %1", "compress archive %1", "train model %1")
                                   .arg(++m_serial);
         const int ms = randomBetween(700, 2200);
-        m_keeper->submit(pk::TaskOptions { title, 0 },
-            [stopped = m_stopped, ms](pk::TaskContext &ctx) {
+        m_keeper->submit(
+            pk::TaskOptions { title, 0 }, [stopped = m_stopped, ms](pk::TaskContext &ctx) {
                 workWithProgress(stopped, ctx, ms, randomBetween(5, 40));
             });
     }
@@ -151,12 +151,11 @@ void DemoWorkload::nestedTasks()
     // A task that waits for a part it submitted to its own keeper: while it waits, its worker
     // runs the part (the timeline draws it inside).
     const QString title = QStringLiteral("assemble album %1").arg(++m_serial);
-    m_keeper->submit(pk::TaskOptions { title, 0 },
-        [keeper = m_keeper, stopped = m_stopped, n = m_serial]() {
+    m_keeper->submit(
+        pk::TaskOptions { title, 0 }, [keeper = m_keeper, stopped = m_stopped, n = m_serial]() {
             work(stopped, randomBetween(40, 120));
             auto part = keeper->submit(
-                pk::TaskOptions { QStringLiteral("cover for album %1").arg(n), 5 },
-                [stopped] {
+                pk::TaskOptions { QStringLiteral("cover for album %1").arg(n), 5 }, [stopped] {
                     work(stopped, randomBetween(80, 200));
                     return 1;
                 });

@@ -131,7 +131,8 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
 void readCounts(QDataStream &in, TaskCounts *counts, QString *why)
 {
     TaskCounts c;
-    in >> c.waiting >> c.queued >> c.running >> c.succeeded >> c.failed >> c.cancelled >> c.timedOut;
+    in >> c.waiting >> c.queued >> c.running >> c.succeeded >> c.failed >> c.cancelled
+        >> c.timedOut;
     if (in.status() != QDataStream::Ok)
         return;
     *why = protocol::checkCounts(c);
