@@ -115,7 +115,7 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     buffer_locked(task, state, previous, now, worker, false);
 }
 
-void KeeperShared::buffer_locked(
+Q_ALWAYS_INLINE void KeeperShared::buffer_locked(
     TaskCore *task, TaskState state, TaskState previous, qint64 now, int worker, bool update)
 {
     // Detached (the keeper is gone; a context continuation may still run): nobody delivers
@@ -155,7 +155,8 @@ void KeeperShared::recordUpdate(TaskCore *task)
     buffer_locked(task, state, state, monotonicNs(), task->m_worker, true);
 }
 
-void KeeperShared::adopt(TaskCore *task, const TaskOptions &options, TaskState state)
+Q_ALWAYS_INLINE void KeeperShared::adopt(
+    TaskCore *task, const TaskOptions &options, TaskState state)
 {
     task->m_id = nextTaskId();
     if (task->m_titleVerb == TitleVerb::None) // an untitled continuation has its input's
