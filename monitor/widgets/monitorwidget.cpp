@@ -428,6 +428,9 @@ void MonitorWidgetPrivate::setupUi()
     table->setColumnWidth(MonitorModel::IdColumn, width("000000"));
     table->setColumnWidth(MonitorModel::KeeperColumn, width("network"));
     table->setColumnWidth(MonitorModel::StateColumn, width("Succeeded") + 16);
+    // A bar with its percentage; the text after it shows when the column is widened (at the
+    // default 100 px the title was squeezed to its first letter at 1024 px).
+    table->setColumnWidth(MonitorModel::ProgressColumn, width("Progress"));
     table->setColumnWidth(MonitorModel::PriorityColumn, width("Priority"));
     table->setColumnWidth(MonitorModel::WorkerColumn, width("Worker"));
     table->setColumnWidth(MonitorModel::QueuedAtColumn, width("00:00:00.000"));
