@@ -1,7 +1,7 @@
 // pk-trace-sample FILE: a trace for scripts/check-trace-viewers. Two keepers of a made-up
 // program, whose tasks run back to back far from the trace's start (where sums of "ts" and
 // "dur" round as doubles), zero-length tasks and tasks that start the nanosecond another ends,
-// and a few tasks of a real keeper.
+// tasks nested in others, and a few tasks of a real keeper.
 #include <pk/promisekeeper.h>
 #include <pk/tracewriter.h>
 
@@ -53,6 +53,21 @@ int main(int argc, char *argv[])
                 t += dur + (random.bounded(4) == 0 ? random.bounded(3001) : 0);
             }
         }
+    }
+    // Worker 2 of "images": tasks run inside others (a waiting worker ran the queue), one or
+    // two levels deep, some ending with their outer task, as TraceWriter nests them.
+    qint64 t = far + 7;
+    for (int i = 0; i < 300; ++i) {
+        const qint64 dur = 3000 + random.bounded(20001);
+        record(++id, QStringLiteral("images"), 2, t, t + dur, pk::TaskState::Succeeded);
+        const qint64 innerStart = t + 1 + random.bounded(dur / 2);
+        const qint64 innerEnd = i % 3 == 0 ? t + dur : innerStart + random.bounded(dur / 3);
+        record(++id, QStringLiteral("images"), 2, innerStart, innerEnd, pk::TaskState::Succeeded);
+        if (i % 5 == 0 && innerEnd - innerStart > 2) {
+            record(++id, QStringLiteral("images"), 2, innerStart + 1, innerEnd - 1,
+                pk::TaskState::Failed);
+        }
+        t += dur + random.bounded(3001);
     }
     if (!trace.save(QString::fromLocal8Bit(argv[1]))) {
         std::fprintf(stderr, "pk-trace-sample: %s\n", qPrintable(trace.errorString()));
