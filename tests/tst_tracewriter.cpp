@@ -17,6 +17,7 @@
 #include <QtTest/QTest>
 
 #include <algorithm>
+#include <future>
 #include <stdexcept>
 
 using pk::PromiseKeeper;
@@ -544,14 +545,14 @@ void tst_TraceWriter::nestedTaskInsideItsWaiter()
     TraceWriter trace;
     keeper.addEventListener(&trace);
     auto scope = qScopeGuard([&] { keeper.removeEventListener(&trace); });
-    QSemaphore innerSubmitted;
-    pk::Promise<int> inner;
-    auto outer = keeper.submit(pk::TaskOptions { QStringLiteral("outer"), 0 }, [&] {
-        innerSubmitted.acquire();
-        return inner.result(pktest::kTimeoutMs) + 1;
-    });
-    inner = keeper.submit(pk::TaskOptions { QStringLiteral("inner"), 0 }, [] { return 1; });
-    innerSubmitted.release();
+    // The inner promise reaches the outer task through a std::future (ThreadSanitizer sees its
+    // ordering; a QSemaphore's it does not).
+    std::promise<pk::Promise<int>> innerSubmitted;
+    std::future<pk::Promise<int>> innerOfOuter = innerSubmitted.get_future();
+    auto outer = keeper.submit(pk::TaskOptions { QStringLiteral("outer"), 0 },
+        [&innerOfOuter] { return innerOfOuter.get().result(pktest::kTimeoutMs) + 1; });
+    innerSubmitted.set_value(
+        keeper.submit(pk::TaskOptions { QStringLiteral("inner"), 0 }, [] { return 1; }));
     QCOMPARE(outer.result(pktest::kTimeoutMs), 2);
     QTRY_COMPARE(keeper.deliveredCounts().succeeded, 2);
 
