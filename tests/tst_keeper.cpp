@@ -920,7 +920,7 @@ void tst_Keeper::threadCountZeroAndBack()
     QCOMPARE(countSpy.at(1).at(0).toInt(), 1);
     // Regression check: at 7082ae5 the first task's worker, still parked as an idle worker,
     // kept counting in m_activeWorkers, so setThreadCount(1) started no worker and did not wake
-    // the parked one, and the task stayed queued (keepershared.cpp setThreadCount/workerLoop).
+    // the parked one, and the task stayed queued (workers.cpp setThreadCount/workerLoop).
     QVERIFY(p.wait(pktest::kTimeoutMs));
     QVERIFY(p.result() != QThread::currentThread()); // a worker ran it
 }
@@ -940,7 +940,7 @@ void tst_Keeper::raisingThreadCountStartsQueued()
     keeper.setThreadCount(3);
     // b and c start while a still runs. Regression check: at 7082ae5 setThreadCount() started
     // workers only while m_activeWorkers < m_counts.queued, counting the worker busy with a as
-    // free, so c waited for a (keepershared.cpp setThreadCount).
+    // free, so c waited for a (workers.cpp setThreadCount).
     QVERIFY(gate.waitArrived(2));
     QCOMPARE(keeper.runningCount(), 3);
     QCOMPARE((QSet<int> { a.info().workerIndex(), b.info().workerIndex(), c.info().workerIndex() }),
@@ -989,7 +989,7 @@ void tst_Keeper::loweringThreadCountWithIdleWorkers()
     auto c = keeper.submit([] { return 3; });
     // Regression check: at 7082ae5 submit() handed its wake token to one of the two parked
     // workers, which saw m_activeWorkers (2) > m_threadCount (1) and left without taking the
-    // task, while nothing woke the other one: the task stayed queued (keepershared.cpp
+    // task, while nothing woke the other one: the task stayed queued (workers.cpp
     // workerLoop, wake-token path).
     QVERIFY(c.wait(pktest::kTimeoutMs));
     QCOMPARE(c.result(), 3);

@@ -1,5 +1,8 @@
 // The keeper's queue, workers, counts and event buffer: everything that must outlive the
-// PromiseKeeper QObject for as long as a promise of one of its tasks exists.
+// PromiseKeeper QObject for as long as a promise of one of its tasks exists. One class, one
+// mutex; its functions live by job in submission.cpp, dependencies.cpp, workers.cpp,
+// statechanges.cpp, cancellation.cpp and eventbuffer.cpp (keepershared.cpp: its lifetime and
+// what it reports about itself).
 #pragma once
 
 #include "warninglimiter_p.h"
@@ -191,6 +194,15 @@ private:
     }
     static void releaseTombstones(std::vector<TaskCore *> &tasks) noexcept;
     static void afterFinal(TaskCore *task) noexcept;
+    // After a task became final without running, outside the mutex: its callable and
+    // arguments go (nothing touches them once it is final), its waiters wake.
+    static void settled(TaskCore *task) noexcept;
+    void leaveWaiting_locked(TaskCore *task)
+    {
+        Q_ASSERT(m_waiting.count(task) == 1);
+        --m_counts.waiting;
+        m_waiting.erase(task);
+    }
 
     std::atomic<int> m_ref { 1 };
     mutable std::mutex m_mutex;
@@ -225,6 +237,35 @@ private:
     bool m_collectorScheduled = false; // a flush event is posted or the keeper's timer runs
     quint64 m_dropped = 0;
 };
+
+// The keeper's critical sections are a few hundred nanoseconds: under contention, spinning
+// for a moment is much cheaper than sleeping in the kernel and being woken.
+inline void lockBriefly(std::unique_lock<std::mutex> &lock)
+{
+    for (int i = 0; i < 100; ++i) {
+        if (lock.try_lock())
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    lock.lock();
+}
+
+// Inlined into the submissions: it is on every task's path.
+Q_ALWAYS_INLINE void KeeperShared::adopt(
+    TaskCore *task, const TaskOptions &options, TaskState state)
+{
+    task->m_id = nextTaskId();
+    if (task->m_titleVerb == TitleVerb::None) // an untitled continuation has its input's
+        task->m_title = options.title;
+    task->m_priority = options.priority;
+    if (options.timeout.count() > 0)
+        task->setTimeout(qint64(options.timeout.count()));
+    task->m_keeper = this;
+    ref();
+    task->m_state.store(state, std::memory_order_relaxed);
+}
 
 //! The event type PromiseKeeper::event() handles: "events are buffered, take them".
 int flushEventType();

@@ -1,0 +1,266 @@
+// The worker loop on the keeper's pool, the queue it takes tasks from, the thread count, and
+// the threads that run pending tasks themselves (manual mode, a task's wait on its own keeper).
+
+#include "clock_p.h"
+#include "keepershared_p.h"
+#include "tsan_p.h"
+
+#include <pk/detail/taskcore.h>
+#include <pk/promisekeeper.h>
+
+#include <QtCore/qscopeguard.h>
+#include <QtCore/qthread.h>
+#include <QtCore/qthreadpool.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace pk::detail {
+
+namespace {
+// An idle worker gives its pool thread back after this long without work.
+constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
+constexpr std::size_t kKeptPriorityBuckets = 8;
+
+// The keeper whose worker loop runs on this thread (null elsewhere), the worker's index, and
+// how many of its tasks this thread is running now (more than one while a wait helps).
+thread_local KeeperShared *t_workerOf = nullptr;
+thread_local int t_workerIndex = -1;
+thread_local int t_running = 0;
+} // namespace
+
+bool KeeperShared::wakeWorker_locked()
+{
+    if (m_threadCount == 0 || m_counts.queued == 0)
+        return false;
+    if (m_idleWorkers > 0) {
+        --m_idleWorkers;
+        ++m_wakeTokens;
+        return true; // the caller notifies, preferably after unlocking
+    }
+    if (m_activeWorkers < m_threadCount)
+        startWorker_locked();
+    return false;
+}
+
+void KeeperShared::startWorker_locked()
+{
+    if (!m_pool)
+        return;
+    ++m_activeWorkers;
+    ref();
+    // Under the mutex, so that detach() cannot take the pool away meanwhile.
+    PK_TSAN_RELEASE(this); // QThreadPool hands the function over through a QMutex
+    m_pool->start([this] {
+        PK_TSAN_ACQUIRE(this);
+        workerLoop();
+        deref();
+    });
+}
+
+int KeeperShared::claimWorkerIndex_locked()
+{
+    auto it = std::find(m_workerSlots.begin(), m_workerSlots.end(), false);
+    if (it == m_workerSlots.end())
+        it = m_workerSlots.insert(it, false);
+    *it = true;
+    return int(it - m_workerSlots.begin());
+}
+
+TaskCore *KeeperShared::pop_locked(std::vector<TaskCore *> &cancelled)
+{
+    for (auto bucket = m_queue.begin(); bucket != m_queue.end();) {
+        auto &fifo = bucket->second;
+        if (fifo.empty()) {
+            // Empty buckets stay (a queue that drains and refills would otherwise allocate a
+            // node per task), unless many priorities were used.
+            bucket = m_queue.size() > kKeptPriorityBuckets ? m_queue.erase(bucket) : ++bucket;
+            continue;
+        }
+        TaskCore *task = fifo.front();
+        fifo.pop_front();
+        if (task->m_state.load(std::memory_order_relaxed) == TaskState::Queued) {
+            // A QFuture's cancel() has no callback to cancel the task at once, as
+            // requestCancellation() does: the worker that takes it cancels it instead.
+            const quint8 flags = task->m_cancelFlags.load(std::memory_order_acquire);
+            if (!(flags & TaskCore::FutureLinked) || !task->futureCancelled())
+                return task;
+            task->m_cancelFlags.fetch_or(TaskCore::CancelledInQueue, std::memory_order_relaxed);
+            cancel_locked(task, monotonicNs());
+        }
+        cancelled.push_back(task); // a tombstone: release its queue reference later
+    }
+    return nullptr;
+}
+
+void KeeperShared::workerLoop()
+{
+    std::vector<TaskCore *> cancelled;
+    std::unique_lock lock(m_mutex);
+    const int index = claimWorkerIndex_locked();
+    t_workerOf = this;
+    t_workerIndex = index;
+    int *const running = &t_running; // looked up once: a lookup per task cost a call
+    const auto leave = qScopeGuard([] {
+        t_workerOf = nullptr;
+        t_workerIndex = -1;
+    });
+    TaskCore *done = nullptr;
+    for (;;) {
+        // Finishing one task and taking the next share one lock: a task costs the worker a
+        // single acquisition of the mutex.
+        const qint64 now
+            = monotonicNs(); // one reading for both changes: a task ends, the next starts
+        if (done)
+            finish_locked(done, index, now);
+        TaskCore *next = m_activeWorkers > m_threadCount ? nullptr : pop_locked(cancelled);
+        if (next) {
+            start_locked(next, index, now);
+            // Workers start one another as work needs them, so that raising the thread count
+            // with a deep queue does not start them all on the caller's thread.
+            if (m_counts.queued > 0 && m_idleWorkers == 0 && m_activeWorkers < m_threadCount
+                && !m_stopping)
+                startWorker_locked();
+        }
+        if (done || !cancelled.empty()) {
+            lock.unlock();
+            if (done)
+                afterFinal(done);
+            done = nullptr;
+            release(cancelled);
+            if (!next) {
+                lockBriefly(lock);
+                continue; // look again: more may have come meanwhile
+            }
+        }
+        if (next) {
+            if (lock.owns_lock())
+                lock.unlock();
+            *running = 1;
+            next->run();
+            *running = 0;
+            done = next;
+            lockBriefly(lock);
+            continue;
+        }
+        if (m_stopping || m_activeWorkers > m_threadCount)
+            break;
+        ++m_idleWorkers;
+        const bool woken = m_workAvailable.wait_for(
+            lock, kWorkerIdleExpiry, [this] { return m_wakeTokens > 0 || m_stopping; });
+        if (m_wakeTokens > 0) {
+            --m_wakeTokens; // enqueue() already took this worker off the idle count
+            continue;
+        }
+        --m_idleWorkers;
+        if (!woken)
+            break; // idle too long: give the pool thread back
+    }
+    m_workerSlots[std::size_t(index)] = false;
+    --m_activeWorkers;
+    // Leaving with work queued (the count was lowered, and a wake meant for a worker came to
+    // this one): hand the wake on, so the task does not wait for the next submit.
+    if (wakeWorker_locked())
+        m_workAvailable.notify_one();
+}
+
+bool KeeperShared::runOnePending(TaskCore *preferred)
+{
+    std::vector<TaskCore *> cancelled;
+    std::unique_lock lock(m_mutex);
+    TaskCore *task = nullptr;
+    // A worker runs the task it waits for first (manual mode keeps the start order, as
+    // documented); its queue entry stays behind as a tombstone with the queue's reference,
+    // and this run holds a reference of its own.
+    if (preferred && t_workerOf == this && preferred->m_keeper == this
+        && preferred->state() == TaskState::Queued) {
+        task = preferred;
+        task->ref();
+    } else {
+        task = pop_locked(cancelled);
+    }
+    const int worker = t_workerOf == this ? t_workerIndex : callerWorkerIndex_locked();
+    if (task)
+        start_locked(task, worker, monotonicNs());
+    lock.unlock();
+    release(cancelled);
+    if (!task)
+        return false;
+    const bool nested = t_workerOf == this;
+    if (nested)
+        ++t_running;
+    task->run();
+    if (nested)
+        --t_running;
+    lock.lock();
+    finish_locked(task, worker, monotonicNs());
+    lock.unlock();
+    afterFinal(task);
+    return true;
+}
+
+int KeeperShared::processPending()
+{
+    int ran = 0;
+    while (runOnePending())
+        ++ran;
+    return ran;
+}
+
+bool KeeperShared::waitsMustHelp() const
+{
+    if (t_workerOf == this)
+        return true;
+    std::lock_guard lock(m_mutex);
+    return m_threadCount == 0 && m_q && m_q->thread() == QThread::currentThread();
+}
+
+bool KeeperShared::waitForAll(QDeadlineTimer deadline, bool poolOnly)
+{
+    if (waitsMustHelp())
+        processPending();
+    // A task that waits for all others does not wait for itself (nor for the tasks its
+    // waits are running on this thread).
+    const qint64 own = t_workerOf == this ? t_running : 0;
+    std::unique_lock lock(m_mutex);
+    const auto done = [this, own, poolOnly] {
+        return m_counts.live() - (poolOnly ? m_contextLive : 0) - own <= 0 && m_holds == 0;
+    };
+    ++m_allDoneWaiters;
+    // record_locked() wakes the waiters when the live count, context continuations aside,
+    // is down to this (a bound on every waiter's own tasks).
+    m_allDoneSlack += own;
+    bool finished;
+    if (deadline.isForever()) {
+        m_allDone.wait(lock, done);
+        finished = true;
+    } else {
+        finished = m_allDone.wait_until(lock, deadline.deadline<std::chrono::steady_clock>(), done);
+    }
+    m_allDoneSlack -= own;
+    --m_allDoneWaiters;
+    return finished;
+}
+
+bool KeeperShared::setThreadCount(int count)
+{
+    std::unique_lock lock(m_mutex);
+    if (count == m_threadCount)
+        return false;
+    m_threadCount = count;
+    if (m_pool)
+        m_pool->setMaxThreadCount(std::max(count, 1));
+    // Idle workers look again: at the queue if there are more threads now, at the count if
+    // there are fewer (the extra ones leave; busy ones leave after their task).
+    m_wakeTokens += m_idleWorkers;
+    m_idleWorkers = 0;
+    // One new worker for what is queued, whatever the busy ones are doing; it starts the next
+    // as it takes work (see workerLoop()), so this returns at once whatever the count.
+    if (m_activeWorkers < m_threadCount && m_counts.queued > 0 && !m_stopping)
+        startWorker_locked();
+    lock.unlock();
+    m_workAvailable.notify_all();
+    return true;
+}
+
+} // namespace pk::detail
