@@ -92,10 +92,11 @@ int main(int argc, char **argv)
     }
 
     {
-        // The events flow through the event loop: run it until both keepers are idle.
+        // The events flow through the event loop: run it until both keepers delivered their
+        // last change (counts() is exact at once; the server has a change once it is delivered).
         QEventLoop loop;
         const auto check = [&] {
-            if (images.counts().live() == 0 && network.counts().live() == 0)
+            if (images.deliveredCounts().live() == 0 && network.deliveredCounts().live() == 0)
                 loop.quit();
         };
         QObject::connect(&images, &pk::PromiseKeeper::idle, &loop, check);
