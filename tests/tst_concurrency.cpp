@@ -63,6 +63,8 @@ private Q_SLOTS:
     void finalStateIsReachedOnce();
     void burstsGetEveryWorker_data();
     void burstsGetEveryWorker();
+    void eachSubmitReachesAWorker_data();
+    void eachSubmitReachesAWorker();
 };
 
 void tst_Concurrency::chainedSubmitRacingCancel_data()
@@ -264,9 +266,8 @@ void tst_Concurrency::burstsGetEveryWorker_data()
 }
 
 // A burst of as many tasks as threads, each waiting until all of them run, gets every worker:
-// each submit wakes an idle worker or starts one. (A worker that spins before it sleeps and
-// absorbs every submit while it spins fails this within the first bursts; see the note of
-// 2026-12-02.)
+// the spinning worker takes one task, each other submit wakes an idle worker or starts one. (A
+// spinner that absorbs every submit while it spins fails this within the first bursts.)
 void tst_Concurrency::burstsGetEveryWorker()
 {
     QFETCH(int, threads);
@@ -306,6 +307,52 @@ void tst_Concurrency::burstsGetEveryWorker()
             QThread::usleep(200);
     }
     QVERIFY(bursts > 10);
+}
+
+void tst_Concurrency::eachSubmitReachesAWorker_data()
+{
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<bool>("delivering");
+    for (int threads : { 1, 2, 4 }) {
+        QTest::addRow("%d threads, keeper's thread delivering", threads) << threads << true;
+        QTest::addRow("%d threads, keeper's thread behind", threads) << threads << false;
+    }
+}
+
+// Two threads submit one task at a time and wait for it, so nearly every submit comes while a
+// worker spins (or, with the keeper's thread behind, while the workers sleep): a submit that
+// claims the spinner, or wakes a sleeper, must get its task run. A lost hand-over leaves the
+// task queued with nobody to take it, and its wait times out. With the keeper's thread
+// processing no events, the events pile up and the workers stop spinning.
+void tst_Concurrency::eachSubmitReachesAWorker()
+{
+    QFETCH(int, threads);
+    QFETCH(bool, delivering);
+    pk::PromiseKeeper keeper(threads);
+    std::atomic<bool> stop { false };
+    std::atomic<int> lost { 0 };
+    const auto pingPong = [&keeper, &lost](int i) {
+        pk::Promise<int> p = keeper.submit([i] { return i; });
+        if (!p.wait(pktest::kTimeoutMs) || p.result() != i)
+            ++lost;
+    };
+    std::thread other([&] {
+        for (int i = 0; !stop.load(std::memory_order_relaxed); ++i)
+            pingPong(i);
+    });
+    QElapsedTimer elapsed;
+    elapsed.start();
+    int rounds = 0;
+    while (elapsed.elapsed() < kStressMs / 3 && lost.load() == 0) {
+        pingPong(rounds++);
+        if (delivering)
+            QCoreApplication::processEvents();
+    }
+    stop = true;
+    other.join();
+    QCOMPARE(lost.load(), 0);
+    QVERIFY(rounds > 100);
+    QVERIFY(keeper.waitForAll(pktest::kTimeoutMs));
 }
 
 QTEST_MAIN(tst_Concurrency)

@@ -147,6 +147,11 @@ public:
 private:
     ~KeeperShared();
     void workerLoop();
+    // Returns once a task was queued since \a epoch, or after a short while (see workers.cpp).
+    void spinForWork(quint32 epoch) const;
+    // Whether an idle worker may spin now: no other spins, and the keeper's thread keeps up
+    // with the events (spinning makes workers faster than it; see kSpinLagNs).
+    bool maySpin_locked(qint64 now) const;
     void startWorker_locked();
     // Work is queued: claims an idle worker (true: notify m_workAvailable) or starts one.
     bool wakeWorker_locked();
@@ -222,6 +227,11 @@ private:
     int m_activeWorkers = 0;
     int m_idleWorkers = 0;
     int m_wakeTokens = 0; // idle workers claimed by enqueue() and not yet awake
+    // At most one idle worker spins a moment before it sleeps (spinForWork()): a submit that
+    // finds it unclaimed claims it instead of waking a sleeper, which costs no syscall.
+    bool m_spinning = false;
+    bool m_spinnerClaimed = false;
+    std::atomic<quint32> m_queuedEpoch { 0 }; // +1 per queued task: what the spinner watches
     int m_allDoneWaiters = 0;
     qint64 m_allDoneSlack = 0; // the waiters' own running tasks (see waitForAll())
     qint64 m_contextLive = 0; // live continuations on a context (counted in m_counts)
@@ -238,16 +248,26 @@ private:
     quint64 m_dropped = 0;
 };
 
+inline void cpuRelax() noexcept
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
 // The keeper's critical sections are a few hundred nanoseconds: under contention, spinning
-// for a moment is much cheaper than sleeping in the kernel and being woken.
+// for a moment is much cheaper than sleeping in the kernel and being woken. Each try is a
+// read-modify-write of the mutex's cache line, so the tries back off: two threads spinning
+// on one mutex would otherwise keep taking the line from its holder.
 inline void lockBriefly(std::unique_lock<std::mutex> &lock)
 {
-    for (int i = 0; i < 100; ++i) {
+    for (int pauses = 1; pauses <= 64; pauses *= 2) {
         if (lock.try_lock())
             return;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+        for (int i = 0; i < pauses; ++i)
+            cpuRelax();
     }
     lock.lock();
 }

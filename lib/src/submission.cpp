@@ -15,6 +15,9 @@ void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *ta
     task->ref(); // the queue's reference
     m_queue[task->m_priority].push_back(task);
     ++m_counts.queued;
+    // Written under the mutex only: a store, not a read-modify-write.
+    m_queuedEpoch.store(
+        m_queuedEpoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     record_locked(task, TaskState::Queued, now, -1);
     if (wakeWorker_locked()) {
         lock.unlock();
