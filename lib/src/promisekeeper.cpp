@@ -40,8 +40,10 @@ int checkedThreadCount(int count, int fallback, const char *keeping)
 
 void PromiseKeeperPrivate::releaseEvents(const TaskEvent *events, std::size_t count) noexcept
 {
-    for (const TaskEvent *e = events, *end = events + count; e != end; ++e)
-        e->m_core->deref();
+    for (const TaskEvent *e = events, *end = events + count; e != end; ++e) {
+        if (e->m_core)
+            e->m_core->deref();
+    }
 }
 
 void PromiseKeeperPrivate::Backlog::releaseRest() noexcept
@@ -114,7 +116,7 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
             }
         }
         while (!work.done()) {
-            const TaskEvent *chunk = work.batch.events.data() + work.next;
+            TaskEvent *chunk = work.batch.events.data() + work.next;
             const std::size_t count
                 = std::min(kDeliveryChunk, work.batch.events.size() - work.next);
             work.next += count;
@@ -170,7 +172,7 @@ void PromiseKeeperPrivate::deliver(Delivery mode)
     delivering = false;
 }
 
-bool PromiseKeeperPrivate::dispatch(const TaskEvent *events, std::size_t count)
+bool PromiseKeeperPrivate::dispatch(TaskEvent *events, std::size_t count)
 {
     // Counted before the listeners see them: inside taskEvents(), deliveredCounts() includes
     // the events passed.
@@ -292,15 +294,15 @@ void PromiseKeeperPrivate::emitSignals(const TaskEvent *events, std::size_t coun
     }
 }
 
-void PromiseKeeperPrivate::remember(const TaskEvent *events, std::size_t count)
+void PromiseKeeperPrivate::remember(TaskEvent *events, std::size_t count)
 {
     if (historySize <= 0)
         return;
-    for (const TaskEvent &e : Span { events, count }) {
-        if (!isFinal(e.state()))
+    for (TaskEvent *e = events, *end = events + count; e != end; ++e) {
+        if (!isFinal(e->state()))
             continue;
-        e.m_core->ref();
-        recent.push_back(e);
+        recent.push_back(*e);
+        e->m_core = nullptr; // its reference is the history's now
         if (recent.size() > std::size_t(historySize)) {
             recent.front().m_core->deref();
             recent.pop_front();

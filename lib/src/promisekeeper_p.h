@@ -42,12 +42,15 @@ public:
     // back for the rest, so a backlog never freezes the keeper's (often the GUI) thread.
     enum class Delivery { Bounded, Everything };
     void deliver(Delivery mode);
-    // Hands events to the listeners and the signals; false if a slot destroyed the keeper.
-    bool dispatch(const TaskEvent *events, std::size_t count);
+    // Hands events to the listeners and the signals, then keeps the final ones in the history;
+    // false if a slot destroyed the keeper.
+    bool dispatch(TaskEvent *events, std::size_t count);
     void emitSignals(const TaskEvent *events, std::size_t count);
-    void remember(const TaskEvent *events, std::size_t count);
+    // Moves the final events into the history with their references (their m_core becomes
+    // null, which releaseEvents() skips): no reference round trip per task.
+    void remember(TaskEvent *events, std::size_t count);
     QList<TaskInfo> history() const;
-    // Drops the task references taken events hold.
+    // Drops the task references events hold (null: moved into the history).
     static void releaseEvents(const TaskEvent *events, std::size_t count) noexcept;
 
     // A batch taken from the workers, dispatched in slices.
