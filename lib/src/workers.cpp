@@ -22,9 +22,11 @@ namespace {
 // An idle worker gives its pool thread back after this long without work.
 constexpr auto kWorkerIdleExpiry = std::chrono::seconds(10);
 constexpr std::size_t kKeptPriorityBuckets = 8;
-// How long an idle worker spins before it sleeps, and how many pauses before it starts to
-// yield and read the clock (about a microsecond).
-constexpr auto kSpinTime = std::chrono::microseconds(50);
+// How long an idle worker spins before it sleeps: about what sleeping and being woken cost
+// (a futex wake and a context switch on each side), so a spin that finds nothing wastes no
+// more than the wake-up it might have saved. And how many pauses before it starts to yield
+// and read the clock (about a microsecond).
+constexpr auto kSpinTime = std::chrono::microseconds(10);
 constexpr int kSpinPauses = 64;
 // No worker spins while the keeper's thread is behind: the oldest event waiting for it is older
 // than two of its collect intervals, or this many events wait. Spinning makes the workers
