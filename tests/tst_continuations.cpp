@@ -20,6 +20,7 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -144,6 +145,10 @@ private Q_SLOTS:
     void handlerRunsOrOutcomePassesOn();
     void onFailedGetsTheException();
     void onFailedWithoutArgument();
+    void typedOnFailed_data();
+    void typedOnFailed();
+    void thenReturningAPromiseIsFlattened_data();
+    void thenReturningAPromiseIsFlattened();
     void exceptionInContextContinuation_data();
     void exceptionInContextContinuation();
     void handedOnFailureIsNoCallbackFailure_data();
@@ -614,6 +619,127 @@ void tst_Continuations::onFailedWithoutArgument()
     auto recovered = input.onFailed(&context, [] { return 98; });
     QTRY_VERIFY(recovered.isReady());
     QCOMPARE(recovered.result(), 98);
+}
+
+void tst_Continuations::typedOnFailed_data()
+{
+    QTest::addColumn<int>("thrown"); // 0: std::out_of_range, 1: std::runtime_error, 2: an int
+    QTest::addColumn<bool>("handled");
+    QTest::newRow("its type") << 0 << true;
+    QTest::newRow("another type passes on") << 1 << false;
+    QTest::newRow("not a std::exception passes on") << 2 << false;
+}
+
+// A handler taking an exception type runs for that type and its subclasses (std::out_of_range
+// is a std::logic_error); anything else passes on as it was, type and message.
+void tst_Continuations::typedOnFailed()
+{
+    QFETCH(int, thrown);
+    QFETCH(bool, handled);
+    QObject context;
+    PromiseKeeper keeper(1);
+    const pk::Promise<int> input = keeper.submit([thrown]() -> int {
+        if (thrown == 0)
+            throw std::out_of_range("index 7");
+        if (thrown == 1)
+            throw std::runtime_error("disk full");
+        throw 42;
+    });
+    QString seen;
+    auto recovered = input.onFailed(&context, [&seen](const std::logic_error &e) {
+        seen = QString::fromUtf8(e.what());
+        return -1;
+    });
+    static_assert(std::is_same_v<decltype(recovered), pk::Promise<int>>);
+    QTRY_VERIFY(recovered.isReady());
+    if (handled) {
+        QCOMPARE(recovered.result(), -1);
+        QCOMPARE(seen, QStringLiteral("index 7"));
+        return;
+    }
+    QCOMPARE(recovered.state(), TaskState::Failed);
+    QVERIFY(seen.isEmpty());
+    if (thrown == 1)
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, recovered.result());
+    else
+        QVERIFY_THROWS_EXCEPTION(int, recovered.result());
+}
+
+void tst_Continuations::thenReturningAPromiseIsFlattened_data()
+{
+    QTest::addColumn<bool>("onContext");
+    QTest::addColumn<int>("inner"); // 0: succeeds, 1: fails, 2: cancelled before it runs
+    for (bool onContext : { false, true }) {
+        const char *where = onContext ? "on a context" : "on the pool";
+        QTest::addRow("%s, inner succeeds", where) << onContext << 0;
+        QTest::addRow("%s, inner fails", where) << onContext << 1;
+        QTest::addRow("%s, inner cancelled", where) << onContext << 2;
+    }
+}
+
+// A handler returning Promise<U> gives Promise<U>, final only once the inner promise is, with
+// its outcome (QFuture::unwrap() and QtPromise's flattening).
+void tst_Continuations::thenReturningAPromiseIsFlattened()
+{
+    QFETCH(bool, onContext);
+    QFETCH(int, inner);
+    QObject context;
+    PromiseKeeper keeper(2);
+    pktest::Gate gate;
+    const auto unblock = gate.openOnExit();
+    // Handed from the handler (a worker, or this thread's event loop) to the test.
+    std::mutex handing;
+    pk::Promise<int> handedInner;
+    std::atomic<bool> handed { false };
+    const auto handler = [&](int v) {
+        pk::Promise<int> p = keeper.submit([gate, v, inner](pk::TaskContext &task) {
+            gate.pass();
+            task.throwIfCancellationRequested(); // ends it Cancelled
+            if (inner == 1)
+                throw std::runtime_error("inner failed");
+            return v * 10;
+        });
+        std::lock_guard lock(handing);
+        handedInner = p;
+        handed = true;
+        return p;
+    };
+    const pk::Promise<int> input = keeper.submit([] { return 4; });
+    pk::Promise<int> flat;
+    if (onContext) {
+        auto p = input.then(&context, handler);
+        static_assert(std::is_same_v<decltype(p), pk::Promise<int>>);
+        flat = p;
+    } else {
+        auto p = input.then(handler);
+        static_assert(std::is_same_v<decltype(p), pk::Promise<int>>);
+        flat = p;
+    }
+    QTRY_VERIFY(handed.load()); // runs this thread's events: the handler on a context
+    const pk::Promise<int> innerPromise = [&] {
+        std::lock_guard lock(handing);
+        return handedInner;
+    }();
+    QVERIFY(gate.waitArrived()); // the inner task runs: the flattened promise still waits
+    QVERIFY(!flat.isReady());
+    if (inner == 2) {
+        // Asked while it waits at the gate: it ends Cancelled when it looks.
+        QVERIFY(innerPromise.requestCancellation());
+    }
+    gate.open();
+    QTRY_VERIFY(flat.isReady());
+    switch (inner) {
+    case 0:
+        QCOMPARE(flat.result(), 40);
+        break;
+    case 1:
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, flat.result());
+        break;
+    default:
+        QCOMPARE(innerPromise.state(), TaskState::Cancelled);
+        QCOMPARE(flat.state(), TaskState::Cancelled);
+        break;
+    }
 }
 
 void tst_Continuations::exceptionInContextContinuation_data()

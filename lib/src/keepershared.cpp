@@ -47,6 +47,12 @@ TaskCounts KeeperShared::counts() const
     return m_counts;
 }
 
+bool KeeperShared::isSettled() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_counts.live() == 0 && m_completing == 0;
+}
+
 QList<TaskInfo> KeeperShared::tasks_locked() const
 {
     QList<TaskInfo> list;

@@ -125,6 +125,9 @@ public:
     bool setThreadCount(int count);
 
     TaskCounts counts() const;
+    // Nothing is waiting, queued or running, and no worker is still waking the waiters and
+    // running the continuations of a task it finished (counts() is final before that).
+    bool isSettled() const;
     QList<TaskInfo> tasks() const;
 
     struct Batch
@@ -227,6 +230,7 @@ private:
     int m_activeWorkers = 0;
     int m_idleWorkers = 0;
     int m_wakeTokens = 0; // idle workers claimed by enqueue() and not yet awake
+    int m_completing = 0; // workers that finished a task and have not taken the mutex since
     // At most one idle worker spins a moment before it sleeps (spinForWork()): a submit that
     // finds it unclaimed claims it instead of waking a sleeper, which costs no syscall.
     bool m_spinning = false;

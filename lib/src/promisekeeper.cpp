@@ -1,6 +1,7 @@
 #include "promisekeeper_p.h"
 #include "tsan_p.h"
 
+#include <pk/detail/testhooks.h>
 #include <pk/logging.h>
 #include <pk/promisekeeper.h>
 
@@ -399,6 +400,11 @@ TaskCounts PromiseKeeper::counts() const
 TaskCounts PromiseKeeper::deliveredCounts() const
 {
     return d->delivered;
+}
+
+bool detail::isSettled(const PromiseKeeper *keeper)
+{
+    return keeper->d->shared->isSettled();
 }
 
 QList<TaskInfo> PromiseKeeper::tasks() const

@@ -152,13 +152,22 @@ void KeeperShared::workerLoop()
     });
     TaskCore *done = nullptr;
     bool spun = false; // since the last task: one spin per idle spell
+    bool completing = false; // counted in m_completing: afterFinal() ran since the last lock
     for (;;) {
+        if (completing) {
+            --m_completing;
+            completing = false;
+        }
         // Finishing one task and taking the next share one lock: a task costs the worker a
         // single acquisition of the mutex.
         const qint64 now
             = monotonicNs(); // one reading for both changes: a task ends, the next starts
-        if (done)
+        if (done) {
             finish_locked(done, index, now);
+            // Until this worker takes the mutex again, after afterFinal(): see isSettled().
+            ++m_completing;
+            completing = true;
+        }
         TaskCore *next = m_activeWorkers > m_threadCount ? nullptr : pop_locked(cancelled);
         if (next) {
             start_locked(next, index, now);

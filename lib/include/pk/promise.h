@@ -16,6 +16,13 @@
 
 namespace pk {
 
+namespace detail {
+//! A promise of what the inner promise gives, once the outer one gave it (then() whose
+//! handler returns a promise); pk/detail/aggregate.h defines it.
+template<typename U>
+Promise<U> flatten(const Promise<Promise<U>> &outer);
+} // namespace detail
+
 /*!
     The untyped part of every pk::Promise<T>: state, waiting, errors and identity.
 
@@ -188,6 +195,9 @@ public:
     /*!
         Runs \a fn on \a context's thread if this promise failed: \a fn takes the
         std::exception_ptr (or nothing) and returns a replacement value. A success passes on.
+        A handler that takes an exception type (\c{[](const ParseError &e) { ... }}) runs only
+        for a failure of that type or a subclass; any other failure passes on unchanged, as in
+        QFuture::onFailed().
     */
     template<typename F>
     Promise<T> onFailed(QObject *context, F &&fn) const
@@ -279,7 +289,10 @@ private:
             = new PlannedCore<Plan, std::decay_t<F>, Promise<T>>(std::forward<F>(fn), self());
         Promise<R> next = adoptPromise<R>(core);
         submitThen(this->d, core, options, empty);
-        return next;
+        if constexpr (PromiseArg<R>::value)
+            return detail::flatten(next); // a handler that returns a promise: wait for it too
+        else
+            return next;
     }
     template<typename F>
     auto thenOnContext(QObject *context, const TaskOptions *options, F &&fn) const
@@ -288,15 +301,22 @@ private:
         static_assert(H::valid,
             "pk::Promise::then: the callable must take the promise's value "
             "(or nothing)");
-        return onContext<typename H::Result, ContextMode::Then>(
-            context, options, std::forward<F>(fn));
+        using R = typename H::Result;
+        Promise<R> next = onContext<R, ContextMode::Then>(context, options, std::forward<F>(fn));
+        if constexpr (PromiseArg<R>::value)
+            return detail::flatten(next);
+        else
+            return next;
     }
     template<typename F>
     Promise<T> onFailedOnContext(QObject *context, const TaskOptions *options, F &&fn) const
     {
         using Fn = std::decay_t<F>;
-        static_assert(std::is_invocable_v<Fn &, std::exception_ptr> || std::is_invocable_v<Fn &>,
-            "pk::Promise::onFailed: the callable takes std::exception_ptr or nothing");
+        static_assert(
+            detail::isTypedFailureHandler<
+                Fn> || std::is_invocable_v<Fn &, std::exception_ptr> || std::is_invocable_v<Fn &>,
+            "pk::Promise::onFailed: the callable takes std::exception_ptr, an exception type "
+            "(const MyError &) or nothing");
         requirePassThrough();
         return onContext<T, ContextMode::OnFailed>(context, options, std::forward<F>(fn));
     }
@@ -409,3 +429,6 @@ Promise<T> adoptPromise(ValueCore<T> *core) noexcept
 } // namespace detail
 
 } // namespace pk
+
+// flatten() and the combinators' building blocks, which need Promise<T> complete.
+#include <pk/detail/aggregate.h>

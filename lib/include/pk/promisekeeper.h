@@ -3,6 +3,7 @@
 
 #include <pk/detail/callablecore.h>
 #include <pk/detail/mapstate.h>
+#include <pk/detail/testhooks.h>
 #include <pk/enums.h>
 #include <pk/mapoptions.h>
 #include <pk/promise.h>
@@ -246,6 +247,7 @@ private:
         const std::vector<detail::TaskCore *> &inputs, bool emptyCallable);
 
     friend class PromiseKeeperPrivate;
+    friend bool detail::isSettled(const PromiseKeeper *keeper);
     std::unique_ptr<PromiseKeeperPrivate> d;
 };
 

@@ -3,6 +3,7 @@
 
 #include <pk/detail/callablecore.h>
 #include <pk/errors.h>
+#include <pk/promise.h> // which includes this at its end, for flatten()
 
 #include <QtCore/qlist.h>
 #include <QtCore/qstring.h>
@@ -90,5 +91,39 @@ void settleWith(ValueCore<R> *core, Make &&make) noexcept
 //! Settles \a core as \a input ended: with its exception, cancelled, or (null input) failed
 //! with pk::InvalidTaskError.
 PROMISEKEEPER_EXPORT void settleLike(TaskCore *core, TaskCore *input) noexcept;
+
+template<typename U>
+Promise<U> flatten(const Promise<Promise<U>> &outer)
+{
+    static_assert(std::is_void_v<U> || std::is_copy_constructible_v<U>,
+        "pk::Promise::then: a handler that returns pk::Promise<U> needs a copyable U (the "
+        "inner promise's value is copied into the promise then() returns)");
+    auto *core = new AggregateCore<U>();
+    Promise<U> result = adoptPromise<U>(core);
+    TaskCore *outerCore = outer.taskCore();
+    initAggregate(core, outer.title(), &outerCore, 1);
+    // The outer promise ends first: its failure or cancellation is the result's; its success
+    // is the inner promise, whose outcome then is.
+    whenFinal(outerCore, [result](TaskCore *task) {
+        auto *out = static_cast<ValueCore<U> *>(result.taskCore());
+        if (!task || task->state() != TaskState::Succeeded) {
+            settleLike(out, task);
+            return;
+        }
+        const Promise<U> inner = *static_cast<ValueCore<Promise<U>> *>(task)->value;
+        whenFinal(inner.taskCore(), [result, inner](TaskCore *innerTask) {
+            auto *to = static_cast<ValueCore<U> *>(result.taskCore());
+            if (!innerTask || innerTask->state() != TaskState::Succeeded) {
+                settleLike(to, innerTask);
+                return;
+            }
+            settleWith(to, [innerTask] {
+                if constexpr (!std::is_void_v<U>)
+                    return *static_cast<const ValueCore<U> *>(innerTask)->value;
+            });
+        });
+    });
+    return result;
+}
 
 } // namespace pk::detail

@@ -32,8 +32,45 @@ PROMISEKEEPER_EXPORT void submitThen(
 PROMISEKEEPER_EXPORT void attachOnContext(TaskCore *input, TaskCore *task, QObject *context,
     ContextMode mode, const TaskOptions *options, bool emptyCallable);
 
+//! The exception type a typed failure handler takes (onFailed(context, [](const MyError &) {})):
+//! the decayed type of its one parameter, when that is a class other than std::exception_ptr;
+//! void for other handlers (generic lambdas, std::exception_ptr, no parameter).
+template<typename M>
+struct FailureArgOf
+{
+    using type = void;
+};
+template<typename R, typename C, typename A>
+struct FailureArgOf<R (C::*)(A) const>
+{
+    using type = std::decay_t<A>;
+};
+template<typename R, typename C, typename A>
+struct FailureArgOf<R (C::*)(A)>
+{
+    using type = std::decay_t<A>;
+};
+template<typename R, typename A>
+struct FailureArgOf<R (*)(A)>
+{
+    using type = std::decay_t<A>;
+};
+template<typename F, typename = void>
+struct HandlerFailureArg : FailureArgOf<F>
+{
+};
+template<typename F>
+struct HandlerFailureArg<F, std::void_t<decltype(&F::operator())>>
+    : FailureArgOf<decltype(&F::operator())>
+{
+};
+template<typename F, typename E = typename HandlerFailureArg<F>::type>
+inline constexpr bool isTypedFailureHandler
+    = std::is_class_v<E> && !std::is_same_v<E, std::exception_ptr>;
+
 //! A continuation on a context: calls Handler with the input's value (Then), its exception
-//! (OnFailed) or nothing, on the context's thread.
+//! (OnFailed: as std::exception_ptr, as the type the handler takes, or not at all) or nothing,
+//! on the context's thread.
 template<typename R, typename Handler, typename T, ContextMode Mode>
 class ContextCore final : public ValueCore<R>
 {
@@ -56,10 +93,22 @@ protected:
             else
                 store([&] { return std::invoke(h, valueOf(m_input)); });
         } else if constexpr (Mode == ContextMode::OnFailed) {
-            if constexpr (std::is_invocable_v<Handler &, std::exception_ptr>)
+            if constexpr (isTypedFailureHandler<Handler>) {
+                // Only for its type (and subclasses): any other failure passes on as it is.
+                using E = typename HandlerFailureArg<Handler>::type;
+                const std::exception_ptr error = m_input.exception();
+                try {
+                    std::rethrow_exception(error);
+                } catch (E &e) {
+                    store([&] { return std::invoke(h, e); });
+                    return;
+                } catch (...) { }
+                this->propagateError(error);
+            } else if constexpr (std::is_invocable_v<Handler &, std::exception_ptr>) {
                 store([&] { return std::invoke(h, m_input.exception()); });
-            else
+            } else {
                 store([&] { return std::invoke(h); });
+            }
         } else if constexpr (Mode == ContextMode::OnCancelled) {
             store([&] { return std::invoke(h); });
         } else {
