@@ -578,12 +578,13 @@ QList<TimelineView::AxisLabel> TimelineView::axisLabels() const
         const QString text = clock ? clockLabel(t + wallOffset, step) : offsetLabel(t - now, step);
         const int w = metrics.horizontalAdvance(text) + 6;
         QRect r(x - w / 2, 0, w, kAxisHeight - 2);
-        // Labels at the edges slide inwards, and one that would touch its neighbour is left
-        // out rather than drawn over it.
+        // Labels at the edges slide inwards (the left one may reach over the lane names: the
+        // axis row is free there), and one that would touch its neighbour is left out rather
+        // than drawn over it.
         if (r.right() > width() - 2)
             r.moveRight(width() - 2);
-        if (r.left() < l.plot.left() - 20)
-            continue;
+        if (r.left() < 2)
+            r.moveLeft(2);
         if (previous.isValid() && r.left() <= previous.right() + 4)
             continue;
         if (r.intersects(l.notes))
