@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pk/detail/aggregate.h>
+#include <pk/detail/diagnostics.h>
 #include <pk/promise.h>
 
 #include <QtCore/qlist.h>
@@ -80,16 +81,21 @@ template<typename T>
 Promise<detail::ListOf<T>> whenAll(const QList<Promise<T>> &promises)
 {
     using R = detail::ListOf<T>;
-    return detail::gatherAll<R>(QStringLiteral("whenAll"),
-        std::vector<PromiseBase>(promises.begin(), promises.end()), [promises] {
-            if constexpr (!std::is_void_v<T>) {
-                R values;
-                values.reserve(promises.size());
-                for (const Promise<T> &p : promises)
-                    values.append(detail::valueOf(p));
-                return values;
-            }
-        });
+    if constexpr (!std::is_void_v<T> && !std::is_copy_constructible_v<T>) {
+        (void)sizeof(diagnostics::ValuesMustBeCopyable<T>);
+        return Promise<R>();
+    } else {
+        return detail::gatherAll<R>(QStringLiteral("whenAll"),
+            std::vector<PromiseBase>(promises.begin(), promises.end()), [promises] {
+                if constexpr (!std::is_void_v<T>) {
+                    R values;
+                    values.reserve(promises.size());
+                    for (const Promise<T> &p : promises)
+                        values.append(detail::valueOf(p));
+                    return values;
+                }
+            });
+    }
 }
 
 //! whenAll() of promises of different types: a promise of a std::tuple of their values
@@ -99,9 +105,17 @@ Promise<std::tuple<detail::TupleElement<T>, detail::TupleElement<More>...>> when
     const Promise<T> &first, const Promise<More> &...more)
 {
     using R = std::tuple<detail::TupleElement<T>, detail::TupleElement<More>...>;
-    return detail::gatherAll<R>(QStringLiteral("whenAll"),
-        std::vector<PromiseBase> { first, more... },
-        [first, more...] { return R(detail::tupleElement(first), detail::tupleElement(more)...); });
+    if constexpr (
+        !(std::is_copy_constructible_v<detail::TupleElement<
+                T>> && (std::is_copy_constructible_v<detail::TupleElement<More>> && ...))) {
+        (void)sizeof(diagnostics::ValuesMustBeCopyable<R>);
+        return Promise<R>();
+    } else {
+        return detail::gatherAll<R>(QStringLiteral("whenAll"),
+            std::vector<PromiseBase> { first, more... }, [first, more...] {
+                return R(detail::tupleElement(first), detail::tupleElement(more)...);
+            });
+    }
 }
 
 /*!

@@ -3,6 +3,7 @@
 
 #include <pk/detail/callablecore.h>
 #include <pk/detail/continuations.h>
+#include <pk/detail/diagnostics.h>
 #include <pk/errors.h>
 #include <pk/promisekeeper_export.h>
 #include <pk/taskinfo.h>
@@ -215,14 +216,12 @@ public:
     template<typename F>
     Promise<T> onCancelled(QObject *context, F &&fn) const
     {
-        requirePassThrough();
-        return onContext<T, ContextMode::OnCancelled>(context, nullptr, std::forward<F>(fn));
+        return onCancelledOnContext(context, nullptr, std::forward<F>(fn));
     }
     template<typename F>
     Promise<T> onCancelled(QObject *context, const TaskOptions &options, F &&fn) const
     {
-        requirePassThrough();
-        return onContext<T, ContextMode::OnCancelled>(context, &options, std::forward<F>(fn));
+        return onCancelledOnContext(context, &options, std::forward<F>(fn));
     }
 
     //! Runs \a fn (no arguments) on \a context's thread whatever the outcome; the outcome then
@@ -318,7 +317,28 @@ private:
             "pk::Promise::onFailed: the callable takes std::exception_ptr, an exception type "
             "(const MyError &) or nothing");
         requirePassThrough();
-        return onContext<T, ContextMode::OnFailed>(context, options, std::forward<F>(fn));
+        using Returned = typename detail::FailureHandlerResult<Fn>::type;
+        if constexpr (!detail::replacesValueOf<T, Returned>) {
+            (void)sizeof(diagnostics::HandlerMustReturnThePromisesType<T, Returned>);
+            return Promise<T>();
+        } else {
+            return onContext<T, ContextMode::OnFailed>(context, options, std::forward<F>(fn));
+        }
+    }
+    template<typename F>
+    Promise<T> onCancelledOnContext(QObject *context, const TaskOptions *options, F &&fn) const
+    {
+        using Fn = std::decay_t<F>;
+        static_assert(
+            std::is_invocable_v<Fn &>, "pk::Promise::onCancelled: the callable takes nothing");
+        requirePassThrough();
+        using Returned = std::invoke_result_t<Fn &>;
+        if constexpr (!detail::replacesValueOf<T, Returned>) {
+            (void)sizeof(diagnostics::HandlerMustReturnThePromisesType<T, Returned>);
+            return Promise<T>();
+        } else {
+            return onContext<T, ContextMode::OnCancelled>(context, options, std::forward<F>(fn));
+        }
     }
     template<typename R, ContextMode Mode, typename F>
     Promise<R> onContext(QObject *context, const TaskOptions *options, F &&fn) const

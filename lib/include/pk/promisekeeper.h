@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pk/detail/callablecore.h>
+#include <pk/detail/diagnostics.h>
 #include <pk/detail/mapstate.h>
 #include <pk/detail/testhooks.h>
 #include <pk/enums.h>
@@ -81,11 +82,25 @@ public:
     template<typename F, typename... Args>
     auto submit(const TaskOptions &options, F &&fn, Args &&...args)
     {
+        if constexpr (detail::objectByValue<std::decay_t<F>, std::decay_t<Args>...>) {
+            (void)sizeof(diagnostics::ObjectPassedByValue<
+                std::decay_t<std::tuple_element_t<0, std::tuple<Args...>>>>);
+            return Promise<
+                typename detail::ByPointer<std::decay_t<F>, std::decay_t<Args>...>::Result>();
+        } else if constexpr (!detail::CallPlan<std::decay_t<F>, std::decay_t<Args>...>::valid) {
+            (void)sizeof(diagnostics::CallableDoesNotTakeTheseArguments<std::decay_t<F>,
+                std::decay_t<Args>...>);
+            return Promise<void>();
+        } else {
+            return submitPlanned(options, std::forward<F>(fn), std::forward<Args>(args)...);
+        }
+    }
+
+private:
+    template<typename F, typename... Args>
+    auto submitPlanned(const TaskOptions &options, F &&fn, Args &&...args)
+    {
         using Plan = detail::CallPlan<std::decay_t<F>, std::decay_t<Args>...>;
-        static_assert(Plan::valid,
-            "pk::PromiseKeeper::submit: the callable cannot be called with these "
-            "arguments (they are copied into the task: use std::ref for references; "
-            "pk::Promise arguments are passed either all as values or all as promises)");
         using R = typename Plan::Result;
         using Core = detail::PlannedCore<Plan, std::decay_t<F>, std::decay_t<Args>...>;
         const bool empty = detail::isEmptyCallable(fn);
@@ -98,6 +113,7 @@ public:
         return promise;
     }
 
+public:
     /*!
         Calls \a fn on every item of \a items (any container with begin() and end(); the items
         are copied) as tasks of this keeper, and returns a promise of the results in input
@@ -118,12 +134,27 @@ public:
         using R = std::decay_t<
             typename std::conditional_t<plain, std::invoke_result<const Fn &, const Item &>,
                 std::invoke_result<const Fn &, TaskContext &, const Item &>>::type>;
+        if constexpr (!std::is_void_v<R> && !std::is_copy_constructible_v<R>) {
+            (void)sizeof(diagnostics::ValuesMustBeCopyable<R>);
+            return Promise<void>();
+        } else {
+            return mapChecked<R>(std::forward<F>(fn), items, options);
+        }
+    }
+
+private:
+    template<typename R, typename F, typename Container>
+    auto mapChecked(F &&fn, const Container &items, const MapOptions &options)
+    {
+        using Item = std::decay_t<decltype(*std::begin(items))>;
+        using Fn = std::decay_t<F>;
         auto state = std::make_shared<detail::MapState<Fn, Item, R>>(sharedState(),
             Fn(std::forward<F>(fn)), std::vector<Item>(std::begin(items), std::end(items)),
             options);
         return state->start();
     }
 
+public:
     /*!
         Runs pending tasks on the calling thread, in start order, until none is left (tasks that
         become pending meanwhile run too), and returns how many ran. This is how manual mode

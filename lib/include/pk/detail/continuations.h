@@ -68,6 +68,25 @@ template<typename F, typename E = typename HandlerFailureArg<F>::type>
 inline constexpr bool isTypedFailureHandler
     = std::is_class_v<E> && !std::is_same_v<E, std::exception_ptr>;
 
+//! What a failure handler returns (void if it cannot be called as onFailed() calls it).
+template<typename Fn, typename = void>
+struct FailureHandlerResult
+{
+    using type = typename std::conditional_t<std::is_invocable_v<Fn &, std::exception_ptr>,
+        std::invoke_result<Fn &, std::exception_ptr>,
+        std::conditional_t<std::is_invocable_v<Fn &>, std::invoke_result<Fn &>,
+            std::enable_if<true, void>>>::type;
+};
+template<typename Fn>
+struct FailureHandlerResult<Fn, std::enable_if_t<isTypedFailureHandler<Fn>>>
+{
+    using type = std::invoke_result_t<Fn &, typename HandlerFailureArg<Fn>::type &>;
+};
+//! Whether a handler returning \a R can replace a failure or cancellation of a Promise<T>.
+template<typename T, typename R>
+inline constexpr bool replacesValueOf
+    = std::is_void_v<T> ? std::is_void_v<R> : std::is_convertible_v<R, T>;
+
 //! A continuation on a context: calls Handler with the input's value (Then), its exception
 //! (OnFailed: as std::exception_ptr, as the type the handler takes, or not at all) or nothing,
 //! on the context's thread.
