@@ -31,6 +31,9 @@ private Q_SLOTS:
     void spyRecordsAPromise();
     void spyRecordsAKeeper();
     void macrosPass();
+    void manualClockTimesTasks();
+    void manualClockFiresTimeouts();
+    void manualClocksNest();
     void macrosReportFailures_data();
     void macrosReportFailures();
 };
@@ -136,6 +139,80 @@ void tst_TestHelpers::macrosPass()
     PK_VERIFY_FAILED_WITH(bad, ParseError);
     PK_VERIFY_FAILED_WITH(bad, std::runtime_error); // a base class of what it threw
     PK_TRY_COMPARE_STATE(later, pk::TaskState::Succeeded, 1000);
+}
+
+// Timestamps come from the manual clock: wait and run times are what the test advanced.
+void tst_TestHelpers::manualClockTimesTasks()
+{
+    using namespace std::chrono_literals;
+    pk::test::ManualClock clock;
+    const qint64 start = clock.nowNsecs();
+    QCOMPARE(pk::TaskInfo::monotonicNowNsecs(), start); // it stands still
+    pk::PromiseKeeper keeper(0);
+    pk::Promise<int> task = keeper.submit([&clock] {
+        clock.advance(250ms); // "runs" for a quarter of a second
+        return 1;
+    });
+    clock.advance(40ms); // queued for 40 ms
+    QVERIFY(pk::test::drain(&keeper));
+    PK_COMPARE_RESULT(task, 1);
+    const pk::TaskInfo info = task.info();
+    QCOMPARE(info.queuedAtNsecs(), start);
+    QCOMPARE(info.waitNsecs(), qint64(40'000'000));
+    QCOMPARE(info.runNsecs(), qint64(250'000'000));
+    QCOMPARE(clock.nowNsecs(), start + 290'000'000);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("is negative")));
+    clock.advance(-5);
+    QCOMPARE(clock.nowNsecs(), start + 290'000'000);
+}
+
+// A time-out of a minute is tested in no time: it fires when the clock passes it, not before.
+void tst_TestHelpers::manualClockFiresTimeouts()
+{
+    using namespace std::chrono_literals;
+    pk::test::ManualClock clock;
+    pk::PromiseKeeper keeper(2);
+    pk::TaskOptions minute;
+    minute.timeout = 60s;
+    pk::Promise<int> slow = keeper.submit(minute,
+        [](pk::TaskContext &ctx) { return pktest::awaitCancellationRequest(ctx) ? 1 : -1; });
+    PK_TRY_COMPARE_STATE(slow, pk::TaskState::Running, pktest::kTimeoutMs);
+    clock.advance(59s);
+    // A probe whose deadline comes first: once it timed out, the time-out thread has looked at
+    // the clock past 59 s, and left the slow task alone.
+    pk::TaskOptions half;
+    half.timeout = 500ms;
+    pk::Promise<int> probe = keeper.submit(
+        half, [](pk::TaskContext &ctx) { return pktest::awaitCancellationRequest(ctx) ? 1 : -1; });
+    PK_TRY_COMPARE_STATE(probe, pk::TaskState::Running, pktest::kTimeoutMs);
+    clock.advance(500ms);
+    PK_VERIFY_FAILED_WITH(probe, pk::TimeoutError);
+    QCOMPARE(slow.state(), pk::TaskState::Running);
+    QVERIFY(!slow.isCancellationRequested());
+    clock.advance(500ms);
+    PK_VERIFY_FAILED_WITH(slow, pk::TimeoutError);
+    QCOMPARE(slow.info().runNsecs(), qint64(60'000'000'000));
+    QCOMPARE(probe.info().runNsecs(), qint64(500'000'000));
+    QCOMPARE(keeper.counts().timedOut, 2);
+}
+
+void tst_TestHelpers::manualClocksNest()
+{
+    qint64 frozen = 0;
+    {
+        pk::test::ManualClock outer;
+        {
+            pk::test::ManualClock inner;
+            inner.advance(1000);
+            QCOMPARE(outer.nowNsecs(), inner.nowNsecs());
+        }
+        // Still manual: the outer one is alive.
+        frozen = outer.nowNsecs();
+        QCOMPARE(pk::TaskInfo::monotonicNowNsecs(), frozen);
+    }
+    // The real clock again: it moves on by itself.
+    const qint64 real = pk::TaskInfo::monotonicNowNsecs();
+    QTRY_VERIFY(pk::TaskInfo::monotonicNowNsecs() > real);
 }
 
 void tst_TestHelpers::macrosReportFailures_data()

@@ -44,6 +44,16 @@ void TimeoutWatcher::watch(TaskCore *task, qint64 deadlineNs)
         m_changed.notify_one();
 }
 
+void TimeoutWatcher::clockChanged()
+{
+    // Under the mutex: the loop reads the clock and starts waiting with it held, so the change
+    // comes either before its reading or after it waits, never unseen in between.
+    {
+        std::lock_guard lock(m_mutex);
+    }
+    m_changed.notify_all();
+}
+
 void TimeoutWatcher::loop()
 {
     std::unique_lock lock(m_mutex);
@@ -59,8 +69,13 @@ void TimeoutWatcher::loop()
             m_deadlines.pop();
         }
         if (due.empty()) {
-            // The monotonic clock is the steady clock (clock_p.h): wait for the difference.
-            m_changed.wait_for(lock, std::chrono::nanoseconds(m_deadlines.top().deadlineNs - now));
+            // The monotonic clock is the steady clock (clock_p.h): wait for the difference. A
+            // manual clock moves only when told, and clockChanged() says when.
+            if (isClockManual())
+                m_changed.wait(lock);
+            else
+                m_changed.wait_for(
+                    lock, std::chrono::nanoseconds(m_deadlines.top().deadlineNs - now));
             continue;
         }
         lock.unlock();

@@ -26,6 +26,8 @@ public:
 
     //! Watches \a task (taking a reference) until \a deadlineNs on the monotonic clock.
     void watch(TaskCore *task, qint64 deadlineNs);
+    //! The clock was set or moved on (a test's manual clock): deadlines are looked at again.
+    void clockChanged();
 
 private:
     TimeoutWatcher() = default;

@@ -38,6 +38,7 @@
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QToolButton>
 
+#include <PromiseKeeperTest>
 #include <limits>
 #include <stdexcept>
 
@@ -280,6 +281,7 @@ private Q_SLOTS:
     void detailsLinksSelectTasks();
     void filterByIdAndErrorType();
     void throughputDropsToZero();
+    void throughputFollowsTheClock();
     void programGoneAndBack();
     void recordingShowsItsOwnSpan();
     void lanesPerKeeper();
@@ -1115,6 +1117,28 @@ void tst_MonitorWidget::throughputDropsToZero()
     QCOMPARE(stats.throughput(2500), 0.0);
     // And with no counts at all (a source that went quiet), 0 as well.
     QCOMPARE(stats.throughput(30'000), 0.0);
+}
+
+// The widget's rate on a test's clock: 50 tasks finished in half a second are 100 / s, and
+// a second and a half of nothing later the rate is gone.
+void tst_MonitorWidget::throughputFollowsTheClock()
+{
+    using namespace std::chrono_literals;
+    pk::test::ManualClock clock;
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed); // takes the first sample: nothing finished yet
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    clock.advance(500ms);
+    pk::TaskCounts counts;
+    counts.succeeded = 50;
+    feed.sendUpdate({}, counts);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        counter(widget, "throughputValue"), QStringLiteral("100"), pktest::kTimeoutMs);
+    clock.advance(1500ms);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        counter(widget, "throughputValue"), QStringLiteral("0"), pktest::kTimeoutMs);
 }
 
 void tst_MonitorWidget::cancellationsAreNotThroughput()

@@ -525,7 +525,6 @@ void MonitorWidgetPrivate::setupUi()
     statusLabel->setObjectName(QStringLiteral("statusLabel"));
     root->addWidget(statusLabel);
 
-    clock.start();
     refreshTimer.setInterval(kRefreshIntervalMs);
     QObject::connect(&refreshTimer, &QTimer::timeout, q, [this] { refreshCounters(); });
     refreshTimer.start();
@@ -1480,11 +1479,18 @@ void MonitorWidgetPrivate::showNotice(const QString &text)
 
 // ---- counters and chart ----------------------------------------------------------------------
 
+qint64 MonitorWidgetPrivate::nowMs() const
+{
+    // The rates are taken on the clock the tasks' timestamps come from, so that a test with a
+    // manual clock sees them follow it.
+    return TaskInfo::monotonicNowNsecs() / 1'000'000;
+}
+
 void MonitorWidgetPrivate::refreshCounters()
 {
     if (sourceGone)
         return; // no rates from a dead source: the tiles keep the last values, greyed
-    const qint64 now = clock.elapsed();
+    const qint64 now = nowMs();
     stats.addCounts(counts, now);
     const double throughput = stats.throughput(now);
     // Skip the relabelling only when nothing can have changed, and only once the rate shown is
@@ -1531,7 +1537,7 @@ void MonitorWidgetPrivate::showCounts()
 void MonitorWidgetPrivate::sampleChart()
 {
     // Completions per second over the last second, one sample per interval.
-    const qint64 now = clock.elapsed();
+    const qint64 now = nowMs();
     // Cancellations are not throughput: the same count as the counter strip's Finished / s.
     const qint64 finished = monitor::TaskStats::completedCount(counts);
     if (!chartHistory.empty() && finished < chartHistory.back().second)

@@ -7,7 +7,6 @@
 #include <pk/taskcounts.h>
 #include <pk/taskinfo.h>
 
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QList>
 #include <QtCore/QMetaObject>
@@ -212,7 +211,7 @@ public:
     int threadCount = 0;
     quint64 droppedDetail = 0;
     monitor::TaskStats stats;
-    QElapsedTimer clock;
+    qint64 nowMs() const; // the library's clock (a test's pk::test::ManualClock drives it)
     std::deque<std::pair<qint64, qint64>> chartHistory; // (ms, finished) of the last second
     qint64 queuePeak = 0; // the deepest queue since the last chart sample
     bool countersDirty = true;
