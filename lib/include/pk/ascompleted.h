@@ -63,6 +63,8 @@ template<typename T>
 class AsCompleted
 {
 public:
+    //! Starts following \a promises (a promise listed twice counts once); pk::asCompleted()
+    //! makes one with the type deduced.
     explicit AsCompleted(const QList<Promise<T>> &promises)
         : m_queue(std::make_unique<detail::CompletionQueue>(cores(promises)))
     { }
@@ -85,26 +87,43 @@ public:
         return detail::adoptPromise<T>(static_cast<detail::ValueCore<T> *>(core));
     }
 
+    //! What end() returns: an iterator equals it once every promise has been yielded.
     struct Sentinel
     {
     };
+    /*!
+        The single-pass iterator of a range-for over an AsCompleted: begin() and each increment
+        block until the next promise is final. It takes the promises from its AsCompleted, so
+        next() and a second begin() go on from where it stopped. Use it from the thread that
+        uses its AsCompleted; it must not outlive it.
+    */
     class iterator
     {
     public:
+        //! A single-pass input iterator.
         using iterator_category = std::input_iterator_tag;
+        //! Each element is a final promise.
         using value_type = Promise<T>;
+        //! The standard difference type; the iterator cannot be subtracted.
         using difference_type = std::ptrdiff_t;
+        //! What operator->() returns.
         using pointer = const Promise<T> *;
+        //! What operator*() returns.
         using reference = const Promise<T> &;
 
+        //! The promise that finished last; it is final, so reading it does not block.
         const Promise<T> &operator*() const { return m_current; }
+        //! The promise that finished last, for member access.
         const Promise<T> *operator->() const { return &m_current; }
+        //! Moves to the next promise to finish, blocking until it is final, or to the end.
         iterator &operator++()
         {
             advance();
             return *this;
         }
+        //! Whether \a it is past the last promise.
         friend bool operator==(const iterator &it, Sentinel) { return it.m_atEnd; }
+        //! Whether \a it still refers to a promise.
         friend bool operator!=(const iterator &it, Sentinel) { return !it.m_atEnd; }
 
     private:
@@ -125,7 +144,10 @@ public:
         bool m_atEnd = false;
     };
 
+    //! Starts the range-for: blocks until the first promise is final (at the end at once if
+    //! none remains).
     iterator begin() { return iterator(this); }
+    //! The end of the range-for; see Sentinel.
     Sentinel end() const { return {}; }
 
 private:

@@ -15,11 +15,12 @@
 namespace pk {
 
 //! What whenAny() gives: which promise finished first (its index in the input) and the promise.
+//! A plain value type; reentrant.
 template<typename T>
 struct WhenAnyResult
 {
-    qsizetype index = -1;
-    Promise<T> promise;
+    qsizetype index = -1; //!< The position of the first final input; -1 if default-constructed.
+    Promise<T> promise; //!< That input itself, final: it may have failed or been cancelled.
 };
 
 namespace detail {

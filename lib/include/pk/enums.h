@@ -5,6 +5,12 @@
 
 #include <QtCore/qobjectdefs.h>
 
+/*!
+    \namespace pk
+    Everything of PromiseKeeper: pk::PromiseKeeper, pk::Promise, the combinators and the
+    monitor's classes. Its enumerations are registered with Qt's meta-object system
+    (Q_ENUM_NS), so they print by name in qDebug() and QTest failures.
+*/
 namespace pk {
 Q_NAMESPACE_EXPORT(PROMISEKEEPER_EXPORT)
 

@@ -18,11 +18,12 @@ class TaskCore;
     (isStateChange() false: its progress changed or cancellation was requested; state() is the
     state it is in). Updates are coalesced: at most one per task per batch, read when delivered,
     so info() has the latest progress. A light view: it is only valid inside the EventListener
-    call that passes it; copy what you need with info().
+    call that passes it, on the keeper's thread; copy what you need with info().
 */
 class PROMISEKEEPER_EXPORT TaskEvent
 {
 public:
+    //! The id of the task, as Promise::id() and TaskInfo::id() give it.
     quint64 taskId() const noexcept;
     //! The state entered (for an update, the state the task is in).
     TaskState state() const noexcept { return m_state; }
@@ -32,7 +33,9 @@ public:
     qint64 timeNsecs() const noexcept { return m_timeNs; }
     //! The worker that made the change (see TaskInfo::workerIndex()); -1 if none.
     int workerIndex() const noexcept { return m_worker; }
+    //! The task's title as TaskInfo::title() gives it (a continuation's names what it continues).
     QString title() const;
+    //! The task's priority (TaskOptions::priority).
     int priority() const noexcept;
     //! The task as it was just after this change (later state changes are not reflected;
     //! progress is the latest).

@@ -34,18 +34,25 @@ Promise<U> flatten(const Promise<Promise<U>> &outer);
 class PROMISEKEEPER_EXPORT PromiseBase
 {
 public:
+    //! An invalid promise (isValid() is false).
     PromiseBase() noexcept = default;
+    //! A handle on the same task as \a other.
     PromiseBase(const PromiseBase &other) noexcept;
+    //! Takes over \a other's task; \a other becomes invalid.
     PromiseBase(PromiseBase &&other) noexcept
         : d(std::exchange(other.d, nullptr))
     { }
+    //! Makes this a handle on \a other's task.
     PromiseBase &operator=(const PromiseBase &other) noexcept;
+    //! Takes over \a other's task; \a other becomes invalid.
     PromiseBase &operator=(PromiseBase &&other) noexcept;
+    //! Releases the handle; the task goes on (a promise is not its task's owner).
     ~PromiseBase();
 
     //! False for a default-constructed promise, which behaves as failed with InvalidTaskError.
     bool isValid() const noexcept { return d != nullptr; }
 
+    //! The task's state now; states only move forward (see pk::TaskState).
     TaskState state() const noexcept;
     //! Whether the task reached a final state: succeeded, failed or cancelled.
     bool isReady() const noexcept { return isFinal(state()); }
@@ -56,7 +63,9 @@ public:
         runs the keeper's pending tasks in order instead of blocking, so it cannot deadlock.
     */
     bool wait(int msecs = -1) const;
+    //! As wait(int), until \a deadline.
     bool wait(QDeadlineTimer deadline) const;
+    //! As wait(int), for \a timeout.
     template<typename Rep, typename Period>
     bool wait(std::chrono::duration<Rep, Period> timeout) const
     {
@@ -70,6 +79,7 @@ public:
 
     //! Unique in the process across keepers; 0 for an invalid promise.
     quint64 id() const noexcept;
+    //! The title given by pk::TaskOptions (or derived, for continuations); empty if none.
     QString title() const;
     //! A snapshot of everything known about the task now.
     TaskInfo info() const;
@@ -92,24 +102,30 @@ public:
     //! its time-out).
     bool isCancellationRequested() const noexcept;
 
-    //! The progress the task reported through its pk::TaskContext (all 0 if none).
+    //! The progress value the task reported through its pk::TaskContext (0 if none).
     qint64 progressValue() const noexcept;
+    //! The minimum of the task's progress range (0 if none was set).
     qint64 progressMinimum() const noexcept;
+    //! The maximum of the task's progress range (0 if none was set).
     qint64 progressMaximum() const noexcept;
+    //! The text the task reported with TaskContext::setProgressText() (empty if none).
     QString progressText() const;
 
     //! Internal: the shared state, for PromiseKeeper's templates.
     detail::TaskCore *taskCore() const noexcept { return d; }
 
+    //! Whether \a a and \a b are handles on the same task (two invalid promises are equal).
     friend bool operator==(const PromiseBase &a, const PromiseBase &b) noexcept
     {
         return a.d == b.d;
     }
+    //! Whether \a a and \a b are handles on different tasks.
     friend bool operator!=(const PromiseBase &a, const PromiseBase &b) noexcept
     {
         return a.d != b.d;
     }
 
+    //! \cond internal
 protected:
     explicit PromiseBase(detail::TaskCore *adopted) noexcept
         : d(adopted)
@@ -121,6 +137,7 @@ protected:
     void waitToTake() const;
 
     detail::TaskCore *d = nullptr;
+    //! \endcond
 };
 
 namespace detail {
@@ -145,9 +162,12 @@ struct ValueHandler<F, T,
     using Result = std::decay_t<std::invoke_result_t<F &, const T &>>;
 };
 
+} // namespace detail
+
 /*!
-    The continuations every Promise<T> has. A continuation waits for this promise without
-    holding a thread; what it returns is a new promise.
+    The continuations every Promise<T> has: the base of Promise<T>, not used on its own. A
+    continuation waits for this promise without holding a thread; what it returns is a new
+    promise. Thread-safe, as PromiseBase.
 */
 template<typename T>
 class PromiseOps : public PromiseBase
@@ -187,6 +207,7 @@ public:
     {
         return thenOnContext(context, nullptr, std::forward<F>(fn));
     }
+    //! then(context, fn), titled by \a options.
     template<typename F>
     auto then(QObject *context, const TaskOptions &options, F &&fn) const
     {
@@ -196,7 +217,7 @@ public:
     /*!
         Runs \a fn on \a context's thread if this promise failed: \a fn takes the
         std::exception_ptr (or nothing) and returns a replacement value. A success passes on.
-        A handler that takes an exception type (\c{[](const ParseError &e) { ... }}) runs only
+        A handler that takes an exception type (`[](const ParseError &e) { ... }`) runs only
         for a failure of that type or a subclass; any other failure passes on unchanged, as in
         QFuture::onFailed().
     */
@@ -205,6 +226,7 @@ public:
     {
         return onFailedOnContext(context, nullptr, std::forward<F>(fn));
     }
+    //! onFailed(context, fn), titled by \a options.
     template<typename F>
     Promise<T> onFailed(QObject *context, const TaskOptions &options, F &&fn) const
     {
@@ -218,6 +240,7 @@ public:
     {
         return onCancelledOnContext(context, nullptr, std::forward<F>(fn));
     }
+    //! onCancelled(context, fn), titled by \a options.
     template<typename F>
     Promise<T> onCancelled(QObject *context, const TaskOptions &options, F &&fn) const
     {
@@ -230,13 +253,14 @@ public:
     Promise<T> finally(QObject *context, F &&fn) const
     {
         requirePassThrough();
-        return onContext<T, ContextMode::Finally>(context, nullptr, std::forward<F>(fn));
+        return onContext<T, detail::ContextMode::Finally>(context, nullptr, std::forward<F>(fn));
     }
+    //! finally(context, fn), titled by \a options.
     template<typename F>
     Promise<T> finally(QObject *context, const TaskOptions &options, F &&fn) const
     {
         requirePassThrough();
-        return onContext<T, ContextMode::Finally>(context, &options, std::forward<F>(fn));
+        return onContext<T, detail::ContextMode::Finally>(context, &options, std::forward<F>(fn));
     }
 
     /*!
@@ -253,7 +277,7 @@ public:
         QFuture<T> f = fi.future();
         if (this->d) {
             this->d->linkFuture(fi);
-            this->d->addContinuation(new FutureLink<T>(fi));
+            this->d->addContinuation(new detail::FutureLink<T>(fi));
         } else {
             fi.reportException(this->exception());
             fi.reportFinished();
@@ -261,11 +285,13 @@ public:
         return f;
     }
 
+    //! \cond internal
 protected:
     PromiseOps() noexcept = default;
-    explicit PromiseOps(TaskCore *adopted) noexcept
+    explicit PromiseOps(detail::TaskCore *adopted) noexcept
         : PromiseBase(adopted)
     { }
+    //! \endcond
 
 private:
     const Promise<T> &self() const { return static_cast<const Promise<T> &>(*this); }
@@ -278,17 +304,17 @@ private:
     template<typename F>
     auto thenOnPool(const TaskOptions *options, F &&fn) const
     {
-        using Plan = CallPlan<std::decay_t<F>, Promise<T>>;
+        using Plan = detail::CallPlan<std::decay_t<F>, Promise<T>>;
         static_assert(Plan::valid,
             "pk::Promise::then: the callable must take the promise's "
             "value (nothing for Promise<void>) or the promise itself");
         using R = typename Plan::Result;
-        const bool empty = isEmptyCallable(fn);
-        auto *core
-            = new PlannedCore<Plan, std::decay_t<F>, Promise<T>>(std::forward<F>(fn), self());
-        Promise<R> next = adoptPromise<R>(core);
-        submitThen(this->d, core, options, empty);
-        if constexpr (PromiseArg<R>::value)
+        const bool empty = detail::isEmptyCallable(fn);
+        auto *core = new detail::PlannedCore<Plan, std::decay_t<F>, Promise<T>>(
+            std::forward<F>(fn), self());
+        Promise<R> next = detail::adoptPromise<R>(core);
+        detail::submitThen(this->d, core, options, empty);
+        if constexpr (detail::PromiseArg<R>::value)
             return detail::flatten(next); // a handler that returns a promise: wait for it too
         else
             return next;
@@ -296,13 +322,14 @@ private:
     template<typename F>
     auto thenOnContext(QObject *context, const TaskOptions *options, F &&fn) const
     {
-        using H = ValueHandler<std::decay_t<F>, T>;
+        using H = detail::ValueHandler<std::decay_t<F>, T>;
         static_assert(H::valid,
             "pk::Promise::then: the callable must take the promise's value "
             "(or nothing)");
         using R = typename H::Result;
-        Promise<R> next = onContext<R, ContextMode::Then>(context, options, std::forward<F>(fn));
-        if constexpr (PromiseArg<R>::value)
+        Promise<R> next
+            = onContext<R, detail::ContextMode::Then>(context, options, std::forward<F>(fn));
+        if constexpr (detail::PromiseArg<R>::value)
             return detail::flatten(next);
         else
             return next;
@@ -322,7 +349,8 @@ private:
             (void)sizeof(diagnostics::HandlerMustReturnThePromisesType<T, Returned>);
             return Promise<T>();
         } else {
-            return onContext<T, ContextMode::OnFailed>(context, options, std::forward<F>(fn));
+            return onContext<T, detail::ContextMode::OnFailed>(
+                context, options, std::forward<F>(fn));
         }
     }
     template<typename F>
@@ -337,21 +365,21 @@ private:
             (void)sizeof(diagnostics::HandlerMustReturnThePromisesType<T, Returned>);
             return Promise<T>();
         } else {
-            return onContext<T, ContextMode::OnCancelled>(context, options, std::forward<F>(fn));
+            return onContext<T, detail::ContextMode::OnCancelled>(
+                context, options, std::forward<F>(fn));
         }
     }
-    template<typename R, ContextMode Mode, typename F>
+    template<typename R, detail::ContextMode Mode, typename F>
     Promise<R> onContext(QObject *context, const TaskOptions *options, F &&fn) const
     {
-        const bool empty = isEmptyCallable(fn);
-        auto *core = new ContextCore<R, std::decay_t<F>, T, Mode>(std::forward<F>(fn), self());
-        Promise<R> next = adoptPromise<R>(core);
-        attachOnContext(this->d, core, context, Mode, options, empty);
+        const bool empty = detail::isEmptyCallable(fn);
+        auto *core
+            = new detail::ContextCore<R, std::decay_t<F>, T, Mode>(std::forward<F>(fn), self());
+        Promise<R> next = detail::adoptPromise<R>(core);
+        detail::attachOnContext(this->d, core, context, Mode, options, empty);
         return next;
     }
 };
-
-} // namespace detail
 
 /*!
     The typed handle returned by PromiseKeeper::submit(). See PromiseBase for state and waiting.
@@ -365,20 +393,30 @@ private:
     chains read top to bottom; a promise takes any number of them. Thread-safe.
 */
 template<typename T>
-class Promise : public detail::PromiseOps<T>
+class Promise : public PromiseOps<T>
 {
     static_assert(!std::is_reference_v<T>, "pk::Promise<T> holds values; T cannot be a reference");
 
 public:
+    //! The task's value type, T.
     using ValueType = T;
+    //! What result() returns: T for copyable types, a const reference for move-only ones.
     using ResultType = std::conditional_t<std::is_copy_constructible_v<T>, T, const T &>;
 
+    //! An invalid promise: result() throws pk::InvalidTaskError.
     Promise() noexcept = default;
 
+    /*!
+        Blocks until the task is final; returns its value, or rethrows the task's exception
+        with its own type, or throws pk::CancelledError (pk::InvalidTaskError for an invalid
+        promise or a value already taken by takeResult()).
+    */
     ResultType result() const { return resultBefore(QDeadlineTimer(QDeadlineTimer::Forever)); }
     //! As result(), but throws pk::TimeoutError if the task is not final after \a msecs.
     ResultType result(int msecs) const { return resultBefore(QDeadlineTimer(msecs)); }
+    //! As result(), but throws pk::TimeoutError if the task is not final by \a deadline.
     ResultType result(QDeadlineTimer deadline) const { return resultBefore(deadline); }
+    //! As result(), but throws pk::TimeoutError if the task is not final after \a timeout.
     template<typename Rep, typename Period>
     ResultType result(std::chrono::duration<Rep, Period> timeout) const
     {
@@ -395,7 +433,7 @@ public:
 private:
     friend Promise detail::adoptPromise<T>(detail::ValueCore<T> *) noexcept;
     explicit Promise(detail::ValueCore<T> *adopted) noexcept
-        : detail::PromiseOps<T>(adopted)
+        : PromiseOps<T>(adopted)
     { }
 
     ResultType resultBefore(QDeadlineTimer deadline) const
@@ -413,22 +451,30 @@ private:
 
 //! A promise of a task that returns nothing: result() only waits and rethrows.
 template<>
-class Promise<void> : public detail::PromiseOps<void>
+class Promise<void> : public PromiseOps<void>
 {
 public:
+    //! void.
     using ValueType = void;
+    //! void.
     using ResultType = void;
 
+    //! An invalid promise: result() throws pk::InvalidTaskError.
     Promise() noexcept = default;
 
+    //! Blocks until the task is final; rethrows its exception or throws pk::CancelledError.
     void result() const { waitForValue(QDeadlineTimer(QDeadlineTimer::Forever)); }
+    //! As result(), but throws pk::TimeoutError if the task is not final after \a msecs.
     void result(int msecs) const { waitForValue(QDeadlineTimer(msecs)); }
+    //! As result(), but throws pk::TimeoutError if the task is not final by \a deadline.
     void result(QDeadlineTimer deadline) const { waitForValue(deadline); }
+    //! As result(), but throws pk::TimeoutError if the task is not final after \a timeout.
     template<typename Rep, typename Period>
     void result(std::chrono::duration<Rep, Period> timeout) const
     {
         waitForValue(QDeadlineTimer(timeout));
     }
+    //! As result(), once: a second call throws pk::InvalidTaskError (as Promise<T>::takeResult()).
     void takeResult() { waitToTake(); }
 
 private:

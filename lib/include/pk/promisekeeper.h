@@ -55,8 +55,10 @@ class PROMISEKEEPER_EXPORT PromiseKeeper : public QObject
 public:
     //! A negative \a threadCount warns and gives the default, 1; only 0 means manual mode.
     explicit PromiseKeeper(int threadCount = 1, QObject *parent = nullptr);
+    //! Cancels what is waiting or queued and waits for what runs; call it on the keeper's thread.
     ~PromiseKeeper() override;
 
+    //! The number of worker threads; 0 in manual mode.
     int threadCount() const;
     //! Sets the number of worker threads; 0 switches to manual mode. A negative value warns and
     //! changes nothing. Lowering it lets running tasks finish; raising it starts pending ones.
@@ -79,6 +81,7 @@ public:
         return submit(TaskOptions(), std::forward<F>(fn), std::forward<Args>(args)...);
     }
 
+    //! As submit(fn, args...), with the task's title, priority and time-out from \a options.
     template<typename F, typename... Args>
     auto submit(const TaskOptions &options, F &&fn, Args &&...args)
     {
@@ -165,18 +168,23 @@ public:
 
     //! Whether anything is waiting, queued or running.
     bool isRunning() const;
+    //! Whether nothing is waiting, queued or running: !isRunning().
     bool isIdle() const { return !isRunning(); }
 
     //! Blocks until nothing is waiting, queued or running; returns whether that happened in time.
     //! In manual mode on the keeper's thread it runs the pending tasks instead of blocking.
     bool waitForAll(int msecs = -1);
+    //! As waitForAll(int), until \a deadline.
     bool waitForAll(QDeadlineTimer deadline);
+    //! As waitForAll(int), for \a timeout.
     template<typename Rep, typename Period>
     bool waitForAll(std::chrono::duration<Rep, Period> timeout)
     {
         return waitForAll(QDeadlineTimer(timeout));
     }
 
+    //! Waiting, queued and running now, and the totals since creation, all at one instant.
+    //! Thread-safe.
     TaskCounts counts() const;
     /*!
         The counts as of the last state change delivered to the event listeners and the
@@ -185,10 +193,15 @@ public:
         EventListener::taskEvents() it includes the events passed. Keeper's thread only.
     */
     TaskCounts deliveredCounts() const;
+    //! counts().queued: tasks queued now, waiting for a worker.
     qint64 queuedCount() const { return counts().queued; }
+    //! counts().running: tasks running now.
     qint64 runningCount() const { return counts().running; }
+    //! counts().succeeded: tasks that succeeded since the keeper was created.
     qint64 succeededCount() const { return counts().succeeded; }
+    //! counts().failed: tasks that failed since the keeper was created.
     qint64 failedCount() const { return counts().failed; }
+    //! counts().cancelled: tasks cancelled since the keeper was created.
     qint64 cancelledCount() const { return counts().cancelled; }
 
     //! The tasks waiting, queued or running now: running first, then the queue in start order.
@@ -222,17 +235,22 @@ public:
         CancelPending after Drain cancels what is still pending.
     */
     bool shutdown(ShutdownMode mode = ShutdownMode::Drain, int msecs = -1);
+    //! As shutdown(ShutdownMode, int), waiting until \a deadline.
     bool shutdown(ShutdownMode mode, QDeadlineTimer deadline);
+    //! Whether shutdown() was called: the keeper accepts no more tasks.
     bool isShutdown() const;
 
     //! How many finished tasks the event stream remembers for late listeners (default 256);
     //! set it on the keeper's thread.
     int historySize() const;
+    //! Sets historySize() to \a size (at least 0); keeper's thread only.
     void setHistorySize(int size);
 
     //! Adds a consumer of the event stream (see EventListener); keeper's thread only.
     //! The keeper does not own it; remove it before deleting it.
     void addEventListener(EventListener *listener);
+    //! Stops delivering events to \a listener; keeper's thread only. After it returns no
+    //! call reaches \a listener.
     void removeEventListener(EventListener *listener);
 
     /*!
@@ -244,10 +262,17 @@ public:
     static PromiseKeeper *named(const QString &id);
 
 Q_SIGNALS:
+    //! A task entered the queue (submitted, or its inputs succeeded); \a info is as of then.
     void taskQueued(const pk::TaskInfo &info);
+    //! A worker started the task (or processPending() did, in manual mode).
     void taskStarted(const pk::TaskInfo &info);
+    //! The task returned a value; taskFinished() follows.
     void taskSucceeded(const pk::TaskInfo &info);
+    //! The task threw (or an input failed, or it timed out): TaskInfo::errorString() says
+    //! why; taskFinished() follows.
     void taskFailed(const pk::TaskInfo &info);
+    //! The task was cancelled (before it started, or it stopped on request); taskFinished()
+    //! follows.
     void taskCancelled(const pk::TaskInfo &info);
     //! After taskSucceeded, taskFailed or taskCancelled.
     void taskFinished(const pk::TaskInfo &info);
@@ -266,10 +291,13 @@ Q_SIGNALS:
     void countsChanged();
     //! When the last live task finished and nothing is waiting, queued or running.
     void idle();
+    //! setThreadCount() changed the count to \a threadCount.
     void threadCountChanged(int threadCount);
 
+    //! \cond internal
 protected:
     bool event(QEvent *event) override;
+    //! \endcond
 
 private:
     void enqueue(detail::TaskCore *core, const TaskOptions &options, bool emptyCallable);

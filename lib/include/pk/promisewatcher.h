@@ -32,15 +32,20 @@ class PromiseWatcherPrivate;
 class PROMISEKEEPER_EXPORT PromiseWatcher : public QObject
 {
     Q_OBJECT
+    //! The number of promises added; see count().
     Q_PROPERTY(int count READ count NOTIFY promiseAdded)
+    //! The number of promises reported finished; see finishedCount().
     Q_PROPERTY(int finishedCount READ finishedCount NOTIFY promiseFinished)
 
 public:
+    //! Makes a watcher with no promises, a child of \a parent, living in the current thread.
     explicit PromiseWatcher(QObject *parent = nullptr);
     ~PromiseWatcher() override;
 
     //! Watches \a promise; returns its index (the order of the calls).
     int addPromise(const PromiseBase &promise);
+    //! Watches each of \a promises with addPromise(), in list order, so their indices follow
+    //! on from count().
     template<typename T>
     void addPromises(const QList<Promise<T>> &promises)
     {
@@ -48,16 +53,21 @@ public:
             addPromise(p);
     }
 
+    //! How many promises were added; the next addPromise() gets this index.
     int count() const;
+    //! How many promises promiseFinished() has reported so far.
     int finishedCount() const;
     //! The promise at \a index, untyped (state, errors, info); keep your typed list for values.
     PromiseBase promise(int index) const;
 
 Q_SIGNALS:
+    //! Emitted by addPromise(), before it returns, for the promise now at \a index.
     void promiseAdded(int index);
-    //! The promise at \a index is final. In finishing order.
+    //! The promise at \a index is final. In finishing order, from the event loop of the
+    //! watcher's thread, never inside addPromise().
     void promiseFinished(int index);
-    //! Every promise added so far is final.
+    //! Every promise added so far is final: emitted after the promiseFinished() of the batch
+    //! that completed the count, on the watcher's thread.
     void allFinished();
 
 private:

@@ -12,7 +12,7 @@ class TaskCore;
 
 /*!
     The running task's own handle, given to a callable whose first parameter is
-    \c{pk::TaskContext &}; the caller does not pass it:
+    <tt>pk::TaskContext &</tt>; the caller does not pass it:
 
     \code
     keeper.submit([](pk::TaskContext &ctx, const QStringList &files) {
@@ -40,6 +40,7 @@ class TaskCore;
 class PROMISEKEEPER_EXPORT TaskContext
 {
 public:
+    //! Made by the library around the \a task it is about to run; user code does not make one.
     explicit TaskContext(detail::TaskCore *task) noexcept
         : d(task)
     { }
@@ -57,7 +58,10 @@ public:
 
     //! The range progress values are in (as QFutureInterface's); 0, 0 until set.
     void setProgressRange(qint64 minimum, qint64 maximum);
+    //! Sets the progress to \a value (not clamped to the range); the same value again is
+    //! ignored.
     void setProgressValue(qint64 value);
+    //! Sets the progress text to \a text, shown with the progress (TaskInfo::progressText()).
     void setProgressText(const QString &text);
 
 private:

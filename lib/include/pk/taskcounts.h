@@ -15,12 +15,12 @@ class TaskInfo;
 */
 struct TaskCounts
 {
-    qint64 waiting = 0;
-    qint64 queued = 0;
-    qint64 running = 0;
-    qint64 succeeded = 0;
-    qint64 failed = 0;
-    qint64 cancelled = 0;
+    qint64 waiting = 0; //!< Tasks waiting for input promises (TaskState::Waiting).
+    qint64 queued = 0; //!< Tasks in the queue, waiting for a worker (TaskState::Queued).
+    qint64 running = 0; //!< Tasks a worker is running (TaskState::Running).
+    qint64 succeeded = 0; //!< Tasks that ended TaskState::Succeeded.
+    qint64 failed = 0; //!< Tasks that ended TaskState::Failed, time-outs included.
+    qint64 cancelled = 0; //!< Tasks that ended TaskState::Cancelled.
     //! Of the failed tasks, those that ran past their time-out (TaskOptions::timeout).
     qint64 timedOut = 0;
 
@@ -71,12 +71,14 @@ struct TaskCounts
         return *this;
     }
 
+    //! Whether \a a and \a b hold the same counts, timedOut included.
     friend bool operator==(const TaskCounts &a, const TaskCounts &b) noexcept
     {
         return a.waiting == b.waiting && a.queued == b.queued && a.running == b.running
             && a.succeeded == b.succeeded && a.failed == b.failed && a.cancelled == b.cancelled
             && a.timedOut == b.timedOut;
     }
+    //! Whether \a a and \a b differ in any count.
     friend bool operator!=(const TaskCounts &a, const TaskCounts &b) noexcept { return !(a == b); }
 };
 

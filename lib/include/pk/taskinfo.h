@@ -50,6 +50,7 @@ public:
 
     //! Unique in the process, across all keepers; increases with submission order.
     quint64 id() const noexcept { return m_id; }
+    //! Sets id().
     void setId(quint64 id) noexcept { m_id = id; }
 
     /*!
@@ -57,10 +58,12 @@ public:
         continues: "then ← decode img-020", or "then ← task 17" if that has no title either.
     */
     QString title() const { return m_title; }
+    //! Sets title().
     void setTitle(const QString &title) { m_title = title; }
 
     //! Whether this is a submitted task, a continuation or a combinator.
     TaskKind kind() const noexcept { return m_kind; }
+    //! Sets kind().
     void setKind(TaskKind kind) noexcept { m_kind = kind; }
 
     /*!
@@ -68,6 +71,7 @@ public:
         continues (a continuation: its one input), in argument order; empty for a plain task.
     */
     QList<quint64> inputIds() const { return m_inputIds; }
+    //! Sets inputIds().
     void setInputIds(const QList<quint64> &ids) { m_inputIds = ids; }
 
     /*!
@@ -77,12 +81,17 @@ public:
         Promise::info() and PromiseKeeper::tasks(), which any thread may call.
     */
     QString keeperName() const { return m_keeperName; }
+    //! Sets keeperName().
     void setKeeperName(const QString &name) { m_keeperName = name; }
 
+    //! The task's state when this snapshot was taken.
     TaskState state() const noexcept { return m_state; }
+    //! Sets state().
     void setState(TaskState state) noexcept { m_state = state; }
 
+    //! TaskOptions::priority: a higher one starts first.
     int priority() const noexcept { return m_priority; }
+    //! Sets priority().
     void setPriority(int priority) noexcept { m_priority = priority; }
 
     //! When the task entered the queue (for a task failed at submission: when it was submitted).
@@ -92,12 +101,17 @@ public:
     //! When it reached a final state; null while it is live.
     QDateTime finishedAt() const;
 
-    //! Monotonic nanoseconds (see pk::TaskInfo::monotonicNowNsecs()); 0 when not reached.
+    //! queuedAt() in monotonic nanoseconds (see monotonicNowNsecs()); 0 when not reached.
     qint64 queuedAtNsecs() const noexcept { return m_queuedNs; }
+    //! startedAt() in monotonic nanoseconds; 0 if it never ran.
     qint64 startedAtNsecs() const noexcept { return m_startedNs; }
+    //! finishedAt() in monotonic nanoseconds; 0 while it is live.
     qint64 finishedAtNsecs() const noexcept { return m_finishedNs; }
+    //! Sets queuedAtNsecs().
     void setQueuedAtNsecs(qint64 ns) noexcept { m_queuedNs = ns; }
+    //! Sets startedAtNsecs().
     void setStartedAtNsecs(qint64 ns) noexcept { m_startedNs = ns; }
+    //! Sets finishedAtNsecs().
     void setFinishedAtNsecs(qint64 ns) noexcept { m_finishedNs = ns; }
 
     //! Time spent queued (until start, or until cancelled); -1 while still queued. Saturates
@@ -112,16 +126,19 @@ public:
         processPending() ran on a keeper that has threads.
     */
     int workerIndex() const noexcept { return m_worker; }
+    //! Sets workerIndex().
     void setWorkerIndex(int index) noexcept { m_worker = index; }
 
     //! The exception's what() for a failed task ("unknown exception" if it was not a
     //! std::exception); empty otherwise.
     QString errorString() const { return m_error; }
+    //! Sets errorString().
     void setErrorString(const QString &error) { m_error = error; }
     //! The failed task's exception type, demangled ("std::runtime_error",
     //! "pk::DependencyError"); "unknown exception" if it was not a std::exception and the
     //! runtime cannot tell; empty otherwise.
     QString errorType() const { return m_errorType; }
+    //! Sets errorType().
     void setErrorType(const QString &type) { m_errorType = type; }
     //! Whether the task failed with pk::TimeoutError: it ran past TaskOptions::timeout (what
     //! TaskCounts::timedOut counts), or its callable threw that error itself.
@@ -130,22 +147,30 @@ public:
     /*!
         The progress the task reported through its TaskContext: a value in a range, as
         QFutureInterface has, and a text. All 0 and empty for a task that reported none.
+        This is the minimum of the range.
     */
     qint64 progressMinimum() const noexcept { return m_progressMinimum; }
+    //! The maximum of the task's progress range (see progressMinimum()).
     qint64 progressMaximum() const noexcept { return m_progressMaximum; }
+    //! The progress value the task reported last.
     qint64 progressValue() const noexcept { return m_progressValue; }
+    //! The progress text the task reported last.
     QString progressText() const { return m_progressText; }
+    //! Sets progressMinimum() and progressMaximum().
     void setProgressRange(qint64 minimum, qint64 maximum) noexcept
     {
         m_progressMinimum = minimum;
         m_progressMaximum = maximum;
     }
+    //! Sets progressValue().
     void setProgressValue(qint64 value) noexcept { m_progressValue = value; }
+    //! Sets progressText().
     void setProgressText(const QString &text) { m_progressText = text; }
 
     //! Whether cancellation was requested while the task ran (Promise::requestCancellation(),
     //! PromiseKeeper::cancelAll(), its time-out): it is "cancelling" until it ends.
     bool isCancellationRequested() const noexcept { return m_cancellationRequested; }
+    //! Sets isCancellationRequested().
     void setCancellationRequested(bool requested) noexcept { m_cancellationRequested = requested; }
 
     //! Nanoseconds on the monotonic clock all TaskInfo timestamps use.
@@ -154,7 +179,9 @@ public:
     //! to have one (past the end of qint64 nanoseconds since 1970).
     static QDateTime toDateTime(qint64 monotonicNsecs);
 
+    //! Whether every field of \a a and \a b is equal.
     friend PROMISEKEEPER_EXPORT bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept;
+    //! Whether any field of \a a and \a b differs.
     friend bool operator!=(const TaskInfo &a, const TaskInfo &b) noexcept { return !(a == b); }
 
 private:

@@ -24,7 +24,6 @@ class TraceWriterPrivate;
     An EventListener that records what a keeper's tasks do and writes it in the Chrome Trace Event
     JSON format, which Perfetto (ui.perfetto.dev), chrome://tracing and speedscope open:
 
-    \list
     \li one process, named processName() (the program), with the program's pid, processId();
     \li per keeper, one track per worker, named after the keeper and the worker
         ("images · worker 0"; "worker 0" for a keeper without a name), and one "queue"
@@ -51,7 +50,6 @@ class TraceWriterPrivate;
         ("format": 3; 2 had pid 1 and one set of tracks; in 1 each queue wait was named after
         its task), the program's name and pid, the thread count, the keepers with their thread
         counts, and how much was dropped.
-    \endlist
 
     Timestamps are microseconds (with nanosecond decimals) from the earliest recorded one; the
     monotonic base is kept in "otherData" so that pk::TraceReader gets the TaskInfo values back.
@@ -76,8 +74,10 @@ class TraceWriterPrivate;
 class PROMISEKEEPER_EXPORT TraceWriter : public EventListener
 {
 public:
+    //! The default of maxTasks(): a million finished tasks.
     static constexpr qsizetype DefaultMaxTasks = 1000000;
 
+    //! Makes an empty writer that keeps at most \a maxTasks finished tasks (see setMaxTasks()).
     explicit TraceWriter(qsizetype maxTasks = DefaultMaxTasks);
     ~TraceWriter() override;
     TraceWriter(const TraceWriter &) = delete;
@@ -94,6 +94,7 @@ public:
         of the workers that ran something are named.
     */
     int threadCount() const;
+    //! Sets threadCount() to \a threadCount; values below -1 count as -1.
     void setThreadCount(int threadCount);
 
     /*!
@@ -106,10 +107,12 @@ public:
 
     //! The process name shown by trace viewers (the program's); the application name by default.
     QString processName() const;
+    //! Sets processName() to \a name, for a trace that shows another program.
     void setProcessName(const QString &name);
 
     //! The pid of the process in the trace (the program's); this process's by default.
     qint64 processId() const;
+    //! Sets processId() to \a pid, for a trace that shows another program.
     void setProcessId(qint64 pid);
 
     /*!
@@ -117,6 +120,7 @@ public:
         (see TaskInfo::keeperName()). Empty by default: its tracks are named "worker N".
     */
     QString keeperName() const;
+    //! Sets keeperName() to \a name, which then names the tracks of that keeper.
     void setKeeperName(const QString &name);
 
     //! Tasks recorded: the finished ones kept plus the live ones.

@@ -40,7 +40,9 @@ class AttachDialogPrivate;
 class PROMISEKEEPER_MONITOR_EXPORT AttachDialog : public QDialog
 {
     Q_OBJECT
+    //! The name of the selected program; see serverName().
     Q_PROPERTY(QString serverName READ serverName WRITE setServerName NOTIFY serverNameChanged)
+    //! Milliseconds between two refreshes while shown; see refreshInterval().
     Q_PROPERTY(int refreshInterval READ refreshInterval WRITE setRefreshInterval)
 
 public:
@@ -48,6 +50,7 @@ public:
     enum Column { NameColumn, ProgramColumn, PidColumn, SinceColumn, KeepersColumn };
     Q_ENUM(Column)
 
+    //! Constructs the dialog as a child of \a parent and reads the list of programs once.
     explicit AttachDialog(QWidget *parent = nullptr);
     ~AttachDialog() override;
 
@@ -57,6 +60,7 @@ public:
         a refresh lists it (unless the user selects another first).
     */
     QString serverName() const;
+    //! Selects the program named \a name, now or once a refresh lists it; see serverName().
     void setServerName(const QString &name);
 
     //! The programs listed, as read by the last refresh.
@@ -65,6 +69,7 @@ public:
     //! Milliseconds between two refreshes while the dialog is shown (default 1000); 0 for
     //! none but the Refresh button's.
     int refreshInterval() const;
+    //! Sets refreshInterval() to \a msecs milliseconds (a negative value counts as 0).
     void setRefreshInterval(int msecs);
 
     //! The view of the programs, one row each (its columns are Column).
@@ -82,15 +87,35 @@ public Q_SLOTS:
     void refresh();
 
 Q_SIGNALS:
+    //! Emitted in the GUI thread when the selection moves to another program or to none
+    //! (the user, setServerName(), a refresh that no longer lists it); \a name is serverName().
     void serverNameChanged(const QString &name);
 
 protected:
+    //! Refreshes the list, starts the refresh timer and gives the list the focus.
     void showEvent(QShowEvent *event) override;
+    //! Stops the refresh timer: a hidden dialog reads nothing.
     void hideEvent(QHideEvent *event) override;
 
 private:
     friend class AttachDialogPrivate;
     std::unique_ptr<AttachDialogPrivate> d;
 };
+
+/*! \var pk::AttachDialog::Column pk::AttachDialog::NameColumn
+    The name to attach to (MonitorServerInfo::name); the list is sorted by it at first.
+*/
+/*! \var pk::AttachDialog::Column pk::AttachDialog::ProgramColumn
+    The program's name (MonitorServerInfo::program).
+*/
+/*! \var pk::AttachDialog::Column pk::AttachDialog::PidColumn
+    The program's process id, sorted as a number.
+*/
+/*! \var pk::AttachDialog::Column pk::AttachDialog::SinceColumn
+    When the program started listening, in local time ("—" if unknown).
+*/
+/*! \var pk::AttachDialog::Column pk::AttachDialog::KeepersColumn
+    The labels of the program's keepers (the first 32, then how many more).
+*/
 
 } // namespace pk

@@ -42,6 +42,8 @@ class PROMISEKEEPER_MONITORSERVER_EXPORT KeeperFeed : public MonitorFeed
 {
     Q_OBJECT
 public:
+    //! The feed of \a keeper, labelled by default (see addKeeper()); a null \a keeper warns
+    //! and gives a feed without keepers.
     explicit KeeperFeed(PromiseKeeper *keeper, QObject *parent = nullptr);
     //! The feed of \a keeper labelled \a label (see addKeeper()).
     KeeperFeed(PromiseKeeper *keeper, const QString &label, QObject *parent = nullptr);
@@ -72,27 +74,30 @@ public:
 
     //! Interval of the batch timer in milliseconds (default 33, about 30 batches a second).
     int updateInterval() const;
+    //! Sets the batch timer's interval to \a msecs milliseconds (at least 1).
     void setUpdateInterval(int msecs);
 
     /*!
         How many tasks of one keeper that appeared and finished (succeeded or cancelled) within
         one interval a batch carries at most (default 2000, that is 60000 a second: more than a
-       table can show, and what keeps a view's work per batch to a few milliseconds). Past it, in a
-       flood, the oldest of them are left out and counted in updated()'s droppedDetail; the counts
-       stay exact, and live tasks, failures and tasks already sent are always sent.
+        table can show, and what keeps a view's work per batch to a few milliseconds). Past it,
+        in a flood, the oldest of them are left out and counted in updated()'s droppedDetail;
+        the counts stay exact, and live tasks, failures and tasks already sent are always sent.
     */
     int maxFinishedPerBatch() const;
+    //! Sets maxFinishedPerBatch() to \a count (at least 1), for every keeper of the feed.
     void setMaxFinishedPerBatch(int count);
 
     /*!
         How many tasks of one keeper that the views have not seen yet and that are still waiting
         or queued a batch carries at most (default 1000, that is 30000 a second). Past it, with a
-       deep queue, the newer ones are held back for a later batch, in order; those that finish
-       meanwhile count against maxFinishedPerBatch(). Running tasks, failures and tasks already sent
-       are never held back, and the counts stay exact: the table may list fewer queued tasks than
-        the counter for a while.
+        deep queue, the newer ones are held back for a later batch, in order; those that finish
+        meanwhile count against maxFinishedPerBatch(). Running tasks, failures and tasks already
+        sent are never held back, and the counts stay exact: the table may list fewer queued
+        tasks than the counter for a while.
     */
     int maxNewQueuedPerBatch() const;
+    //! Sets maxNewQueuedPerBatch() to \a count (at least 1), for every keeper of the feed.
     void setMaxNewQueuedPerBatch(int count);
 
     //! Sends a fresh snapshot() (from the event loop), e.g. for a view that connects late.

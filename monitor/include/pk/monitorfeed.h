@@ -12,17 +12,19 @@
 
 namespace pk {
 
-//! One keeper of a feed's source, as of the feed's last batch.
+//! One keeper of a feed's source, as of the feed's last batch. A plain value; reentrant.
 struct KeeperStatus
 {
     QString name; //!< its label: TaskInfo::keeperName() of its tasks
-    int threadCount = 0;
-    TaskCounts counts;
+    int threadCount = 0; //!< its PromiseKeeper::threadCount() (0: manual mode or unknown)
+    TaskCounts counts; //!< its tasks in each state, as of the batch
 
+    //! Whether \a a and \a b describe the same keeper with the same counts and thread count.
     friend bool operator==(const KeeperStatus &a, const KeeperStatus &b)
     {
         return a.name == b.name && a.threadCount == b.threadCount && a.counts == b.counts;
     }
+    //! Whether \a a and \a b differ in name, thread count or counts.
     friend bool operator!=(const KeeperStatus &a, const KeeperStatus &b) { return !(a == b); }
 };
 
@@ -35,12 +37,14 @@ struct KeeperStatus
     (TaskInfo::keeperName()), keepers() gives each keeper's counts and thread count as of the
     last batch, and the counts and thread count the signals carry are their sums.
 
-    Lives in the GUI thread; all signals are emitted there.
+    Thread affinity: a feed lives in one thread, is used from it and emits all its signals
+    there; a view's feed lives in the GUI thread (see each subclass).
 */
 class PROMISEKEEPER_MONITORSERVER_EXPORT MonitorFeed : public QObject
 {
     Q_OBJECT
 public:
+    //! Constructs the feed as a child of \a parent; subclasses provide the source.
     explicit MonitorFeed(QObject *parent = nullptr);
     ~MonitorFeed() override;
 
@@ -62,7 +66,10 @@ public:
 
     //! The watched program's name and process id (this process in-process; the attached
     //! program's; the recorded one's, as far as the trace says: 0 if unknown).
+    //! The default is QCoreApplication::applicationName().
     virtual QString programName() const;
+    //! The watched program's process id; the default is this process's
+    //! (QCoreApplication::applicationPid()). \sa programName()
     virtual qint64 programPid() const;
 
     //! Asks the source to cancel a task not started yet, or to request cancellation of a

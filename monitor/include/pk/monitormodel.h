@@ -46,27 +46,34 @@ class MonitorModelPrivate;
 class PROMISEKEEPER_MONITOR_EXPORT MonitorModel : public QAbstractTableModel
 {
     Q_OBJECT
+    //! The cap on finished tasks that did not fail; see maxFinished().
     Q_PROPERTY(int maxFinished READ maxFinished WRITE setMaxFinished)
+    //! The cap on failed tasks; see maxFailed().
     Q_PROPERTY(int maxFailed READ maxFailed WRITE setMaxFailed)
+    //! How many finished tasks the caps dropped; see droppedCount().
     Q_PROPERTY(quint64 droppedCount READ droppedCount NOTIFY droppedCountChanged)
 
 public:
+    //! The columns of the table, in their order; Qt::DisplayRole gives the text shown.
     enum Columns {
-        IdColumn,
+        IdColumn, //!< TaskInfo::id()
+        //! TaskInfo::title(); "↳ " before a continuation, "  (+N)" after a task with N folded
         TitleColumn,
-        KeeperColumn,
+        KeeperColumn, //!< TaskInfo::keeperName()
+        //! the state's name and icon, with "cancelling…", "timed out" or liveStateNote() added
         StateColumn,
-        ProgressColumn,
-        PriorityColumn,
-        WorkerColumn,
-        QueuedAtColumn,
-        WaitColumn,
-        RunTimeColumn,
-        ErrorColumn,
-        ColumnCount
+        ProgressColumn, //!< the progress the task reported through its pk::TaskContext
+        PriorityColumn, //!< TaskInfo::priority()
+        WorkerColumn, //!< the keeper's worker that ran it (TaskInfo::workerIndex()), or empty
+        QueuedAtColumn, //!< when it was queued, local time of day to the millisecond
+        WaitColumn, //!< time queued until a worker started it (or it was cancelled)
+        RunTimeColumn, //!< time it ran, from start to end
+        ErrorColumn, //!< the first line of TaskInfo::errorString() (the whole in the tooltip)
+        ColumnCount //!< the number of columns, not a column
     };
     Q_ENUM(Columns)
 
+    //! The model's own item data roles, beside Qt's; all but SortRole are the row's, any column.
     enum Roles {
         TaskInfoRole = Qt::UserRole + 1, //!< QVariant::fromValue(pk::TaskInfo)
         IdRole, //!< quint64
@@ -78,20 +85,34 @@ public:
     };
     Q_ENUM(Roles)
 
+    //! Constructs an empty model as a child of \a parent.
     explicit MonitorModel(QObject *parent = nullptr);
     ~MonitorModel() override;
 
+    //! The number of tasks held: live ones and the finished ones kept (0 under a valid
+    //! \a parent: a flat table).
     int rowCount(const QModelIndex &parent = QModelIndex()) const override;
+    //! Always ColumnCount (0 under a valid \a parent: a flat table).
     int columnCount(const QModelIndex &parent = QModelIndex()) const override;
+    /*!
+        The data of \a index for \a role: the Columns' text (Qt::DisplayRole), the full title
+        or error as Qt::ToolTipRole, the state's icon and colour, right alignment of numbers,
+        and the Roles; SortRole orders numbers as numbers.
+    */
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    //! The columns' names (Qt::DisplayRole) and, for some, what they mean (Qt::ToolTipRole).
     QVariant headerData(
         int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    //! Qt's role names plus "taskInfo", "taskId", "state", "sortValue", "rootId" and
+    //! "foldedCount" (ProgressRole has no name).
     QHash<int, QByteArray> roleNames() const override;
 
     //! The task in \a row (0 <= row < rowCount()); cheaper than data(TaskInfoRole).
     const TaskInfo &taskAt(int row) const;
     //! The row of task \a taskId, or -1 if it is not in the model.
     int rowOf(quint64 taskId) const;
+    //! The index of task \a taskId in \a column, or an invalid index if it is not in the
+    //! model.
     QModelIndex indexOf(quint64 taskId, int column = 0) const;
 
     //! The id of the task \a taskId folds under (a continuation's root), or 0 if it is a
@@ -108,11 +129,13 @@ public:
     //! are evicted.
     QStringList keeperNames() const;
 
+    //! How many finished tasks that did not fail the model keeps at most.
     int maxFinished() const;
-    //! Default 100000; at least 1.
+    //! Sets maxFinished() to \a count (default 100000; at least 1), evicting at once.
     void setMaxFinished(int count);
+    //! How many failed tasks the model keeps at most.
     int maxFailed() const;
-    //! Default 10000; at least 1.
+    //! Sets maxFailed() to \a count (default 10000; at least 1), evicting at once.
     void setMaxFailed(int count);
     //! How many finished tasks were evicted because of the caps, since construction.
     quint64 droppedCount() const;
@@ -124,10 +147,12 @@ public:
         states as they are. It stays until it is set again, across snapshots.
     */
     QString liveStateNote() const;
+    //! Sets liveStateNote() to \a note; the State column of every row changes with it.
     void setLiveStateNote(const QString &note);
 
     //! How many finished tasks the model holds now: not failed, and failed.
     int finishedKept() const;
+    //! How many failed tasks the model holds now. \sa finishedKept()
     int failedKept() const;
 
     //! Replaces everything (a model reset) with \a live and \a recentlyFinished, in id order.
@@ -139,6 +164,9 @@ public:
     void clear();
 
 Q_SIGNALS:
+    //! Emitted (in the model's thread) when droppedCount() grows: evictions by applyChanges(),
+    //! applySnapshot(), setMaxFinished() or setMaxFailed(), or finished tasks of a batch past
+    //! the caps that applyChanges() does not insert at all.
     void droppedCountChanged(quint64 droppedCount);
     //! A task of a keeper not seen before arrived (emitted after its rows are inserted). Not
     //! emitted for a reset (applySnapshot(), clear()): read keeperNames() on modelReset.

@@ -17,13 +17,15 @@ class PromiseKeeper;
 class MonitorServerPrivate;
 
 //! A program that publishes its keepers, as found by MonitorServer::availableServers().
+//! A plain value; reentrant.
 struct MonitorServerInfo
 {
     QString name; //!< what to attach to (RemoteFeed::connectToServer(), pk-monitor --attach)
-    qint64 pid = 0;
+    qint64 pid = 0; //!< its process id
     QString program; //!< the program's name
     QDateTime started; //!< when it started listening
     QStringList keepers; //!< the labels of its keepers
+    //! the monitor protocol version it speaks (a RemoteFeed attaches only to its own)
     quint32 protocolVersion = 0;
 };
 
@@ -40,12 +42,12 @@ struct MonitorServerInfo
     \endcode
 
     Only the same user can attach. The socket of a plain name such as "myapp" is
-    "<runtime>/promisekeeper-monitor/myapp.socket", in a directory of mode 0700 inside
+    "\<runtime\>/promisekeeper-monitor/myapp.socket", in a directory of mode 0700 inside
     QStandardPaths::RuntimeLocation (XDG_RUNTIME_DIR, which Qt only uses if it is the user's and
-    0700, else /tmp/runtime-<user>), so no other user can take the name or connect; the socket
+    0700, else /tmp/runtime-\<user\>), so no other user can take the name or connect; the socket
     itself is 0700 (QLocalServer::UserAccessOption). pk::RemoteFeed checks in turn that the
     server it reaches runs as its own user. The server registers in a small JSON file of mode
-    0600 in the same directory ("<name>.json") for availableServers(); the file goes away with
+    0600 in the same directory ("\<name\>.json") for availableServers(); the file goes away with
     close().
 
     Whatever the monitors do, what they cost is bounded: at most maxClients() are attached (a
@@ -53,11 +55,10 @@ struct MonitorServerInfo
     limit (clientBufferLimit()), and one that stays behind it for stalledClientTimeout() is cut
     off, with a warning that names it. At most 16 connections may be in their handshake at
     once; further ones are closed at once, with a Reject that says why (a pk::RemoteFeed
-    among them tries again). If accepting a
-   connection fails (the process is out of file descriptors), QLocalServer closes the listening
-   socket: the server warns (once a minute at most), keeps its attached monitors and its
-   registration, and listens again as soon as it can (it tries every 200 ms); isListening() is false
-   meanwhile.
+    among them tries again). If accepting a connection fails (the process is out of file
+    descriptors), QLocalServer closes the listening socket: the server warns (once a minute at
+    most), keeps its attached monitors and its registration, and listens again as soon as it can
+    (it tries every 200 ms); isListening() is false meanwhile.
 
     While a monitor is attached the server is an EventListener of each keeper: it keeps the live
     tasks and the recently finished ones, coalesces changes per task and sends them about 30
@@ -68,14 +69,14 @@ struct MonitorServerInfo
     handshake sends once. Each update carries a bounded number of new tasks per keeper
     (maxFinishedPerUpdate(), maxNewQueuedPerUpdate(), as KeeperFeed's maxFinishedPerBatch() and
     maxNewQueuedPerBatch()), so that a flood of tasks never stalls the keeper's thread for long.
-   With no monitor attached it costs nothing. A slow or stuck monitor never blocks a worker or the
-   keeper's thread: its output is bounded (clientBufferLimit()); above the limit it only gets the
-   counts, and a fresh snapshot once it has caught up. Task titles and error messages are sent cut
-   to 4096 characters. A connection that does not complete the protocol's handshake within
-   handshakeTimeout() (or sends more than 64 KiB before it) is closed with a warning in the
-   "promisekeeper.monitor" logging category, so that a stuck or foreign program connecting to the
-   socket holds nothing for long and does not delay the monitors that do attach (unless it holds all
-   16 places).
+    With no monitor attached it costs nothing. A slow or stuck monitor never blocks a worker or
+    the keeper's thread: its output is bounded (clientBufferLimit()); above the limit it only
+    gets the counts, and a fresh snapshot once it has caught up. Task titles and error messages
+    are sent cut to 4096 characters. A connection that does not complete the protocol's
+    handshake within handshakeTimeout() (or sends more than 64 KiB before it) is closed with a
+    warning in the "promisekeeper.monitor" logging category, so that a stuck or foreign program
+    connecting to the socket holds nothing for long and does not delay the monitors that do
+    attach (unless it holds all 16 places).
 
     Thread affinity: create the server in the thread of the keepers it publishes (their event
     streams are delivered there); use it from that thread. The server does not own the keepers;
@@ -84,9 +85,12 @@ struct MonitorServerInfo
 class PROMISEKEEPER_MONITORSERVER_EXPORT MonitorServer : public QObject
 {
     Q_OBJECT
+    //! The number of monitors attached now; see clientCount().
     Q_PROPERTY(int clientCount READ clientCount NOTIFY clientCountChanged)
 
 public:
+    //! Constructs a server that publishes no keeper and does not listen yet, as a child of
+    //! \a parent; see addKeeper() and listen().
     explicit MonitorServer(QObject *parent = nullptr);
     /*!
         Closes the server (see close()), then gives the attached monitors at most a second to take
@@ -129,6 +133,7 @@ public:
     QString serverName() const;
     //! The full path of the socket (from listen() on).
     QString fullServerName() const;
+    //! Why the last listen() failed, for the user; empty after a successful one.
     QString errorString() const;
 
     //! Monitors attached now (past the handshake).
@@ -140,6 +145,7 @@ public:
         stalledClientTimeout(), the monitor is disconnected.
     */
     qint64 clientBufferLimit() const;
+    //! Sets clientBufferLimit() to \a bytes (at least 64 KiB).
     void setClientBufferLimit(qint64 bytes);
 
     /*!
@@ -149,6 +155,7 @@ public:
         Values below 1 are taken as 1.
     */
     int maxClients() const;
+    //! Sets maxClients() to \a count; it applies to the next monitor that attaches.
     void setMaxClients(int count);
 
     /*!
@@ -160,10 +167,12 @@ public:
         are taken as 1.
     */
     int stalledClientTimeout() const;
+    //! Sets stalledClientTimeout() to \a msecs milliseconds.
     void setStalledClientTimeout(int msecs);
 
     //! Interval between two batches of updates in milliseconds (default 33, as pk::KeeperFeed).
     int updateInterval() const;
+    //! Sets updateInterval() to \a msecs milliseconds (at least 1).
     void setUpdateInterval(int msecs);
 
     /*!
@@ -174,6 +183,7 @@ public:
         taken as 1.
     */
     int handshakeTimeout() const;
+    //! Sets handshakeTimeout() to \a msecs milliseconds, for the connections accepted next.
     void setHandshakeTimeout(int msecs);
 
     /*!
@@ -185,6 +195,7 @@ public:
         seen are always sent, and the counts stay exact. Values below 1 are taken as 1.
     */
     int maxFinishedPerUpdate() const;
+    //! Sets maxFinishedPerUpdate() to \a count, for every keeper published.
     void setMaxFinishedPerUpdate(int count);
 
     /*!
@@ -195,6 +206,7 @@ public:
         seen, and their later changes are always sent. Values below 1 are taken as 1.
     */
     int maxNewQueuedPerUpdate() const;
+    //! Sets maxNewQueuedPerUpdate() to \a count, for every keeper published.
     void setMaxNewQueuedPerUpdate(int count);
 
     /*!
@@ -212,6 +224,8 @@ public:
     static QString registryDirectory();
 
 Q_SIGNALS:
+    //! Emitted in the server's thread when a monitor completes its handshake and when an
+    //! attached one goes (it left, was cut off, or close()); \a count is clientCount() now.
     void clientCountChanged(int count);
 
 private:

@@ -46,11 +46,16 @@ class PromiseKeeper;
 class PROMISEKEEPER_MONITOR_EXPORT MonitorWidget : public QWidget
 {
     Q_OBJECT
+    //! Whether the table and the details stop changing; see isFrozen().
     Q_PROPERTY(bool frozen READ isFrozen WRITE setFrozen NOTIFY frozenChanged)
+    //! Whether the table scrolls to the newest task; see isFollowing().
     Q_PROPERTY(bool following READ isFollowing WRITE setFollowing NOTIFY followingChanged)
+    //! The task the details pane shows, 0 for none; see selectedTaskId().
     Q_PROPERTY(quint64 selectedTaskId READ selectedTaskId NOTIFY selectedTaskChanged)
 
 public:
+    //! Constructs a monitor showing nothing yet, as a child of \a parent; see setKeeper() and
+    //! setFeed().
     explicit MonitorWidget(QWidget *parent = nullptr);
     //! Shows \a keeper (which must live in the GUI thread and outlive the widget, or be
     //! detached first with setKeeper(nullptr)).
@@ -72,16 +77,22 @@ public:
 
     //! Shows \a feed, which the widget does not own; nullptr shows nothing.
     void setFeed(MonitorFeed *feed);
+    //! The feed shown: the one given to setFeed(), the KeeperFeed made for setKeeper(), or
+    //! nullptr.
     MonitorFeed *feed() const;
 
     //! The table's model (all tasks kept) and the filtering proxy the view shows.
     MonitorModel *model() const;
+    //! The proxy over model() that the table shows: filters, sort order, folding.
     MonitorFilterModel *filterModel() const;
+    //! The table of tasks, for its header, delegates or actions; the widget owns it.
     QTableView *tableView() const;
 
     //! The task the details pane shows, 0 for none. It stays selected while its row moves;
     //! selectTask() of a folded continuation unfolds its task first.
     quint64 selectedTaskId() const;
+    //! Selects the task \a taskId (0 for none): the details pane shows it, and the table
+    //! selects its row if the filters show it.
     void selectTask(quint64 taskId);
 
     /*!
@@ -92,11 +103,13 @@ public:
         it); a recording fits the timeline to its own span when it loads.
     */
     std::chrono::milliseconds timeRange() const;
+    //! Sets timeRange() to \a range, brought within [2.5 s, 5 min].
     void setTimeRange(std::chrono::milliseconds range);
 
     //! While frozen the table and the details stop changing; updates are kept (coalesced by
     //! task) and applied when unfrozen. Counters, timeline and chart go on.
     bool isFrozen() const;
+    //! Freezes or unfreezes the table and the details (the Freeze button); see isFrozen().
     void setFrozen(bool frozen);
 
     /*!
@@ -105,6 +118,7 @@ public:
         so that rows do not move under a click; the Follow button says so.
     */
     bool isFollowing() const;
+    //! Turns following on or off (the Follow button); see isFollowing().
     void setFollowing(bool following);
 
     /*!
@@ -138,12 +152,21 @@ public:
     bool exportTrace(const QString &fileName, QString *errorString = nullptr) const;
 
 Q_SIGNALS:
+    //! Emitted when isFrozen() changes, by setFrozen(), the Freeze button or its shortcut.
     void frozenChanged(bool frozen);
+    //! Emitted when isFollowing() changes: setFollowing(), the Follow button or its shortcut,
+    //! or scrolling the table away from the newest rows by hand (which turns it off).
     void followingChanged(bool following);
+    //! Emitted when selectedTaskId() changes, by selectTask() or by the user (the table, a
+    //! click on the timeline); \a taskId is 0 when nothing is selected.
     void selectedTaskChanged(quint64 taskId);
+    //! Emitted when timeRange() changes: setTimeRange(), the "Time range" control, or
+    //! zooming the timeline.
     void timeRangeChanged(std::chrono::milliseconds range);
 
 protected:
+    //! Restyles the counters and the banner when the palette changes (their style sheets
+    //! hold colours, not palette roles).
     void changeEvent(QEvent *event) override;
 
 private:

@@ -55,6 +55,7 @@ class PROMISEKEEPER_MONITORSERVER_EXPORT RemoteFeed : public MonitorFeed
 {
     Q_OBJECT
 public:
+    //! Constructs a feed attached to nothing, as a child of \a parent; see connectToServer().
     explicit RemoteFeed(QObject *parent = nullptr);
     ~RemoteFeed() override;
 
@@ -62,6 +63,7 @@ public:
     void connectToServer(const QString &name);
     //! Detaches and stops retrying.
     void disconnectFromServer();
+    //! The name last given to connectToServer(), or empty.
     QString serverName() const;
 
     /*!
@@ -81,7 +83,10 @@ public:
 
     //! The attached program's name and pid, and the labels of its keepers (from the handshake).
     QString programName() const override;
+    //! The attached program's pid, from its handshake; 0 before the first one. Like
+    //! programName() and keeperLabels(), it keeps the last program's value once detached.
     qint64 programPid() const override;
+    //! The labels of the attached program's keepers, in the handshake's order.
     QStringList keeperLabels() const;
 
     //! Each keeper of the attached program, in the Welcome's order, as last received.
@@ -89,6 +94,7 @@ public:
 
     //! The counts and the thread count last received (summed over the keepers).
     TaskCounts counts() const;
+    //! The thread count last received, summed over the keepers. \sa counts()
     int threadCount() const;
 
     //! Why the last attempt failed or the connection ended (empty while attached).
@@ -96,6 +102,7 @@ public:
 
     //! Milliseconds between two attempts to connect (default 1000).
     int retryInterval() const;
+    //! Sets retryInterval() to \a msecs milliseconds (at least 1).
     void setRetryInterval(int msecs);
 
     /*!
@@ -104,6 +111,8 @@ public:
         retryInterval(). A change applies from the next attempt. Values below 1 are taken as 1.
     */
     int handshakeTimeout() const;
+    //! Sets handshakeTimeout() to \a msecs milliseconds; an attempt in progress keeps its
+    //! deadline.
     void setHandshakeTimeout(int msecs);
 
 private:

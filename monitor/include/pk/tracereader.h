@@ -47,6 +47,7 @@ public:
     bool load(const QString &path);
     //! Reads a trace from memory.
     bool parse(const QByteArray &json);
+    //! Why the last load() or parse() failed, for the user; empty after a success.
     QString errorString() const;
 
     //! The tasks, by id.
@@ -77,17 +78,23 @@ private:
     emits, from the event loop, connectionChanged(true, ...), one snapshot() with every task of
     the trace (the finished ones as recently finished, oldest first) and one updated() with the
     counts. Nothing can be cancelled in a trace.
+
+    Thread affinity: lives in one thread (the GUI thread, usually), is used from it and emits
+    its signals there.
 */
 class PROMISEKEEPER_MONITORSERVER_EXPORT TraceFeed : public MonitorFeed
 {
     Q_OBJECT
 public:
+    //! Constructs a feed with no trace yet, as a child of \a parent; see open().
     explicit TraceFeed(QObject *parent = nullptr);
     ~TraceFeed() override;
 
     //! Reads \a path; false (and connectionChanged(false, errorString())) if that fails.
     bool open(const QString &path);
+    //! The path last given to open(), or empty.
     QString fileName() const;
+    //! Why the last open() failed (the reader's errorString()); empty after a success.
     QString errorString() const;
     //! The reader holding the trace.
     const TraceReader &reader() const;
@@ -96,6 +103,7 @@ public:
     //! False: a trace is a record of the past.
     bool isLive() const override;
     QString programName() const override;
+    //! The recorded program's pid (TraceReader::programPid()), or 0 if none is loaded.
     qint64 programPid() const override;
     bool isConnected() const override;
     QString sourceName() const override;

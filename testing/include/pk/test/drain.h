@@ -9,6 +9,11 @@
 
 namespace pk {
 class PromiseKeeper;
+/*!
+    \namespace pk::test
+    Helpers for QTest-based tests of code that uses PromiseKeeper (`#include
+    <PromiseKeeperTest>`, CMake target `PromiseKeeper::Test`); see also pk::PromiseSpy.
+*/
 namespace test {
 
 /*!

@@ -1,6 +1,9 @@
-// QTest-style checks of promises: PK_COMPARE_RESULT, PK_VERIFY_FAILED_WITH,
-// PK_TRY_COMPARE_STATE. Each reports the failing expression, file and line as QCOMPARE does,
-// and returns from the test function on failure.
+/*!
+    \file pk/test/macros.h
+    QTest-style checks of promises: PK_COMPARE_RESULT, PK_VERIFY_FAILED_WITH,
+    PK_TRY_COMPARE_STATE. Each reports the failing expression, file and line as QCOMPARE does,
+    and returns from the test function on failure.
+*/
 #pragma once
 
 #include <pk/promise.h>
