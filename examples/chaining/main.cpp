@@ -89,9 +89,11 @@ int main(int argc, char *argv[])
     pk::Promise<QByteArray> github = keeper.submit(titled(githubCom), download, githubCom);
     pk::Promise<QByteArray> python = keeper.submit(titled(pythonOrg), download, pythonOrg);
 
+    // [argument]
     // reportTotal takes QByteArrays and is given promises of them: the task waits (holding no
     // thread) until all three succeeded, then gets their values.
     pk::Promise<qsizetype> total = keeper.submit(reportTotal, pypi, github, python);
+    // [argument]
     print(QStringLiteral("keeper.submit(reportTotal, pypi, github, python): %1")
               .arg(stateText(total.state())));
     const qsizetype expectedTotal = pageSize(pypiOrg) + pageSize(githubCom) + pageSize(pythonOrg);
@@ -140,6 +142,7 @@ int main(int argc, char *argv[])
     show("times reportTotal ran", QString::number(reportCalls.load()), QStringLiteral("1"));
 
     print(QStringLiteral("\n== Continuations: then() on the pool, the others on this thread"));
+    // [then]
     // then(fn) runs fn on a worker of the keeper once total succeeded.
     pk::Promise<QString> summary = total.then([](qsizetype bytes) {
         return QStringLiteral("%1 KiB in 3 pages").arg(double(bytes) / 1024.0, 0, 'f', 1);
@@ -151,17 +154,15 @@ int main(int argc, char *argv[])
         shownOn = QThread::currentThread();
         print(QStringLiteral("  [main] then(&app, ...): %1").arg(text));
     });
-    // onFailed(context, fn): fn gets the exception and returns a value in place of it.
-    pk::Promise<qsizetype> recovered
-        = failedTotal.onFailed(&app, [](const std::exception_ptr &error) -> qsizetype {
-              try {
-                  std::rethrow_exception(error);
-              } catch (const std::exception &e) {
-                  print(QStringLiteral("  [main] onFailed(&app, ...): %1")
-                            .arg(QString::fromUtf8(e.what())));
-              }
-              return 0;
-          });
+    // [then]
+    // [onfailed]
+    // onFailed(context, fn): fn gets the exception (a std::exception_ptr, or a type, as here:
+    // other failures pass on) and returns a value in place of it.
+    pk::Promise<qsizetype> recovered = failedTotal.onFailed(&app, [](const pk::DependencyError &e) {
+        print(QStringLiteral("  [main] onFailed(&app, ...): %1").arg(QString::fromUtf8(e.what())));
+        return qsizetype(0);
+    });
+    // [onfailed]
     // onCancelled(context, fn): fn returns a value in place of the cancellation. The mirror's
     // download is held back until the task that waits for it is cancelled, so that cancel()
     // finds that task still waiting.
@@ -178,10 +179,12 @@ int main(int argc, char *argv[])
         print(QStringLiteral("  [main] onCancelled(&app, ...): nobody needs the mirror's size"));
         return qsizetype(-1);
     });
+    // [tuple]
     // whenAll of promises of different types gives a tuple of their values (std::monostate for
     // void); finally(context, fn) runs fn whatever the outcome, here to end the event loop.
     QEventLoop loop;
     auto all = pk::whenAll(shown, recovered, replaced).finally(&loop, [&loop] { loop.quit(); });
+    // [tuple]
     QTimer::singleShot(30'000, &loop, [&loop] {
         print(QStringLiteral("FAIL: the continuations did not run within 30 s"));
         ++failures;
@@ -199,6 +202,20 @@ int main(int argc, char *argv[])
     show("all.state()", stateText(all.state()), QStringLiteral("Succeeded"));
     show("mirror.result().size()", QString::number(mirror.result().size()),
         QString::number(pageSize(QStringLiteral("mirror.example.org"))));
+
+    print(QStringLiteral("\n== Titles: a continuation is titled after its input, or as given"));
+    // [titles]
+    auto kib = total.then(pk::TaskOptions { QStringLiteral("to KiB"), 0 },
+        [](qsizetype bytes) { return double(bytes) / 1024.0; });
+    auto rounded = kib.then(pk::TaskOptions { QStringLiteral("round KiB"), 1 },
+        [](double value) { return qRound(value); });
+    // [titles]
+    show("summary.title()", summary.title(), QStringLiteral("then ← task %1").arg(total.id()));
+    show("kib.title()", kib.title(), QStringLiteral("to KiB"));
+    show("rounded.info().priority()", QString::number(rounded.info().priority()),
+        QStringLiteral("1"));
+    show("rounded.result()", QString::number(rounded.result()),
+        QString::number(qRound(double(expectedTotal) / 1024.0)));
 
     print(QStringLiteral("\n== future(): a QFuture for code written for QFuture"));
     QFuture<qsizetype> future = total.future();

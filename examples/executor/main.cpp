@@ -98,6 +98,7 @@ int main(int argc, char *argv[])
     clock.start();
     QSet<quint64> yielded;
     bool allReady = true;
+    // [ascompleted]
     for (const pk::Promise<int> &p : pk::asCompleted(withDuplicate)) {
         print(QStringLiteral("  %1 = %2 (after %3 ms)")
                   .arg(p.title())
@@ -106,18 +107,23 @@ int main(int argc, char *argv[])
         allReady = allReady && p.isReady();
         yielded.insert(p.id());
     }
+    // [ascompleted]
     show("every promise yielded was ready", boolText(allReady), QStringLiteral("true"));
     show("distinct promises yielded", QString::number(yielded.size()),
         QString::number(promises.size()));
+    // [whenall]
     // whenAll of a list: a promise of all values, in list order.
-    show("pk::whenAll(promises).result()", listText(pk::whenAll(promises).result()),
-        listText(squares));
+    QList<int> values = pk::whenAll(promises).result();
+    // [whenall]
+    show("pk::whenAll(promises).result()", listText(values), listText(squares));
 
     print(QStringLiteral("\n== whenAny() and whenAllSettled()"));
     const QList<pk::Promise<int>> race { keeper.submit(slowSquare, 20),
         keeper.submit(slowSquare, 21), keeper.submit(checkedSquare, 5) };
+    // [whenany]
     // The first to be final, whatever its outcome, with its index.
     pk::WhenAnyResult<int> first = pk::whenAny(race).result();
+    // [whenany]
     print(QStringLiteral("  first final: race[%1], %2")
               .arg(first.index)
               .arg(stateText(first.promise.state())));
@@ -186,9 +192,11 @@ int main(int argc, char *argv[])
 
     print(QStringLiteral("\n== MapOptions{maxInFlight}: at most two items queued or running"));
     maxRunning = 0;
+    // [map]
     pk::MapOptions options;
     options.maxInFlight = 2;
     pk::Promise<QList<int>> bounded = keeper.map(slowSquare, items, options);
+    // [map]
     show("keeper.map(slowSquare, items, options).result()", listText(bounded.result()),
         listText(squares));
     print(QStringLiteral("  at most %1 ran at once, on a keeper of %2 threads")

@@ -30,6 +30,7 @@ int main(int argc, char *argv[])
     if (fast)
         maxSleepMs = 30;
 
+    // [main]
     pk::PromiseKeeper keeper; // one worker thread
 
     // Doesn't block: the task is queued and its promise comes back at once.
@@ -44,5 +45,6 @@ int main(int argc, char *argv[])
 
     // The value; had slowSquare thrown, result() would rethrow that exception, with its own type.
     std::cout << promise.result() << '\n';
+    // [main]
     return 0;
 }
