@@ -7,12 +7,15 @@
 #include <QtCore/qelapsedtimer.h>
 #include <QtCore/qeventloop.h>
 #include <QtCore/qfuture.h>
+#include <QtCore/qprocess.h>
 #include <QtCore/qthread.h>
 #include <QtCore/qthreadpool.h>
 
 #include <PromiseKeeper>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <malloc.h>
 #include <memory>
@@ -27,7 +30,6 @@
 
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qfileinfo.h>
-#include <QtCore/qprocess.h>
 #include <QtCore/qregularexpression.h>
 #include <QtCore/qstandardpaths.h>
 #include <QtCore/qtimer.h>
@@ -75,6 +77,58 @@ void printRow(const char *name, const Rounds &r, double ratio)
 {
     std::printf("| %s | %.0f (%.0f-%.0f) | %.2f | %.2f |\n", name, r.median, r.min, r.max,
         r.spread(), ratio);
+}
+
+// The process rows: a tiny function, called one call at a time (a round trip each) in a child
+// of the keeper that is reused, against a QProcess started per call.
+int benchAdd(int a, int b)
+{
+    return a + b;
+}
+constexpr char kSumOption[] = "--pk-bench-sum";
+
+qint64 processTaskRound(int calls)
+{
+    pk::PromiseKeeper keeper(1);
+    keeper.submitToProcess(&benchAdd, 0, 0).result(); // the child is started outside the timing
+    QElapsedTimer timer;
+    timer.start();
+    for (int i = 0; i < calls; ++i) {
+        if (keeper.submitToProcess(&benchAdd, i, 1).result() != i + 1)
+            qFatal("pk-bench: a process task gave a wrong sum");
+    }
+    return timer.nsecsElapsed();
+}
+
+qint64 processPerCallRound(int calls)
+{
+    QElapsedTimer timer;
+    timer.start();
+    for (int i = 0; i < calls; ++i) {
+        QProcess child;
+        child.start(QCoreApplication::applicationFilePath(),
+            { QString::fromLatin1(kSumOption), QString::number(i), QStringLiteral("1") });
+        if (!child.waitForFinished(30'000)
+            || child.readAllStandardOutput().trimmed().toInt() != i + 1)
+            qFatal("pk-bench: a QProcess per call gave no or a wrong sum");
+    }
+    return timer.nsecsElapsed();
+}
+
+void runProcessRows(int calls, int rounds)
+{
+    const Config c { calls, 1, rounds };
+    const Rounds perCall = measure(c, [&] { return processPerCallRound(calls); });
+    const Rounds keeper = measure(c, [&] { return processTaskRound(calls); });
+    std::printf("\n| process-isolated call, %d calls one at a time | us/call (fastest-slowest) | "
+                "max/min | vs a QProcess per call |\n|---|---:|---:|---:|\n",
+        calls);
+    const auto row = [](const char *name, const Rounds &r, double ratio) {
+        std::printf("| %s | %.1f (%.1f-%.1f) | %.2f | %.3f |\n", name, r.median / 1000,
+            r.min / 1000, r.max / 1000, r.spread(), ratio);
+    };
+    row("QProcess started per call", perCall, 1.0);
+    row("PromiseKeeper::submitToProcess (child reused)", keeper, keeper.median / perCall.median);
 }
 
 // PromiseKeeper as a GUI program uses it: a producer thread submits, the keeper's thread runs
@@ -572,8 +626,17 @@ void runMonitorRows(const MonitorConfig &c)
 
 } // namespace
 
+PK_PROCESS_TASK(benchAdd)
+
 int main(int argc, char **argv)
 {
+    // The children of the process rows: a keeper's worker, or one sum per QProcess.
+    if (pk::ProcessWorker::isRequested(argc, argv))
+        return pk::ProcessWorker::exec(argc, argv);
+    if (argc == 4 && std::strcmp(argv[1], kSumOption) == 0) {
+        std::printf("%d\n", std::atoi(argv[2]) + std::atoi(argv[3]));
+        return 0;
+    }
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Nanoseconds per no-op task through PromiseKeeper, QThreadPool and "
@@ -586,9 +649,12 @@ int main(int argc, char **argv)
     parser.addOption({ QStringLiteral("rounds"), QStringLiteral("Rounds; the median is shown."),
         QStringLiteral("n"), QStringLiteral("3") });
     parser.addOption({ QStringLiteral("only"),
-        QStringLiteral("Run one throughput row (pool, concurrent or keeper), or the monitor rows "
-                       "(monitor)."),
+        QStringLiteral("Run one throughput row (pool, concurrent or keeper), the process rows "
+                       "(process) or the monitor rows (monitor)."),
         QStringLiteral("runner") });
+    parser.addOption(
+        { QStringLiteral("process-calls"), QStringLiteral("Calls per round of the process rows."),
+            QStringLiteral("n"), QStringLiteral("500") });
     parser.addOption(
         { QStringLiteral("monitor-tasks"), QStringLiteral("Tasks per round of the monitor rows."),
             QStringLiteral("n"), QStringLiteral("1000000") });
@@ -642,6 +708,11 @@ int main(int argc, char **argv)
 #ifdef PK_BENCH_MONITOR
         runMonitorRows(monitorConfig(parser));
 #endif
+        return 0;
+    }
+    const int processCalls = std::max(1, parser.value(QStringLiteral("process-calls")).toInt());
+    if (only == QLatin1String("process")) {
+        runProcessRows(processCalls, std::max(1, parser.value(QStringLiteral("rounds")).toInt()));
         return 0;
     }
     if (!only.isEmpty()) {
@@ -705,6 +776,8 @@ int main(int argc, char **argv)
     std::printf("\n| retained finished handle (%d) | heap bytes each |\n|---|---:|\n", retained);
     std::printf("| QFuture<int> | %.0f |\n", futureBytes);
     std::printf("| pk::Promise<int> | %.0f |\n", promiseBytes);
+
+    runProcessRows(processCalls, c.rounds);
 
 #ifdef PK_BENCH_MONITOR
     if (runMonitor)

@@ -38,4 +38,21 @@ DependencyError::DependencyError(const QString &message, quint64 inputId, const 
 { }
 DependencyError::~DependencyError() = default;
 
+ProcessCrashedError::ProcessCrashedError(const QString &message, const QString &functionName,
+    int exitCode, QProcess::ExitStatus exitStatus)
+    : Error(message)
+    , m_functionName(functionName)
+    , m_exitCode(exitCode)
+    , m_exitStatus(exitStatus)
+{ }
+ProcessCrashedError::~ProcessCrashedError() = default;
+
+ProcessTaskError::ProcessTaskError(
+    const QString &message, const QString &typeName, const QString &functionName)
+    : Error(message)
+    , m_typeName(typeName)
+    , m_functionName(functionName)
+{ }
+ProcessTaskError::~ProcessTaskError() = default;
+
 } // namespace pk

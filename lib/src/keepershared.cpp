@@ -2,6 +2,7 @@
 // itself (the counts, the live tasks, the thread count, whether it is shut down).
 
 #include "keepershared_p.h"
+#include "processchildren_p.h"
 #include "warninglimiter_p.h"
 
 #include <pk/detail/taskcore.h>
@@ -18,6 +19,21 @@ KeeperShared::KeeperShared(PromiseKeeper *q, QThreadPool *pool, int threadCount)
     , m_pool(pool)
     , m_threadCount(threadCount)
 { }
+
+ProcessChildren &KeeperShared::processChildren()
+{
+    std::lock_guard lock(m_childrenMutex);
+    if (!m_children)
+        m_children = std::make_unique<ProcessChildren>();
+    return *m_children;
+}
+
+void KeeperShared::stopProcessChildren()
+{
+    std::lock_guard lock(m_childrenMutex);
+    if (m_children)
+        m_children->stopAll();
+}
 
 KeeperShared::~KeeperShared()
 {

@@ -23,6 +23,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_set>
 #include <vector>
@@ -35,6 +36,7 @@ namespace pk {
 class PromiseKeeper;
 namespace detail {
 class TaskCore;
+class ProcessChildren;
 
 /*!
     Reference-counted; the PromiseKeeper holds one reference, each task one for its whole life,
@@ -147,6 +149,11 @@ public:
     // The QObject is going away: nothing is posted to it any more and no worker is started.
     void detach();
 
+    // The child processes that run submitToProcess() tasks, made on first use; any thread.
+    ProcessChildren &processChildren();
+    // Ends the idle children (the keeper is going away; its workers are done).
+    void stopProcessChildren();
+
 private:
     ~KeeperShared();
     void workerLoop();
@@ -246,6 +253,9 @@ private:
     WarningLimiter m_shutdownWarnings; // submissions refused after shutdown
     WarningLimiter m_emptyWarnings; // submissions of empty callables
     bool m_stopping = false; // workers leave once the queue is empty
+
+    std::unique_ptr<ProcessChildren> m_children; // under m_childrenMutex until made
+    std::mutex m_childrenMutex;
 
     std::vector<TaskEvent> m_events;
     bool m_collectorScheduled = false; // a flush event is posted or the keeper's timer runs

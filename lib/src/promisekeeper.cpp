@@ -1,3 +1,4 @@
+#include "processchildren_p.h"
 #include "promisekeeper_p.h"
 #include "tsan_p.h"
 
@@ -334,6 +335,7 @@ PromiseKeeper::~PromiseKeeper()
     d->shared->shutdown(ShutdownMode::CancelPending, QDeadlineTimer(QDeadlineTimer::Forever));
     d->shared->detach();
     d->pool->waitForDone();
+    d->shared->stopProcessChildren();
     // Events not delivered yet are dropped with their references: no signal comes from a
     // keeper being destroyed.
     detail::KeeperShared::Batch batch;
@@ -440,6 +442,16 @@ bool PromiseKeeper::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
 bool PromiseKeeper::isShutdown() const
 {
     return d->shared->isShutdown();
+}
+
+int PromiseKeeper::maxTasksPerProcess() const
+{
+    return d->shared->processChildren().maxTasksPerProcess();
+}
+
+void PromiseKeeper::setMaxTasksPerProcess(int count)
+{
+    d->shared->processChildren().setMaxTasksPerProcess(std::max(count, 0));
 }
 
 int PromiseKeeper::historySize() const

@@ -1,4 +1,5 @@
 #include "clock_p.h"
+#include "demangle_p.h"
 #include "keepershared_p.h"
 #include "taskextras_p.h"
 #include "waitstripes_p.h"
@@ -9,15 +10,8 @@
 
 #include <algorithm>
 #include <deque>
-#include <typeinfo>
-
-#if __has_include(<cxxabi.h>)
-#include <cxxabi.h>
-#define PK_HAVE_CXXABI 1
-#endif
-
-#include <cstdlib>
 #include <limits>
+#include <typeinfo>
 
 namespace pk::detail {
 
@@ -26,34 +20,6 @@ namespace pk::detail {
 static_assert(sizeof(void *) != 8 || sizeof(TaskCore) <= 136, "TaskCore grew past 136 bytes");
 
 namespace {
-// "St13runtime_error" as "std::runtime_error", where the C++ runtime can say; the name as the
-// compiler gives it otherwise (MSVC's names are readable already).
-QString demangledTypeName(const char *name)
-{
-#ifdef PK_HAVE_CXXABI
-    int status = 0;
-    char *readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-    if (status == 0 && readable) {
-        QString result = QString::fromUtf8(readable);
-        std::free(readable);
-        return result;
-    }
-    std::free(readable);
-#endif
-    return QString::fromUtf8(name);
-}
-
-// The type of the exception being handled, inside a catch (...); what the runtime tells of
-// exceptions that are not std::exception (an int thrown, say).
-QString currentExceptionTypeName()
-{
-#ifdef PK_HAVE_CXXABI
-    if (const std::type_info *type = abi::__cxa_current_exception_type())
-        return demangledTypeName(type->name());
-#endif
-    return QStringLiteral("unknown exception");
-}
-
 // Tasks whose continuations are due on this thread. While one completion is being processed,
 // completions it causes (a dependent failing, a combinator settling) are queued here instead
 // of recursing: the stack stays flat whatever the length of a chain.
@@ -125,6 +91,12 @@ void TaskCore::noteUpdate() noexcept
     // second costs the keeper's thread one event per batch.
     if (!m_updatePending.exchange(true, std::memory_order_acq_rel) && m_keeper)
         m_keeper->recordUpdate(this);
+}
+
+void TaskCore::setProcessId(qint64 pid) noexcept
+{
+    ensureExtras().processId.store(pid, std::memory_order_relaxed);
+    noteUpdate();
 }
 
 void TaskCore::setProgressRange(qint64 minimum, qint64 maximum) noexcept
@@ -422,6 +394,7 @@ void TaskCore::fillInfo(TaskInfo &info, TaskState upTo) const
         info.setProgressValue(extras->progressValue.load(std::memory_order_relaxed));
         std::lock_guard lock(waitStripeFor(this).mutex);
         info.setProgressText(extras->progressText);
+        info.setProcessId(extras->processId.load(std::memory_order_relaxed));
     }
     info.setCancellationRequested(isCancellationRequested());
     if (upTo == TaskState::Failed) {

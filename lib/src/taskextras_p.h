@@ -24,6 +24,7 @@ struct TaskExtras
     QString progressText;
     QList<QFutureInterfaceBase> futures; // Promise::future()'s, under the stripe mutex too
     qint64 timeoutMs = 0; // 0: none
+    std::atomic<qint64> processId { 0 }; // the child running a submitToProcess() task
 };
 
 } // namespace pk::detail

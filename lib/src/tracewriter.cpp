@@ -380,6 +380,10 @@ void TraceWriterPrivate::appendArgs(QByteArray &out, const TaskInfo &info) const
         }
         out += ']';
     }
+    if (info.processId() != 0) { // the child of a submitToProcess() task
+        out += ",\"childPid\":";
+        appendInt(out, info.processId());
+    }
     if (!info.errorType().isEmpty()) {
         out += ",\"errorType\":";
         appendString(out, info.errorType());

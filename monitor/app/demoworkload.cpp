@@ -1,11 +1,13 @@
 #include "demoworkload.h"
 
+#include <pk/processtask.h>
 #include <pk/promisekeeper.h>
 
 #include <QtCore/QRandomGenerator>
 #include <QtCore/QStringList>
 #include <QtCore/QThread>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -53,7 +55,19 @@ QString pick(const Strings &...choices)
     return list.at(randomBetween(0, int(list.size()) - 1));
 }
 
+// Run in a child process of pk-monitor (PromiseKeeper::submitToProcess): renders for \a ms,
+// and a third of them crash, as a buggy renderer would; the monitor carries on.
+int renderPreview(int n, int ms)
+{
+    QThread::msleep(ulong(ms));
+    if (n % 3 == 0)
+        std::abort();
+    return n;
+}
+
 } // namespace
+
+PK_PROCESS_TASK(renderPreview)
 
 DemoWorkload::DemoWorkload(pk::PromiseKeeper *keeper, pk::PromiseKeeper *network, QObject *parent)
     : QObject(parent)
@@ -103,6 +117,19 @@ void DemoWorkload::tick()
         timedTasks(randomBetween(1, 3));
     if (m_tick % 5 == 1)
         nestedTasks();
+    if (m_tick % 5 == 3)
+        processTasks(randomBetween(1, 3));
+}
+
+void DemoWorkload::processTasks(int count)
+{
+    for (int i = 0; i < count; ++i) {
+        const int n = ++m_serial;
+        auto preview = m_keeper->submitToProcess(
+            pk::TaskOptions { QStringLiteral("render preview %1 (isolated)").arg(n), 0 },
+            &renderPreview, n, randomBetween(20, 120));
+        preview.onFailed(this, [] { return -1; });
+    }
 }
 
 void DemoWorkload::shortTasks(int count)

@@ -45,6 +45,7 @@ private:
     void cancelledTasks(int count);
     void urgentTasks(int count);
     void chainedTasks();
+    void processTasks(int count);
 
     pk::PromiseKeeper *m_keeper;
     pk::PromiseKeeper *m_network; // m_keeper if there is no second keeper

@@ -276,6 +276,9 @@ int listServers()
 
 int main(int argc, char *argv[])
 {
+    // The demo's process-isolated tasks run in children started from this executable.
+    if (pk::ProcessWorker::isRequested(argc, argv))
+        return pk::ProcessWorker::exec(argc, argv);
     // Recording needs no display: no QApplication (and no widget) is made for it.
     const std::unique_ptr<QCoreApplication> application = wantsRecording(argc, argv)
         ? std::make_unique<QCoreApplication>(argc, argv)
@@ -503,17 +506,27 @@ int main(int argc, char *argv[])
     if (parser.isSet(screenshot)) {
         const QString file = parser.value(screenshot);
         const int after = parser.value(screenshotAfter).toInt();
-        // For the picture: the details of a recent failure, in view.
+        // For the picture: the details of a recent failure, in view; a crashed child process
+        // if there is one.
         QTimer::singleShot(std::max(after - 800, 0), monitor, [monitor] {
             const pk::MonitorModel *model = monitor->model();
+            int chosen = -1;
             for (int row = model->rowCount() - 1; row >= 0; --row) {
-                if (model->taskAt(row).state() == pk::TaskState::Failed) {
-                    monitor->setFollowing(false);
-                    monitor->selectTask(model->taskAt(row).id());
-                    monitor->tableView()->scrollTo(
-                        monitor->tableView()->currentIndex(), QAbstractItemView::PositionAtCenter);
+                const pk::TaskInfo info = model->taskAt(row);
+                if (info.state() != pk::TaskState::Failed)
+                    continue;
+                if (chosen < 0)
+                    chosen = row;
+                if (info.processId() != 0) {
+                    chosen = row;
                     break;
                 }
+            }
+            if (chosen >= 0) {
+                monitor->setFollowing(false);
+                monitor->selectTask(model->taskAt(chosen).id());
+                monitor->tableView()->scrollTo(
+                    monitor->tableView()->currentIndex(), QAbstractItemView::PositionAtCenter);
             }
         });
         QTimer::singleShot(after, &window, [&window, file] {

@@ -14,8 +14,10 @@ constexpr auto kStreamVersion = QDataStream::Qt_6_0;
 // A TaskInfo with null title, error, error type and progress text and no input ids (see
 // encodedSize()): v1's 49 bytes, then quint8 kind, the error type's length and the input
 // count (v2), then three qint64 of progress, the progress text's length and quint8
-// cancellation requested (v3).
-constexpr qint64 kMinTaskInfoSize = 49 + 1 + 4 + 4 + 3 * 8 + 4 + 1;
+// cancellation requested (v3), qint64 process id (v4).
+constexpr qint64 kMinTaskInfoSize = 49 + 1 + 4 + 4 + 3 * 8 + 4 + 1 + 8;
+// Process ids fit in a pid_t (a signed 32-bit int where PromiseKeeper runs).
+constexpr qint64 kMaxProcessId = 0x7fffffff;
 constexpr qint64 kInputIdSize = 8;
 // qint32 keeper, qint32 threads, 7 x qint64 counts (the timed-out count since v3), two empty
 // lists.
@@ -82,8 +84,9 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
     qint64 progressValue = 0;
     QString progressText;
     quint8 cancellationRequested = 0;
+    qint64 processId = 0;
     in >> progressMinimum >> progressMaximum >> progressValue >> progressText
-        >> cancellationRequested;
+        >> cancellationRequested >> processId;
     if (in.status() != QDataStream::Ok)
         return;
     if (cancellationRequested > 1) {
@@ -120,6 +123,7 @@ void readTaskInfo(QDataStream &in, TaskInfo *info, QString *why)
     read.setProgressValue(progressValue);
     read.setProgressText(progressText);
     read.setCancellationRequested(cancellationRequested != 0);
+    read.setProcessId(processId);
     *why = protocol::checkTaskInfo(read);
     if (!why->isEmpty()) {
         in.setStatus(QDataStream::ReadCorruptData);
@@ -249,7 +253,8 @@ QDataStream &operator<<(QDataStream &out, const TaskInfo &info)
     for (quint64 input : inputIds)
         out << input;
     out << info.progressMinimum() << info.progressMaximum() << info.progressValue()
-        << info.progressText() << quint8(info.isCancellationRequested() ? 1 : 0);
+        << info.progressText() << quint8(info.isCancellationRequested() ? 1 : 0)
+        << info.processId();
     return out;
 }
 
@@ -305,6 +310,12 @@ QString checkTaskInfo(const TaskInfo &info)
             .arg(info.id())
             .arg(info.progressMinimum())
             .arg(info.progressMaximum());
+    }
+    if (info.processId() < 0 || info.processId() > kMaxProcessId) {
+        return QStringLiteral("task %1: process id %2 out of range (0 to %3)")
+            .arg(info.id())
+            .arg(info.processId())
+            .arg(kMaxProcessId);
     }
     if (info.progressText().size() > kMaxTextLength) {
         return QStringLiteral("task %1: progress text of %2 characters, more than %3")

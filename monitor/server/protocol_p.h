@@ -33,8 +33,8 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator<<(
 PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, TaskCounts &counts);
 
 /*
-    The wire format, version 3 (version 1 had no kind, error type or input ids; version 2 no
-    progress and no cancellation request).
+    The wire format, version 4 (version 1 had no kind, error type or input ids; version 2 no
+    progress and no cancellation request; version 3 no process id).
 
     Frames: a 4-byte big-endian payload length, then the payload: one message, written with
     QDataStream (version Qt_6_0, big-endian), starting with its quint8 MessageType. A frame
@@ -69,7 +69,7 @@ PROMISEKEEPER_MONITORSERVER_EXPORT QDataStream &operator>>(QDataStream &in, Task
 */
 namespace protocol {
 
-constexpr quint32 kVersion = 3;
+constexpr quint32 kVersion = 4;
 //! The magic that starts a Hello.
 inline QByteArray magic()
 {

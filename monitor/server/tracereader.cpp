@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace pk {
 
@@ -133,6 +134,12 @@ QString TraceReaderPrivate::takeArgs(Entry &e, const QJsonObject &args, const QS
         e.info.setPriority(args.value(QLatin1String("priority")).toInt());
     if (args.contains(QLatin1String("error")))
         e.info.setErrorString(args.value(QLatin1String("error")).toString());
+    if (args.contains(QLatin1String("childPid"))) {
+        const double pid = args.value(QLatin1String("childPid")).toDouble(-1);
+        if (!(pid >= 0 && pid <= double(std::numeric_limits<qint32>::max())))
+            return QStringLiteral("child pid %1 out of range").arg(pid);
+        e.info.setProcessId(qint64(pid));
+    }
     if (args.contains(QLatin1String("errorType"))) {
         e.info.setErrorType(
             args.value(QLatin1String("errorType")).toString().left(protocol::kMaxTextLength));

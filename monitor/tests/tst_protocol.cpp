@@ -69,6 +69,7 @@ TaskInfo sampleTask(quint64 id)
     info.setProgressValue(250);
     info.setProgressText(QStringLiteral("page 250 — ✓"));
     info.setCancellationRequested(true);
+    info.setProcessId(4321);
     return info;
 }
 
@@ -160,6 +161,11 @@ QList<BadValue> badValues()
     keeperIndex.keeper = int(pk::protocol::kMaxKeepers);
     rows.append({ "keeper index past the limit", updateWith(sampleTask(1), keeperIndex),
         QStringLiteral("keeper index 1024 out of range") });
+    rows.append({ "negative process id", updateWith(task([](TaskInfo &t) { t.setProcessId(-1); })),
+        QStringLiteral("task 1: process id -1 out of range (0 to 2147483647)") });
+    rows.append(
+        { "process id 2^31", updateWith(task([](TaskInfo &t) { t.setProcessId(qint64(1) << 31); })),
+            QStringLiteral("process id 2147483648 out of range") });
     rows.append({ "progress range reversed",
         updateWith(task([](TaskInfo &t) { t.setProgressRange(10, 9); })),
         QStringLiteral("progress range 10 to 9 is reversed") });

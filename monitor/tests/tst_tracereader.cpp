@@ -387,6 +387,10 @@ void tst_TraceReader::valuesOutOfRange_data()
                                     << QStringLiteral("input id 1e+300 out of range");
     QTest::newRow("input id 1.5") << ours3({}, task(R"(, "inputIds": [1.5])"))
                                   << QStringLiteral("input id 1.5 out of range");
+    QTest::newRow("child pid -1") << ours3({}, task(R"(, "childPid": -1)"))
+                                  << QStringLiteral("child pid -1 out of range");
+    QTest::newRow("child pid 1e20") << ours3({}, task(R"(, "childPid": 1e20)"))
+                                    << QStringLiteral("child pid 1e+20 out of range");
     QTest::newRow("program pid -1")
         << ours3(R"(, "programPid": -1)", {}) << QStringLiteral("program pid -1 out of range");
     QTest::newRow("program pid 1e20")
@@ -464,6 +468,7 @@ void tst_TraceReader::newFieldsRoundTrip()
     b.setState(TaskState::Failed);
     b.setErrorType(QStringLiteral("std::out_of_range"));
     b.setErrorString(QStringLiteral("index 3"));
+    b.setProcessId(31337); // a submitToProcess() task, with its child's pid
     TaskInfo c = make(3, QStringLiteral("images"), 0, 9000);
     c.setKind(pk::TaskKind::Combinator);
     c.setInputIds({ 1, 2 });

@@ -1271,6 +1271,8 @@ void MonitorWidgetPrivate::refreshDetails(bool force)
     row(MonitorWidget::tr("Priority"), QString::number(info.priority()));
     row(MonitorWidget::tr("Worker"),
         info.workerIndex() >= 0 ? QString::number(info.workerIndex()) : QStringLiteral("–"));
+    if (info.processId() != 0) // a submitToProcess() task: the child that ran it
+        row(MonitorWidget::tr("Process"), MonitorWidget::tr("pid %1").arg(info.processId()));
     row(MonitorWidget::tr("Queue wait"),
         info.waitNsecs() >= 0 ? monitor::formatDuration(info.waitNsecs())
                               : MonitorWidget::tr("still waiting"));

@@ -3,6 +3,7 @@
 
 #include <pk/promisekeeper_export.h>
 
+#include <QtCore/qprocess.h>
 #include <QtCore/qstring.h>
 
 #include <exception>
@@ -93,6 +94,56 @@ public:
 private:
     quint64 m_inputId;
     QString m_reason;
+};
+
+/*!
+    The failure of a PromiseKeeper::submitToProcess() task whose child process died before it
+    answered: it crashed (a signal, such as SIGSEGV), exited, was killed from outside, or could
+    not be started. The child is replaced for the next task. Reentrant and immutable.
+*/
+class PROMISEKEEPER_EXPORT ProcessCrashedError : public Error
+{
+public:
+    //! Makes the error for \a functionName's child, which ended with \a exitStatus and
+    //! \a exitCode (for a crash, the signal's number, as QProcess reports it).
+    ProcessCrashedError(const QString &message, const QString &functionName, int exitCode,
+        QProcess::ExitStatus exitStatus);
+    ~ProcessCrashedError() override;
+    //! The child's exit code, or the signal's number if it crashed; -1 if it never started.
+    int exitCode() const noexcept { return m_exitCode; }
+    //! QProcess::CrashExit if a signal ended the child, QProcess::NormalExit if it exited.
+    QProcess::ExitStatus exitStatus() const noexcept { return m_exitStatus; }
+    //! The signal that ended the child (SIGSEGV, SIGKILL...); 0 if it exited.
+    int signal() const noexcept { return m_exitStatus == QProcess::CrashExit ? m_exitCode : 0; }
+    //! The name the function was registered under with PK_PROCESS_TASK.
+    QString functionName() const { return m_functionName; }
+
+private:
+    QString m_functionName;
+    int m_exitCode;
+    QProcess::ExitStatus m_exitStatus;
+};
+
+/*!
+    The failure of a PromiseKeeper::submitToProcess() task whose function threw in the child
+    process. Types cannot cross a process boundary: what() is the child exception's what(), and
+    typeName() its demangled type. Reentrant and immutable.
+*/
+class PROMISEKEEPER_EXPORT ProcessTaskError : public Error
+{
+public:
+    //! Makes the error for an exception of type \a typeName thrown by \a functionName.
+    ProcessTaskError(const QString &message, const QString &typeName, const QString &functionName);
+    ~ProcessTaskError() override;
+    //! The demangled type of the exception the function threw ("std::invalid_argument");
+    //! "unknown exception" if it was not a std::exception and the runtime cannot tell.
+    QString typeName() const { return m_typeName; }
+    //! The name the function was registered under with PK_PROCESS_TASK.
+    QString functionName() const { return m_functionName; }
+
+private:
+    QString m_typeName;
+    QString m_functionName;
 };
 
 } // namespace pk

@@ -7,6 +7,7 @@
 #include <pk/detail/testhooks.h>
 #include <pk/enums.h>
 #include <pk/mapoptions.h>
+#include <pk/processtask.h>
 #include <pk/promise.h>
 #include <pk/promisekeeper_export.h>
 #include <pk/taskcounts.h>
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <memory>
 #include <type_traits>
+#include <typeinfo>
 
 namespace pk {
 
@@ -117,6 +119,80 @@ private:
     }
 
 public:
+    /*!
+        Submits a call of \a fn with \a args to run in a child process, and returns its
+        promise at once. The task is an ordinary task of this keeper (queue, priority, states,
+        signals, continuations, promises as arguments); when a worker runs it, the call
+        happens in a child process started from the application's own executable (see
+        pk::ProcessWorker), so that a crash, a leak or a hang in \a fn cannot take the
+        application down. \a fn must be registered with PK_PROCESS_TASK; its arguments and
+        result cross the process boundary with QDataStream (a compile-time error says when
+        they cannot).
+
+        Children are started on demand and reused, at most one per worker thread (see
+        setMaxTasksPerProcess()). The promise fails with pk::ProcessCrashedError if the child
+        dies before it answers (it is replaced), with pk::ProcessTaskError if \a fn throws,
+        with pk::TimeoutError at TaskOptions::timeout (the child is killed then), and with
+        pk::InvalidTaskError if \a fn is not registered. requestCancellation() of a running
+        process task kills its child and ends it Cancelled. What the child prints is logged in
+        the "promisekeeper.process" category with the task id. Thread-safe.
+    */
+    template<typename R, typename... P, typename... Args>
+    Promise<std::decay_t<R>> submitToProcess(R (*fn)(P...), Args &&...args)
+    {
+        return submitToProcess(TaskOptions(), fn, std::forward<Args>(args)...);
+    }
+    //! As submitToProcess(fn, args...), with the task's title, priority and time-out from
+    //! \a options.
+    template<typename R, typename... P, typename... Args>
+    Promise<std::decay_t<R>> submitToProcess(
+        const TaskOptions &options, R (*fn)(P...), Args &&...args)
+    {
+        using V = std::decay_t<R>;
+        static_assert(sizeof...(P) == sizeof...(Args),
+            "pk::PromiseKeeper::submitToProcess: give one argument per parameter of the "
+            "function (default arguments do not cross a process boundary)");
+        if constexpr (!detail::checkProcessSignature<R (*)(P...)>()) {
+            return Promise<V>();
+        } else {
+            const char *name = detail::processTaskName(detail::processTaskKey(fn));
+            if (!name) {
+                const QString message = detail::unregisteredProcessTaskMessage(
+                    typeid(fn).name(), detail::processTaskKey(fn));
+                return submit(options, [message]() -> V { throw InvalidTaskError(message); });
+            }
+            return submit(
+                options,
+                [name](TaskContext &context, const std::decay_t<P> &...values) -> V {
+                    QByteArray arguments;
+                    {
+                        QDataStream out(&arguments, QIODevice::WriteOnly);
+                        detail::setUpProcessStream(out);
+                        ((out << values), ...);
+                    }
+                    const QByteArray reply = detail::callInProcess(context, name, arguments);
+                    if constexpr (!std::is_void_v<V>) {
+                        QDataStream in(reply);
+                        detail::setUpProcessStream(in);
+                        V value {};
+                        in >> value;
+                        if (in.status() != QDataStream::Ok)
+                            throw ProcessTaskError(QStringLiteral("the result could not be read"),
+                                QStringLiteral("pk::ProcessTaskError"), QString::fromUtf8(name));
+                        return value;
+                    }
+                },
+                std::forward<Args>(args)...);
+        }
+    }
+
+    //! How many tasks a child process of submitToProcess() runs before it is replaced by a
+    //! new one (Pebble's max_tasks): 0, the default, keeps children as long as they live.
+    int maxTasksPerProcess() const;
+    //! Sets maxTasksPerProcess(); children that ran that many tasks end after their current
+    //! one. Thread-safe.
+    void setMaxTasksPerProcess(int count);
+
     /*!
         Calls \a fn on every item of \a items (any container with begin() and end(); the items
         are copied) as tasks of this keeper, and returns a promise of the results in input

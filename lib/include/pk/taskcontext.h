@@ -8,6 +8,7 @@
 namespace pk {
 namespace detail {
 class TaskCore;
+class ProcessRunner;
 }
 
 /*!
@@ -65,6 +66,7 @@ public:
     void setProgressText(const QString &text);
 
 private:
+    friend class detail::ProcessRunner;
     detail::TaskCore *d;
 };
 

@@ -173,6 +173,12 @@ public:
     //! Sets isCancellationRequested().
     void setCancellationRequested(bool requested) noexcept { m_cancellationRequested = requested; }
 
+    //! The process id of the child process that runs (or ran) a task submitted with
+    //! PromiseKeeper::submitToProcess(); 0 for a thread task and before its child is known.
+    qint64 processId() const noexcept { return m_processId; }
+    //! Sets processId().
+    void setProcessId(qint64 pid) noexcept { m_processId = pid; }
+
     //! Nanoseconds on the monotonic clock all TaskInfo timestamps use.
     static qint64 monotonicNowNsecs() noexcept;
     //! The wall-clock time of a monotonic timestamp; null for 0, and for a timestamp too large
@@ -198,6 +204,7 @@ private:
     qint64 m_progressMinimum = 0;
     qint64 m_progressMaximum = 0;
     qint64 m_progressValue = 0;
+    qint64 m_processId = 0;
     int m_priority = 0;
     int m_worker = -1;
     TaskState m_state = TaskState::Queued;

@@ -75,6 +75,15 @@ struct ValuesMustBeCopyable
         "std::shared_ptr)");
 };
 
+template<typename Value>
+struct ValueCannotCrossAProcess
+{
+    static_assert(kNever<Value>,
+        "pk::PromiseKeeper::submitToProcess / PK_PROCESS_TASK: the type above is an argument or "
+        "the result of a function run in a child process, so it is copied with QDataStream: it "
+        "needs QDataStream operators << and >> and a default constructor");
+};
+
 template<typename Object>
 struct ObjectPassedByValue
 {

@@ -137,6 +137,8 @@ public:
     void setProgressRange(qint64 minimum, qint64 maximum) noexcept;
     void setProgressValue(qint64 value) noexcept;
     void setProgressText(const QString &text);
+    // The child process running this task (submitToProcess()), by the task's own thread.
+    void setProcessId(qint64 pid) noexcept;
     // The time-out (TaskOptions::timeout) to arm when the task starts; before it is published.
     void setTimeout(qint64 msecs);
     // Progress and time-out, allocated for the tasks that have either; null otherwise. Written
