@@ -12,6 +12,7 @@
 #include <pk/taskfunction.h>
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
@@ -97,6 +98,18 @@ bool processExists(qint64 pid)
     return pid > 0 && ::kill(pid_t(pid), 0) == 0;
 }
 
+// Whether the process exited and waits to be reaped by its parent (a child no thread owns
+// right now is reaped when a worker takes it again).
+bool isZombie(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray line = stat.readAll();
+    const qsizetype end = line.lastIndexOf(')');
+    return end > 0 && line.mid(end + 2, 1) == "Z";
+}
+
 constexpr int kChildMs = 30'000; // a child's start-up under the sanitizers is slow
 } // namespace
 
@@ -109,6 +122,8 @@ private Q_SLOTS:
     void runsInAChild();
     void reusesItsChild();
     void recyclesAfterMaxTasks();
+    void childEndsWithItsKeeper();
+    void idleChildExits();
     void childDies_data();
     void childDies();
     void throwsWithTheChildsType();
@@ -177,6 +192,30 @@ void tst_Process::recyclesAfterMaxTasks()
     QCOMPARE(pids[2], pids[3]);
     QVERIFY(pids[4] != pids[3]);
     QTRY_VERIFY(!processExists(pids[0])); // a recycled child ends
+}
+
+void tst_Process::childEndsWithItsKeeper()
+{
+    qint64 pid = 0;
+    {
+        PromiseKeeper keeper(1);
+        pid = keeper.submitToProcess(&tasks::childPid, 0).result(kChildMs);
+        QVERIFY(processExists(pid));
+    }
+    QVERIFY(!processExists(pid)); // the keeper's destructor ended (and reaped) it
+}
+
+void tst_Process::idleChildExits()
+{
+    qputenv("PK_PROCESS_IDLE_MSECS", "100"); // a minute, normally
+    PromiseKeeper keeper(1);
+    const qint64 first = keeper.submitToProcess(&tasks::childPid, 0).result(kChildMs);
+    qunsetenv("PK_PROCESS_IDLE_MSECS");
+    // It exits by itself; the next task starts another, unharmed.
+    QTRY_VERIFY_WITH_TIMEOUT(!processExists(first) || isZombie(first), kChildMs);
+    const qint64 second = keeper.submitToProcess(&tasks::childPid, 0).result(kChildMs);
+    QVERIFY(second != first);
+    QCOMPARE(keeper.counts().failed, 0);
 }
 
 void tst_Process::childDies_data()

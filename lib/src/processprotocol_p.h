@@ -27,8 +27,10 @@ inline constexpr quint32 kMaxFrameSize = 512u * 1024 * 1024;
 enum class Status : quint8 { Succeeded = 0, Threw = 1 };
 
 //! A child with no request for this long exits with kIdleExitCode: having read nothing, a
-//! request that raced with its exit is sent again to a new child.
+//! request that raced with its exit is sent again to a new child. kIdleEnvironment in the
+//! child's environment sets another time (for tests).
 inline constexpr int kIdleMsecs = 60'000;
+inline constexpr char kIdleEnvironment[] = "PK_PROCESS_IDLE_MSECS";
 inline constexpr int kIdleExitCode = 75;
 
 } // namespace pk::detail::process

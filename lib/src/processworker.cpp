@@ -54,12 +54,12 @@ bool writeFully(int fd, const char *data, qsizetype size)
     return true;
 }
 
-// Waits for the next request; false if none came within the idle time.
-bool waitForRequest(int fd)
+// Waits for the next request; false if none came within \a idleMsecs.
+bool waitForRequest(int fd, int idleMsecs)
 {
     pollfd p { fd, POLLIN, 0 };
     for (;;) {
-        const int n = ::poll(&p, 1, kIdleMsecs);
+        const int n = ::poll(&p, 1, idleMsecs);
         if (n < 0 && errno == EINTR)
             continue;
         return n != 0;
@@ -138,8 +138,11 @@ int ProcessWorker::exec(int argc, char *argv[])
     if (!QCoreApplication::instance())
         app.emplace(argc, argv);
 
+    bool idleSet = false;
+    const int idle = qEnvironmentVariableIntValue(kIdleEnvironment, &idleSet);
+    const int idleMsecs = idleSet && idle > 0 ? idle : kIdleMsecs;
     for (;;) {
-        if (!waitForRequest(STDIN_FILENO))
+        if (!waitForRequest(STDIN_FILENO, idleMsecs))
             return kIdleExitCode;
         uchar header[4];
         if (!readFully(STDIN_FILENO, reinterpret_cast<char *>(header), 4))
