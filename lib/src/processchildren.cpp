@@ -273,30 +273,32 @@ QByteArray ProcessChildren::call(
         process.setReadChannel(QProcess::StandardOutput);
         child->forwardStderr(taskId, true);
         ++child->tasksRun;
-        giveBack(std::move(child));
 
         QDataStream in(*reply);
         setUpProcessStream(in);
         quint64 repliedId = 0;
         quint8 status = 0;
         in >> repliedId >> status;
-        if (in.status() == QDataStream::Ok && repliedId == taskId) {
-            if (status == quint8(Status::Succeeded)) {
-                QByteArray result;
-                in >> result;
-                if (in.status() == QDataStream::Ok)
-                    return result;
-            } else if (status == quint8(Status::Threw)) {
-                QString typeName;
-                QString message;
-                in >> typeName >> message;
-                if (in.status() == QDataStream::Ok)
-                    throw ProcessTaskError(message, typeName, function);
-            }
+        QByteArray result;
+        QString typeName;
+        QString message;
+        if (status == quint8(Status::Succeeded))
+            in >> result;
+        else
+            in >> typeName >> message;
+        if (in.status() != QDataStream::Ok || repliedId != taskId
+            || status > quint8(Status::Threw)) {
+            // Out of step with its parent: it is not given back (its destructor ends it).
+            throw ProcessCrashedError(
+                QStringLiteral("%1: its process (pid %2) sent a reply that could not be read")
+                    .arg(function)
+                    .arg(child->pid),
+                function, 0, QProcess::NormalExit);
         }
-        throw ProcessCrashedError(
-            QStringLiteral("%1: its process sent a reply that could not be read").arg(function),
-            function, 0, QProcess::NormalExit);
+        giveBack(std::move(child));
+        if (status == quint8(Status::Threw))
+            throw ProcessTaskError(message, typeName, function);
+        return result;
     }
 }
 
