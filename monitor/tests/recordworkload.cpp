@@ -93,10 +93,16 @@ int main(int argc, char **argv)
 
     {
         // The events flow through the event loop: run it until both keepers delivered their
-        // last change (counts() is exact at once; the server has a change once it is delivered).
+        // last change (counts() is exact at once; the server has a change once it is
+        // delivered). A keeper that delivered nothing yet has no live task in its delivered
+        // counts either: they must equal counts(), not just have none live.
         QEventLoop loop;
+        const auto settled = [](const pk::PromiseKeeper &keeper) {
+            const pk::TaskCounts now = keeper.counts();
+            return now.live() == 0 && keeper.deliveredCounts() == now;
+        };
         const auto check = [&] {
-            if (images.deliveredCounts().live() == 0 && network.deliveredCounts().live() == 0)
+            if (settled(images) && settled(network))
                 loop.quit();
         };
         QObject::connect(&images, &pk::PromiseKeeper::idle, &loop, check);
