@@ -16,6 +16,7 @@
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
 #include <QtGui/QAction>
 #include <QtGui/QClipboard>
@@ -266,6 +267,7 @@ private Q_SLOTS:
     void timedOutTasksAreCounted();
     void selectionStaysOnItsTask();
     void detailsShowTheSelectedTask();
+    void detailsShowTheChildProcess();
     void setFeedShowsAnotherFeed();
     void keeperDestroyedBeforeWidget();
     void anyFeedWithManyTasks();
@@ -580,6 +582,34 @@ void tst_MonitorWidget::detailsShowTheSelectedTask()
     QTRY_VERIFY(details->toPlainText().contains(QStringLiteral("at line 12")));
     QVERIFY(details->toPlainText().contains(QStringLiteral("Started")));
     QVERIFY(details->toPlainText().contains(QStringLiteral("Failed")));
+}
+
+void tst_MonitorWidget::detailsShowTheChildProcess()
+{
+    // A process-isolated task whose child crashed, as a feed reports it; a thread task beside.
+    FakeFeed feed;
+    pk::MonitorWidget widget;
+    widget.setFeed(&feed);
+    widget.show();
+    pk::TaskInfo crashed = keeperTask(1, QStringLiteral("images"), pk::TaskState::Failed);
+    crashed.setProcessId(31337);
+    crashed.setErrorType(QStringLiteral("pk::ProcessCrashedError"));
+    crashed.setErrorString(QStringLiteral(
+        "render: its process (pid 31337) crashed with signal 11 (Segmentation fault)"));
+    const pk::TaskInfo plain = keeperTask(2, QStringLiteral("images"), pk::TaskState::Queued);
+    feed.sendSnapshot({ plain }, { crashed });
+    QTRY_COMPARE(widget.model()->rowCount(), 2);
+    auto *details = child<QTextBrowser>(widget, "details");
+    QVERIFY(details);
+    widget.selectTask(1);
+    // The row "Process  pid 31337", not the pid inside the error message.
+    const QRegularExpression processRow(QStringLiteral("(^|\\n)Process\\s+pid 31337(\\n|$)"));
+    QTRY_VERIFY2(details->toPlainText().contains(processRow), qPrintable(details->toPlainText()));
+    QVERIFY(details->toPlainText().contains(QStringLiteral("pk::ProcessCrashedError")));
+    widget.selectTask(2);
+    QTRY_VERIFY(details->toPlainText().contains(QStringLiteral("job 2")));
+    QVERIFY(
+        !details->toPlainText().contains(QRegularExpression(QStringLiteral("(^|\\n)Process\\s"))));
 }
 
 void tst_MonitorWidget::setFeedShowsAnotherFeed()
