@@ -449,7 +449,8 @@ private:
     }
 };
 
-//! A promise of a task that returns nothing: result() only waits and rethrows.
+//! A promise of a task that returns nothing: result() only waits and rethrows. Thread-safe, as
+//! every Promise.
 template<>
 class Promise<void> : public PromiseOps<void>
 {
