@@ -1,4 +1,4 @@
-#include "keepershared_p.h"
+#include "taskscheduler_p.h"
 
 #include <pk/detail/aggregate.h>
 #include <pk/detail/mapstate.h>
@@ -27,27 +27,27 @@ void settleLike(TaskCore *core, TaskCore *input) noexcept
     }
 }
 
-void enqueueOn(KeeperShared *keeper, TaskCore *task, const TaskOptions &options)
+void enqueueOn(TaskScheduler *keeper, TaskCore *task, const TaskOptions &options)
 {
     keeper->enqueueContinued(task, options);
 }
 
-bool admitMap(KeeperShared *keeper, TaskCore *result, bool emptyCallable)
+bool admitMap(TaskScheduler *keeper, TaskCore *result, bool emptyCallable)
 {
     return keeper->admitMap(result, emptyCallable);
 }
 
-void releaseMapHold(KeeperShared *keeper) noexcept
+void releaseMapHold(TaskScheduler *keeper) noexcept
 {
     keeper->releaseHold();
 }
 
-void refKeeper(KeeperShared *keeper) noexcept
+void refKeeper(TaskScheduler *keeper) noexcept
 {
     keeper->ref();
 }
 
-void derefKeeper(KeeperShared *keeper) noexcept
+void derefKeeper(TaskScheduler *keeper) noexcept
 {
     keeper->deref();
 }

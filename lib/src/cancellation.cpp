@@ -2,13 +2,13 @@
 // (requests and time-outs), which they see through their TaskContext.
 
 #include "clock_p.h"
-#include "keepershared_p.h"
+#include "taskscheduler_p.h"
 
 #include <pk/detail/taskcore.h>
 
 namespace pk::detail {
 
-bool KeeperShared::cancel(TaskCore *task)
+bool TaskScheduler::cancel(TaskCore *task)
 {
     {
         std::lock_guard lock(m_mutex);
@@ -22,7 +22,7 @@ bool KeeperShared::cancel(TaskCore *task)
     return true;
 }
 
-TaskCore *KeeperShared::findLive_locked(quint64 id, bool running) const
+TaskCore *TaskScheduler::findLive_locked(quint64 id, bool running) const
 {
     for (TaskCore *task : m_waiting) {
         if (task->m_id == id)
@@ -43,7 +43,7 @@ TaskCore *KeeperShared::findLive_locked(quint64 id, bool running) const
     return nullptr;
 }
 
-bool KeeperShared::cancelById(quint64 id, bool request)
+bool TaskScheduler::cancelById(quint64 id, bool request)
 {
     TaskCore *found = nullptr;
     {
@@ -58,7 +58,7 @@ bool KeeperShared::cancelById(quint64 id, bool request)
     return done;
 }
 
-void KeeperShared::cancelQueued_locked(
+void TaskScheduler::cancelQueued_locked(
     std::vector<TaskCore *> &entries, std::vector<TaskCore *> &cancelled, bool poolContinuations)
 {
     const qint64 now = monotonicNs();
@@ -88,7 +88,7 @@ void KeeperShared::cancelQueued_locked(
     }
 }
 
-void KeeperShared::requestCancellation_locked(std::vector<TaskCore *> &asked)
+void TaskScheduler::requestCancellation_locked(std::vector<TaskCore *> &asked)
 {
     for (TaskCore *task : m_running) {
         const quint8 was = task->m_cancelFlags.fetch_or(TaskCore::CancelRequested);
@@ -99,7 +99,7 @@ void KeeperShared::requestCancellation_locked(std::vector<TaskCore *> &asked)
     }
 }
 
-void KeeperShared::settleCancelled(std::vector<TaskCore *> &entries,
+void TaskScheduler::settleCancelled(std::vector<TaskCore *> &entries,
     const std::vector<TaskCore *> &cancelled, std::vector<TaskCore *> &asked)
 {
     for (TaskCore *task : cancelled) {
@@ -111,7 +111,7 @@ void KeeperShared::settleCancelled(std::vector<TaskCore *> &entries,
     release(asked);
 }
 
-int KeeperShared::cancelAll()
+int TaskScheduler::cancelAll()
 {
     std::vector<TaskCore *> entries;
     std::vector<TaskCore *> cancelled;
@@ -126,7 +126,7 @@ int KeeperShared::cancelAll()
     return count;
 }
 
-bool KeeperShared::requestCancellation(TaskCore *task)
+bool TaskScheduler::requestCancellation(TaskCore *task)
 {
     if (cancel(task))
         return true; // it had not started
@@ -142,7 +142,7 @@ bool KeeperShared::requestCancellation(TaskCore *task)
     return true;
 }
 
-void KeeperShared::timedOut(TaskCore *task)
+void TaskScheduler::timedOut(TaskCore *task)
 {
     {
         std::lock_guard lock(m_mutex);
@@ -153,7 +153,7 @@ void KeeperShared::timedOut(TaskCore *task)
     task->noteUpdate();
 }
 
-bool KeeperShared::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
+bool TaskScheduler::shutdown(ShutdownMode mode, QDeadlineTimer deadline)
 {
     std::vector<TaskCore *> entries;
     std::vector<TaskCore *> cancelled;

@@ -1,4 +1,4 @@
-#include "keepershared_p.h"
+#include "taskscheduler_p.h"
 
 #include <pk/ascompleted.h>
 
@@ -96,7 +96,7 @@ TaskCore *CompletionQueue::next(QDeadlineTimer deadline, bool *ok)
         // On a manual-mode keeper's thread nothing else would run the inputs: run one.
         bool helped = false;
         for (TaskCore *input : m_state->inputs) {
-            KeeperShared *keeper = input->keeper();
+            TaskScheduler *keeper = input->keeper();
             if (!isFinal(input->state()) && keeper && keeper->waitsMustHelp()) {
                 lock.unlock();
                 helped = keeper->runOnePending();

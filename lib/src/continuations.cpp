@@ -1,8 +1,8 @@
 // Continuations: then() on a keeper's pool, and handlers run on a context object's thread.
-#include "keepershared_p.h"
 #include "promisekeeper_p.h"
 #include "queuedcall_p.h"
-#include "tsan_p.h"
+#include "taskscheduler_p.h"
+#include <pk/detail/tsan.h>
 
 #include <pk/detail/continuations.h>
 #include <pk/logging.h>
@@ -20,7 +20,7 @@ namespace pk::detail {
 namespace {
 // Continuations of a promise that has no keeper (a combinator over no promise, a default
 // promise) need somewhere to be accounted and, for then(), to run.
-KeeperShared *runnerFor(TaskCore *input)
+TaskScheduler *runnerFor(TaskCore *input)
 {
     if (input && input->keeper())
         return input->keeper();
@@ -71,7 +71,7 @@ public:
         // The last reference may be dropped on another thread, after a hand-off through Qt.
         const auto released = qScopeGuard([this] { PK_TSAN_RELEASE(this); });
         m_ran = true;
-        KeeperShared *keeper = m_task->m_keeper;
+        TaskScheduler *keeper = m_task->m_keeper;
         if (!keeper->startOutside(m_task))
             return; // cancelled meanwhile
         m_task->run(); // catches everything: an exception never reaches the event loop
@@ -106,7 +106,7 @@ public:
 
     void run(TaskCore *input) noexcept override
     {
-        KeeperShared *keeper = m_task->m_keeper;
+        TaskScheduler *keeper = m_task->m_keeper;
         const TaskState state = input->state();
         const bool runs = m_mode == ContextMode::Finally
             || (m_mode == ContextMode::Then && state == TaskState::Succeeded)

@@ -3,7 +3,7 @@
 // DependencyError that names it.
 
 #include "clock_p.h"
-#include "keepershared_p.h"
+#include "taskscheduler_p.h"
 
 #include <pk/detail/taskcore.h>
 #include <pk/errors.h>
@@ -28,9 +28,9 @@ public:
     void run(TaskCore *input) noexcept override
     {
         if (input->state() == TaskState::Succeeded)
-            KeeperShared::inputSucceeded(m_task);
+            TaskScheduler::inputSucceeded(m_task);
         else
-            KeeperShared::inputFailed(m_task, input, m_mode);
+            TaskScheduler::inputFailed(m_task, input, m_mode);
     }
 
 private:
@@ -39,7 +39,7 @@ private:
 };
 } // namespace
 
-bool KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
+bool TaskScheduler::submitDependent(TaskCore *task, const TaskOptions &options,
     const std::vector<TaskCore *> &inputs, InputFailure mode, bool emptyCallable, bool onContext,
     const char *caller)
 {
@@ -84,13 +84,13 @@ bool KeeperShared::submitDependent(TaskCore *task, const TaskOptions &options,
     return true;
 }
 
-void KeeperShared::inputSucceeded(TaskCore *task)
+void TaskScheduler::inputSucceeded(TaskCore *task)
 {
     if (task->m_pendingInputs.fetch_sub(1, std::memory_order_acq_rel) != 1)
         return;
     if (task->m_onContext)
         return; // a context continuation is posted by its own link, not queued
-    KeeperShared *self = task->m_keeper;
+    TaskScheduler *self = task->m_keeper;
     std::unique_lock lock(self->m_mutex);
     if (task->state() != TaskState::Waiting)
         return; // cancelled or failed meanwhile
@@ -106,7 +106,7 @@ void KeeperShared::inputSucceeded(TaskCore *task)
     self->queue_locked(lock, task, monotonicNs());
 }
 
-std::exception_ptr KeeperShared::dependencyError(const TaskCore *input)
+std::exception_ptr TaskScheduler::dependencyError(const TaskCore *input)
 {
     const QString name = input
         ? QStringLiteral("input task %1%2")
@@ -152,7 +152,7 @@ std::exception_ptr KeeperShared::dependencyError(const TaskCore *input)
     }
 }
 
-void KeeperShared::inputFailed(TaskCore *task, TaskCore *input, InputFailure mode)
+void TaskScheduler::inputFailed(TaskCore *task, TaskCore *input, InputFailure mode)
 {
     std::exception_ptr error;
     TaskState state = TaskState::Failed;
@@ -166,7 +166,7 @@ void KeeperShared::inputFailed(TaskCore *task, TaskCore *input, InputFailure mod
     task->m_keeper->settleWaiting(task, state, std::move(error));
 }
 
-bool KeeperShared::settleWaiting(TaskCore *task, TaskState state, std::exception_ptr error)
+bool TaskScheduler::settleWaiting(TaskCore *task, TaskState state, std::exception_ptr error)
 {
     {
         std::lock_guard lock(m_mutex);

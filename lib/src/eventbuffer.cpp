@@ -2,8 +2,8 @@
 // (and progress update) is one record, posted for in one event per batch, taken in batches.
 
 #include "clock_p.h"
-#include "keepershared_p.h"
-#include "tsan_p.h"
+#include "taskscheduler_p.h"
+#include <pk/detail/tsan.h>
 
 #include <pk/detail/taskcore.h>
 #include <pk/promisekeeper.h>
@@ -18,7 +18,7 @@ int flushEventType()
     return type;
 }
 
-void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, int worker)
+void TaskScheduler::record_locked(TaskCore *task, TaskState state, qint64 now, int worker)
 {
     // The state left, for listeners that count from the events (a task's first event enters
     // the state adopt() gave it: the same).
@@ -34,7 +34,7 @@ void KeeperShared::record_locked(TaskCore *task, TaskState state, qint64 now, in
     buffer_locked(task, state, previous, now, worker, false);
 }
 
-Q_ALWAYS_INLINE void KeeperShared::buffer_locked(
+Q_ALWAYS_INLINE void TaskScheduler::buffer_locked(
     TaskCore *task, TaskState state, TaskState previous, qint64 now, int worker, bool update)
 {
     // Detached (the keeper is gone; a context continuation may still run): nobody delivers
@@ -65,7 +65,7 @@ Q_ALWAYS_INLINE void KeeperShared::buffer_locked(
     }
 }
 
-void KeeperShared::recordUpdate(TaskCore *task)
+void TaskScheduler::recordUpdate(TaskCore *task)
 {
     std::lock_guard lock(m_mutex);
     const TaskState state = task->m_state.load(std::memory_order_relaxed);
@@ -74,7 +74,7 @@ void KeeperShared::recordUpdate(TaskCore *task)
     buffer_locked(task, state, state, monotonicNs(), task->m_worker, true);
 }
 
-bool KeeperShared::collectBatch(Batch &batch, bool canComeBack, QList<TaskInfo> *live)
+bool TaskScheduler::collectBatch(Batch &batch, bool canComeBack, QList<TaskInfo> *live)
 {
     takeBatch(batch, live);
     std::lock_guard lock(m_mutex);
@@ -84,7 +84,7 @@ bool KeeperShared::collectBatch(Batch &batch, bool canComeBack, QList<TaskInfo> 
     return m_collectorScheduled;
 }
 
-void KeeperShared::takeBatch(Batch &batch, QList<TaskInfo> *live)
+void TaskScheduler::takeBatch(Batch &batch, QList<TaskInfo> *live)
 {
     std::lock_guard lock(m_mutex);
     batch.events.swap(m_events);

@@ -1,6 +1,6 @@
-#include "keepershared_p.h"
 #include "processchildren_p.h"
 #include "processprotocol_p.h"
+#include "taskscheduler_p.h"
 
 #include <pk/detail/taskcore.h>
 #include <pk/errors.h>
@@ -320,7 +320,7 @@ QByteArray detail::callInProcess(
     TaskContext &context, const char *name, const QByteArray &arguments)
 {
     TaskCore *task = ProcessRunner::task(context);
-    KeeperShared *keeper = task->keeper();
+    TaskScheduler *keeper = task->keeper();
     if (!keeper)
         throw InvalidTaskError(
             QStringLiteral("%1: a process task needs a keeper").arg(QString::fromUtf8(name)));

@@ -25,11 +25,13 @@ namespace {
 
 using namespace detail::process;
 
-// Reads exactly \a size bytes; false at end of file or on an error.
-bool readFully(int fd, char *data, qsizetype size)
+// Moves exactly \a size bytes with \a io (::read or ::write); false at end of file or on an
+// error.
+template<typename Data, typename Io>
+bool transferFully(int fd, Data *data, qsizetype size, Io io)
 {
     while (size > 0) {
-        const ssize_t n = ::read(fd, data, size_t(size));
+        const ssize_t n = io(fd, data, size_t(size));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -40,18 +42,14 @@ bool readFully(int fd, char *data, qsizetype size)
     return true;
 }
 
+bool readFully(int fd, char *data, qsizetype size)
+{
+    return transferFully(fd, data, size, ::read);
+}
+
 bool writeFully(int fd, const char *data, qsizetype size)
 {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size_t(size));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        data += n;
-        size -= n;
-    }
-    return true;
+    return transferFully(fd, data, size, ::write);
 }
 
 // Waits for the next request; false if none came within \a idleMsecs.

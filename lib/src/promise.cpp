@@ -1,5 +1,5 @@
-#include "keepershared_p.h"
 #include "taskextras_p.h"
+#include "taskscheduler_p.h"
 #include "waitstripes_p.h"
 
 #include <pk/promise.h>

@@ -1,6 +1,6 @@
 #include "processchildren_p.h"
 #include "promisekeeper_p.h"
-#include "tsan_p.h"
+#include <pk/detail/tsan.h>
 
 #include <pk/detail/testhooks.h>
 #include <pk/logging.h>
@@ -57,7 +57,7 @@ void PromiseKeeperPrivate::Backlog::releaseRest() noexcept
 PromiseKeeperPrivate::PromiseKeeperPrivate(PromiseKeeper *keeper, int threadCount)
     : q(keeper)
     , pool(new QThreadPool(keeper))
-    , shared(new detail::KeeperShared(keeper, pool, threadCount))
+    , shared(new detail::TaskScheduler(keeper, pool, threadCount))
 {
     pool->setObjectName(QStringLiteral("PromiseKeeper pool"));
     pool->setMaxThreadCount(std::max(threadCount, 1));
@@ -338,7 +338,7 @@ PromiseKeeper::~PromiseKeeper()
     d->shared->stopProcessChildren();
     // Events not delivered yet are dropped with their references: no signal comes from a
     // keeper being destroyed.
-    detail::KeeperShared::Batch batch;
+    detail::TaskScheduler::Batch batch;
     d->shared->takeBatch(batch);
     PromiseKeeperPrivate::releaseEvents(batch.events.data(), batch.events.size());
 }
@@ -366,7 +366,7 @@ void PromiseKeeper::enqueueDependent(detail::TaskCore *core, const TaskOptions &
     d->shared->submitDependent(core, options, inputs, detail::InputFailure::Wrap, emptyCallable);
 }
 
-detail::KeeperShared *PromiseKeeper::sharedState() const
+detail::TaskScheduler *PromiseKeeper::sharedState() const
 {
     return d->shared;
 }

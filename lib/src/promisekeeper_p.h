@@ -1,7 +1,7 @@
 // PromiseKeeper's private part: the QObject side, which lives on the keeper's thread.
 #pragma once
 
-#include "keepershared_p.h"
+#include "taskscheduler_p.h"
 
 #include <pk/eventstream.h>
 #include <pk/promisekeeper.h>
@@ -56,7 +56,7 @@ public:
     // A batch taken from the workers, dispatched in slices.
     struct Backlog
     {
-        detail::KeeperShared::Batch batch;
+        detail::TaskScheduler::Batch batch;
         std::size_t next = 0; // the first event not dispatched yet
         QList<TaskInfo> live; // for joining listeners: the live tasks at the batch's end
         bool joining = false;
@@ -67,7 +67,7 @@ public:
 
     PromiseKeeper *const q;
     QThreadPool *const pool;
-    detail::KeeperShared *const shared;
+    detail::TaskScheduler *const shared;
     QList<EventListener *> listeners;
     QList<EventListener *> joiningListeners; // added, waiting for a batch boundary
     std::deque<TaskEvent> recent; // finished tasks' last events, holding references

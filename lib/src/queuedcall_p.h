@@ -1,7 +1,7 @@
 // Calls a function on another object's thread, through its event loop.
 #pragma once
 
-#include "tsan_p.h"
+#include <pk/detail/tsan.h>
 
 #include <QtCore/qmetaobject.h>
 #include <QtCore/qobject.h>

@@ -2,8 +2,8 @@
 // cancellation, each kept in the counts (and in the running list) and recorded as an event.
 
 #include "clock_p.h"
-#include "keepershared_p.h"
 #include "taskextras_p.h"
+#include "taskscheduler_p.h"
 #include "timeoutwatcher_p.h"
 
 #include <pk/detail/taskcore.h>
@@ -15,19 +15,19 @@ namespace pk::detail {
 
 // After a task became final: wake its waiters and drop the reference its runner held.
 // Outside the mutex, since dropping may run the destructor of the task's value.
-void KeeperShared::afterFinal(TaskCore *task) noexcept
+void TaskScheduler::afterFinal(TaskCore *task) noexcept
 {
     task->completed();
     task->deref();
 }
 
-void KeeperShared::settled(TaskCore *task) noexcept
+void TaskScheduler::settled(TaskCore *task) noexcept
 {
     task->dropCallable();
     task->completed();
 }
 
-void KeeperShared::releaseTombstones(std::vector<TaskCore *> &tasks) noexcept
+void TaskScheduler::releaseTombstones(std::vector<TaskCore *> &tasks) noexcept
 {
     for (TaskCore *t : tasks) {
         if (t->m_cancelFlags.load(std::memory_order_relaxed) & TaskCore::CancelledInQueue) {
@@ -38,7 +38,7 @@ void KeeperShared::releaseTombstones(std::vector<TaskCore *> &tasks) noexcept
     tasks.clear();
 }
 
-void KeeperShared::fail_locked(TaskCore *task, std::exception_ptr error, TaskState from)
+void TaskScheduler::fail_locked(TaskCore *task, std::exception_ptr error, TaskState from)
 {
     const qint64 now = monotonicNs();
     task->m_error = std::move(error);
@@ -50,7 +50,7 @@ void KeeperShared::fail_locked(TaskCore *task, std::exception_ptr error, TaskSta
     record_locked(task, TaskState::Failed, now, -1);
 }
 
-void KeeperShared::start_locked(TaskCore *task, int worker, qint64 now)
+void TaskScheduler::start_locked(TaskCore *task, int worker, qint64 now)
 {
     task->m_startedNs = now;
     task->m_worker = worker;
@@ -62,7 +62,7 @@ void KeeperShared::start_locked(TaskCore *task, int worker, qint64 now)
         TimeoutWatcher::instance().watch(task, now + extras->timeoutMs * 1'000'000);
 }
 
-void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
+void TaskScheduler::finish_locked(TaskCore *task, int worker, qint64 now)
 {
     const quint8 flags = task->m_cancelFlags.load(std::memory_order_relaxed);
     TaskState state;
@@ -100,7 +100,7 @@ void KeeperShared::finish_locked(TaskCore *task, int worker, qint64 now)
     record_locked(task, state, now, worker);
 }
 
-void KeeperShared::cancel_locked(TaskCore *task, qint64 now)
+void TaskScheduler::cancel_locked(TaskCore *task, qint64 now)
 {
     task->m_finishedNs = now;
     if (task->state() == TaskState::Waiting) {
@@ -112,7 +112,7 @@ void KeeperShared::cancel_locked(TaskCore *task, qint64 now)
     record_locked(task, TaskState::Cancelled, now, -1);
 }
 
-bool KeeperShared::startOutside(TaskCore *task)
+bool TaskScheduler::startOutside(TaskCore *task)
 {
     std::lock_guard lock(m_mutex);
     if (task->state() != TaskState::Waiting)
@@ -124,7 +124,7 @@ bool KeeperShared::startOutside(TaskCore *task)
     return true;
 }
 
-void KeeperShared::finishOutside(TaskCore *task)
+void TaskScheduler::finishOutside(TaskCore *task)
 {
     {
         std::lock_guard lock(m_mutex);

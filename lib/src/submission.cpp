@@ -2,7 +2,7 @@
 // rate-limited warning (an empty callable, a keeper shut down).
 
 #include "clock_p.h"
-#include "keepershared_p.h"
+#include "taskscheduler_p.h"
 
 #include <pk/detail/taskcore.h>
 #include <pk/errors.h>
@@ -10,7 +10,7 @@
 
 namespace pk::detail {
 
-void KeeperShared::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task, qint64 now)
+void TaskScheduler::queue_locked(std::unique_lock<std::mutex> &lock, TaskCore *task, qint64 now)
 {
     task->ref(); // the queue's reference
     m_queue[task->m_priority].push_back(task);
@@ -34,7 +34,7 @@ std::exception_ptr rejection(bool emptyCallable)
 }
 } // namespace
 
-bool KeeperShared::rejectAtSubmission_locked(
+bool TaskScheduler::rejectAtSubmission_locked(
     std::unique_lock<std::mutex> &lock, TaskCore *task, bool emptyCallable, const char *caller)
 {
     if (!emptyCallable && !m_shutdown)
@@ -45,7 +45,7 @@ bool KeeperShared::rejectAtSubmission_locked(
     return true;
 }
 
-void KeeperShared::warnRejected_locked(std::unique_lock<std::mutex> &lock, bool emptyCallable,
+void TaskScheduler::warnRejected_locked(std::unique_lock<std::mutex> &lock, bool emptyCallable,
     const char *caller, quint64 id, const QString &title)
 {
     qint64 suppressed = 0;
@@ -69,7 +69,7 @@ void KeeperShared::warnRejected_locked(std::unique_lock<std::mutex> &lock, bool 
             caller, id, qUtf8Printable(title), qUtf8Printable(more));
 }
 
-void KeeperShared::enqueue(
+void TaskScheduler::enqueue(
     TaskCore *task, const TaskOptions &options, bool emptyCallable, const char *caller)
 {
     adopt(task, options, TaskState::Queued);
@@ -81,7 +81,7 @@ void KeeperShared::enqueue(
         queue_locked(lock, task, task->m_queuedNs);
 }
 
-void KeeperShared::enqueueContinued(TaskCore *task, const TaskOptions &options)
+void TaskScheduler::enqueueContinued(TaskCore *task, const TaskOptions &options)
 {
     adopt(task, options, TaskState::Queued);
     std::unique_lock lock(m_mutex, std::defer_lock);
@@ -101,7 +101,7 @@ void KeeperShared::enqueueContinued(TaskCore *task, const TaskOptions &options)
     queue_locked(lock, task, now);
 }
 
-bool KeeperShared::admitMap(TaskCore *result, bool emptyCallable)
+bool TaskScheduler::admitMap(TaskCore *result, bool emptyCallable)
 {
     std::unique_lock lock(m_mutex);
     if (!emptyCallable && !m_shutdown) {
@@ -114,7 +114,7 @@ bool KeeperShared::admitMap(TaskCore *result, bool emptyCallable)
     return false;
 }
 
-void KeeperShared::releaseHold()
+void TaskScheduler::releaseHold()
 {
     std::lock_guard lock(m_mutex);
     Q_ASSERT(m_holds > 0);

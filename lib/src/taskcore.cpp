@@ -1,7 +1,7 @@
 #include "clock_p.h"
 #include "demangle_p.h"
-#include "keepershared_p.h"
 #include "taskextras_p.h"
+#include "taskscheduler_p.h"
 #include "waitstripes_p.h"
 
 #include <pk/detail/taskcore.h>
@@ -233,7 +233,7 @@ void TaskCore::run() noexcept
     try {
         invoke();
     } catch (const CancelledError &) {
-        // Ends Cancelled if cancellation was asked for (see KeeperShared::finish_locked()).
+        // Ends Cancelled if cancellation was asked for (see TaskScheduler::finish_locked()).
         m_error = std::current_exception();
         m_cancelFlags.fetch_or(ThrewCancelled, std::memory_order_relaxed);
     } catch (...) {
@@ -304,7 +304,7 @@ void TaskCore::publishSettlement(TaskState state, std::exception_ptr error) noex
     completed();
 }
 
-void TaskCore::initDetached(const QString &title, KeeperShared *runner) noexcept
+void TaskCore::initDetached(const QString &title, TaskScheduler *runner) noexcept
 {
     m_id = nextTaskId();
     m_title = title;
@@ -338,7 +338,7 @@ bool TaskCore::waitUntilFinal(QDeadlineTimer deadline) noexcept
     // waiting for this very thread, which runs it (the awaited task first) instead of blocking.
     // Work can still arrive (an input the awaited task waits for), so such a waiter looks
     // again every few milliseconds.
-    KeeperShared *helping = m_keeper && m_keeper->waitsMustHelp() ? m_keeper : nullptr;
+    TaskScheduler *helping = m_keeper && m_keeper->waitsMustHelp() ? m_keeper : nullptr;
     constexpr auto kHelpAgain = std::chrono::milliseconds(2);
     WaitStripe &stripe = waitStripeFor(this);
     const auto finalState = [this] { return isFinal(state()); };

@@ -1,5 +1,5 @@
 #include "clock_p.h"
-#include "keepershared_p.h"
+#include "taskscheduler_p.h"
 #include "timeoutwatcher_p.h"
 
 #include <pk/detail/taskcore.h>

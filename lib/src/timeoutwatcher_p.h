@@ -15,7 +15,7 @@ class TaskCore;
 /*!
     The process's one timer for task time-outs: a heap of deadlines and a thread that sleeps
     until the earliest, so that a million timed tasks cost no timer each and no keeper's event
-    loop. When a deadline passes, the task's keeper asks it to stop (KeeperShared::timedOut());
+    loop. When a deadline passes, the task's keeper asks it to stop (TaskScheduler::timedOut());
     a task that finished first is only released. Thread-safe; started on first use.
 */
 class TimeoutWatcher

@@ -2,8 +2,8 @@
 // the threads that run pending tasks themselves (manual mode, a task's wait on its own keeper).
 
 #include "clock_p.h"
-#include "keepershared_p.h"
-#include "tsan_p.h"
+#include "taskscheduler_p.h"
+#include <pk/detail/tsan.h>
 
 #include <pk/detail/taskcore.h>
 #include <pk/promisekeeper.h>
@@ -38,12 +38,12 @@ constexpr std::size_t kSpinBacklog = 1 << 15;
 
 // The keeper whose worker loop runs on this thread (null elsewhere), the worker's index, and
 // how many of its tasks this thread is running now (more than one while a wait helps).
-thread_local KeeperShared *t_workerOf = nullptr;
+thread_local TaskScheduler *t_workerOf = nullptr;
 thread_local int t_workerIndex = -1;
 thread_local int t_running = 0;
 } // namespace
 
-bool KeeperShared::wakeWorker_locked()
+bool TaskScheduler::wakeWorker_locked()
 {
     if (m_threadCount == 0 || m_counts.queued == 0)
         return false;
@@ -61,7 +61,7 @@ bool KeeperShared::wakeWorker_locked()
     return false;
 }
 
-void KeeperShared::startWorker_locked()
+void TaskScheduler::startWorker_locked()
 {
     if (!m_pool)
         return;
@@ -76,7 +76,7 @@ void KeeperShared::startWorker_locked()
     });
 }
 
-int KeeperShared::claimWorkerIndex_locked()
+int TaskScheduler::claimWorkerIndex_locked()
 {
     auto it = std::find(m_workerSlots.begin(), m_workerSlots.end(), false);
     if (it == m_workerSlots.end())
@@ -85,7 +85,7 @@ int KeeperShared::claimWorkerIndex_locked()
     return int(it - m_workerSlots.begin());
 }
 
-TaskCore *KeeperShared::pop_locked(std::vector<TaskCore *> &cancelled)
+TaskCore *TaskScheduler::pop_locked(std::vector<TaskCore *> &cancelled)
 {
     for (auto bucket = m_queue.begin(); bucket != m_queue.end();) {
         auto &fifo = bucket->second;
@@ -111,7 +111,7 @@ TaskCore *KeeperShared::pop_locked(std::vector<TaskCore *> &cancelled)
     return nullptr;
 }
 
-bool KeeperShared::maySpin_locked(qint64 now) const
+bool TaskScheduler::maySpin_locked(qint64 now) const
 {
     if (m_spinning)
         return false;
@@ -119,7 +119,7 @@ bool KeeperShared::maySpin_locked(qint64 now) const
         || (m_events.size() < kSpinBacklog && now - m_events.front().m_timeNs < kSpinLagNs);
 }
 
-void KeeperShared::spinForWork(quint32 epoch) const
+void TaskScheduler::spinForWork(quint32 epoch) const
 {
     // Long enough to cover the gap between two submits of a busy producer, short enough that
     // an idle keeper costs nothing; past the first microsecond it yields, so that on a machine
@@ -138,7 +138,7 @@ void KeeperShared::spinForWork(quint32 epoch) const
     }
 }
 
-void KeeperShared::workerLoop()
+void TaskScheduler::workerLoop()
 {
     std::vector<TaskCore *> cancelled;
     std::unique_lock lock(m_mutex);
@@ -233,7 +233,7 @@ void KeeperShared::workerLoop()
         m_workAvailable.notify_one();
 }
 
-bool KeeperShared::runOnePending(TaskCore *preferred)
+bool TaskScheduler::runOnePending(TaskCore *preferred)
 {
     std::vector<TaskCore *> cancelled;
     std::unique_lock lock(m_mutex);
@@ -268,7 +268,7 @@ bool KeeperShared::runOnePending(TaskCore *preferred)
     return true;
 }
 
-int KeeperShared::processPending()
+int TaskScheduler::processPending()
 {
     int ran = 0;
     while (runOnePending())
@@ -276,7 +276,7 @@ int KeeperShared::processPending()
     return ran;
 }
 
-bool KeeperShared::waitsMustHelp() const
+bool TaskScheduler::waitsMustHelp() const
 {
     if (t_workerOf == this)
         return true;
@@ -284,7 +284,7 @@ bool KeeperShared::waitsMustHelp() const
     return m_threadCount == 0 && m_q && m_q->thread() == QThread::currentThread();
 }
 
-bool KeeperShared::waitForAll(QDeadlineTimer deadline, bool poolOnly)
+bool TaskScheduler::waitForAll(QDeadlineTimer deadline, bool poolOnly)
 {
     if (waitsMustHelp())
         processPending();
@@ -311,7 +311,7 @@ bool KeeperShared::waitForAll(QDeadlineTimer deadline, bool poolOnly)
     return finished;
 }
 
-bool KeeperShared::setThreadCount(int count)
+bool TaskScheduler::setThreadCount(int count)
 {
     std::unique_lock lock(m_mutex);
     if (count == m_threadCount)

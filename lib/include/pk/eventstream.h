@@ -9,7 +9,7 @@
 
 namespace pk {
 namespace detail {
-class KeeperShared;
+class TaskScheduler;
 class TaskCore;
 } // namespace detail
 
@@ -42,7 +42,7 @@ public:
     TaskInfo info() const;
 
 private:
-    friend class detail::KeeperShared;
+    friend class detail::TaskScheduler;
     friend class PromiseKeeper;
     friend class PromiseKeeperPrivate;
     detail::TaskCore *m_core = nullptr; // holds a reference while the event is buffered

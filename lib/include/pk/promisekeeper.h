@@ -377,7 +377,7 @@ protected:
 
 private:
     void enqueue(detail::TaskCore *core, const TaskOptions &options, bool emptyCallable);
-    detail::KeeperShared *sharedState() const;
+    detail::TaskScheduler *sharedState() const;
     void enqueueDependent(detail::TaskCore *core, const TaskOptions &options,
         const std::vector<detail::TaskCore *> &inputs, bool emptyCallable);
 

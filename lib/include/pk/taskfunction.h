@@ -4,6 +4,7 @@
 
 #include <pk/detail/aggregate.h>
 #include <pk/detail/callablecore.h>
+#include <pk/detail/tsan.h> // a callback queued through Qt, which TSan does not see
 #include <pk/errors.h>
 #include <pk/logging.h>
 #include <pk/promise.h>
@@ -24,26 +25,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-
-// ThreadSanitizer cannot see a call queued through Qt, which is not instrumented (see
-// lib/src/tsan_p.h): the poster releases an address that the queued callback acquires.
-#if defined(__SANITIZE_THREAD__)
-#define PK_DETAIL_TSAN_HANDOFF 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PK_DETAIL_TSAN_HANDOFF 1
-#endif
-#endif
-#ifdef PK_DETAIL_TSAN_HANDOFF
-extern "C" {
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-void AnnotateIgnoreReadsBegin(const char *file, int line);
-void AnnotateIgnoreReadsEnd(const char *file, int line);
-void AnnotateIgnoreWritesBegin(const char *file, int line);
-void AnnotateIgnoreWritesEnd(const char *file, int line);
-}
-#endif
 
 namespace pk {
 
@@ -125,9 +106,7 @@ public:
 private:
     void acquire() const
     {
-#ifdef PK_DETAIL_TSAN_HANDOFF
-        __tsan_acquire(const_cast<void *>(m_sync));
-#endif
+        PK_TSAN_ACQUIRE(const_cast<void *>(m_sync));
     }
 
     const void *m_sync;
@@ -169,19 +148,13 @@ public:
         std::lock_guard lock(m_mutex);
         if (!m_alive)
             return;
-#ifdef PK_DETAIL_TSAN_HANDOFF
         // Qt builds the call object and hands it over through its event queue: hidden from
         // TSan, which sees the hand-off as this release and the callback's acquire.
-        __tsan_release(this);
-        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
-        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
-#endif
+        PK_TSAN_RELEASE(this);
+        PK_TSAN_IGNORE_BEGIN();
         QMetaObject::invokeMethod(m_context,
             QueuedCallback<std::decay_t<F>>(this, std::forward<F>(fn)), Qt::QueuedConnection);
-#ifdef PK_DETAIL_TSAN_HANDOFF
-        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
-        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
-#endif
+        PK_TSAN_IGNORE_END();
     }
 
 private:

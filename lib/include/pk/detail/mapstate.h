@@ -19,14 +19,14 @@ namespace pk::detail {
 //! Queues map item \a task on \a keeper: accepted with its map, it follows the shutdown
 //! mode (run by Drain, cancelled by CancelPending) rather than failing as a new submission.
 PROMISEKEEPER_EXPORT void enqueueOn(
-    KeeperShared *keeper, TaskCore *task, const TaskOptions &options);
-PROMISEKEEPER_EXPORT void refKeeper(KeeperShared *keeper) noexcept;
+    TaskScheduler *keeper, TaskCore *task, const TaskOptions &options);
+PROMISEKEEPER_EXPORT void refKeeper(TaskScheduler *keeper) noexcept;
 //! Fails \a result at once, with a warning, if \a keeper is shut down or the callable is
 //! empty; otherwise holds the keeper open (waitForAll() and shutdown() wait) until
 //! releaseMapHold().
-PROMISEKEEPER_EXPORT bool admitMap(KeeperShared *keeper, TaskCore *result, bool emptyCallable);
-PROMISEKEEPER_EXPORT void releaseMapHold(KeeperShared *keeper) noexcept;
-PROMISEKEEPER_EXPORT void derefKeeper(KeeperShared *keeper) noexcept;
+PROMISEKEEPER_EXPORT bool admitMap(TaskScheduler *keeper, TaskCore *result, bool emptyCallable);
+PROMISEKEEPER_EXPORT void releaseMapHold(TaskScheduler *keeper) noexcept;
+PROMISEKEEPER_EXPORT void derefKeeper(TaskScheduler *keeper) noexcept;
 
 template<typename Fn, typename Item, typename R>
 class MapState : public std::enable_shared_from_this<MapState<Fn, Item, R>>
@@ -34,7 +34,7 @@ class MapState : public std::enable_shared_from_this<MapState<Fn, Item, R>>
 public:
     using Result = ListOf<R>;
 
-    MapState(KeeperShared *keeper, Fn fn, std::vector<Item> items, const MapOptions &options)
+    MapState(TaskScheduler *keeper, Fn fn, std::vector<Item> items, const MapOptions &options)
         : m_keeper(keeper)
         , m_fn(std::move(fn))
         , m_items(std::move(items))
@@ -206,7 +206,7 @@ private:
         }
     }
 
-    KeeperShared *m_keeper;
+    TaskScheduler *m_keeper;
     Fn m_fn;
     std::vector<Item> m_items;
     MapOptions m_options;

@@ -20,7 +20,7 @@ class TaskContext;
 class TaskEvent;
 class TaskInfo;
 namespace detail {
-class KeeperShared;
+class TaskScheduler;
 class TaskCore;
 struct TaskExtras;
 
@@ -106,9 +106,9 @@ public:
     void publishSettlement(TaskState state, std::exception_ptr error = {}) noexcept;
     // Gives a task that no keeper accounts for its id and title; \a runner (may be null) is the
     // keeper that then() continuations of it will run on.
-    void initDetached(const QString &title, KeeperShared *runner) noexcept;
+    void initDetached(const QString &title, TaskScheduler *runner) noexcept;
     bool isDetached() const noexcept { return m_detached; }
-    KeeperShared *keeper() const noexcept { return m_keeper; }
+    TaskScheduler *keeper() const noexcept { return m_keeper; }
     int priority() const noexcept { return m_priority; }
     const QString &title() const noexcept { return m_title; }
     // The title shown: m_title, or "then ← <input's title>" for an untitled continuation.
@@ -168,7 +168,7 @@ protected:
     virtual void passThrough(const TaskCore *input) { Q_UNUSED(input); }
 
 private:
-    friend class KeeperShared;
+    friend class TaskScheduler;
     friend class pk::PromiseBase;
     friend class pk::TaskEvent;
     friend class ContextLink;
@@ -237,7 +237,7 @@ private:
     qint64 m_startedNs = 0;
     qint64 m_finishedNs = 0;
     std::exception_ptr m_error;
-    KeeperShared *m_keeper = nullptr; // holds a reference for the task's whole life
+    TaskScheduler *m_keeper = nullptr; // holds a reference for the task's whole life
     std::atomic<TaskExtras *> m_extras { nullptr };
 };
 

@@ -1,4 +1,5 @@
-// Happens-before edges that ThreadSanitizer cannot see because they go through Qt, which is not
+// Internal (PromiseKeeper's own code and header templates): happens-before edges that
+// ThreadSanitizer cannot see because they go through Qt, which is not
 // instrumented (a function handed to QThreadPool, an event posted to another thread). The sender
 // releases, the receiver acquires, on the same address. PK_TSAN_IGNORE_BEGIN/END hide the
 // accesses in between from TSan: for objects that Qt itself builds and hands over (the call

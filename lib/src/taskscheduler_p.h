@@ -1,7 +1,7 @@
 // The keeper's queue, workers, counts and event buffer: everything that must outlive the
 // PromiseKeeper QObject for as long as a promise of one of its tasks exists. One class, one
 // mutex; its functions live by job in submission.cpp, dependencies.cpp, workers.cpp,
-// statechanges.cpp, cancellation.cpp and eventbuffer.cpp (keepershared.cpp: its lifetime and
+// statechanges.cpp, cancellation.cpp and eventbuffer.cpp (taskscheduler.cpp: its lifetime and
 // what it reports about itself).
 #pragma once
 
@@ -39,6 +39,9 @@ class TaskCore;
 class ProcessChildren;
 
 /*!
+    The scheduler of one keeper: it queues tasks by priority, runs them on the pool's workers,
+    moves them through their states and records each change for the keeper's thread.
+
     Reference-counted; the PromiseKeeper holds one reference, each task one for its whole life,
     each worker loop one while it runs. All state is guarded by \c mutex; functions named
     \c ..._locked expect it held. Every state change of a task happens under the mutex, so the
@@ -54,10 +57,10 @@ class ProcessChildren;
     dependents released later and map items launched later; CancelPending cancels what has not
     started, and so what would start later.
 */
-class KeeperShared
+class TaskScheduler
 {
 public:
-    KeeperShared(PromiseKeeper *q, QThreadPool *pool, int threadCount);
+    TaskScheduler(PromiseKeeper *q, QThreadPool *pool, int threadCount);
 
     void ref() noexcept { m_ref.fetch_add(1, std::memory_order_relaxed); }
     void deref() noexcept;
@@ -155,7 +158,7 @@ public:
     void stopProcessChildren();
 
 private:
-    ~KeeperShared();
+    ~TaskScheduler();
     void workerLoop();
     // Returns once a task was queued since \a epoch, or after a short while (see workers.cpp).
     void spinForWork(quint32 epoch) const;
@@ -287,7 +290,7 @@ inline void lockBriefly(std::unique_lock<std::mutex> &lock)
 }
 
 // Inlined into the submissions: it is on every task's path.
-Q_ALWAYS_INLINE void KeeperShared::adopt(
+Q_ALWAYS_INLINE void TaskScheduler::adopt(
     TaskCore *task, const TaskOptions &options, TaskState state)
 {
     task->m_id = nextTaskId();

@@ -1,8 +1,10 @@
-// A keeper's shared state: how it is made, kept alive and let go, and what it tells about
-// itself (the counts, the live tasks, the thread count, whether it is shut down).
+// The keeper's scheduler (the state its promises, workers and QObject share): how it is made,
+// kept alive and let go, and what it tells about itself (the counts, the live tasks, the thread
+// count, whether it is shut down). The queue and workers, the state changes, dependencies,
+// cancellation and the event buffer have files of their own.
 
-#include "keepershared_p.h"
 #include "processchildren_p.h"
+#include "taskscheduler_p.h"
 #include "warninglimiter_p.h"
 
 #include <pk/detail/taskcore.h>
@@ -14,13 +16,13 @@
 
 namespace pk::detail {
 
-KeeperShared::KeeperShared(PromiseKeeper *q, QThreadPool *pool, int threadCount)
+TaskScheduler::TaskScheduler(PromiseKeeper *q, QThreadPool *pool, int threadCount)
     : m_q(q)
     , m_pool(pool)
     , m_threadCount(threadCount)
 { }
 
-ProcessChildren &KeeperShared::processChildren()
+ProcessChildren &TaskScheduler::processChildren()
 {
     std::lock_guard lock(m_childrenMutex);
     if (!m_children)
@@ -28,14 +30,14 @@ ProcessChildren &KeeperShared::processChildren()
     return *m_children;
 }
 
-void KeeperShared::stopProcessChildren()
+void TaskScheduler::stopProcessChildren()
 {
     std::lock_guard lock(m_childrenMutex);
     if (m_children)
         m_children->stopAll();
 }
 
-KeeperShared::~KeeperShared()
+TaskScheduler::~TaskScheduler()
 {
     for (const TaskEvent &e : m_events)
         e.m_core->deref();
@@ -51,25 +53,25 @@ KeeperShared::~KeeperShared()
             n);
 }
 
-void KeeperShared::deref() noexcept
+void TaskScheduler::deref() noexcept
 {
     if (m_ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
         delete this;
 }
 
-TaskCounts KeeperShared::counts() const
+TaskCounts TaskScheduler::counts() const
 {
     std::lock_guard lock(m_mutex);
     return m_counts;
 }
 
-bool KeeperShared::isSettled() const
+bool TaskScheduler::isSettled() const
 {
     std::lock_guard lock(m_mutex);
     return m_counts.live() == 0 && m_completing == 0;
 }
 
-QList<TaskInfo> KeeperShared::tasks_locked() const
+QList<TaskInfo> TaskScheduler::tasks_locked() const
 {
     QList<TaskInfo> list;
     list.reserve(qsizetype(m_counts.live()));
@@ -96,25 +98,25 @@ QList<TaskInfo> KeeperShared::tasks_locked() const
     return list;
 }
 
-QList<TaskInfo> KeeperShared::tasks() const
+QList<TaskInfo> TaskScheduler::tasks() const
 {
     std::lock_guard lock(m_mutex);
     return tasks_locked();
 }
 
-bool KeeperShared::isShutdown() const
+bool TaskScheduler::isShutdown() const
 {
     std::lock_guard lock(m_mutex);
     return m_shutdown;
 }
 
-int KeeperShared::threadCount() const
+int TaskScheduler::threadCount() const
 {
     std::lock_guard lock(m_mutex);
     return m_threadCount;
 }
 
-void KeeperShared::detach()
+void TaskScheduler::detach()
 {
     std::lock_guard lock(m_mutex);
     m_q = nullptr;
