@@ -1,3 +1,4 @@
+#include "childprocess_p.h"
 #include "processchildren_p.h"
 #include "processprotocol_p.h"
 #include "taskscheduler_p.h"
@@ -11,8 +12,6 @@
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qendian.h>
-#include <QtCore/qprocess.h>
-#include <QtCore/qthread.h>
 
 #include <algorithm>
 #include <cstring>
@@ -36,18 +35,14 @@ constexpr int kStopMsecs = 2'000;
 
 struct ProcessChildren::Child
 {
-    std::unique_ptr<QProcess> process;
+    std::unique_ptr<ChildProcess> process;
     qint64 pid = 0;
     int tasksRun = 0;
     QByteArray stderrLine; // a line the child has not finished yet
 
     ~Child() { stop(); }
 
-    bool isRunning() const
-    {
-        // waitForFinished(0) takes note of an exit that happened while no thread owned it.
-        return process && process->state() == QProcess::Running && !process->waitForFinished(0);
-    }
+    bool isRunning() const { return process && process->isRunning(); }
     void start(const char *name, quint64 taskId)
     {
         if (!QCoreApplication::instance()) {
@@ -65,30 +60,27 @@ struct ProcessChildren::Child
                                                   "hand it to pk::ProcessWorker::exec()")
                                        .arg(function));
         }
-        process = std::make_unique<QProcess>();
-        process->setProgram(QCoreApplication::applicationFilePath());
-        process->setArguments({ QString::fromLatin1(kWorkerOption) });
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        environment.insert(QString::fromLatin1(kWorkerEnvironment), QStringLiteral("1"));
-        process->setProcessEnvironment(environment);
-        process->start(QIODevice::ReadWrite);
-        if (!process->waitForStarted(kStartMsecs)) {
-            const QString why = process->errorString();
+        process = std::make_unique<ChildProcess>();
+        QString why;
+        if (!process->start(QCoreApplication::applicationFilePath(), QByteArray(kWorkerOption),
+                QByteArray(kWorkerEnvironment) + "=1", &why)) {
             process.reset();
             throw ProcessCrashedError(
                 QStringLiteral("%1: its process could not be started: %2").arg(function, why),
                 function, -1, QProcess::NormalExit);
         }
-        pid = process->processId();
+        pid = process->pid();
         tasksRun = 0;
         // A worker says so at once; an application whose main() does not call
         // pk::ProcessWorker::exec() would run itself instead, and is stopped here.
         QByteArray hello;
         QDeadlineTimer deadline(kHelloMsecs);
-        while (hello.size() < kHelloSize && !deadline.hasExpired()
-            && process->state() == QProcess::Running) {
-            process->waitForReadyRead(int(std::min<qint64>(deadline.remainingTime(), 100)));
-            hello += process->read(kHelloSize - hello.size());
+        while (hello.size() < kHelloSize && !deadline.hasExpired()) {
+            const bool more
+                = process->waitForReadyRead(int(std::min<qint64>(deadline.remainingTime(), 100)));
+            hello += process->readStdout(kHelloSize - hello.size());
+            if (!more && !process->isRunning())
+                break;
         }
         if (hello != QByteArray(kHello, kHelloSize)) {
             forwardStderr(taskId, true);
@@ -108,9 +100,7 @@ struct ProcessChildren::Child
     {
         if (!process)
             return;
-        if (!process->thread())
-            process->moveToThread(QThread::currentThread());
-        process->closeWriteChannel(); // the child's read ends: it exits
+        process->closeStdin(); // the child's read ends: it exits
         if (!process->waitForFinished(kStopMsecs)) {
             process->kill();
             process->waitForFinished(kStopMsecs);
@@ -125,7 +115,7 @@ struct ProcessChildren::Child
     // Logs the complete lines the child wrote on stderr (all with \a flush).
     void forwardStderr(quint64 taskId, bool flush)
     {
-        stderrLine += process->readAllStandardError();
+        stderrLine += process->readStderr();
         qsizetype end;
         while ((end = stderrLine.indexOf('\n')) >= 0) {
             log(taskId, stderrLine.left(end));
@@ -182,10 +172,7 @@ std::unique_ptr<ProcessChildren::Child> ProcessChildren::take()
             m_idle.pop_back();
         }
     }
-    if (!child)
-        return std::make_unique<Child>();
-    child->process->moveToThread(QThread::currentThread());
-    return child;
+    return child ? std::move(child) : std::make_unique<Child>();
 }
 
 void ProcessChildren::giveBack(std::unique_ptr<Child> child)
@@ -193,7 +180,6 @@ void ProcessChildren::giveBack(std::unique_ptr<Child> child)
     const int max = maxTasksPerProcess();
     if (max > 0 && child->tasksRun >= max)
         return; // recycled: the destructor ends it
-    child->process->moveToThread(nullptr); // the next worker to take it pulls it
     std::lock_guard lock(m_mutex);
     m_idle.push_back(std::move(child));
 }
@@ -217,7 +203,7 @@ QByteArray ProcessChildren::call(
         if (!child->isRunning())
             child->start(name, taskId);
         task->setProcessId(child->pid);
-        QProcess &process = *child->process;
+        ChildProcess &process = *child->process;
         process.write(frame);
 
         QByteArray received;
@@ -232,7 +218,7 @@ QByteArray ProcessChildren::call(
                         .arg(child->pid));
             }
             const bool more = process.waitForReadyRead(kPollMsecs);
-            received += process.readAllStandardOutput();
+            received += process.readStdout();
             child->forwardStderr(taskId, false);
             if (received.size() >= 4) {
                 const quint32 size = qFromBigEndian<quint32>(received.constData());
@@ -249,7 +235,7 @@ QByteArray ProcessChildren::call(
                     break;
                 }
             }
-            if (!more && process.state() != QProcess::Running)
+            if (!more && !process.isRunning())
                 break;
         }
         if (!reply) {
@@ -267,10 +253,8 @@ QByteArray ProcessChildren::call(
             throw ProcessCrashedError(message, function, process.exitCode(), process.exitStatus());
         }
 
-        // What the child printed before it answered belongs to this task.
-        process.setReadChannel(QProcess::StandardError);
-        while (process.waitForReadyRead(0)) { }
-        process.setReadChannel(QProcess::StandardOutput);
+        // What the child printed before it answered (it flushed that first) belongs to this
+        // task.
         child->forwardStderr(taskId, true);
         ++child->tasksRun;
 

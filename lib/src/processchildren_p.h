@@ -8,10 +8,6 @@
 #include <mutex>
 #include <vector>
 
-QT_BEGIN_NAMESPACE
-class QProcess;
-QT_END_NAMESPACE
-
 namespace pk::detail {
 
 class TaskCore;
@@ -19,9 +15,9 @@ class TaskCore;
 /*!
     A keeper's idle child processes. A worker that runs a process task takes one (or starts
     one), uses it with no lock held, and gives it back, so there are never more children than
-    process tasks running at once (at most one per worker thread). Between tasks a child's
-    QProcess belongs to no thread, so that whichever worker takes it next can pull it to its
-    own. Thread-safe.
+    process tasks running at once (at most one per worker thread); whichever worker takes a child
+    next uses it (a ChildProcess, not a QProcess, which would belong to one thread).
+    Thread-safe.
 */
 class ProcessChildren
 {

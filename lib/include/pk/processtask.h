@@ -51,7 +51,8 @@ class PROMISEKEEPER_EXPORT ProcessWorker
 public:
     //! Whether the command line is that of a child started by a keeper.
     static bool isRequested(int argc, char *argv[]);
-    //! Serves the parent's requests until it closes the pipe; returns the exit code for main().
+    //! Serves the parent's requests until it closes the connection; returns the exit code for
+    //! main().
     static int exec(int argc, char *argv[]);
 };
 
