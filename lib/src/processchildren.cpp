@@ -27,7 +27,6 @@ namespace {
 // How often a worker waiting for its child looks at the task's cancellation (and so its
 // time-out): the delay between a cancel and the kill.
 constexpr int kPollMsecs = 10;
-constexpr int kStartMsecs = 30'000;
 // How long a started child has to say it is a worker.
 constexpr int kHelloMsecs = 10'000;
 constexpr int kStopMsecs = 2'000;
@@ -128,10 +127,8 @@ struct ProcessChildren::Child
     }
     void log(quint64 taskId, const QByteArray &line) const
     {
-        qCInfo(lcProcess).noquote() << QStringLiteral("task %1 (pid %2): %3")
-                                           .arg(taskId)
-                                           .arg(pid)
-                                           .arg(QString::fromLocal8Bit(line));
+        qCInfo(lcProcess, "task %llu (pid %lld): %s", static_cast<unsigned long long>(taskId),
+            static_cast<long long>(pid), qPrintable(QString::fromLocal8Bit(line)));
     }
     QString exitText() const
     {
@@ -248,8 +245,8 @@ QByteArray ProcessChildren::call(
                                         .arg(function)
                                         .arg(child->pid)
                                         .arg(child->exitText());
-            qCWarning(lcProcess).noquote()
-                << QStringLiteral("task %1: %2").arg(taskId).arg(message);
+            qCWarning(lcProcess, "task %llu: %s", static_cast<unsigned long long>(taskId),
+                qPrintable(message));
             throw ProcessCrashedError(message, function, process.exitCode(), process.exitStatus());
         }
 
