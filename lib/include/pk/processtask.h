@@ -104,7 +104,9 @@ struct ProcessSignature<R (*)(P...)>
     //! Whether every type can cross; each one that cannot gets its diagnostic.
     static constexpr bool check()
     {
-        return (checkProcessValue<std::decay_t<P>>() & ... & checkProcessValue<std::decay_t<R>>());
+        // Every type is named, so each one that cannot cross gets its diagnostic.
+        return (
+            checkProcessValue<std::decay_t<P>>() && ... && checkProcessValue<std::decay_t<R>>());
     }
 };
 template<typename R, typename... P>

@@ -152,11 +152,13 @@ protected:
         auto &call = *m_call;
         TaskContext context(this);
         auto callFn = [&call, &context](auto &&...args) -> decltype(auto) {
-            if constexpr (Context)
+            if constexpr (Context) {
                 return std::invoke(
                     std::move(call.fn), context, std::forward<decltype(args)>(args)...);
-            else
+            } else {
+                (void)context; // captured for the other branch
                 return std::invoke(std::move(call.fn), std::forward<decltype(args)>(args)...);
+            }
         };
         if constexpr (Unwrap) {
             auto passed = std::apply(
