@@ -2,9 +2,9 @@
 #include "promisekeeper_p.h"
 #include "queuedcall_p.h"
 #include "taskscheduler_p.h"
-#include <pk/detail/tsan.h>
 
 #include <pk/detail/continuations.h>
+#include <pk/detail/tsan.h>
 #include <pk/logging.h>
 #include <pk/promisekeeper.h>
 

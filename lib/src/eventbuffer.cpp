@@ -3,9 +3,9 @@
 
 #include "clock_p.h"
 #include "taskscheduler_p.h"
-#include <pk/detail/tsan.h>
 
 #include <pk/detail/taskcore.h>
+#include <pk/detail/tsan.h>
 #include <pk/promisekeeper.h>
 
 #include <QtCore/qcoreapplication.h>

@@ -1,8 +1,8 @@
 #include "processchildren_p.h"
 #include "promisekeeper_p.h"
-#include <pk/detail/tsan.h>
 
 #include <pk/detail/testhooks.h>
+#include <pk/detail/tsan.h>
 #include <pk/logging.h>
 #include <pk/promisekeeper.h>
 

@@ -91,8 +91,7 @@ bool operator==(const TaskInfo &a, const TaskInfo &b) noexcept
         && a.m_inputIds == b.m_inputIds && a.m_progressMinimum == b.m_progressMinimum
         && a.m_progressMaximum == b.m_progressMaximum && a.m_progressValue == b.m_progressValue
         && a.m_progressText == b.m_progressText
-        && a.m_cancellationRequested == b.m_cancellationRequested
-        && a.m_processId == b.m_processId;
+        && a.m_cancellationRequested == b.m_cancellationRequested && a.m_processId == b.m_processId;
 }
 
 } // namespace pk

@@ -9,7 +9,7 @@ namespace pk {
 namespace detail {
 class TaskCore;
 class ProcessRunner;
-}
+} // namespace detail
 
 /*!
     The running task's own handle, given to a callable whose first parameter is

@@ -104,10 +104,7 @@ public:
     }
 
 private:
-    void acquire() const
-    {
-        PK_TSAN_ACQUIRE(const_cast<void *>(m_sync));
-    }
+    void acquire() const { PK_TSAN_ACQUIRE(const_cast<void *>(m_sync)); }
 
     const void *m_sync;
     F m_fn;
