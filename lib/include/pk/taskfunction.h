@@ -336,13 +336,16 @@ public:
     Memo memo;
 
 private:
+    // The callback in force now: a copy, called without the lock.
+    template<typename Slot>
+    Slot current(const Slot &slot)
+    {
+        std::lock_guard lock(mutex);
+        return slot;
+    }
     void postResult(TaskCore *task, quint64 taskId)
     {
-        decltype(onResult) callback;
-        {
-            std::lock_guard lock(mutex);
-            callback = onResult;
-        }
+        auto callback = current(onResult);
         if (!callback.fn)
             return;
         if constexpr (std::is_void_v<R>) {
@@ -361,11 +364,7 @@ private:
     }
     void postError(TaskCore *task, quint64 taskId)
     {
-        decltype(onError) callback;
-        {
-            std::lock_guard lock(mutex);
-            callback = onError;
-        }
+        auto callback = current(onError);
         if (!callback.fn)
             return;
         const std::exception_ptr error = task
